@@ -1,0 +1,121 @@
+# sbx — sandbox runtime. See README.md.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(PREFIX)/bin
+LIBDIR   = $(PREFIX)/lib
+INCDIR   = $(PREFIX)/include
+DATADIR  = $(PREFIX)/share/sbx
+
+CC      ?= cc
+BUILD   ?= build
+CFLAGS  ?= -O2 -g
+WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CPPFLAGS_SBX = -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -DSBX_DATADIR='"$(DATADIR)"'
+ALLCFLAGS = $(CPPFLAGS_SBX) $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden
+LDLIBS_SBX = -lseccomp -lcap -lcgroup -lpthread
+
+# Every library source; the CLI's own files are cli*.c.
+LIB_SRC  = $(filter-out src/cli%.c,$(wildcard src/*.c))
+CLI_SRC  = $(wildcard src/cli*.c)
+LIB_OBJ  = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  = $(CLI_SRC:src/%.c=$(BUILD)/obj/%.o)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+DEPS_PKGS = build-essential pkg-config libseccomp-dev libcap-dev libcgroup-dev \
+            libcmocka-dev debootstrap iproute2 ca-certificates
+VM_PKGS   = qemu-system-x86 busybox-static cpio xz-utils kmod
+
+.PHONY: all deps rootfs test unit integration asan demo install uninstall format \
+        format-check clean vmtest bench check-leaks
+
+all: $(BUILD)/sbx $(BUILD)/libsbx.a $(BUILD)/libsbx.so $(BUILD)/sbx.pc
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/sbx.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -c -o $@ $<
+
+$(BUILD)/libsbx.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libsbx.so: $(LIB_OBJ)
+	$(CC) $(ALLCFLAGS) -shared -Wl,-soname,libsbx.so.0 -o $@ $^ $(LDLIBS_SBX)
+
+$(BUILD)/sbx: $(CLI_OBJ) $(BUILD)/libsbx.a
+	$(CC) $(ALLCFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libsbx.a $(LDLIBS_SBX)
+
+$(BUILD)/sbx.pc: sbx.pc.in Makefile
+	@mkdir -p $(BUILD)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define SBX_VERSION "\(.*\)"/\1/p' include/sbx.h)|' $< > $@
+
+# Unit tests link the static library's objects (hidden symbols are fine there).
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libsbx.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_SBX) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libsbx.a -lcmocka $(LDLIBS_SBX)
+
+# Install exactly what is needed, only when something is missing.
+deps:
+	@missing=""; for p in $(DEPS_PKGS) $(VM_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "deps: all installed"; fi
+
+rootfs:
+	tools/mkrootfs
+
+demo: deps all rootfs
+	$(BUILD)/sbx run --workspace examples:ro -- python3 /workspace/hello.py
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+integration: all
+	tests/integration/run.sh $(BUILD)/sbx
+
+# The same code built with AddressSanitizer and UBSan, unit and integration.
+asan:
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	    LDLIBS_SBX="$(LDLIBS_SBX) -fsanitize=address,undefined" all unit
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    tests/integration/run.sh build/asan/sbx
+
+vmtest: all
+	tools/vmtest/run-v2-suite
+
+test: deps all rootfs
+	$(MAKE) unit
+	$(MAKE) integration
+	$(MAKE) asan
+	$(MAKE) vmtest
+
+bench: all rootfs
+	tools/bench
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR) $(DESTDIR)$(DATADIR)
+	install -m 0755 $(BUILD)/sbx $(DESTDIR)$(BINDIR)/sbx
+	install -m 0644 $(BUILD)/libsbx.a $(DESTDIR)$(LIBDIR)/libsbx.a
+	install -m 0755 $(BUILD)/libsbx.so $(DESTDIR)$(LIBDIR)/libsbx.so.0
+	ln -sf libsbx.so.0 $(DESTDIR)$(LIBDIR)/libsbx.so
+	install -m 0644 include/sbx.h $(DESTDIR)$(INCDIR)/sbx.h
+	install -m 0644 $(BUILD)/sbx.pc $(DESTDIR)$(LIBDIR)/pkgconfig/sbx.pc
+	@if [ -d rootfs/python ]; then cp -a rootfs/python $(DESTDIR)$(DATADIR)/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/sbx $(DESTDIR)$(LIBDIR)/libsbx.a $(DESTDIR)$(LIBDIR)/libsbx.so \
+	      $(DESTDIR)$(LIBDIR)/libsbx.so.0 $(DESTDIR)$(INCDIR)/sbx.h $(DESTDIR)$(LIBDIR)/pkgconfig/sbx.pc
+	rm -rf $(DESTDIR)$(DATADIR)
+
+format:
+	clang-format -i src/*.c src/*.h include/*.h tests/unit/*.c tests/integration/helpers/*.c
+
+format-check:
+	clang-format --dry-run -Werror src/*.c src/*.h include/*.h tests/unit/*.c
+
+clean:
+	rm -rf build

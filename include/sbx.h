@@ -1,0 +1,133 @@
+/* sbx — sandbox runtime for untrusted code. Public C API.
+ *
+ * Thread-safety: every function may be called from several threads at once
+ * on distinct configs/results. sbx_run() blocks the calling thread until the
+ * sandbox has ended and every resource it took has been released.
+ */
+#ifndef SBX_H
+#define SBX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SBX_VERSION "0.1.0"
+
+/* Exit statuses shared by the CLI and sbx_result.exit_code. */
+#define SBX_EXIT_TIMEOUT 124
+#define SBX_EXIT_ERROR 125
+#define SBX_EXIT_NOEXEC 126
+#define SBX_EXIT_NOTFOUND 127
+
+typedef enum { SBX_NET_NONE = 0, SBX_NET_LOOPBACK = 1 } sbx_net_mode;
+
+typedef enum { SBX_WS_NONE = 0, SBX_WS_RO = 1, SBX_WS_RW = 2 } sbx_ws_mode;
+
+/* Error codes returned (negated) by the library. */
+typedef enum {
+	SBX_OK = 0,
+	SBX_E_INVALID = 1,  /* bad configuration value */
+	SBX_E_ROOTFS = 2,   /* rootfs missing or unusable */
+	SBX_E_PRIVILEGE = 3,/* not root / lacking a capability */
+	SBX_E_KERNEL = 4,   /* kernel lacks a feature */
+	SBX_E_CGROUP = 5,   /* cgroup set-up failed */
+	SBX_E_SETUP = 6,    /* namespace/mount set-up inside the sandbox failed */
+	SBX_E_SYSTEM = 7,   /* other system error (out of memory, fds, ...) */
+	SBX_E_NOTFOUND = 8, /* named sandbox does not exist */
+	SBX_E_EXISTS = 9,   /* named sandbox already exists */
+	SBX_E_STATE = 10,   /* sandbox is not in a state allowing the operation */
+	SBX_E_PATH = 11,    /* path escapes the sandbox or is unusable */
+} sbx_errcode;
+
+/* Error detail: a code and one human-readable line (no trailing newline). */
+typedef struct sbx_error {
+	sbx_errcode code;
+	char msg[512];
+} sbx_error;
+
+/* Everything that describes one sandbox run. Initialise with
+ * sbx_config_init() and override fields; strings are borrowed, not copied. */
+typedef struct sbx_config {
+	const char *rootfs;        /* NULL: sbx_default_rootfs() */
+	uint64_t memory_bytes;     /* 0: unlimited. default 512M */
+	uint32_t cpu_millis;       /* 1000 = one CPU; 0: unlimited. default 1000 */
+	uint32_t pids_max;         /* 0: unlimited. default 100 */
+	uint64_t timeout_ms;       /* 0: none. default 30000 */
+	uint64_t output_limit;     /* per stream, bytes. default 100K */
+	uint64_t tmp_size;         /* /tmp tmpfs cap, bytes. default 64M */
+	uint64_t fsize_limit;      /* RLIMIT_FSIZE, bytes. default 1G */
+	uint32_t nofile;           /* RLIMIT_NOFILE. default 1024 */
+	sbx_net_mode net;          /* default SBX_NET_NONE */
+	const char *workspace;     /* host directory, NULL: none */
+	sbx_ws_mode workspace_mode;/* default SBX_WS_NONE */
+	const char *const *env;    /* "K=V" strings added to the base env */
+	size_t n_env;
+	const char *cwd;           /* absolute path inside; NULL: /workspace or /tmp */
+	const char *hostname;      /* NULL: "sandbox" */
+	const char *cgroup_parent; /* NULL: the caller's own cgroup */
+	uid_t map_uid;             /* host uid that root inside maps to. default 100000 */
+	gid_t map_gid;             /* host gid that root inside maps to. default 100000 */
+	uint32_t map_count;        /* ids mapped (inside 0..count-1). default 65536 */
+
+	const char *const *argv;   /* command, NULL-terminated; argv[0] looked up in PATH */
+
+	int stdin_fd;              /* fd handed to the command as stdin; -1: /dev/null */
+	int stdout_fd;             /* >=0: stdout streamed there as it comes (capped) */
+	int stderr_fd;             /* >=0: stderr streamed there as it comes (capped) */
+	bool capture;              /* keep stdout/stderr in sbx_result */
+	int cancel_fd;             /* >=0: readable => kill the sandbox (e.g. signalfd) */
+} sbx_config;
+
+typedef struct sbx_result {
+	int exit_code;      /* as the CLI exits: command's, 128+N, 124, ... */
+	int signal;         /* signal that ended the command, 0 if none */
+	bool timed_out;
+	bool oom_killed;
+	bool cancelled;     /* ended because cancel_fd became readable */
+	char *stdout_buf;   /* captured bytes (raw, may be invalid UTF-8), NUL-terminated */
+	size_t stdout_len;
+	bool stdout_truncated;
+	char *stderr_buf;
+	size_t stderr_len;
+	bool stderr_truncated;
+	uint64_t duration_ms;
+	uint64_t cpu_ms;
+	uint64_t max_rss_kb;
+} sbx_result;
+
+/* Fill *cfg with the documented defaults. */
+void sbx_config_init(sbx_config *cfg);
+
+/* Run cfg->argv in a fresh sandbox and wait for it to end.
+ * Returns 0 and fills *res (free with sbx_result_free) when the command ran
+ * (whatever its exit status), or a negative sbx_errcode with *err filled
+ * when sbx itself could not set the sandbox up. Nothing is left behind. */
+int sbx_run(const sbx_config *cfg, sbx_result *res, sbx_error *err);
+
+void sbx_result_free(sbx_result *res);
+
+/* The result as one JSON object (malloc'd, NUL-terminated; NULL on ENOMEM).
+ * Invalid UTF-8 in captured output is replaced by U+FFFD. */
+char *sbx_result_to_json(const sbx_result *res);
+
+/* Short static description of an error code. */
+const char *sbx_strerror(int code);
+
+/* Default rootfs: $SBX_ROOTFS, else <exe dir>/../rootfs/python, else the
+ * installed data dir. Returns a static string. */
+const char *sbx_default_rootfs(void);
+
+/* Parsers shared by the CLI and embedders. Return 0, or -1 on bad input. */
+int sbx_parse_size(const char *s, uint64_t *out);        /* 512M, 1G, 100K, 4096 */
+int sbx_parse_duration(const char *s, uint64_t *out_ms); /* 500ms, 30s, 5m, 1h */
+int sbx_parse_cpus(const char *s, uint32_t *out_millis); /* 0.5 -> 500 */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

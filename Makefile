@@ -9,7 +9,7 @@ DATADIR  = $(PREFIX)/share/sbx
 CC      ?= cc
 BUILD   ?= build
 CFLAGS  ?= -O2 -g
-WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
 CPPFLAGS_SBX = -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -DSBX_DATADIR='"$(DATADIR)"'
 ALLCFLAGS = $(CPPFLAGS_SBX) $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden
 LDLIBS_SBX = -lseccomp -lcap -lcgroup -lpthread

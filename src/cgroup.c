@@ -1,0 +1,400 @@
+/* Per-sandbox cgroups on v1 and v2 hierarchies. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <libcgroup.h>
+#include <linux/magic.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+
+#include "cgroup.h"
+#include "internal.h"
+
+static const char *const ctrl_names[SBX_CG_N] = {"memory", "cpu", "pids"};
+
+/* Host layout, discovered once per process. */
+static struct {
+	int version[SBX_CG_N];
+	char mount[SBX_CG_N][PATH_MAX]; /* hierarchy mount point */
+	char own[SBX_CG_N][PATH_MAX];   /* our cgroup, relative to the mount */
+} host;
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+
+const char *sbx_cgroup_ctrl_name(int ctrl)
+{
+	return ctrl_names[ctrl];
+}
+
+/* The "0::/path" line of /proc/self/cgroup. */
+static int own_v2_path(char *out, size_t cap)
+{
+	char buf[8192];
+	if (sbx_read_fileat(AT_FDCWD, "/proc/self/cgroup", buf, sizeof(buf)) < 0)
+		return -1;
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		if (strncmp(line, "0::", 3) == 0) {
+			snprintf(out, cap, "%s", line + 3);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The cgroup2 mount point, from /proc/self/mountinfo. */
+static int find_v2_mount(char *out, size_t cap)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -1;
+	char *line = NULL;
+	size_t n = 0;
+	int found = -1;
+	while (getline(&line, &n, f) > 0) {
+		char *sep = strstr(line, " - cgroup2 ");
+		if (!sep)
+			continue;
+		char mnt[PATH_MAX];
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1) {
+			snprintf(out, cap, "%s", mnt);
+			found = 0;
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+static bool v2_has_controller(const char *mount, const char *ctrl)
+{
+	char buf[512];
+	_cleanup_close_ int fd = open(mount, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || sbx_read_fileat(fd, "cgroup.controllers", buf, sizeof(buf)) < 0)
+		return false;
+	for (char *w = strtok(buf, " \n"); w; w = strtok(NULL, " \n"))
+		if (strcmp(w, ctrl) == 0)
+			return true;
+	return false;
+}
+
+static void discover_host(void)
+{
+	bool lib = cgroup_init() == 0;
+	char v2mount[PATH_MAX] = "";
+	char v2own[PATH_MAX] = "/";
+	if (find_v2_mount(v2mount, sizeof(v2mount)) == 0)
+		own_v2_path(v2own, sizeof(v2own));
+	for (int c = 0; c < SBX_CG_N; c++) {
+		char *mnt = NULL;
+		struct statfs sfs;
+		if (lib && cgroup_get_subsys_mount_point(ctrl_names[c], &mnt) == 0 && mnt &&
+		    statfs(mnt, &sfs) == 0 && sfs.f_type == CGROUP_SUPER_MAGIC) {
+			char *cur = NULL;
+			if (cgroup_get_current_controller_path(getpid(), ctrl_names[c], &cur) == 0 &&
+			    cur) {
+				host.version[c] = 1;
+				snprintf(host.mount[c], PATH_MAX, "%s", mnt);
+				snprintf(host.own[c], PATH_MAX, "%s", cur);
+			}
+			free(cur);
+		}
+		free(mnt);
+		if (!host.version[c] && v2mount[0] && v2_has_controller(v2mount, ctrl_names[c])) {
+			host.version[c] = 2;
+			snprintf(host.mount[c], PATH_MAX, "%s", v2mount);
+			snprintf(host.own[c], PATH_MAX, "%s", v2own);
+		}
+	}
+}
+
+int sbx_cgroup_host_version(int ctrl, const char **mount, const char **own)
+{
+	pthread_once(&host_once, discover_host);
+	if (mount)
+		*mount = host.mount[ctrl];
+	if (own)
+		*own = host.own[ctrl];
+	return host.version[ctrl];
+}
+
+void sbx_cgroup_init(sbx_cgroup *cg)
+{
+	memset(cg, 0, sizeof(*cg));
+	for (int c = 0; c < SBX_CG_N; c++)
+		cg->dirfd[c] = -1;
+	cg->v2_fd = -1;
+}
+
+/* parent dir (absolute path) of the sandbox cgroup for controller c. */
+static int parent_path(int c, const char *parent, char *out, size_t cap)
+{
+	int n;
+	if (!parent)
+		n = snprintf(out, cap, "%s/%s", host.mount[c], host.own[c]);
+	else if (parent[0] == '/')
+		n = snprintf(out, cap, "%s/%s", host.mount[c], parent);
+	else
+		n = snprintf(out, cap, "%s/%s/%s", host.mount[c], host.own[c], parent);
+	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
+static int write_knob(sbx_cgroup *cg, int c, const char *knob, const char *val, sbx_error *err)
+{
+	int r = sbx_write_fileat(cg->dirfd[c], knob, val);
+	if (r < 0)
+		return sbx_fail(err, SBX_E_CGROUP, "cgroup: cannot write %s to %s/%s: %s", val,
+				cg->path[c], knob, strerror(-r));
+	return 0;
+}
+
+/* cgroup v2: the parent must delegate the controller to its children. A
+ * cgroup with member processes cannot (no internal processes), except the
+ * root; we never enable controllers in the sandbox's own cgroup. */
+static int v2_enable_in_parent(const char *ppath, const char *ctrl, sbx_error *err)
+{
+	_cleanup_close_ int pfd = open(ppath, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char buf[512], want[64];
+	if (pfd < 0 || sbx_read_fileat(pfd, "cgroup.subtree_control", buf, sizeof(buf)) < 0)
+		return sbx_fail(err, SBX_E_CGROUP, "cgroup v2: cannot read %s/cgroup.subtree_control",
+				ppath);
+	for (char *w = strtok(buf, " \n"); w; w = strtok(NULL, " \n"))
+		if (strcmp(w, ctrl) == 0)
+			return 0;
+	snprintf(want, sizeof(want), "+%s", ctrl);
+	int r = sbx_write_fileat(pfd, "cgroup.subtree_control", want);
+	if (r == -EBUSY)
+		return sbx_fail(err, SBX_E_CGROUP,
+				"cgroup v2: cannot enable %s for children of %s: it has member "
+				"processes (use --cgroup-parent with an empty cgroup)",
+				ctrl, ppath);
+	if (r < 0)
+		return sbx_fail(err, SBX_E_CGROUP, "cgroup v2: cannot enable %s in %s: %s", ctrl,
+				ppath, strerror(-r));
+	return 0;
+}
+
+static int make_dir(sbx_cgroup *cg, int c, const char *parent, sbx_error *err)
+{
+	char ppath[PATH_MAX];
+	if (parent_path(c, parent, ppath, sizeof(ppath)) < 0)
+		return sbx_fail(err, SBX_E_CGROUP, "cgroup: path too long");
+	struct stat st;
+	if (stat(ppath, &st) < 0 || !S_ISDIR(st.st_mode))
+		return sbx_fail(err, SBX_E_CGROUP, "cgroup parent not found: %s", ppath);
+	if (host.version[c] == 2) {
+		int r = v2_enable_in_parent(ppath, ctrl_names[c], err);
+		if (r < 0)
+			return r;
+	}
+	char name[sizeof(cg->name)];
+	memcpy(name, cg->name, sizeof(name));
+	int n = snprintf(cg->path[c], PATH_MAX, "%s/%s", ppath, name);
+	if (n < 0 || n >= PATH_MAX)
+		return sbx_fail(err, SBX_E_CGROUP, "cgroup: path too long");
+	if (mkdir(cg->path[c], 0755) < 0 && !(host.version[c] == 2 && errno == EEXIST))
+		return sbx_fail(err, SBX_E_CGROUP, "cgroup: cannot create %s: %s", cg->path[c],
+				strerror(errno));
+	cg->dirfd[c] = open(cg->path[c], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg->dirfd[c] < 0)
+		return sbx_fail(err, SBX_E_CGROUP, "cgroup: cannot open %s: %s", cg->path[c],
+				strerror(errno));
+	sbx_debug("cgroup %s v%d %s", ctrl_names[c], host.version[c], cg->path[c]);
+	return 0;
+}
+
+static int write_limits(sbx_cgroup *cg, int c, const sbx_cg_limits *lim, sbx_error *err)
+{
+	char v[64];
+	int r = 0;
+	int ver = cg->version[c];
+	switch (c) {
+	case SBX_CG_MEMORY:
+		if (!lim->memory_bytes)
+			return 0;
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)lim->memory_bytes);
+		if (ver == 2) {
+			r = write_knob(cg, c, "memory.max", v, err);
+			/* No swap: absent when the kernel has no swap accounting. */
+			if (r == 0 && faccessat(cg->dirfd[c], "memory.swap.max", F_OK, 0) == 0)
+				r = write_knob(cg, c, "memory.swap.max", "0", err);
+		} else {
+			r = write_knob(cg, c, "memory.limit_in_bytes", v, err);
+			if (r == 0 && faccessat(cg->dirfd[c], "memory.memsw.limit_in_bytes", F_OK, 0) == 0)
+				r = write_knob(cg, c, "memory.memsw.limit_in_bytes", v, err);
+			if (r == 0)
+				sbx_write_fileat(cg->dirfd[c], "memory.swappiness", "0");
+		}
+		return r;
+	case SBX_CG_CPU:
+		if (!lim->cpu_millis)
+			return 0;
+		if (ver == 2) {
+			snprintf(v, sizeof(v), "%u 100000", lim->cpu_millis * 100);
+			return write_knob(cg, c, "cpu.max", v, err);
+		}
+		r = write_knob(cg, c, "cpu.cfs_period_us", "100000", err);
+		snprintf(v, sizeof(v), "%u", lim->cpu_millis * 100);
+		return r ? r : write_knob(cg, c, "cpu.cfs_quota_us", v, err);
+	case SBX_CG_PIDS:
+		if (!lim->pids_max)
+			return 0;
+		snprintf(v, sizeof(v), "%u", lim->pids_max);
+		return write_knob(cg, c, "pids.max", v, err);
+	}
+	return 0;
+}
+
+int sbx_cgroup_create(sbx_cgroup *cg, const char *parent, const sbx_cg_limits *lim,
+		      sbx_error *err)
+{
+	pthread_once(&host_once, discover_host);
+	sbx_cgroup_init(cg);
+	if (parent && (strstr(parent, "..") || !parent[0]))
+		return sbx_fail(err, SBX_E_INVALID, "invalid --cgroup-parent: %s", parent);
+	char id[13];
+	sbx_random_id(id, 12);
+	snprintf(cg->name, sizeof(cg->name), "sbx-%s", id);
+	bool any = false;
+	cg->all_v2 = true;
+	for (int c = 0; c < SBX_CG_N; c++) {
+		cg->version[c] = host.version[c];
+		if (!cg->version[c]) {
+			sbx_debug("cgroup %s unavailable", ctrl_names[c]);
+			continue;
+		}
+		any = true;
+		if (cg->version[c] != 2)
+			cg->all_v2 = false;
+		int r = make_dir(cg, c, parent, err);
+		if (r == 0)
+			r = write_limits(cg, c, lim, err);
+		if (r < 0) {
+			sbx_cgroup_destroy(cg);
+			return r;
+		}
+		if (cg->version[c] == 2 && cg->v2_fd < 0)
+			cg->v2_fd = dup(cg->dirfd[c]);
+	}
+	if (!any) {
+		cg->all_v2 = false;
+		return sbx_fail(err, SBX_E_KERNEL,
+				"no cgroup hierarchy with the memory, cpu or pids controller is mounted");
+	}
+	return 0;
+}
+
+int sbx_cgroup_attach(sbx_cgroup *cg, pid_t pid, bool joined_v2, sbx_error *err)
+{
+	char v[32];
+	snprintf(v, sizeof(v), "%d", (int)pid);
+	bool v2_done = joined_v2;
+	for (int c = 0; c < SBX_CG_N; c++) {
+		if (cg->dirfd[c] < 0 || (cg->version[c] == 2 && v2_done))
+			continue;
+		int r = write_knob(cg, c, "cgroup.procs", v, err);
+		if (r < 0)
+			return r;
+		if (cg->version[c] == 2)
+			v2_done = true;
+	}
+	return 0;
+}
+
+static int first_fd(const sbx_cgroup *cg, int prefer)
+{
+	if (cg->dirfd[prefer] >= 0)
+		return prefer;
+	for (int c = 0; c < SBX_CG_N; c++)
+		if (cg->dirfd[c] >= 0)
+			return c;
+	return -1;
+}
+
+/* SIGKILL every pid listed in cgroup.procs; returns how many were listed. */
+static int kill_listed(int dirfd)
+{
+	char buf[16384];
+	if (sbx_read_fileat(dirfd, "cgroup.procs", buf, sizeof(buf)) <= 0)
+		return 0;
+	int n = 0;
+	for (char *w = strtok(buf, "\n"); w; w = strtok(NULL, "\n")) {
+		pid_t p = (pid_t)atoi(w);
+		if (p > 0 && kill(p, SIGKILL) == 0)
+			n++;
+	}
+	return n;
+}
+
+const char *sbx_cgroup_kill(sbx_cgroup *cg)
+{
+	if (cg->v2_fd >= 0 && sbx_write_fileat(cg->v2_fd, "cgroup.kill", "1") == 0)
+		return "cgroup.kill";
+	int c = first_fd(cg, SBX_CG_PIDS);
+	if (c < 0)
+		return "none";
+	/* v1 has no cgroup.kill: repeat while processes are listed (new ones
+	 * may have been forked between read and kill). */
+	for (int i = 0; i < 50 && kill_listed(cg->dirfd[c]) > 0; i++)
+		;
+	return "procs";
+}
+
+static long read_key(int dirfd, const char *file, const char *key)
+{
+	char buf[4096];
+	if (dirfd < 0 || sbx_read_fileat(dirfd, file, buf, sizeof(buf)) < 0)
+		return -1;
+	size_t kl = strlen(key);
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		if (strncmp(line, key, kl) == 0 && line[kl] == ' ')
+			return atol(line + kl + 1);
+	return -1;
+}
+
+bool sbx_cgroup_oom_killed(const sbx_cgroup *cg)
+{
+	int fd = cg->dirfd[SBX_CG_MEMORY];
+	if (fd < 0)
+		return false;
+	if (cg->version[SBX_CG_MEMORY] == 2)
+		return read_key(fd, "memory.events", "oom_kill") > 0;
+	long k = read_key(fd, "memory.oom_control", "oom_kill");
+	if (k >= 0)
+		return k > 0;
+	/* Old v1 kernels: a hit limit with the OOM killer enabled. */
+	char buf[64];
+	return sbx_read_fileat(fd, "memory.failcnt", buf, sizeof(buf)) > 0 && atol(buf) > 0;
+}
+
+long sbx_cgroup_nprocs(const sbx_cgroup *cg)
+{
+	char buf[64];
+	int fd = cg->dirfd[SBX_CG_PIDS];
+	if (fd < 0 || sbx_read_fileat(fd, "pids.current", buf, sizeof(buf)) < 0)
+		return -1;
+	return atol(buf);
+}
+
+void sbx_cgroup_destroy(sbx_cgroup *cg)
+{
+	for (int c = 0; c < SBX_CG_N; c++) {
+		if (cg->dirfd[c] < 0)
+			continue;
+		/* Exiting tasks may linger for a moment: retry for up to ~2 s,
+		 * killing stragglers once after the first 200 ms. */
+		for (int i = 0; i < 200; i++) {
+			if (rmdir(cg->path[c]) == 0 || errno != EBUSY)
+				break;
+			if (i == 20)
+				kill_listed(cg->dirfd[c]);
+			nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+		}
+		sbx_closep(&cg->dirfd[c]);
+		cg->path[c][0] = '\0';
+	}
+	sbx_closep(&cg->v2_fd);
+}

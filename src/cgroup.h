@@ -1,0 +1,60 @@
+/* Per-sandbox cgroups: memory, cpu and pids, on v2 where the controller is
+ * on the unified hierarchy, on v1 where the host still has it there. */
+#ifndef SBX_CGROUP_H
+#define SBX_CGROUP_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "sbx.h"
+
+enum { SBX_CG_MEMORY, SBX_CG_CPU, SBX_CG_PIDS, SBX_CG_N };
+
+typedef struct sbx_cg_limits {
+	uint64_t memory_bytes; /* 0: unlimited */
+	uint32_t cpu_millis;   /* 0: unlimited */
+	uint32_t pids_max;     /* 0: unlimited */
+} sbx_cg_limits;
+
+typedef struct sbx_cgroup {
+	char name[32];                 /* "sbx-<hex>" */
+	int version[SBX_CG_N];         /* 0 (controller unavailable), 1 or 2 */
+	int dirfd[SBX_CG_N];           /* the sandbox's cgroup dir per controller */
+	char path[SBX_CG_N][PATH_MAX]; /* its absolute path */
+	int v2_fd;                     /* the unified sandbox cgroup, or -1 */
+	bool all_v2;                   /* every available controller is on v2 */
+} sbx_cgroup;
+
+/* Create the sandbox's cgroups beneath `parent` (NULL: the caller's own
+ * cgroup; absolute: from each hierarchy's root; relative: beneath the
+ * caller's cgroup) and write the limits. On failure nothing is left. */
+int sbx_cgroup_create(sbx_cgroup *cg, const char *parent, const sbx_cg_limits *lim,
+		      sbx_error *err);
+
+/* Move pid into every controller cgroup not already joined via
+ * CLONE_INTO_CGROUP (v1 ones, and v2 when joined_v2 is false). */
+int sbx_cgroup_attach(sbx_cgroup *cg, pid_t pid, bool joined_v2, sbx_error *err);
+
+/* Kill every process in the sandbox's cgroups (cgroup.kill on v2, SIGKILL
+ * of each listed pid on v1). Returns a short word saying how. */
+const char *sbx_cgroup_kill(sbx_cgroup *cg);
+
+/* Was anything in the cgroup killed by the OOM killer? */
+bool sbx_cgroup_oom_killed(const sbx_cgroup *cg);
+
+/* Number of processes in the cgroup (pids controller), or -1. */
+long sbx_cgroup_nprocs(const sbx_cgroup *cg);
+
+/* Remove the cgroups (retrying while processes are still exiting) and close
+ * the fds. Safe on a zeroed/failed cgroup and twice. */
+void sbx_cgroup_destroy(sbx_cgroup *cg);
+
+/* Initialise fds to -1 so destroy is safe before create. */
+void sbx_cgroup_init(sbx_cgroup *cg);
+
+/* For `sbx check` and debug: describe controller placement ("memory v1 ..."). */
+const char *sbx_cgroup_ctrl_name(int ctrl);
+int sbx_cgroup_host_version(int ctrl, const char **mount, const char **own);
+
+#endif

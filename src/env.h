@@ -1,0 +1,12 @@
+/* The command's environment: a clean base plus the caller's K=V. */
+#ifndef SBX_ENV_H
+#define SBX_ENV_H
+
+#include <stddef.h>
+
+/* NULL-terminated, malloc'd array (free with sbx_env_free). Later entries
+ * replace earlier ones with the same key. NULL on ENOMEM. */
+char **sbx_env_build(const char *hostname, const char *const *extra, size_t n_extra);
+void sbx_env_free(char **env);
+
+#endif

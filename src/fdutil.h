@@ -1,0 +1,10 @@
+/* File descriptor helpers usable between clone and exec. */
+#ifndef SBX_FDUTIL_H
+#define SBX_FDUTIL_H
+
+#include <stddef.h>
+
+/* Close every fd >= 3 except those listed (negative entries ignored). */
+void sbx_close_all_except(const int *keep, size_t n);
+
+#endif

@@ -1,0 +1,139 @@
+/* The sandbox's pid 1: set-up inside the namespaces, then reaper. */
+#include <net/if.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "fdutil.h"
+#include "internal.h"
+#include "launch.h"
+
+pid_t sbx_raw_fork(void)
+{
+	/* glibc's fork() runs atfork handlers and takes allocator locks that
+	 * another thread of the parent may have held at clone time. */
+	return (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+}
+
+static void send_msg(int sock, char type, const void *p, size_t n)
+{
+	char buf[512];
+	if (n > sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	buf[0] = type;
+	memcpy(buf + 1, p, n);
+	send(sock, buf, n + 1, MSG_NOSIGNAL);
+}
+
+static _Noreturn void fail(const sbx_launch *l, const char *text)
+{
+	send_msg(l->sock, SBX_MSG_ERROR, text, strlen(text));
+	_exit(1);
+}
+
+static int loopback_up(void)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	int r = 0;
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		r = -errno;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (r == 0 && ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		r = -errno;
+	close(s);
+	return r;
+}
+
+_Noreturn void sbx_init_main(const sbx_launch *l)
+{
+	char msg[480];
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Nothing in the sandbox may ptrace us or open our fds via /proc. */
+	prctl(PR_SET_DUMPABLE, 0);
+
+	/* Keep only what we need: a threaded parent may hold other sandboxes'
+	 * pipes, which must not stay open here. */
+	int keep[] = {l->sock, l->stdin_fd, l->stdout_fd, l->stderr_fd, l->ws_fd};
+	sbx_close_all_except(keep, ARRAY_LEN(keep));
+
+	char go = 0;
+	ssize_t n;
+	do
+		n = recv(l->sock, &go, 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n != 1 || go != SBX_MSG_GO)
+		_exit(1); /* the parent gave up */
+
+	/* Our credentials are still the host's root, unmapped in the new user
+	 * namespace: become its root (host uid map_uid) before touching files. */
+	if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0) {
+		snprintf(msg, sizeof(msg), "switch to namespace root: %s", strerror(errno));
+		fail(l, msg);
+	}
+	/* Now that the parent placed us in the sandbox's cgroups, make them
+	 * the root of our cgroup view. */
+	if (unshare(CLONE_NEWCGROUP) < 0) {
+		snprintf(msg, sizeof(msg), "cgroup namespace: %s", strerror(errno));
+		fail(l, msg);
+	}
+	if (sbx_mounts_setup(l, msg, sizeof(msg)) < 0)
+		fail(l, msg);
+	if (sethostname(l->hostname, strlen(l->hostname)) < 0) {
+		snprintf(msg, sizeof(msg), "sethostname: %s", strerror(errno));
+		fail(l, msg);
+	}
+	if (l->net_loopback) {
+		int r = loopback_up();
+		if (r < 0) {
+			snprintf(msg, sizeof(msg), "bring up lo: %s", strerror(-r));
+			fail(l, msg);
+		}
+	}
+	struct stat st;
+	if (stat(l->cwd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(msg, sizeof(msg), "working directory %s: %s", l->cwd,
+			 errno ? strerror(errno) : "not a directory");
+		fail(l, msg);
+	}
+
+	pid_t w = sbx_raw_fork();
+	if (w < 0) {
+		snprintf(msg, sizeof(msg), "fork: %s", strerror(errno));
+		fail(l, msg);
+	}
+	if (w == 0)
+		sbx_workload_exec(l, l->stdin_fd, l->stdout_fd, l->stderr_fd);
+
+	/* Only the command (and what it starts) may hold the output pipes. */
+	int keep2[] = {l->sock};
+	sbx_close_all_except(keep2, ARRAY_LEN(keep2));
+	/* We only reap from now on: give up every privilege. */
+	sbx_privs_drop_all(&l->privs);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+
+	for (;;) {
+		int status;
+		pid_t p = waitpid(-1, &status, __WALL);
+		if (p == w) {
+			/* Returning ends the pid namespace: the kernel kills
+			 * everything the command left behind. */
+			send_msg(l->sock, SBX_MSG_STATUS, &status, sizeof(status));
+			_exit(0);
+		}
+		if (p < 0 && errno != EINTR)
+			_exit(1);
+	}
+}

@@ -1,0 +1,61 @@
+/* Small helpers shared by the library's files. */
+#ifndef SBX_INTERNAL_H
+#define SBX_INTERNAL_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "sbx.h"
+
+#define SBX_API __attribute__((visibility("default")))
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void sbx_closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+		close(*fd);
+		errno = saved;
+	}
+	*fd = -1;
+}
+static inline void sbx_freep(void *p)
+{
+	free(*(void **)p);
+	*(void **)p = NULL;
+}
+#define _cleanup_close_ _cleanup_(sbx_closep)
+#define _cleanup_free_ _cleanup_(sbx_freep)
+
+/* Return fd and forget it (so a cleanup attribute does not close it). */
+static inline int sbx_steal_fd(int *fd)
+{
+	int r = *fd;
+	*fd = -1;
+	return r;
+}
+
+/* Fill err (may be NULL) and return -code. */
+int sbx_fail(sbx_error *err, sbx_errcode code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* SBX_DEBUG=1 in the environment: one "sbx-debug: ..." line on stderr. */
+int sbx_debug_on(void);
+void sbx_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Write a whole string to an existing file (cgroup knobs, id maps).
+ * Returns 0 or -errno. */
+int sbx_write_file(const char *path, const char *data);
+int sbx_write_fileat(int dirfd, const char *name, const char *data);
+/* Read up to cap-1 bytes of a file, NUL-terminated. Returns length or -errno. */
+ssize_t sbx_read_fileat(int dirfd, const char *name, char *buf, size_t cap);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t sbx_now_ns(void);
+
+/* Random lowercase hex id of n chars (n < 64) into out (n+1 bytes). */
+void sbx_random_id(char *out, size_t n);
+
+#endif

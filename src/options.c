@@ -1,0 +1,203 @@
+/* Parsing `sbx run` options into a config (reentrant, no getopt). */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "options.h"
+#include "parse.h"
+
+enum opt_id {
+	O_ROOTFS, O_MEMORY, O_CPUS, O_PIDS, O_TIMEOUT, O_OUTPUT, O_TMP, O_NET, O_WORKSPACE,
+	O_ENV, O_CWD, O_HOSTNAME, O_CGPARENT, O_MAPUID, O_MAPGID, O_JSON, O_HELP, O_VERSION,
+};
+
+static const struct {
+	const char *name;
+	enum opt_id id;
+	bool has_arg;
+} table[] = {
+	{"rootfs", O_ROOTFS, true},     {"memory", O_MEMORY, true},
+	{"cpus", O_CPUS, true},         {"pids", O_PIDS, true},
+	{"timeout", O_TIMEOUT, true},   {"output-limit", O_OUTPUT, true},
+	{"tmp-size", O_TMP, true},      {"net", O_NET, true},
+	{"workspace", O_WORKSPACE, true}, {"env", O_ENV, true},
+	{"cwd", O_CWD, true},           {"hostname", O_HOSTNAME, true},
+	{"cgroup-parent", O_CGPARENT, true}, {"map-uid", O_MAPUID, true},
+	{"map-gid", O_MAPGID, true},    {"json", O_JSON, false},
+	{"help", O_HELP, false},        {"version", O_VERSION, false},
+};
+
+#define BAD(...)                                                                   \
+	do {                                                                       \
+		snprintf(msg, cap, __VA_ARGS__);                                   \
+		return -1;                                                         \
+	} while (0)
+
+static int parse_u32(const char *s, uint32_t max, uint32_t *out)
+{
+	char *end;
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int apply(sbx_run_opts *o, enum opt_id id, const char *v, const char *name, char *msg,
+		 size_t cap)
+{
+	sbx_config *c = &o->cfg;
+	uint32_t u;
+	switch (id) {
+	case O_ROOTFS:
+		if (!*v)
+			BAD("invalid --rootfs: empty path");
+		c->rootfs = v;
+		return 0;
+	case O_MEMORY:
+		if (sbx_parse_size(v, &c->memory_bytes) < 0)
+			BAD("invalid --memory size '%s' (e.g. 512M, 1G)", v);
+		if (c->memory_bytes && c->memory_bytes < (4u << 20))
+			BAD("invalid --memory size '%s': at least 4M", v);
+		return 0;
+	case O_CPUS:
+		if (sbx_parse_cpus(v, &c->cpu_millis) < 0)
+			BAD("invalid --cpus '%s' (e.g. 0.5, 2)", v);
+		if (c->cpu_millis && c->cpu_millis < 10)
+			BAD("invalid --cpus '%s': at least 0.01", v);
+		return 0;
+	case O_PIDS:
+		if (parse_u32(v, 4194304, &c->pids_max) < 0)
+			BAD("invalid --pids '%s' (a whole number, 0 for no limit)", v);
+		return 0;
+	case O_TIMEOUT:
+		if (sbx_parse_duration(v, &c->timeout_ms) < 0)
+			BAD("invalid --timeout '%s' (e.g. 500ms, 30s, 5m)", v);
+		return 0;
+	case O_OUTPUT:
+		if (sbx_parse_size(v, &c->output_limit) < 0 || c->output_limit == 0)
+			BAD("invalid --output-limit size '%s' (e.g. 100K)", v);
+		return 0;
+	case O_TMP:
+		if (sbx_parse_size(v, &c->tmp_size) < 0 || c->tmp_size == 0)
+			BAD("invalid --tmp-size size '%s' (e.g. 64M)", v);
+		return 0;
+	case O_NET:
+		if (strcmp(v, "none") == 0)
+			c->net = SBX_NET_NONE;
+		else if (strcmp(v, "loopback") == 0)
+			c->net = SBX_NET_LOOPBACK;
+		else
+			BAD("invalid --net '%s' (none or loopback)", v);
+		return 0;
+	case O_WORKSPACE:
+		free(o->workspace_dir);
+		o->workspace_dir = NULL;
+		if (sbx_parse_workspace(v, &o->workspace_dir, &c->workspace_mode) < 0)
+			BAD("invalid --workspace '%s' (DIR, DIR:ro or DIR:rw)", v);
+		c->workspace = o->workspace_dir;
+		return 0;
+	case O_ENV: {
+		if (sbx_parse_env(v) < 0)
+			BAD("invalid --env '%s' (KEY=VALUE)", v);
+		const char **n = realloc(o->env, (o->n_env + 1) * sizeof(*n));
+		if (!n)
+			BAD("out of memory");
+		o->env = n;
+		o->env[o->n_env++] = v;
+		c->env = o->env;
+		c->n_env = o->n_env;
+		return 0;
+	}
+	case O_CWD:
+		if (sbx_valid_inside_path(v) < 0)
+			BAD("invalid --cwd '%s': an absolute path inside the sandbox, without . or ..",
+			    v);
+		c->cwd = v;
+		return 0;
+	case O_HOSTNAME:
+		if (sbx_valid_hostname(v) < 0)
+			BAD("invalid --hostname '%s'", v);
+		c->hostname = v;
+		return 0;
+	case O_CGPARENT:
+		if (!*v || strstr(v, ".."))
+			BAD("invalid --cgroup-parent '%s'", v);
+		c->cgroup_parent = v;
+		return 0;
+	case O_MAPUID:
+	case O_MAPGID:
+		if (parse_u32(v, 0xfffffffe, &u) < 0 || u == 0)
+			BAD("invalid --%s '%s': a host id other than 0", name, v);
+		if (id == O_MAPUID)
+			c->map_uid = u;
+		else
+			c->map_gid = u;
+		return 0;
+	case O_JSON:
+		o->json = true;
+		return 0;
+	case O_HELP:
+		o->help = true;
+		return 0;
+	case O_VERSION:
+		o->version = true;
+		return 0;
+	}
+	return 0;
+}
+
+int sbx_opts_parse(sbx_run_opts *o, int argc, char **argv, int first, char *msg, size_t cap)
+{
+	memset(o, 0, sizeof(*o));
+	sbx_config_init(&o->cfg);
+	int i = first;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			if (a[0] == '-' && a[1])
+				BAD("unknown option '%s'", a);
+			break;
+		}
+		const char *name = a + 2;
+		const char *eq = strchr(name, '=');
+		size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+		size_t k = 0;
+		while (k < ARRAY_LEN(table) &&
+		       !(strlen(table[k].name) == nl && strncmp(table[k].name, name, nl) == 0))
+			k++;
+		if (k == ARRAY_LEN(table))
+			BAD("unknown option '--%.*s'", (int)nl, name);
+		const char *val = NULL;
+		if (table[k].has_arg) {
+			if (eq)
+				val = eq + 1;
+			else if (i + 1 < argc)
+				val = argv[++i];
+			else
+				BAD("option '--%s' needs a value", table[k].name);
+		} else if (eq) {
+			BAD("option '--%s' takes no value", table[k].name);
+		}
+		if (apply(o, table[k].id, val, table[k].name, msg, cap) < 0)
+			return -1;
+	}
+	o->cmd_index = i;
+	if (i < argc)
+		o->cfg.argv = (const char *const *)&argv[i];
+	return 0;
+}
+
+void sbx_opts_free(sbx_run_opts *o)
+{
+	free(o->env);
+	free(o->workspace_dir);
+	memset(o, 0, sizeof(*o));
+}

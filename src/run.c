@@ -1,0 +1,264 @@
+/* sbx_run(): one command in a fresh sandbox, start to finish. */
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "cgroup.h"
+#include "env.h"
+#include "internal.h"
+#include "launch.h"
+#include "parse.h"
+#include "seccomp_policy.h"
+#include "spawn.h"
+#include "status.h"
+#include "supervise.h"
+#include "userns.h"
+
+/* Everything sbx_run takes, so one function can release it. */
+typedef struct run_state {
+	sbx_launch l;
+	sbx_cgroup cg;
+	char **envp;
+	int out[2], err[2], sock[2];
+	pid_t pid;
+	int pidfd;
+} run_state;
+
+static void run_state_init(run_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	sbx_cgroup_init(&s->cg);
+	s->l.ws_fd = -1;
+	for (int i = 0; i < 2; i++)
+		s->out[i] = s->err[i] = s->sock[i] = -1;
+	s->pidfd = -1;
+}
+
+static void run_state_release(run_state *s)
+{
+	if (s->pid > 0) { /* only on a failure before supervision */
+		if (s->pidfd >= 0)
+			syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
+		else
+			kill(s->pid, SIGKILL);
+		while (waitpid(s->pid, NULL, __WALL) < 0 && errno == EINTR)
+			;
+	}
+	sbx_closep(&s->pidfd);
+	for (int i = 0; i < 2; i++) {
+		sbx_closep(&s->out[i]);
+		sbx_closep(&s->err[i]);
+		sbx_closep(&s->sock[i]);
+	}
+	sbx_closep(&s->l.ws_fd);
+	sbx_cgroup_destroy(&s->cg);
+	sbx_env_free(s->envp);
+}
+
+/* A rootfs must be a directory with the mount points the sandbox needs. */
+static int check_rootfs(const char *path, char *out, sbx_error *err)
+{
+	if (!path || !*path)
+		return sbx_fail(err, SBX_E_ROOTFS, "no rootfs given (use --rootfs or SBX_ROOTFS)");
+	if (!realpath(path, out))
+		return sbx_fail(err, SBX_E_ROOTFS, "rootfs not found: %s (build it with: make rootfs)",
+				path);
+	static const char *const need[] = {"proc", "dev", "tmp"};
+	for (size_t i = 0; i < ARRAY_LEN(need); i++) {
+		char p[PATH_MAX + 16];
+		struct stat st;
+		snprintf(p, sizeof(p), "%s/%s", out, need[i]);
+		if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
+			return sbx_fail(err, SBX_E_ROOTFS, "rootfs %s is not usable: no /%s directory",
+					out, need[i]);
+	}
+	return 0;
+}
+
+static int validate(const sbx_config *cfg, sbx_error *err)
+{
+	if (!cfg->argv || !cfg->argv[0] || !cfg->argv[0][0])
+		return sbx_fail(err, SBX_E_INVALID, "no command given");
+	if (cfg->cwd && sbx_valid_inside_path(cfg->cwd) < 0)
+		return sbx_fail(err, SBX_E_PATH,
+				"invalid working directory %s: must be absolute, without . or ..",
+				cfg->cwd);
+	if (cfg->hostname && sbx_valid_hostname(cfg->hostname) < 0)
+		return sbx_fail(err, SBX_E_INVALID, "invalid hostname: %s", cfg->hostname);
+	for (size_t i = 0; i < cfg->n_env; i++)
+		if (sbx_parse_env(cfg->env[i]) < 0)
+			return sbx_fail(err, SBX_E_INVALID, "invalid environment entry: %s", cfg->env[i]);
+	if (cfg->workspace_mode != SBX_WS_NONE && (!cfg->workspace || !*cfg->workspace))
+		return sbx_fail(err, SBX_E_INVALID, "workspace mode given without a directory");
+	if (cfg->map_uid == 0 || cfg->map_gid == 0)
+		return sbx_fail(err, SBX_E_INVALID, "root inside must not map to host root");
+	if (cfg->map_count == 0 || cfg->map_count > 1u << 24)
+		return sbx_fail(err, SBX_E_INVALID, "invalid id map size %u", cfg->map_count);
+	if (cfg->output_limit == 0)
+		return sbx_fail(err, SBX_E_INVALID, "output limit must be positive");
+	if (cfg->tmp_size == 0)
+		return sbx_fail(err, SBX_E_INVALID, "/tmp size must be positive");
+	if (geteuid() != 0)
+		return sbx_fail(err, SBX_E_PRIVILEGE, "sbx must run as root (namespaces, cgroups)");
+	return 0;
+}
+
+/* Parent-side preparation of everything the child reads. */
+static int prepare(run_state *s, const sbx_config *cfg, sbx_error *err)
+{
+	sbx_launch *l = &s->l;
+	int r = check_rootfs(cfg->rootfs ? cfg->rootfs : sbx_default_rootfs(), l->rootfs, err);
+	if (r < 0)
+		return r;
+	bool ws = cfg->workspace && cfg->workspace_mode != SBX_WS_NONE;
+	if (ws) {
+		char real[PATH_MAX];
+		if (!realpath(cfg->workspace, real))
+			return sbx_fail(err, SBX_E_PATH, "workspace not found: %s", cfg->workspace);
+		bool idmapped;
+		l->ws_ro = cfg->workspace_mode == SBX_WS_RO;
+		l->ws_fd = sbx_workspace_mount(real, l->ws_ro, cfg->map_uid, cfg->map_gid, &idmapped,
+					       err);
+		if (l->ws_fd < 0)
+			return l->ws_fd;
+		sbx_debug("workspace %s %s%s", real, l->ws_ro ? "ro" : "rw",
+			  idmapped ? " idmapped" : "");
+	}
+	snprintf(l->cwd, sizeof(l->cwd), "%s", cfg->cwd ? cfg->cwd : ws ? "/workspace" : "/tmp");
+	snprintf(l->hostname, sizeof(l->hostname), "%s", cfg->hostname ? cfg->hostname : "sandbox");
+	l->tmp_size = cfg->tmp_size;
+	l->net_loopback = cfg->net == SBX_NET_LOOPBACK;
+	l->argv = (char *const *)cfg->argv;
+	s->envp = sbx_env_build(l->hostname, cfg->env, cfg->n_env);
+	if (!s->envp)
+		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	l->envp = s->envp;
+	r = sbx_seccomp_program(&l->seccomp, err);
+	if (r == 0)
+		r = sbx_privs_prepare(&l->privs, cfg, err);
+	return r;
+}
+
+static int make_channels(run_state *s, sbx_error *err)
+{
+	if (pipe2(s->out, O_CLOEXEC) < 0 || pipe2(s->err, O_CLOEXEC) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s->sock) < 0)
+		return sbx_fail(err, SBX_E_SYSTEM, "pipes: %s", strerror(errno));
+	s->l.sock = s->sock[1];
+	s->l.stdout_fd = s->out[1];
+	s->l.stderr_fd = s->err[1];
+	return 0;
+}
+
+static void fill_result(const sbx_watch *w, uint64_t t0, bool oom, sbx_result *res)
+{
+	int status = w->have_status ? w->cmd_status : (SIGKILL & 0x7f);
+	res->timed_out = w->timed_out;
+	res->cancelled = w->cancelled;
+	res->oom_killed = oom;
+	res->exit_code = sbx_exit_status(status, w->timed_out, &res->signal);
+	res->duration_ms = (sbx_now_ns() - t0) / 1000000;
+	res->cpu_ms = (uint64_t)(w->ru.ru_utime.tv_sec + w->ru.ru_stime.tv_sec) * 1000 +
+		      (uint64_t)(w->ru.ru_utime.tv_usec + w->ru.ru_stime.tv_usec) / 1000;
+	res->max_rss_kb = (uint64_t)w->ru.ru_maxrss;
+	res->stdout_truncated = w->out.truncated;
+	res->stderr_truncated = w->err.truncated;
+}
+
+static uint64_t t_us(uint64_t since)
+{
+	return (sbx_now_ns() - since) / 1000;
+}
+
+SBX_API int sbx_run(const sbx_config *cfg, sbx_result *res, sbx_error *err)
+{
+	uint64_t t0 = sbx_now_ns();
+	memset(res, 0, sizeof(*res));
+	int r = validate(cfg, err);
+	if (r < 0)
+		return r;
+	run_state s;
+	run_state_init(&s);
+	r = prepare(&s, cfg, err);
+	if (r < 0)
+		goto out;
+	sbx_debug("time prepare %lluus", (unsigned long long)t_us(t0));
+	sbx_cg_limits lim = {cfg->memory_bytes, cfg->cpu_millis, cfg->pids_max};
+	r = sbx_cgroup_create(&s.cg, cfg->cgroup_parent, &lim, err);
+	if (r < 0)
+		goto out;
+	sbx_debug("time cgroup %lluus", (unsigned long long)t_us(t0));
+	r = make_channels(&s, err);
+	if (r < 0)
+		goto out;
+	s.l.stdin_fd = cfg->stdin_fd;
+
+	bool into_cg = false;
+	pid_t pid = sbx_clone_ns(SBX_NS_FLAGS, s.cg.all_v2 ? s.cg.v2_fd : -1, &s.pidfd, &into_cg);
+	if (pid == 0)
+		sbx_init_main(&s.l);
+	if (pid < 0) {
+		r = sbx_fail(err, pid == -EPERM ? SBX_E_PRIVILEGE : SBX_E_KERNEL,
+			     "cannot create namespaces: %s", strerror(-pid));
+		goto out;
+	}
+	s.pid = pid;
+	if (s.cg.all_v2)
+		sbx_debug("clone_into_cgroup %s", into_cg ? "yes" : "no fallback");
+	sbx_debug("time clone %lluus", (unsigned long long)t_us(t0));
+	sbx_closep(&s.sock[1]);
+	sbx_closep(&s.out[1]);
+	sbx_closep(&s.err[1]);
+
+	r = sbx_userns_write_maps(pid, cfg->map_uid, cfg->map_gid, cfg->map_count, err);
+	if (r == 0)
+		r = sbx_cgroup_attach(&s.cg, pid, into_cg, err);
+	if (r == 0 && send(s.sock[0], (char[]){SBX_MSG_GO}, 1, MSG_NOSIGNAL) != 1)
+		r = sbx_fail(err, SBX_E_SETUP, "sandbox init exited during set-up");
+	if (r < 0)
+		goto out;
+	sbx_debug("time go %lluus", (unsigned long long)t_us(t0));
+
+	sbx_watch w = {
+		.pid = pid,
+		.pidfd = s.pidfd,
+		.sock = s.sock[0],
+		.cancel_fd = cfg->cancel_fd,
+		.deadline_ns = cfg->timeout_ms ? t0 + cfg->timeout_ms * 1000000ull : 0,
+		.out = {.fd = s.out[0], .tee_fd = cfg->stdout_fd, .capture = cfg->capture,
+			.limit = cfg->output_limit},
+		.err = {.fd = s.err[0], .tee_fd = cfg->stderr_fd, .capture = cfg->capture,
+			.limit = cfg->output_limit},
+		.cg = &s.cg,
+	};
+	/* The watch owns these fds now. */
+	s.pidfd = s.sock[0] = s.out[0] = s.err[0] = -1;
+	s.pid = 0;
+	int wr = sbx_watch_run(&w);
+	sbx_debug("time done %lluus", (unsigned long long)t_us(t0));
+	sbx_closep(&w.sock);
+	if (w.have_error) {
+		r = sbx_fail(err, SBX_E_SETUP, "sandbox set-up failed: %s", w.error);
+	} else if (wr < 0) {
+		r = sbx_fail(err, SBX_E_SYSTEM, "supervising the sandbox: %s", strerror(-wr));
+	} else if (!w.have_status && !w.timed_out && !w.cancelled) {
+		r = sbx_fail(err, SBX_E_SETUP, "sandbox init ended without reporting a status");
+	} else {
+		fill_result(&w, t0, sbx_cgroup_oom_killed(&s.cg), res);
+		res->stdout_len = w.out.buf.len;
+		res->stderr_len = w.err.buf.len;
+		res->stdout_buf = sbx_buf_steal(&w.out.buf);
+		res->stderr_buf = sbx_buf_steal(&w.err.buf);
+	}
+	sbx_buf_free(&w.out.buf);
+	sbx_buf_free(&w.err.buf);
+out:
+	run_state_release(&s);
+	return r;
+}

@@ -1,0 +1,35 @@
+/* The seccomp policy: default allow, a deny list returning errors. */
+#ifndef SBX_SECCOMP_POLICY_H
+#define SBX_SECCOMP_POLICY_H
+
+#include <linux/filter.h>
+#include <seccomp.h>
+#include <stddef.h>
+#include "sbx.h"
+
+typedef struct sbx_sc_cmp {
+	unsigned arg;           /* argument index */
+	enum scmp_compare op;   /* SCMP_CMP_MASKED_EQ, SCMP_CMP_GT, ... */
+	uint64_t a, b;          /* datum (mask and value for MASKED_EQ) */
+} sbx_sc_cmp;
+
+typedef struct sbx_sc_rule {
+	const char *name;  /* syscall name as libseccomp knows it */
+	int nr;            /* raw number when libseccomp may not know it, else -1 */
+	int err;           /* errno returned to the caller */
+	unsigned ncmp;     /* all comparisons must hold (AND) */
+	sbx_sc_cmp cmp[2];
+	const char *why;
+} sbx_sc_rule;
+
+extern const sbx_sc_rule sbx_seccomp_policy[];
+extern const size_t sbx_seccomp_policy_len;
+
+/* The compiled filter, built once per process (thread-safe). */
+int sbx_seccomp_program(const struct sock_fprog **prog, sbx_error *err);
+
+/* Load a compiled filter into the calling thread: async-signal-safe, for
+ * use between clone and exec. Returns 0 or -errno. */
+int sbx_seccomp_load(const struct sock_fprog *prog);
+
+#endif

@@ -1,0 +1,60 @@
+/* The command's own process: stdio, cwd, limits, privileges, exec. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "fdutil.h"
+#include "internal.h"
+#include "launch.h"
+#include "seccomp_policy.h"
+
+extern char **environ;
+
+static _Noreturn void die(const sbx_launch *l, const char *what, int e)
+{
+	char buf[256];
+	int n = snprintf(buf, sizeof(buf), "%c%s: %s", SBX_MSG_ERROR, what, strerror(e));
+	if (n > 0)
+		send(l->sock, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1,
+		     MSG_NOSIGNAL);
+	_exit(SBX_EXIT_ERROR);
+}
+
+_Noreturn void sbx_workload_exec(const sbx_launch *l, int in, int out, int errfd)
+{
+	int src[3] = {in, out, errfd};
+	setsid();
+	/* Lift the sources above 2 first so no dup2 clobbers another. */
+	for (int i = 0; i < 3; i++) {
+		if (src[i] < 0)
+			src[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (src[i] < 0 || (src[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 3)) < 0)
+			die(l, "stdio", errno);
+	}
+	for (int i = 0; i < 3; i++)
+		if (dup2(src[i], i) < 0)
+			die(l, "stdio", errno);
+	if (chdir(l->cwd) < 0)
+		die(l, "chdir", errno);
+	int r = sbx_rlimits_apply(&l->privs);
+	if (r < 0)
+		die(l, "setrlimit", -r);
+	r = sbx_privs_drop_all(&l->privs);
+	if (r < 0)
+		die(l, "drop capabilities", -r);
+	r = sbx_seccomp_load(l->seccomp);
+	if (r < 0)
+		die(l, "seccomp", -r);
+	/* Everything but stdio goes, the control socket included. */
+	sbx_close_all_except(NULL, 0);
+	environ = (char **)l->envp;
+	execvp(l->argv[0], l->argv);
+	int e = errno;
+	char buf[PATH_MAX + 64];
+	int n = snprintf(buf, sizeof(buf), "sbx: %s: %s\n", l->argv[0],
+			 e == ENOENT ? "command not found" : strerror(e));
+	if (n > 0)
+		(void)!write(STDERR_FILENO, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf));
+	_exit(e == ENOENT ? SBX_EXIT_NOTFOUND : SBX_EXIT_NOEXEC);
+}

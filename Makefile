@@ -33,7 +33,7 @@ all: $(BUILD)/sbx $(BUILD)/libsbx.a $(BUILD)/libsbx.so $(BUILD)/sbx.pc
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/sbx.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) -c -o $@ $<
+	@echo "  CC $<"; $(CC) $(ALLCFLAGS) -c -o $@ $<
 
 $(BUILD)/libsbx.a: $(LIB_OBJ)
 	@rm -f $@

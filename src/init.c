@@ -39,6 +39,17 @@ static _Noreturn void fail(const sbx_launch *l, const char *text)
 	_exit(1);
 }
 
+static void wait_for(const sbx_launch *l, char type)
+{
+	char c = 0;
+	ssize_t n;
+	do
+		n = recv(l->sock, &c, 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n != 1 || c != type)
+		_exit(1); /* the parent gave up */
+}
+
 static int loopback_up(void)
 {
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -69,13 +80,7 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 	int keep[] = {l->sock, l->stdin_fd, l->stdout_fd, l->stderr_fd, l->ws_fd};
 	sbx_close_all_except(keep, ARRAY_LEN(keep));
 
-	char go = 0;
-	ssize_t n;
-	do
-		n = recv(l->sock, &go, 1, 0);
-	while (n < 0 && errno == EINTR);
-	if (n != 1 || go != SBX_MSG_GO)
-		_exit(1); /* the parent gave up */
+	wait_for(l, SBX_MSG_MAPPED);
 
 	/* Our credentials are still the host's root, unmapped in the new user
 	 * namespace: become its root (host uid map_uid) before touching files. */
@@ -83,12 +88,8 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 		snprintf(msg, sizeof(msg), "switch to namespace root: %s", strerror(errno));
 		fail(l, msg);
 	}
-	/* Now that the parent placed us in the sandbox's cgroups, make them
-	 * the root of our cgroup view. */
-	if (unshare(CLONE_NEWCGROUP) < 0) {
-		snprintf(msg, sizeof(msg), "cgroup namespace: %s", strerror(errno));
-		fail(l, msg);
-	}
+	/* Mounts go on while the parent moves us into the cgroups (a v1
+	 * migration waits for an RCU grace period). */
 	if (sbx_mounts_setup(l, msg, sizeof(msg)) < 0)
 		fail(l, msg);
 	if (sethostname(l->hostname, strlen(l->hostname)) < 0) {
@@ -109,6 +110,12 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 		fail(l, msg);
 	}
 
+	wait_for(l, SBX_MSG_GO);
+	/* In the sandbox's cgroups now: make them the root of our view. */
+	if (unshare(CLONE_NEWCGROUP) < 0) {
+		snprintf(msg, sizeof(msg), "cgroup namespace: %s", strerror(errno));
+		fail(l, msg);
+	}
 	pid_t w = sbx_raw_fork();
 	if (w < 0) {
 		snprintf(msg, sizeof(msg), "fork: %s", strerror(errno));

@@ -11,7 +11,8 @@
 
 /* Messages on the control socket (SOCK_SEQPACKET). */
 enum {
-	SBX_MSG_GO = 'G',     /* parent -> init: ids mapped, cgroup joined */
+	SBX_MSG_MAPPED = 'M', /* parent -> init: id maps written, set up mounts */
+	SBX_MSG_GO = 'G',     /* parent -> init: cgroups joined, start the command */
 	SBX_MSG_ERROR = 'E',  /* init -> parent: text of a set-up failure */
 	SBX_MSG_STATUS = 'S', /* init -> parent: int wait status of the command */
 };

@@ -171,6 +171,13 @@ static void fill_result(const sbx_watch *w, uint64_t t0, bool oom, sbx_result *r
 	res->stderr_truncated = w->err.truncated;
 }
 
+static int send_msg(int sock, char type, sbx_error *err)
+{
+	if (send(sock, &type, 1, MSG_NOSIGNAL) != 1)
+		return sbx_fail(err, SBX_E_SETUP, "sandbox init exited during set-up");
+	return 0;
+}
+
 static uint64_t t_us(uint64_t since)
 {
 	return (sbx_now_ns() - since) / 1000;
@@ -218,9 +225,12 @@ SBX_API int sbx_run(const sbx_config *cfg, sbx_result *res, sbx_error *err)
 
 	r = sbx_userns_write_maps(pid, cfg->map_uid, cfg->map_gid, cfg->map_count, err);
 	if (r == 0)
+		r = send_msg(s.sock[0], SBX_MSG_MAPPED, err);
+	if (r == 0)
 		r = sbx_cgroup_attach(&s.cg, pid, into_cg, err);
-	if (r == 0 && send(s.sock[0], (char[]){SBX_MSG_GO}, 1, MSG_NOSIGNAL) != 1)
-		r = sbx_fail(err, SBX_E_SETUP, "sandbox init exited during set-up");
+	sbx_debug("time attach %lluus", (unsigned long long)t_us(t0));
+	if (r == 0)
+		r = send_msg(s.sock[0], SBX_MSG_GO, err);
 	if (r < 0)
 		goto out;
 	sbx_debug("time go %lluus", (unsigned long long)t_us(t0));

@@ -228,10 +228,10 @@ int sbx_seccomp_program(const struct sock_fprog **prog, sbx_error *err)
 
 /* personality(2) is allowed only for PER_LINUX (0), PER_LINUX32 (8),
  * UNAME26 (0x20000), their mix (0x20008) and the query 0xffffffff, as in
- * Docker's profile; anything else gets EPERM. Stacked on the main filter
+ * Docker's profile; anything else gets EPERM. The kernel reads only the
+ * low 32 bits (an unsigned int), so does this filter. Stacked on the main filter
  * (the kernel applies the strictest answer of all filters). */
 #define ARG0_LO offsetof(struct seccomp_data, args[0])
-#define ARG0_HI (offsetof(struct seccomp_data, args[0]) + 4)
 static struct sock_filter personality_insns[] = {
 	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
@@ -239,8 +239,6 @@ static struct sock_filter personality_insns[] = {
 	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_personality, 1, 0),
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_HI),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 6),
 	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_LO),
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x0, 5, 0),
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x8, 4, 0),

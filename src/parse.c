@@ -242,22 +242,24 @@ int sbx_parse_env(const char *kv)
 	return 0;
 }
 
-/* Length of DIR in spec if spec ends in a ":ro"/":rw" mode (any case), with
- * the mode in *mode; else strlen(spec) and SBX_WS_RW. */
+/* Length of DIR in spec, with the mode in *mode. What follows the last ':'
+ * is a mode when it holds no '/': it must be "ro" or "rw" (any case), so a
+ * typo such as ":rx" is an error rather than part of a directory name.
+ * Returns 0 for an invalid spec. A directory whose last component holds a
+ * ':' can still be given with an explicit mode ("/a:b:rw"). */
 static size_t workspace_split(const char *spec, sbx_ws_mode *mode)
 {
 	size_t n = strlen(spec);
+	const char *colon = strrchr(spec, ':');
 
 	*mode = SBX_WS_RW;
-	if (n < 3 || spec[n - 3] != ':')
+	if (!colon || strchr(colon, '/'))
 		return n;
-	if (strcasecmp(spec + n - 2, "ro") == 0) {
+	if (strcasecmp(colon + 1, "ro") == 0)
 		*mode = SBX_WS_RO;
-		return n - 3;
-	}
-	if (strcasecmp(spec + n - 2, "rw") == 0)
-		return n - 3;
-	return n;
+	else if (strcasecmp(colon + 1, "rw") != 0)
+		return 0;
+	return (size_t)(colon - spec);
 }
 
 int sbx_parse_workspace(const char *spec, char **dir, sbx_ws_mode *mode)

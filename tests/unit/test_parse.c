@@ -325,15 +325,13 @@ static void test_workspace(void **state)
 	ws_ok(".", ".", SBX_WS_RW);
 	ws_ok("ro", "ro", SBX_WS_RW);
 	ws_ok("rw", "rw", SBX_WS_RW);
-	/* ':' inside DIR: only a trailing :ro / :rw is a mode. */
-	ws_ok("/a:b", "/a:b", SBX_WS_RW);
+	/* After the last ':' comes a mode (unless it holds a '/'); ':' inside
+	 * DIR needs an explicit mode. */
+	ws_ok("/a:b:rw", "/a:b", SBX_WS_RW);
 	ws_ok("/a:b:ro", "/a:b", SBX_WS_RO);
+	ws_ok("/a:b/c", "/a:b/c", SBX_WS_RW);
 	ws_ok("/a:ro:rw", "/a:ro", SBX_WS_RW);
 	ws_ok("/a:rw:ro", "/a:rw", SBX_WS_RO);
-	ws_ok("/a:", "/a:", SBX_WS_RW);
-	ws_ok("/a:r", "/a:r", SBX_WS_RW);
-	ws_ok("/a:rox", "/a:rox", SBX_WS_RW);
-	ws_ok("/a:xro", "/a:xro", SBX_WS_RW);
 	ws_ok("/a/ro", "/a/ro", SBX_WS_RW);
 	ws_ok("::ro", ":", SBX_WS_RO);
 	/* The mode is matched without regard to case: ":RO" must not give rw. */
@@ -341,6 +339,12 @@ static void test_workspace(void **state)
 	ws_ok("/a:Rw", "/a", SBX_WS_RW);
 
 	ws_bad("");
+	ws_bad("/a:");
+	ws_bad("/a:r");
+	ws_bad("/a:rx");
+	ws_bad("/a:rox");
+	ws_bad("/a:xro");
+	ws_bad("/a:b");
 	ws_bad(":ro");
 	ws_bad(":rw");
 	ws_bad(NULL);

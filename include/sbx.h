@@ -122,6 +122,79 @@ const char *sbx_strerror(int code);
  * installed data dir. Returns a static string. */
 const char *sbx_default_rootfs(void);
 
+/* ---- Long-lived sandboxes ------------------------------------------------
+ *
+ * A named sandbox is created once and then runs many commands, keeps its
+ * /tmp between them, and has a persistent workspace. A small supervisor
+ * process (detached from the caller) owns its cgroups; the sandbox's init
+ * serves exec and file requests on a Unix socket under the runtime dir.
+ *
+ * State: $SBX_STATE_DIR (default /var/lib/sbx) keeps sandboxes/NAME/config
+ * and, unless a workspace directory is given, sandboxes/NAME/workspace;
+ * $SBX_RUN_DIR (default /run/sbx) keeps NAME/state and NAME/ctl.sock.
+ * Handles are cheap (a name and paths) and may be used from several
+ * threads at once; every call opens its own connection. */
+
+typedef struct sbx_sandbox sbx_sandbox;
+
+typedef enum { SBX_STOPPED = 0, SBX_RUNNING = 1 } sbx_sandbox_state;
+
+typedef struct sbx_exec_opts {
+	const char *const *argv;   /* command, NULL-terminated */
+	const char *const *env;    /* "K=V" added to the sandbox's environment */
+	size_t n_env;
+	const char *cwd;           /* NULL: the sandbox's working directory */
+	uint64_t timeout_ms;       /* 0: none; kills this command's tree only */
+	uint64_t output_limit;     /* per stream; 0: 100K */
+	int stdin_fd;              /* -1: /dev/null */
+	int stdout_fd, stderr_fd;  /* >=0: stream there as it comes (capped) */
+	bool capture;              /* keep output in the result */
+	int cancel_fd;             /* >=0: readable => kill the command's tree */
+} sbx_exec_opts;
+
+typedef struct sbx_sandbox_info {
+	char name[72];
+	sbx_sandbox_state state;
+	int64_t created;        /* unix time */
+	int64_t started;        /* unix time of the last start, 0 if stopped */
+	pid_t pid;              /* supervisor pid, 0 if stopped */
+	uint64_t memory_limit, memory_current; /* bytes */
+	uint32_t cpu_millis, pids_max;
+	int64_t pids_current;   /* -1 if unknown */
+	int64_t cpu_usage_us;   /* -1 if unknown */
+	uint64_t idle_timeout_ms;
+	char workspace[4096];
+	bool own_workspace;     /* workspace lives in the state dir */
+	char workspace_mode[4]; /* "rw", "ro" */
+} sbx_sandbox_info;
+
+void sbx_exec_opts_init(sbx_exec_opts *o);
+
+/* Create NAME with cfg (argv ignored) and start it. Without a workspace in
+ * cfg, the sandbox gets its own under the state dir, mounted rw. */
+int sbx_sandbox_create(const char *name, const sbx_config *cfg, uint64_t idle_timeout_ms,
+		       sbx_sandbox **out, sbx_error *err);
+/* A handle on an existing sandbox (running or stopped). */
+int sbx_sandbox_open(const char *name, sbx_sandbox **out, sbx_error *err);
+void sbx_sandbox_close(sbx_sandbox *sb);
+
+int sbx_sandbox_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result *res, sbx_error *err);
+/* Read a whole file (at most max bytes; 0: 10M) as the sandbox sees it. */
+int sbx_sandbox_read_file(sbx_sandbox *sb, const char *path, uint64_t max, char **data,
+			  size_t *len, sbx_error *err);
+/* Create or atomically replace a file inside the sandbox. */
+int sbx_sandbox_write_file(sbx_sandbox *sb, const char *path, const void *data, size_t len,
+			   uint64_t max, sbx_error *err);
+int sbx_sandbox_stop(sbx_sandbox *sb, sbx_error *err);
+int sbx_sandbox_start(sbx_sandbox *sb, sbx_error *err);
+/* Remove it; force stops it first. A host workspace directory is kept. */
+int sbx_sandbox_destroy(sbx_sandbox *sb, bool force, sbx_error *err);
+bool sbx_sandbox_is_running(sbx_sandbox *sb);
+int sbx_sandbox_info_get(sbx_sandbox *sb, sbx_sandbox_info *info, sbx_error *err);
+/* Names of all sandboxes (malloc'd array of malloc'd strings). */
+int sbx_sandbox_list(char ***names, size_t *n, sbx_error *err);
+void sbx_sandbox_list_free(char **names, size_t n);
+
 /* Parsers shared by the CLI and embedders. Return 0, or -1 on bad input. */
 int sbx_parse_size(const char *s, uint64_t *out);        /* 512M, 1G, 100K, 4096 */
 int sbx_parse_duration(const char *s, uint64_t *out_ms); /* 500ms, 30s, 5m, 1h */

@@ -77,7 +77,7 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 
 	/* Keep only what we need: a threaded parent may hold other sandboxes'
 	 * pipes, which must not stay open here. */
-	int keep[] = {l->sock, l->stdin_fd, l->stdout_fd, l->stderr_fd, l->ws_fd};
+	int keep[] = {l->sock, l->stdin_fd, l->stdout_fd, l->stderr_fd, l->ws_fd, l->listen_fd};
 	sbx_close_all_except(keep, ARRAY_LEN(keep));
 
 	wait_for(l, SBX_MSG_MAPPED);
@@ -115,6 +115,11 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 	if (unshare(CLONE_NEWCGROUP) < 0) {
 		snprintf(msg, sizeof(msg), "cgroup namespace: %s", strerror(errno));
 		fail(l, msg);
+	}
+	if (l->listen_fd >= 0) {
+		sbx_closep((int *)&l->ws_fd);
+		send_msg(l->sock, SBX_MSG_READY, "", 0);
+		sbx_server_main(l);
 	}
 	pid_t w = sbx_raw_fork();
 	if (w < 0) {

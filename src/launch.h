@@ -15,6 +15,7 @@ enum {
 	SBX_MSG_GO = 'G',     /* parent -> init: cgroups joined, start the command */
 	SBX_MSG_ERROR = 'E',  /* init -> parent: text of a set-up failure */
 	SBX_MSG_STATUS = 'S', /* init -> parent: int wait status of the command */
+	SBX_MSG_READY = 'R',  /* init -> parent: server mode, set up and listening */
 };
 
 typedef struct sbx_launch {
@@ -32,6 +33,8 @@ typedef struct sbx_launch {
 	sbx_privs privs;
 	int sock;                            /* child's end of the control socket */
 	int stdin_fd, stdout_fd, stderr_fd;  /* the command's stdio */
+	int listen_fd;             /* server mode (long-lived sandbox): >= 0 */
+	uint64_t idle_timeout_ms;  /* server mode: exit after this long idle */
 } sbx_launch;
 
 /* In the new namespaces: mounts, pivot_root into the rootfs. 0, or -1 with
@@ -45,6 +48,10 @@ _Noreturn void sbx_init_main(const sbx_launch *l);
 /* In a child of init: stdio, cwd, rlimits, privileges, seccomp, exec.
  * Never returns (exit 126/127 with a message on stderr on exec failure). */
 _Noreturn void sbx_workload_exec(const sbx_launch *l, int in, int out, int errfd);
+
+/* Server mode: serve exec and file requests on l->listen_fd until idle or
+ * killed. Never returns. */
+_Noreturn void sbx_server_main(const sbx_launch *l);
 
 /* fork() that is safe after clone in a threaded parent (no atfork hooks). */
 pid_t sbx_raw_fork(void);

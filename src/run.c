@@ -13,6 +13,7 @@
 #include "env.h"
 #include "internal.h"
 #include "launch.h"
+#include "launcher.h"
 #include "parse.h"
 #include "seccomp_policy.h"
 #include "spawn.h"
@@ -20,27 +21,19 @@
 #include "supervise.h"
 #include "userns.h"
 
-/* Everything sbx_run takes, so one function can release it. */
-typedef struct run_state {
-	sbx_launch l;
-	sbx_cgroup cg;
-	char **envp;
-	int out[2], err[2], sock[2];
-	pid_t pid;
-	int pidfd;
-} run_state;
-
-static void run_state_init(run_state *s)
+void sbx_launcher_init(sbx_launcher *s)
 {
 	memset(s, 0, sizeof(*s));
 	sbx_cgroup_init(&s->cg);
 	s->l.ws_fd = -1;
+	s->l.listen_fd = -1;
+	s->l.stdin_fd = s->l.stdout_fd = s->l.stderr_fd = -1;
 	for (int i = 0; i < 2; i++)
 		s->out[i] = s->err[i] = s->sock[i] = -1;
 	s->pidfd = -1;
 }
 
-static void run_state_release(run_state *s)
+void sbx_launcher_release(sbx_launcher *s)
 {
 	if (s->pid > 0) { /* only on a failure before supervision */
 		if (s->pidfd >= 0)
@@ -81,9 +74,9 @@ static int check_rootfs(const char *path, char *out, sbx_error *err)
 	return 0;
 }
 
-static int validate(const sbx_config *cfg, sbx_error *err)
+static int validate(const sbx_config *cfg, bool server, sbx_error *err)
 {
-	if (!cfg->argv || !cfg->argv[0] || !cfg->argv[0][0])
+	if (!server && (!cfg->argv || !cfg->argv[0] || !cfg->argv[0][0]))
 		return sbx_fail(err, SBX_E_INVALID, "no command given");
 	if (cfg->cwd && sbx_valid_inside_path(cfg->cwd) < 0)
 		return sbx_fail(err, SBX_E_PATH,
@@ -110,7 +103,7 @@ static int validate(const sbx_config *cfg, sbx_error *err)
 }
 
 /* Parent-side preparation of everything the child reads. */
-static int prepare(run_state *s, const sbx_config *cfg, sbx_error *err)
+static int prepare(sbx_launcher *s, const sbx_config *cfg, sbx_error *err)
 {
 	sbx_launch *l = &s->l;
 	int r = check_rootfs(cfg->rootfs ? cfg->rootfs : sbx_default_rootfs(), l->rootfs, err);
@@ -145,10 +138,10 @@ static int prepare(run_state *s, const sbx_config *cfg, sbx_error *err)
 	return r;
 }
 
-static int make_channels(run_state *s, sbx_error *err)
+static int make_channels(sbx_launcher *s, bool pipes, sbx_error *err)
 {
-	if (pipe2(s->out, O_CLOEXEC) < 0 || pipe2(s->err, O_CLOEXEC) < 0 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s->sock) < 0)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s->sock) < 0 ||
+	    (pipes && (pipe2(s->out, O_CLOEXEC) < 0 || pipe2(s->err, O_CLOEXEC) < 0)))
 		return sbx_fail(err, SBX_E_SYSTEM, "pipes: %s", strerror(errno));
 	s->l.sock = s->sock[1];
 	s->l.stdout_fd = s->out[1];
@@ -183,60 +176,68 @@ static uint64_t t_us(uint64_t since)
 	return (sbx_now_ns() - since) / 1000;
 }
 
+int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, int listen_fd,
+		       uint64_t idle_timeout_ms, sbx_error *err)
+{
+	uint64_t t0 = sbx_now_ns();
+	bool server = listen_fd >= 0;
+	int r = validate(cfg, server, err);
+	if (r < 0)
+		return r;
+	r = prepare(s, cfg, err);
+	if (r < 0)
+		return r;
+	sbx_debug("time prepare %lluus", (unsigned long long)t_us(t0));
+	sbx_cg_limits lim = {cfg->memory_bytes, cfg->cpu_millis, cfg->pids_max};
+	r = sbx_cgroup_create(&s->cg, cfg->cgroup_parent, &lim, err);
+	if (r < 0)
+		return r;
+	sbx_debug("time cgroup %lluus", (unsigned long long)t_us(t0));
+	r = make_channels(s, !server, err);
+	if (r < 0)
+		return r;
+	s->l.stdin_fd = server ? -1 : cfg->stdin_fd;
+	s->l.listen_fd = listen_fd;
+	s->l.idle_timeout_ms = idle_timeout_ms;
+
+	bool into_cg = false;
+	pid_t pid = sbx_clone_ns(SBX_NS_FLAGS, s->cg.all_v2 ? s->cg.v2_fd : -1, &s->pidfd, &into_cg);
+	if (pid == 0)
+		sbx_init_main(&s->l);
+	if (pid < 0)
+		return sbx_fail(err, pid == -EPERM ? SBX_E_PRIVILEGE : SBX_E_KERNEL,
+				"cannot create namespaces: %s", strerror(-pid));
+	s->pid = pid;
+	if (s->cg.all_v2)
+		sbx_debug("clone_into_cgroup %s", into_cg ? "yes" : "no fallback");
+	sbx_debug("time clone %lluus", (unsigned long long)t_us(t0));
+	sbx_closep(&s->sock[1]);
+	sbx_closep(&s->out[1]);
+	sbx_closep(&s->err[1]);
+
+	r = sbx_userns_write_maps(pid, cfg->map_uid, cfg->map_gid, cfg->map_count, err);
+	if (r == 0)
+		r = send_msg(s->sock[0], SBX_MSG_MAPPED, err);
+	if (r == 0)
+		r = sbx_cgroup_attach(&s->cg, pid, into_cg, err);
+	sbx_debug("time attach %lluus", (unsigned long long)t_us(t0));
+	if (r == 0)
+		r = send_msg(s->sock[0], SBX_MSG_GO, err);
+	sbx_debug("time go %lluus", (unsigned long long)t_us(t0));
+	return r;
+}
+
 SBX_API int sbx_run(const sbx_config *cfg, sbx_result *res, sbx_error *err)
 {
 	uint64_t t0 = sbx_now_ns();
 	memset(res, 0, sizeof(*res));
-	int r = validate(cfg, err);
-	if (r < 0)
-		return r;
-	run_state s;
-	run_state_init(&s);
-	r = prepare(&s, cfg, err);
+	sbx_launcher s;
+	sbx_launcher_init(&s);
+	int r = sbx_launcher_start(&s, cfg, -1, 0, err);
 	if (r < 0)
 		goto out;
-	sbx_debug("time prepare %lluus", (unsigned long long)t_us(t0));
-	sbx_cg_limits lim = {cfg->memory_bytes, cfg->cpu_millis, cfg->pids_max};
-	r = sbx_cgroup_create(&s.cg, cfg->cgroup_parent, &lim, err);
-	if (r < 0)
-		goto out;
-	sbx_debug("time cgroup %lluus", (unsigned long long)t_us(t0));
-	r = make_channels(&s, err);
-	if (r < 0)
-		goto out;
-	s.l.stdin_fd = cfg->stdin_fd;
-
-	bool into_cg = false;
-	pid_t pid = sbx_clone_ns(SBX_NS_FLAGS, s.cg.all_v2 ? s.cg.v2_fd : -1, &s.pidfd, &into_cg);
-	if (pid == 0)
-		sbx_init_main(&s.l);
-	if (pid < 0) {
-		r = sbx_fail(err, pid == -EPERM ? SBX_E_PRIVILEGE : SBX_E_KERNEL,
-			     "cannot create namespaces: %s", strerror(-pid));
-		goto out;
-	}
-	s.pid = pid;
-	if (s.cg.all_v2)
-		sbx_debug("clone_into_cgroup %s", into_cg ? "yes" : "no fallback");
-	sbx_debug("time clone %lluus", (unsigned long long)t_us(t0));
-	sbx_closep(&s.sock[1]);
-	sbx_closep(&s.out[1]);
-	sbx_closep(&s.err[1]);
-
-	r = sbx_userns_write_maps(pid, cfg->map_uid, cfg->map_gid, cfg->map_count, err);
-	if (r == 0)
-		r = send_msg(s.sock[0], SBX_MSG_MAPPED, err);
-	if (r == 0)
-		r = sbx_cgroup_attach(&s.cg, pid, into_cg, err);
-	sbx_debug("time attach %lluus", (unsigned long long)t_us(t0));
-	if (r == 0)
-		r = send_msg(s.sock[0], SBX_MSG_GO, err);
-	if (r < 0)
-		goto out;
-	sbx_debug("time go %lluus", (unsigned long long)t_us(t0));
-
 	sbx_watch w = {
-		.pid = pid,
+		.pid = s.pid,
 		.pidfd = s.pidfd,
 		.sock = s.sock[0],
 		.cancel_fd = cfg->cancel_fd,
@@ -269,6 +270,6 @@ SBX_API int sbx_run(const sbx_config *cfg, sbx_result *res, sbx_error *err)
 	sbx_buf_free(&w.out.buf);
 	sbx_buf_free(&w.err.buf);
 out:
-	run_state_release(&s);
+	sbx_launcher_release(&s);
 	return r;
 }

@@ -400,7 +400,7 @@ describe_pids() {
 # cg_mount CTRL: mount point of the cgroup v1 hierarchy holding CTRL.
 cg_mount() {
 	awk -v c="$1" '{
-		for (i = 7; $i != "-"; i++) ;
+		for (i = 7; i <= NF && $i != "-"; i++) ;
 		if ($(i + 1) != "cgroup") next
 		n = split($(i + 3), o, ",")
 		for (j = 1; j <= n; j++) if (o[j] == c) { print $5; exit }

@@ -276,6 +276,9 @@ run_one() {
 	cp "$T/.notes" "$H/notes" 2>/dev/null || : >"$H/notes"
 	# sanitizer reports anywhere in what the runs wrote
 	san=$(grep -rlaE "$SAN_RE" "$T/.runs" 2>/dev/null | head -n 3)
+	if [ -n "$san" ]; then
+		for f in $san; do grep -aE -B2 -A12 "$SAN_RE" "$f" | head -n 40; done >"$H/san"
+	fi
 	rm -rf "$T" 2>/dev/null
 	leaks=$(_leak_check)
 	[ -e "$T" ] && rm -rf "$T" 2>/dev/null
@@ -302,9 +305,7 @@ run_one() {
 		{
 			cat "$H/details"
 			if [ -n "$san" ]; then
-				echo "sanitizer output:"
-				# the files are gone; the log kept a copy below if the test printed it
-				echo "$san" | sed 's|^|  in |'
+				echo "sanitizer output (from $(echo "$san" | sed 's|.*/||' | tr '\n' ' ')):"
 				cat "$H/san" 2>/dev/null
 			fi
 			[ -n "$leaks" ] && echo "$leaks"

@@ -1,0 +1,30 @@
+/* Starting a sandbox: everything from validation to the GO message, shared
+ * by one-shot runs and long-lived sandboxes' supervisors. */
+#ifndef SBX_LAUNCHER_H
+#define SBX_LAUNCHER_H
+
+#include "cgroup.h"
+#include "launch.h"
+
+typedef struct sbx_launcher {
+	sbx_launch l;
+	sbx_cgroup cg;
+	char **envp;
+	int out[2], err[2], sock[2]; /* [0] parent's end */
+	pid_t pid;                   /* the sandbox's init, 0 once handed over */
+	int pidfd;
+} sbx_launcher;
+
+void sbx_launcher_init(sbx_launcher *s);
+
+/* Validate cfg, create cgroups, clone the init, map ids, join cgroups and
+ * send GO. listen_fd >= 0 starts a long-lived sandbox in server mode (no
+ * command, no output pipes). On failure everything taken is released by
+ * sbx_launcher_release. */
+int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, int listen_fd,
+		       uint64_t idle_timeout_ms, sbx_error *err);
+
+/* Kill and reap the init if still owned, close fds, remove cgroups. */
+void sbx_launcher_release(sbx_launcher *s);
+
+#endif

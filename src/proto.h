@@ -1,0 +1,55 @@
+/* The control protocol of long-lived sandboxes: records on a
+ * SOCK_SEQPACKET Unix socket. Each record starts with a type byte; large
+ * payloads follow as CHUNK records of at most SBX_PROTO_CHUNK bytes. */
+#ifndef SBX_PROTO_H
+#define SBX_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SBX_PROTO_CHUNK 65536
+#define SBX_PROTO_MAX_ARGS (1u << 20) /* argv + env + cwd bytes */
+
+enum {
+	SBX_REQ_EXEC = 'X',  /* exec_req + stdin/stdout/stderr fds; blob follows */
+	SBX_REQ_READ = 'R',  /* file_req + path */
+	SBX_REQ_WRITE = 'W', /* file_req + path; size bytes follow */
+	SBX_REQ_PING = 'I',
+	SBX_REP_STARTED = 'P', /* int32 pid inside the sandbox */
+	SBX_REP_STATUS = 'S',  /* exec_status */
+	SBX_REP_ERROR = 'E',   /* text */
+	SBX_REP_DATA = 'D',    /* uint64 size; size bytes follow */
+	SBX_REP_OK = 'O',
+	SBX_MSG_KILL = 'K',    /* client -> exec: kill the command's tree */
+	SBX_MSG_CHUNK = 'd',
+};
+
+typedef struct sbx_exec_req {
+	uint32_t argc, envc;
+	uint32_t blob_len; /* argv, env, cwd: NUL-terminated strings */
+	uint32_t pad;
+} sbx_exec_req;
+
+typedef struct sbx_exec_status {
+	int32_t wstatus;
+	int32_t pad;
+	int64_t cpu_us;
+	int64_t maxrss_kb;
+} sbx_exec_status;
+
+typedef struct sbx_file_req {
+	uint64_t size; /* write: bytes that follow */
+	uint64_t max;  /* cap on the file size */
+} sbx_file_req;
+
+/* Send one record: type, payload, optional fds. 0 or -errno. */
+int sbx_msg_send(int fd, char type, const void *p, size_t n, const int *fds, int nfds);
+/* Receive one record into buf (type byte first). Returns its length, 0 at
+ * EOF, or -errno. Received fds (at most maxfds) land in fds, their count in nfds. */
+ssize_t sbx_msg_recv(int fd, void *buf, size_t cap, int *fds, int *nfds, int maxfds);
+/* Send n bytes as CHUNK records / receive exactly n bytes of CHUNKs. */
+int sbx_chunks_send(int fd, const void *p, size_t n);
+int sbx_chunks_recv(int fd, void *p, size_t n);
+
+#endif

@@ -1,0 +1,112 @@
+/* Server mode of a long-lived sandbox's init: one handler process per
+ * connection, inside the sandbox. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "fdutil.h"
+#include "internal.h"
+#include "launch.h"
+#include "proto.h"
+#include "server.h"
+
+static _Noreturn void handle(const sbx_launch *l, int conn)
+{
+	char buf[512];
+	int fds[3], nfds = 0;
+	ssize_t n = sbx_msg_recv(conn, buf, sizeof(buf), fds, &nfds, 3);
+	if (n <= 0)
+		_exit(1);
+	switch (buf[0]) {
+	case SBX_REQ_EXEC:
+		sbx_serve_exec(l, conn, buf, (size_t)n, fds, nfds);
+	case SBX_REQ_READ:
+	case SBX_REQ_WRITE:
+		sbx_serve_file(l, conn, buf, (size_t)n);
+	case SBX_REQ_PING:
+		sbx_msg_send(conn, SBX_REP_OK, NULL, 0, NULL, 0);
+		_exit(0);
+	}
+	sbx_msg_send(conn, SBX_REP_ERROR, "unknown request", 15, NULL, 0);
+	_exit(1);
+}
+
+_Noreturn void sbx_server_main(const sbx_launch *l)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		_exit(1);
+	long active = 0;
+	uint64_t last = sbx_now_ns();
+	pid_t *handlers = NULL; /* pids of connection handlers */
+	size_t nh = 0, caph = 0;
+	for (;;) {
+		int timeout = -1;
+		if (l->idle_timeout_ms && active == 0) {
+			uint64_t idle_ns = l->idle_timeout_ms * 1000000ull, now = sbx_now_ns();
+			if (now - last >= idle_ns)
+				_exit(0); /* idle: ending pid 1 ends the sandbox */
+			timeout = (int)((last + idle_ns - now) / 1000000) + 1;
+		}
+		struct pollfd pf[3] = {{l->listen_fd, POLLIN, 0}, {sfd, POLLIN, 0}, {l->sock, POLLIN, 0}};
+		if (poll(pf, 3, timeout) < 0 && errno != EINTR)
+			_exit(1);
+		if (pf[2].revents)
+			_exit(0); /* the supervisor is gone */
+		if (pf[1].revents) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				;
+			pid_t p;
+			while ((p = waitpid(-1, NULL, WNOHANG | __WALL)) > 0) {
+				for (size_t i = 0; i < nh; i++) {
+					if (handlers[i] == p) {
+						handlers[i] = handlers[--nh];
+						active--;
+						last = sbx_now_ns();
+						break;
+					}
+				}
+			}
+		}
+		if (pf[0].revents & POLLIN) {
+			int conn = accept4(l->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			if (conn < 0)
+				continue;
+			if (nh == caph) {
+				size_t nc = caph ? caph * 2 : 16;
+				pid_t *g = realloc(handlers, nc * sizeof(*g));
+				if (!g) {
+					close(conn);
+					continue;
+				}
+				handlers = g;
+				caph = nc;
+			}
+			pid_t h = sbx_raw_fork();
+			if (h == 0) {
+				sigprocmask(SIG_UNBLOCK, &set, NULL);
+				int keep[] = {conn};
+				sbx_close_all_except(keep, ARRAY_LEN(keep));
+				handle(l, conn);
+			}
+			close(conn);
+			if (h > 0) {
+				handlers[nh++] = h;
+				active++;
+				last = sbx_now_ns();
+			}
+		}
+	}
+}

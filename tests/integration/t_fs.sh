@@ -1,0 +1,292 @@
+# shellcheck shell=bash
+# fs: read-only rootfs, /tmp tmpfs with a size cap, masked /proc, minimal
+# /dev, the workspace bind (ro/rw), no /sys content.
+
+# python helper: try(label, fn) prints "label OK" or "label ERR <ERRNO>"
+FS_PY_PRELUDE='
+import errno, os, stat, sys
+def attempt(label, fn):
+    try:
+        fn()
+        print(label, "OK")
+    except OSError as e:
+        print(label, "ERR", errno.errorcode.get(e.errno, e.errno))
+def write(p, data=b"x", mode="wb"):
+    with open(p, mode) as f:
+        f.write(data)
+def ro(p):
+    return bool(os.statvfs(p).f_flag & os.ST_RDONLY)
+'
+
+t_fs_rootfs_readonly() {
+	local py=$FS_PY_PRELUDE'
+attempt("W /usr/x", lambda: write("/usr/sbx-test-x"))
+attempt("W /etc/x", lambda: write("/etc/sbx-test-x"))
+attempt("W /x", lambda: write("/sbx-test-x"))
+attempt("A /usr/bin/python3", lambda: write("/usr/bin/python3", b"", "ab"))
+attempt("A /etc/passwd", lambda: write("/etc/passwd", b"", "ab"))
+attempt("MKDIR /usr/d", lambda: os.mkdir("/usr/sbx-test-d"))
+attempt("UNLINK /etc/os-release", lambda: os.unlink("/etc/os-release"))
+attempt("CHMOD /etc/passwd", lambda: os.chmod("/etc/passwd", 0o666))
+attempt("W /var/tmp/x", lambda: write("/var/tmp/sbx-test-x"))
+print("ROOT_RO", ro("/"))
+'
+	run_sbx run -- python3 -c "$py"
+	expect_rc 0
+	local l bad=
+	for l in "W /usr/x" "W /etc/x" "W /x" "A /usr/bin/python3" "A /etc/passwd" "MKDIR /usr/d" \
+		"UNLINK /etc/os-release" "CHMOD /etc/passwd"; do
+		case $(out_line "$l") in
+		"ERR EROFS" | "ERR EACCES" | "ERR EPERM") ;;
+		*) bad+=" $l: $(out_line "$l");" ;;
+		esac
+	done
+	local f
+	for f in usr/sbx-test-x etc/sbx-test-x sbx-test-x usr/sbx-test-d var/tmp/sbx-test-x; do
+		if [ -e "$ROOTFS/$f" ]; then
+			bad+=" $ROOTFS/$f was created on the host;"
+			rm -rf "${ROOTFS:?}/$f"
+		fi
+	done
+	[ -z "$bad" ] || fail_out "rootfs is writable:$bad"
+	out_has "ROOT_RO True" || note "/ is not a read-only mount (statvfs); writes fail by permissions only"
+}
+
+t_fs_tmp_writable() {
+	local py=$FS_PY_PRELUDE'
+write("/tmp/a", b"hello")
+print("READ", open("/tmp/a").read())
+os.mkdir("/tmp/d"); write("/tmp/d/f"); os.symlink("a", "/tmp/l"); os.rename("/tmp/d/f", "/tmp/g")
+print("LIST", sorted(os.listdir("/tmp")))
+fstype = "?"
+for l in open("/proc/self/mountinfo"):
+    pre, post = l.split(" - ")
+    if pre.split()[4] == "/tmp":
+        fstype = post.split()[0]
+print("FSTYPE", fstype)
+print("RO", ro("/tmp"))
+'
+	run_sbx run -- python3 -c "$py"
+	expect_rc 0
+	out_has "READ hello" || fail_out "/tmp is not writable"
+	out_has "LIST ['a', 'd', 'g', 'l']" || fail_out "/tmp operations failed"
+	out_has "FSTYPE tmpfs" || fail_out "/tmp is not a tmpfs mount"
+}
+
+TMP_FILL_PY='
+import errno, os
+st = os.statvfs("/tmp")
+print("SIZE", st.f_blocks * st.f_frsize)
+fd = os.open("/tmp/big", os.O_CREAT | os.O_WRONLY)
+chunk = b"\xa5" * 1048576
+written = 0
+try:
+    for i in range(int(os.environ.get("FILL_MB", "20"))):
+        n = os.write(fd, chunk)
+        written += n
+        if n < len(chunk):
+            raise OSError(errno.ENOSPC, "short write")
+    print("FILL NOERR", written)
+except OSError as e:
+    print("FILL ERR", errno.errorcode.get(e.errno, e.errno), written)
+'
+
+t_fs_tmp_size_cap() {
+	run_sbx run --tmp-size 8M --env FILL_MB=20 -- python3 -c "$TMP_FILL_PY"
+	expect_rc 0
+	local size fill written
+	size=$(out_line SIZE)
+	fill=$(out_line FILL)
+	[ "$size" = 8388608 ] || fail_out "--tmp-size 8M: /tmp is $size bytes"
+	case $fill in
+	"ERR ENOSPC "*) ;;
+	*) fail_out "--tmp-size 8M: writing 20 MB gave '$fill', expected ENOSPC" ;;
+	esac
+	written=${fill##* }
+	[ "$written" -le 8388608 ] || fail_out "wrote $written bytes into an 8M /tmp"
+
+	# the default cap is 64M
+	run_sbx run --env FILL_MB=0 -- python3 -c "$TMP_FILL_PY"
+	expect_rc 0
+	[ "$(out_line SIZE)" = 67108864 ] || fail_out "default /tmp size is $(out_line SIZE), expected 64M"
+}
+
+t_fs_proc_masked() {
+	local py=$FS_PY_PRELUDE'
+def rd(p):
+    try:
+        if os.path.isdir(p):
+            return "DIR %d" % len(os.listdir(p))
+        with open(p, "rb") as f:
+            return "READ %d" % len(f.read(65536))
+    except OSError as e:
+        return "ERR " + errno.errorcode.get(e.errno, str(e.errno))
+for p in sys.argv[1:]:
+    print("MASK", p, os.path.exists(p), rd(p))
+attempt("OPENW /proc/sysrq-trigger", lambda: os.close(os.open("/proc/sysrq-trigger", os.O_WRONLY)))
+attempt("W /proc/sys/kernel/hostname", lambda: write("/proc/sys/kernel/hostname", b"x"))
+attempt("W /proc/sys/vm/overcommit_memory", lambda: write("/proc/sys/vm/overcommit_memory", b"0"))
+print("PROCSYS_RO", ro("/proc/sys"))
+print("PROC_OK", os.path.exists("/proc/self/status"))
+'
+	# the usual masked set (Docker/OCI defaults) that exists on this host
+	local p paths=() hostonly=
+	for p in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /proc/latency_stats \
+		/proc/timer_stats /proc/acpi /proc/scsi; do
+		[ -e "$p" ] && paths+=("$p")
+	done
+	[ -e /proc/kcore ] || hostonly+=" /proc/kcore"
+	run_sbx run -- python3 -c "$py" /proc/kcore "${paths[@]}"
+	expect_rc 0
+	out_has "PROC_OK True" || fail_out "/proc is not usable"
+	local bad= line
+	while read -r line; do
+		# "MASK path exists result"
+		set -- $line
+		case "$3 $4 $5" in
+		False*) ;;               # absent
+		*" READ 0" | *" ERR "*) ;; # empty or unreadable
+		*" DIR 0") ;;            # empty dir
+		*) bad+=" $2 ($4 $5);" ;;
+		esac
+	done < <(grep '^MASK ' "$T/out")
+	case $(out_line "OPENW /proc/sysrq-trigger") in OK) bad+=" /proc/sysrq-trigger opens for writing;" ;; esac
+	[ -z "$bad" ] || fail_out "/proc paths not masked:$bad"
+	out_has "PROCSYS_RO True" || fail_out "/proc/sys is not mounted read-only"
+	for l in "W /proc/sys/kernel/hostname" "W /proc/sys/vm/overcommit_memory"; do
+		case $(out_line "$l") in ERR*) ;; *) fail_out "$l: $(out_line "$l")" ;; esac
+	done
+	[ -n "$hostonly" ] && note "this kernel has no$hostonly (nothing to mask there)"
+	return 0
+}
+
+t_fs_dev_minimal() {
+	local py=$FS_PY_PRELUDE'
+print("LIST", " ".join(sorted(os.listdir("/dev"))))
+for n in ["null", "zero", "full", "random", "urandom", "tty"]:
+    try:
+        st = os.stat("/dev/" + n)
+        print("DEV", n, stat.S_ISCHR(st.st_mode), "%d:%d" % (os.major(st.st_rdev), os.minor(st.st_rdev)))
+    except OSError as e:
+        print("DEV", n, "missing", e)
+print("ISDIR", os.path.isdir("/dev/pts"), os.path.isdir("/dev/shm"))
+attempt("W /dev/null", lambda: write("/dev/null"))
+print("ZERO", open("/dev/zero", "rb").read(8) == bytes(8))
+attempt("W /dev/full", lambda: write("/dev/full", b"x", "wb", ))
+print("URANDOM", len(open("/dev/urandom", "rb").read(16)))
+blocks = []
+for root, dirs, files in os.walk("/dev"):
+    for f in files + dirs:
+        p = os.path.join(root, f)
+        try:
+            if stat.S_ISBLK(os.lstat(p).st_mode):
+                blocks.append(p)
+        except OSError:
+            pass
+print("BLOCKDEVS", blocks)
+'
+	run_sbx run -- python3 -c "$py"
+	expect_rc 0
+	local bad= n want
+	for n in "null 1:3" "zero 1:5" "full 1:7" "random 1:8" "urandom 1:9" "tty 5:0"; do
+		set -- $n
+		out_has "DEV $1 True $2" || bad+=" /dev/$1 ($(out_line "DEV $1"));"
+	done
+	out_has "ISDIR True True" || bad+=" /dev/pts or /dev/shm missing;"
+	out_has "W /dev/null OK" || bad+=" /dev/null not writable;"
+	out_has "ZERO True" || bad+=" /dev/zero does not read zeros;"
+	out_has "W /dev/full ERR ENOSPC" || bad+=" /dev/full: $(out_line "W /dev/full");"
+	out_has "URANDOM 16" || bad+=" /dev/urandom unreadable;"
+	out_has "BLOCKDEVS []" || bad+=" block devices: $(out_line BLOCKDEVS);"
+	local extra
+	extra=$(out_line LIST | tr ' ' '\n' |
+		grep -vxE 'null|zero|full|random|urandom|tty|shm|pts|ptmx|fd|stdin|stdout|stderr|core|console|mqueue' | tr '\n' ' ')
+	[ -n "$extra" ] && bad+=" unexpected /dev entries: $extra;"
+	[ -z "$bad" ] || fail_out "/dev:$bad"
+}
+
+t_fs_workspace_ro() {
+	local ws
+	ws=$(mk_dir ws)
+	echo original >"$ws/file.txt"
+	mkdir "$ws/sub"
+	local py=$FS_PY_PRELUDE'
+print("READ", open("/workspace/file.txt").read().strip())
+attempt("W new", lambda: write("/workspace/new.txt"))
+attempt("A existing", lambda: write("/workspace/file.txt", b"more", "ab"))
+attempt("W sub/new", lambda: write("/workspace/sub/new.txt"))
+attempt("MKDIR", lambda: os.mkdir("/workspace/d"))
+attempt("UNLINK", lambda: os.unlink("/workspace/file.txt"))
+attempt("CHMOD", lambda: os.chmod("/workspace/file.txt", 0o600))
+print("RO", ro("/workspace"))
+'
+	run_sbx run --workspace "$ws:ro" -- python3 -c "$py"
+	expect_rc 0
+	out_has "READ original" || fail_out "cannot read the workspace"
+	local l bad=
+	for l in "W new" "A existing" "W sub/new" "MKDIR" "UNLINK" "CHMOD"; do
+		case $(out_line "$l") in "ERR EROFS" | "ERR EACCES" | "ERR EPERM") ;; *) bad+=" $l: $(out_line "$l");" ;; esac
+	done
+	[ "$(cat "$ws/file.txt")" = original ] || bad+=" host file changed;"
+	[ "$(stat -c %a "$ws/file.txt")" = 644 ] || bad+=" host file mode changed;"
+	[ "$(ls "$ws" | tr '\n' ' ')" = "file.txt sub " ] || bad+=" host dir now has: $(ls "$ws" | tr '\n' ' ');"
+	[ -z "$(ls "$ws/sub")" ] || bad+=" host sub/ changed;"
+	[ -z "$bad" ] || fail_out ":ro workspace is writable:$bad"
+	out_has "RO True" || note "/workspace (:ro) is not a read-only mount (statvfs); writes fail by permissions only"
+}
+
+t_fs_workspace_rw() {
+	# an ordinary directory made by the (root) user running sbx
+	local ws
+	ws=$(mk_dir ws 0755)
+	echo before >"$ws/existing.txt"
+	local py=$FS_PY_PRELUDE'
+attempt("W new", lambda: write("/workspace/new.txt", b"written inside\n"))
+attempt("A existing", lambda: write("/workspace/existing.txt", b"appended\n", "ab"))
+attempt("MKDIR", lambda: os.mkdir("/workspace/sub"))
+attempt("W sub/f", lambda: write("/workspace/sub/f", b"deep\n"))
+'
+	run_sbx run --workspace "$ws:rw" -- python3 -c "$py"
+	expect_rc 0
+	local bad=
+	[ "$(cat "$ws/new.txt" 2>/dev/null)" = "written inside" ] || bad+=" new.txt on the host: '$(cat "$ws/new.txt" 2>&1)' ($(out_line "W new"));"
+	[ "$(cat "$ws/existing.txt")" = "before
+appended" ] || bad+=" existing.txt on the host: '$(tr '\n' '|' <"$ws/existing.txt")' ($(out_line "A existing"));"
+	[ "$(cat "$ws/sub/f" 2>/dev/null)" = deep ] || bad+=" sub/f missing on the host ($(out_line MKDIR), $(out_line "W sub/f"));"
+	[ -z "$bad" ] || fail_out ":rw workspace (root-owned 0755 dir):$bad"
+	note "files written in a :rw workspace are owned on the host by $(stat -c %u:%g "$ws/new.txt")"
+}
+
+t_fs_no_workspace_by_default() {
+	run_sbx run -- python3 -c '
+import os
+print("WS", os.path.exists("/workspace"), os.listdir("/workspace") if os.path.isdir("/workspace") else None)'
+	expect_rc 0
+	case $(out_line WS) in
+	"False None" | "True []") ;;
+	*) fail_out "/workspace has content without --workspace: $(out_line WS)" ;;
+	esac
+}
+
+t_fs_sys_empty_or_readonly() {
+	local py=$FS_PY_PRELUDE'
+if not os.path.exists("/sys"):
+    print("SYS absent")
+else:
+    entries = os.listdir("/sys")
+    print("SYS", "entries=%d" % len(entries), "ro=%s" % ro("/sys"))
+    attempt("W /sys/x", lambda: write("/sys/sbx-test-x"))
+    attempt("W /sys/kernel/uevent_helper", lambda: write("/sys/kernel/uevent_helper", b""))
+'
+	run_sbx run -- python3 -c "$py"
+	expect_rc 0
+	local sys
+	sys=$(out_line SYS)
+	case $sys in
+	absent | "entries=0 "*) ;;
+	*" ro=True") note "/sys has content but is read-only ($sys)" ;;
+	*) fail_out "/sys has content and is writable: $sys" ;;
+	esac
+	grep -q '^W /sys/.* OK$' "$T/out" && fail_out "wrote into /sys"
+	return 0
+}

@@ -370,6 +370,13 @@ bool sbx_cgroup_oom_killed(const sbx_cgroup *cg)
 	return sbx_read_fileat(fd, "memory.failcnt", buf, sizeof(buf)) > 0 && atol(buf) > 0;
 }
 
+long sbx_cgroup_oom_count_at(const char *dir)
+{
+	_cleanup_close_ int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	long k = read_key(fd, "memory.events", "oom_kill");
+	return k >= 0 ? k : read_key(fd, "memory.oom_control", "oom_kill");
+}
+
 long sbx_cgroup_nprocs(const sbx_cgroup *cg)
 {
 	char buf[64];

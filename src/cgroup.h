@@ -43,6 +43,9 @@ const char *sbx_cgroup_kill(sbx_cgroup *cg);
 /* Was anything in the cgroup killed by the OOM killer? */
 bool sbx_cgroup_oom_killed(const sbx_cgroup *cg);
 
+/* OOM kills so far in the memory cgroup at dir (v1 or v2), -1 if unknown. */
+long sbx_cgroup_oom_count_at(const char *dir);
+
 /* Number of processes in the cgroup (pids controller), or -1. */
 long sbx_cgroup_nprocs(const sbx_cgroup *cg);
 

@@ -14,6 +14,20 @@ int sbx_cli_signalfd(sigset_t *old);
 /* Which signal arrived on it (SIGTERM if unknown). */
 int sbx_cli_signal_received(int sfd);
 
+/* Print a result (JSON, or notes on stderr for what the exit status does
+ * not say), free it, and return the exit status. */
+int sbx_cli_finish(sbx_result *res, bool json, uint64_t timeout_ms, uint64_t memory,
+		   uint64_t output_limit, int sfd);
+
 int sbx_cli_run(int argc, char **argv);
+int sbx_cli_create(int argc, char **argv);
+int sbx_cli_exec(int argc, char **argv);
+int sbx_cli_read(int argc, char **argv);
+int sbx_cli_write(int argc, char **argv);
+int sbx_cli_ls(int argc, char **argv);
+int sbx_cli_inspect(int argc, char **argv);
+int sbx_cli_stop(int argc, char **argv);
+int sbx_cli_start(int argc, char **argv);
+int sbx_cli_rm(int argc, char **argv);
 
 #endif

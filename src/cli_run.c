@@ -34,23 +34,6 @@ static void run_usage(void)
 	      stdout);
 }
 
-/* Notes on stderr for what the exit status alone does not say. */
-static void report(const sbx_run_opts *o, const sbx_result *res)
-{
-	if (res->timed_out)
-		fprintf(stderr, "sbx: timed out after %llums: sandbox killed\n",
-			(unsigned long long)o->cfg.timeout_ms);
-	if (res->oom_killed)
-		fprintf(stderr, "sbx: out of memory: killed by the OOM killer (limit %llu bytes)\n",
-			(unsigned long long)o->cfg.memory_bytes);
-	if (res->stdout_truncated)
-		fprintf(stderr, "sbx: stdout truncated at %llu bytes\n",
-			(unsigned long long)o->cfg.output_limit);
-	if (res->stderr_truncated)
-		fprintf(stderr, "sbx: stderr truncated at %llu bytes\n",
-			(unsigned long long)o->cfg.output_limit);
-}
-
 int sbx_cli_run(int argc, char **argv)
 {
 	char msg[512];
@@ -58,6 +41,12 @@ int sbx_cli_run(int argc, char **argv)
 	if (sbx_opts_parse(&o, argc, argv, 2, msg, sizeof(msg)) < 0) {
 		sbx_opts_free(&o);
 		return sbx_cli_error("%s", msg);
+	}
+	const char *bad = sbx_opts_disallowed(&o, ~(uint32_t)(SBX_OPT_IDLE | SBX_OPT_MAXSIZE |
+							     SBX_OPT_FORCE));
+	if (bad) {
+		sbx_opts_free(&o);
+		return sbx_cli_error("option %s is not valid for run", bad);
 	}
 	if (o.help || o.version) {
 		if (o.help)
@@ -88,22 +77,8 @@ int sbx_cli_run(int argc, char **argv)
 	if (rc < 0) {
 		status = sbx_cli_error("%s", err.msg);
 	} else {
-		status = res.exit_code;
-		if (res.cancelled && !res.timed_out)
-			status = 128 + sbx_cli_signal_received(sfd);
-		if (o.json) {
-			char *js = sbx_result_to_json(&res);
-			if (js) {
-				fputs(js, stdout);
-				fputc('\n', stdout);
-				free(js);
-			} else {
-				status = sbx_cli_error("out of memory encoding the result");
-			}
-		} else {
-			report(&o, &res);
-		}
-		sbx_result_free(&res);
+		status = sbx_cli_finish(&res, o.json, o.cfg.timeout_ms, o.cfg.memory_bytes,
+					o.cfg.output_limit, sfd);
 	}
 	if (sfd >= 0)
 		close(sfd);

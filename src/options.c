@@ -9,6 +9,7 @@
 enum opt_id {
 	O_ROOTFS, O_MEMORY, O_CPUS, O_PIDS, O_TIMEOUT, O_OUTPUT, O_TMP, O_NET, O_WORKSPACE,
 	O_ENV, O_CWD, O_HOSTNAME, O_CGPARENT, O_MAPUID, O_MAPGID, O_JSON, O_HELP, O_VERSION,
+	O_IDLE, O_MAXSIZE, O_FORCE,
 };
 
 static const struct {
@@ -25,6 +26,8 @@ static const struct {
 	{"cgroup-parent", O_CGPARENT, true}, {"map-uid", O_MAPUID, true},
 	{"map-gid", O_MAPGID, true},    {"json", O_JSON, false},
 	{"help", O_HELP, false},        {"version", O_VERSION, false},
+	{"idle-timeout", O_IDLE, true}, {"max-size", O_MAXSIZE, true},
+	{"force", O_FORCE, false},
 };
 
 #define BAD(...)                                                                   \
@@ -146,6 +149,16 @@ static int apply(sbx_run_opts *o, enum opt_id id, const char *v, const char *nam
 	case O_VERSION:
 		o->version = true;
 		return 0;
+	case O_IDLE:
+		if (sbx_parse_duration(v, &o->idle_timeout_ms) < 0)
+			BAD("invalid --idle-timeout '%s' (e.g. 10m, 1h)", v);
+		return 0;
+	case O_MAXSIZE:
+		if (sbx_parse_size(v, &o->max_size) < 0 || o->max_size == 0)
+			BAD("invalid --max-size size '%s' (e.g. 10M)", v);
+		return 0;
+	case O_FORCE:
+		return 0;
 	}
 	return 0;
 }
@@ -160,6 +173,10 @@ int sbx_opts_parse(sbx_run_opts *o, int argc, char **argv, int first, char *msg,
 		if (strcmp(a, "--") == 0) {
 			i++;
 			break;
+		}
+		if (strcmp(a, "-f") == 0) { /* rm -f */
+			o->seen |= 1u << O_FORCE;
+			continue;
 		}
 		if (strncmp(a, "--", 2) != 0) {
 			if (a[0] == '-' && a[1])
@@ -188,11 +205,26 @@ int sbx_opts_parse(sbx_run_opts *o, int argc, char **argv, int first, char *msg,
 		}
 		if (apply(o, table[k].id, val, table[k].name, msg, cap) < 0)
 			return -1;
+		o->seen |= 1u << table[k].id;
 	}
 	o->cmd_index = i;
 	if (i < argc)
 		o->cfg.argv = (const char *const *)&argv[i];
 	return 0;
+}
+
+const char *sbx_opts_disallowed(const sbx_run_opts *o, uint32_t allowed)
+{
+	static const char *const names[] = {
+		"--rootfs", "--memory", "--cpus", "--pids", "--timeout", "--output-limit",
+		"--tmp-size", "--net", "--workspace", "--env", "--cwd", "--hostname",
+		"--cgroup-parent", "--map-uid", "--map-gid", "--json", "--help", "--version",
+		"--idle-timeout", "--max-size", "--force",
+	};
+	for (unsigned i = 0; i < ARRAY_LEN(names); i++)
+		if ((o->seen & ~allowed) & (1u << i))
+			return names[i];
+	return NULL;
 }
 
 void sbx_opts_free(sbx_run_opts *o)

@@ -80,7 +80,7 @@ static void read_messages(sbx_watch *w, int flags)
 	}
 }
 
-static int read_stream(sbx_stream *s)
+int sbx_stream_read(sbx_stream *s)
 {
 	char buf[65536];
 	ssize_t n = read(s->fd, buf, sizeof(buf));
@@ -149,11 +149,11 @@ int sbx_watch_run(sbx_watch *w)
 				continue;
 			switch (idx[k]) {
 			case 0:
-				if (read_stream(&w->out) < 0)
+				if (sbx_stream_read(&w->out) < 0)
 					rc = -ENOMEM;
 				break;
 			case 1:
-				if (read_stream(&w->err) < 0)
+				if (sbx_stream_read(&w->err) < 0)
 					rc = -ENOMEM;
 				break;
 			case 2:

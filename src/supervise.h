@@ -25,6 +25,10 @@ typedef struct sbx_stream {
  * memory. */
 int sbx_stream_feed(sbx_stream *s, const char *p, size_t n);
 
+/* Read what is available on s->fd and feed it; closes the fd at EOF.
+ * Returns -1 if capturing ran out of memory. */
+int sbx_stream_read(sbx_stream *s);
+
 typedef struct sbx_watch {
 	/* in */
 	pid_t pid;

@@ -26,7 +26,9 @@ fail() {
 # fail_out REASON...: fail, showing the last sbx run's exit status and output.
 fail_out() {
 	{
-		echo "last run: exit=$RC elapsed=${ELAPSED_MS}ms: $SBX ${LAST_ARGS}"
+		local a=${LAST_ARGS//$'\n'/ }
+		[ ${#a} -gt 300 ] && a="${a:0:300}..."
+		echo "last run: exit=$RC elapsed=${ELAPSED_MS}ms: sbx $a"
 		echo "--- stdout (first 1500 bytes):"
 		head -c 1500 "$T/out" 2>/dev/null | cat -v
 		echo
@@ -60,10 +62,10 @@ on_exit() {
 _test_exit() {
 	local rc=$? c
 	trap - EXIT
+	_stop_background
 	for c in "${ON_EXIT[@]}"; do
 		eval "$c" >/dev/null 2>&1
 	done
-	_stop_background
 	exit "$rc"
 }
 
@@ -211,7 +213,7 @@ out_has() {
 
 # out_line KEY: the rest of the first stdout line starting with "KEY ".
 out_line() {
-	sed -n "s/^$1 //p" "$T/out" | head -n 1
+	awk -v k="$1 " 'index($0, k) == 1 { print substr($0, length(k) + 1); exit }' "$T/out"
 }
 
 # stderr_lines FILE: the file's lines without sanitizer chatter

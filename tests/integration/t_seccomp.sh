@@ -132,7 +132,8 @@ print("DONE")
 t_seccomp_clone3_enosys() {
 	local py=$SECCOMP_PY_PRELUDE'
 report("clone3(NULL, 0)", probe(lambda: sc(435, None, U(0))), errno.ENOSYS)
-args = ctypes.create_string_buffer(88)   # flags=0, exit_signal=0: a plain fork if allowed
+args = ctypes.create_string_buffer(88)   # flags=0, exit_signal=SIGCHLD: a plain fork if allowed
+ctypes.memmove(ctypes.addressof(args) + 32, (17).to_bytes(8, "little"), 8)
 def c3():
     r = sc(435, args, U(88))
     if r[0] == 0:

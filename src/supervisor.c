@@ -1,0 +1,170 @@
+/* The supervisor of a long-lived sandbox. */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "fdutil.h"
+#include "internal.h"
+#include "launcher.h"
+#include "supervisor.h"
+
+static void report(int fd, char type, const char *msg)
+{
+	char buf[600];
+	int n = snprintf(buf, sizeof(buf), "%c%s", type, msg);
+	if (n > 0)
+		(void)!write(fd, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+/* Wait for the init's READY (or its set-up error). */
+static int wait_ready(int sock, sbx_error *err)
+{
+	char buf[512];
+	ssize_t n;
+	do
+		n = recv(sock, buf, sizeof(buf) - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n > 0 && buf[0] == SBX_MSG_READY)
+		return 0;
+	if (n > 0 && buf[0] == SBX_MSG_ERROR) {
+		buf[n] = '\0';
+		return sbx_fail(err, SBX_E_SETUP, "sandbox set-up failed: %s", buf + 1);
+	}
+	return sbx_fail(err, SBX_E_SETUP, "sandbox init ended during set-up");
+}
+
+static _Noreturn void supervise(const sbx_paths *p, const sbx_sbconf *c, int listen_fd, int ready)
+{
+	sbx_error err = {0};
+	sbx_launcher s;
+	sbx_launcher_init(&s);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	int r = sbx_launcher_start(&s, &c->cfg, listen_fd, c->idle_timeout_ms, &err);
+	close(listen_fd);
+	if (r == 0)
+		r = wait_ready(s.sock[0], &err);
+	sbx_sbstate st = {.sup_pid = getpid(), .init_pid = s.pid, .started = (int64_t)time(NULL)};
+	st.sup_start = sbx_proc_start(st.sup_pid);
+	for (int i = 0, k = 0; i < SBX_CG_N; i++)
+		if (s.cg.path[i][0])
+			snprintf(st.cg[k++], PATH_MAX, "%s", s.cg.path[i]);
+	if (r == 0 && (r = sbx_sbstate_save(p, &st)) < 0)
+		r = sbx_fail(&err, SBX_E_SYSTEM, "cannot write %s: %s", p->state, strerror(-r));
+	if (r < 0) {
+		report(ready, 'E', err.msg);
+		sbx_launcher_release(&s);
+		unlink(p->sock);
+		rmdir(p->run);
+		_exit(1);
+	}
+	report(ready, 'O', "");
+	close(ready);
+
+	/* Until the init ends (idle, crash, killed) or we are told to stop. */
+	for (;;) {
+		struct pollfd pf[2] = {{s.pidfd, POLLIN, 0}, {sfd, POLLIN, 0}};
+		if (poll(pf, sfd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+			break;
+		if (pf[0].revents)
+			break;
+		if (sfd >= 0 && pf[1].revents) {
+			struct signalfd_siginfo si;
+			(void)!read(sfd, &si, sizeof(si));
+			syscall(SYS_pidfd_send_signal, s.pidfd, SIGKILL, NULL, 0);
+			sbx_cgroup_kill(&s.cg);
+		}
+	}
+	/* Reap the init, remove its cgroups and our runtime state. */
+	sbx_launcher_release(&s);
+	unlink(p->sock);
+	unlink(p->state);
+	rmdir(p->run);
+	_exit(0);
+}
+
+static int make_listener(const sbx_paths *p, sbx_error *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(p->sock) >= sizeof(sa.sun_path))
+		return sbx_fail(err, SBX_E_INVALID, "socket path too long: %s", p->sock);
+	strcpy(sa.sun_path, p->sock);
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return sbx_fail(err, SBX_E_SYSTEM, "socket: %s", strerror(errno));
+	unlink(p->sock);
+	mode_t old = umask(0077); /* only root may connect */
+	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0 || listen(fd, 128) < 0)
+		return sbx_fail(err, SBX_E_SYSTEM, "listen on %s: %s", p->sock, strerror(errno));
+	return sbx_steal_fd(&fd);
+}
+
+int sbx_supervisor_spawn(const sbx_paths *p, const sbx_sbconf *c, sbx_error *err)
+{
+	const char *root = sbx_run_root();
+	if ((mkdir(root, 0700) < 0 && errno != EEXIST) || (mkdir(p->run, 0700) < 0 && errno != EEXIST))
+		return sbx_fail(err, SBX_E_SYSTEM, "cannot create %s: %s", p->run, strerror(errno));
+	int lfd = make_listener(p, err);
+	if (lfd < 0) {
+		rmdir(p->run);
+		return lfd;
+	}
+	int pr[2];
+	if (pipe2(pr, O_CLOEXEC) < 0) {
+		close(lfd);
+		unlink(p->sock);
+		rmdir(p->run);
+		return sbx_fail(err, SBX_E_SYSTEM, "pipe: %s", strerror(errno));
+	}
+	pid_t mid = fork();
+	if (mid == 0) {
+		/* Detach: a new session, and a grandchild that init adopts. */
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		for (int i = 0; i < 3 && nul >= 0; i++)
+			dup2(nul, i);
+		int keep[] = {lfd, pr[1]};
+		sbx_close_all_except(keep, ARRAY_LEN(keep));
+		signal(SIGPIPE, SIG_IGN);
+		supervise(p, c, lfd, pr[1]);
+	}
+	close(pr[1]);
+	close(lfd);
+	if (mid > 0)
+		while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
+			;
+	char buf[600];
+	ssize_t n = mid < 0 ? -1 : 0;
+	size_t got = 0;
+	while (mid > 0 && got < sizeof(buf) - 1 &&
+	       ((n = read(pr[0], buf + got, sizeof(buf) - 1 - got)) > 0 || (n < 0 && errno == EINTR)))
+		if (n > 0)
+			got += (size_t)n;
+	close(pr[0]);
+	buf[got] = '\0';
+	if (got > 0 && buf[0] == 'O')
+		return 0;
+	if (got > 0 && buf[0] == 'E')
+		return sbx_fail(err, SBX_E_SETUP, "%s", buf + 1);
+	unlink(p->sock);
+	rmdir(p->run);
+	return sbx_fail(err, SBX_E_SYSTEM, "the sandbox supervisor failed to start");
+}

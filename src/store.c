@@ -325,7 +325,8 @@ uint64_t sbx_proc_start(pid_t pid)
 	if (pid <= 0 || sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
 		return 0;
 	char *p = strrchr(buf, ')');
-	if (!p)
+	/* A zombie is dead for our purposes (its parent may reap it late). */
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X' || p[2] == 'x')
 		return 0;
 	/* Fields after the command: state is 3rd overall, starttime 22nd. */
 	int field = 2;

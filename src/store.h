@@ -52,7 +52,8 @@ typedef struct sbx_sbstate {
 
 int sbx_sbstate_save(const sbx_paths *p, const sbx_sbstate *s);
 int sbx_sbstate_load(const sbx_paths *p, sbx_sbstate *s); /* -ENOENT if none */
-/* Start time of pid in clock ticks since boot, 0 if it does not exist. */
+/* Start time of pid in clock ticks since boot; 0 if it does not exist or
+ * is a zombie. */
 uint64_t sbx_proc_start(pid_t pid);
 /* Is the supervisor recorded in the state alive? */
 bool sbx_sbstate_alive(const sbx_sbstate *s);

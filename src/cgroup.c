@@ -29,44 +29,41 @@ const char *sbx_cgroup_ctrl_name(int ctrl)
 	return ctrl_names[ctrl];
 }
 
-/* The "0::/path" line of /proc/self/cgroup. */
-static int own_v2_path(char *out, size_t cap)
+/* Discovery reads /proc/self/mountinfo and /proc/self/cgroup directly:
+ * libcgroup's cgroup_init() costs 1-2 ms per process, most of sbx's start-up
+ * budget. libcgroup cross-checks this discovery (sbx_cgroup_crosscheck). */
+
+static bool has_word(const char *list, const char *word, char sep)
+{
+	size_t wl = strlen(word);
+	for (const char *p = list; p && *p;) {
+		const char *e = strchr(p, sep);
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (l == wl && strncmp(p, word, wl) == 0)
+			return true;
+		p = e ? e + 1 : NULL;
+	}
+	return false;
+}
+
+/* Our cgroup for a v1 controller (or the "0::" v2 line with ctrl NULL). */
+static int own_path(const char *ctrl, char *out, size_t cap)
 {
 	char buf[8192];
 	if (sbx_read_fileat(AT_FDCWD, "/proc/self/cgroup", buf, sizeof(buf)) < 0)
 		return -1;
 	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		if (strncmp(line, "0::", 3) == 0) {
-			snprintf(out, cap, "%s", line + 3);
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		bool match = ctrl ? has_word(c1 + 1, ctrl, ',') : (c1[1] == '\0');
+		if (match) {
+			snprintf(out, cap, "%s", c2 + 1);
 			return 0;
 		}
 	}
 	return -1;
-}
-
-/* The cgroup2 mount point, from /proc/self/mountinfo. */
-static int find_v2_mount(char *out, size_t cap)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return -1;
-	char *line = NULL;
-	size_t n = 0;
-	int found = -1;
-	while (getline(&line, &n, f) > 0) {
-		char *sep = strstr(line, " - cgroup2 ");
-		if (!sep)
-			continue;
-		char mnt[PATH_MAX];
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1) {
-			snprintf(out, cap, "%s", mnt);
-			found = 0;
-			break;
-		}
-	}
-	free(line);
-	fclose(f);
-	return found;
 }
 
 static bool v2_has_controller(const char *mount, const char *ctrl)
@@ -83,32 +80,70 @@ static bool v2_has_controller(const char *mount, const char *ctrl)
 
 static void discover_host(void)
 {
-	bool lib = cgroup_init() == 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t n = 0;
 	char v2mount[PATH_MAX] = "";
-	char v2own[PATH_MAX] = "/";
-	if (find_v2_mount(v2mount, sizeof(v2mount)) == 0)
-		own_v2_path(v2own, sizeof(v2own));
-	for (int c = 0; c < SBX_CG_N; c++) {
-		char *mnt = NULL;
-		struct statfs sfs;
-		if (lib && cgroup_get_subsys_mount_point(ctrl_names[c], &mnt) == 0 && mnt &&
-		    statfs(mnt, &sfs) == 0 && sfs.f_type == CGROUP_SUPER_MAGIC) {
-			char *cur = NULL;
-			if (cgroup_get_current_controller_path(getpid(), ctrl_names[c], &cur) == 0 &&
-			    cur) {
+	while (f && getline(&line, &n, f) > 0) {
+		/* id parent maj:min root mountpoint opts... - fstype source super */
+		char root[PATH_MAX], mnt[PATH_MAX], fstype[32], super[512];
+		char *dash = strstr(line, " - ");
+		if (!dash || sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2 ||
+		    sscanf(dash + 3, "%31s %*s %511s", fstype, super) != 2)
+			continue;
+		if (strcmp(fstype, "cgroup2") == 0 && !v2mount[0]) {
+			snprintf(v2mount, sizeof(v2mount), "%s", mnt);
+			continue;
+		}
+		if (strcmp(fstype, "cgroup") != 0 || strcmp(root, "/") != 0)
+			continue;
+		for (int c = 0; c < SBX_CG_N; c++) {
+			if (host.version[c] || !has_word(super, ctrl_names[c], ','))
+				continue;
+			if (own_path(ctrl_names[c], host.own[c], PATH_MAX) == 0) {
 				host.version[c] = 1;
 				snprintf(host.mount[c], PATH_MAX, "%s", mnt);
-				snprintf(host.own[c], PATH_MAX, "%s", cur);
 			}
-			free(cur);
 		}
-		free(mnt);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	char v2own[PATH_MAX] = "/";
+	if (v2mount[0])
+		own_path(NULL, v2own, sizeof(v2own));
+	for (int c = 0; c < SBX_CG_N; c++) {
 		if (!host.version[c] && v2mount[0] && v2_has_controller(v2mount, ctrl_names[c])) {
 			host.version[c] = 2;
 			snprintf(host.mount[c], PATH_MAX, "%s", v2mount);
 			snprintf(host.own[c], PATH_MAX, "%s", v2own);
 		}
 	}
+}
+
+int sbx_cgroup_crosscheck(char *msg, size_t cap)
+{
+	pthread_once(&host_once, discover_host);
+	int rc = cgroup_init();
+	if (rc != 0) {
+		snprintf(msg, cap, "libcgroup: %s", cgroup_strerror(rc));
+		return -1;
+	}
+	for (int c = 0; c < SBX_CG_N; c++) {
+		char *mnt = NULL;
+		int r = cgroup_get_subsys_mount_point(ctrl_names[c], &mnt);
+		bool lib = r == 0 && mnt;
+		bool ok = lib ? host.version[c] && strcmp(mnt, host.mount[c]) == 0 : !host.version[c];
+		if (!ok)
+			snprintf(msg, cap, "%s: libcgroup says %s, sbx found %s", ctrl_names[c],
+				 lib ? mnt : "not mounted",
+				 host.version[c] ? host.mount[c] : "not mounted");
+		free(mnt);
+		if (!ok)
+			return -1;
+	}
+	snprintf(msg, cap, "cgroup discovery agrees with libcgroup");
+	return 0;
 }
 
 int sbx_cgroup_host_version(int ctrl, const char **mount, const char **own)
@@ -287,13 +322,15 @@ int sbx_cgroup_create(sbx_cgroup *cg, const char *parent, const sbx_cg_limits *l
 	return 0;
 }
 
-int sbx_cgroup_attach(sbx_cgroup *cg, pid_t pid, bool joined_v2, sbx_error *err)
+int sbx_cgroup_attach(sbx_cgroup *cg, pid_t pid, bool joined_v1, bool joined_v2,
+		      sbx_error *err)
 {
 	char v[32];
 	snprintf(v, sizeof(v), "%d", (int)pid);
 	bool v2_done = joined_v2;
 	for (int c = 0; c < SBX_CG_N; c++) {
-		if (cg->dirfd[c] < 0 || (cg->version[c] == 2 && v2_done))
+		if (cg->dirfd[c] < 0 || (cg->version[c] == 2 && v2_done) ||
+		    (cg->version[c] == 1 && joined_v1))
 			continue;
 		int r = write_knob(cg, c, "cgroup.procs", v, err);
 		if (r < 0)
@@ -302,6 +339,32 @@ int sbx_cgroup_attach(sbx_cgroup *cg, pid_t pid, bool joined_v2, sbx_error *err)
 			v2_done = true;
 	}
 	return 0;
+}
+
+int sbx_cgroup_v1_task_fds(const sbx_cgroup *cg, int *fds, int max)
+{
+	int n = 0;
+	for (int c = 0; c < SBX_CG_N && n < max; c++) {
+		if (cg->dirfd[c] < 0 || cg->version[c] != 1)
+			continue;
+		int fd = openat(cg->dirfd[c], "tasks", O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			while (n > 0)
+				close(fds[--n]);
+			return -errno;
+		}
+		fds[n++] = fd;
+	}
+	return n;
+}
+
+bool sbx_cgroup_host_any_v2(void)
+{
+	pthread_once(&host_once, discover_host);
+	for (int c = 0; c < SBX_CG_N; c++)
+		if (host.version[c] == 2)
+			return true;
+	return false;
 }
 
 static int first_fd(const sbx_cgroup *cg, int prefer)

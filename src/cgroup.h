@@ -32,9 +32,18 @@ typedef struct sbx_cgroup {
 int sbx_cgroup_create(sbx_cgroup *cg, const char *parent, const sbx_cg_limits *lim,
 		      sbx_error *err);
 
-/* Move pid into every controller cgroup not already joined via
- * CLONE_INTO_CGROUP (v1 ones, and v2 when joined_v2 is false). */
-int sbx_cgroup_attach(sbx_cgroup *cg, pid_t pid, bool joined_v2, sbx_error *err);
+/* Move pid into the controller cgroups it has not joined: v1 ones unless
+ * joined_v1 (the child joins them itself, see init.c), v2 unless joined_v2
+ * (CLONE_INTO_CGROUP). */
+int sbx_cgroup_attach(sbx_cgroup *cg, pid_t pid, bool joined_v1, bool joined_v2,
+		      sbx_error *err);
+
+/* Open the "tasks" file of every v1 controller cgroup (write-only), for the
+ * child to join itself. Returns how many fds were stored (at most max). */
+int sbx_cgroup_v1_task_fds(const sbx_cgroup *cg, int *fds, int max);
+
+/* Is any of memory, cpu, pids on the v2 hierarchy on this host? */
+bool sbx_cgroup_host_any_v2(void);
 
 /* Kill every process in the sandbox's cgroups (cgroup.kill on v2, SIGKILL
  * of each listed pid on v1). Returns a short word saying how. */
@@ -55,6 +64,10 @@ void sbx_cgroup_destroy(sbx_cgroup *cg);
 
 /* Initialise fds to -1 so destroy is safe before create. */
 void sbx_cgroup_init(sbx_cgroup *cg);
+
+/* Compare our discovery of controller mount points with libcgroup's.
+ * 0 if they agree; -1 with the difference in msg. */
+int sbx_cgroup_crosscheck(char *msg, size_t cap);
 
 /* For `sbx check` and debug: describe controller placement ("memory v1 ..."). */
 const char *sbx_cgroup_ctrl_name(int ctrl);

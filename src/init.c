@@ -15,6 +15,7 @@
 #include "fdutil.h"
 #include "internal.h"
 #include "launch.h"
+#include "proto.h"
 
 pid_t sbx_raw_fork(void)
 {
@@ -39,6 +40,18 @@ static _Noreturn void fail(const sbx_launch *l, const char *text)
 	_exit(1);
 }
 
+/* SBX_DEBUG step timings from inside (stderr is still the caller's). */
+static void stamp(const sbx_launch *l, const char *what)
+{
+	if (!l->debug)
+		return;
+	char buf[96];
+	int n = snprintf(buf, sizeof(buf), "sbx-debug: time child-%s %lluus\n", what,
+			 (unsigned long long)((sbx_now_ns() - l->t0) / 1000));
+	if (n > 0)
+		(void)!write(STDERR_FILENO, buf, (size_t)n);
+}
+
 static void wait_for(const sbx_launch *l, char type)
 {
 	char c = 0;
@@ -48,6 +61,29 @@ static void wait_for(const sbx_launch *l, char type)
 	while (n < 0 && errno == EINTR);
 	if (n != 1 || c != type)
 		_exit(1); /* the parent gave up */
+}
+
+/* GO carries fds of the v1 cgroups' "tasks" files, opened by the parent.
+ * We move ourselves: a task writing "0" there skips the global threadgroup
+ * lock, whose write side waits for an RCU grace period (5-10 ms) when the
+ * parent moves us instead. The kernel checks the opener's credentials. */
+static void join_cgroups(const sbx_launch *l)
+{
+	char buf[8];
+	int fds[4], nfds = 0;
+	ssize_t n = sbx_msg_recv(l->sock, buf, sizeof(buf), fds, &nfds, 4);
+	if (n < 1 || buf[0] != SBX_MSG_GO)
+		_exit(1); /* the parent gave up */
+	for (int i = 0; i < nfds; i++) {
+		ssize_t w = write(fds[i], "0", 1);
+		int e = errno;
+		close(fds[i]);
+		if (w != 1) {
+			char msg[128];
+			snprintf(msg, sizeof(msg), "join cgroup: %s", strerror(e));
+			fail(l, msg);
+		}
+	}
 }
 
 static int loopback_up(void)
@@ -81,6 +117,7 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 	sbx_close_all_except(keep, ARRAY_LEN(keep));
 
 	wait_for(l, SBX_MSG_MAPPED);
+	stamp(l, "mapped");
 
 	/* Our credentials are still the host's root, unmapped in the new user
 	 * namespace: become its root (host uid map_uid) before touching files. */
@@ -92,6 +129,7 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 	 * migration waits for an RCU grace period). */
 	if (sbx_mounts_setup(l, msg, sizeof(msg)) < 0)
 		fail(l, msg);
+	stamp(l, "mounted");
 	if (sethostname(l->hostname, strlen(l->hostname)) < 0) {
 		snprintf(msg, sizeof(msg), "sethostname: %s", strerror(errno));
 		fail(l, msg);
@@ -110,7 +148,8 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 		fail(l, msg);
 	}
 
-	wait_for(l, SBX_MSG_GO);
+	join_cgroups(l);
+	stamp(l, "go");
 	/* In the sandbox's cgroups now: make them the root of our view. */
 	if (unshare(CLONE_NEWCGROUP) < 0) {
 		snprintf(msg, sizeof(msg), "cgroup namespace: %s", strerror(errno));
@@ -126,8 +165,10 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 		snprintf(msg, sizeof(msg), "fork: %s", strerror(errno));
 		fail(l, msg);
 	}
-	if (w == 0)
+	if (w == 0) {
+		stamp(l, "forked");
 		sbx_workload_exec(l, l->stdin_fd, l->stdout_fd, l->stderr_fd);
+	}
 
 	/* Only the command (and what it starts) may hold the output pipes. */
 	int keep2[] = {l->sock};
@@ -140,6 +181,7 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 		int status;
 		pid_t p = waitpid(-1, &status, __WALL);
 		if (p == w) {
+			stamp(l, "reaped");
 			/* Returning ends the pid namespace: the kernel kills
 			 * everything the command left behind. */
 			send_msg(l->sock, SBX_MSG_STATUS, &status, sizeof(status));

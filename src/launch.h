@@ -12,7 +12,7 @@
 /* Messages on the control socket (SOCK_SEQPACKET). */
 enum {
 	SBX_MSG_MAPPED = 'M', /* parent -> init: id maps written, set up mounts */
-	SBX_MSG_GO = 'G',     /* parent -> init: cgroups joined, start the command */
+	SBX_MSG_GO = 'G',     /* parent -> init: start; carries v1 "tasks" fds to join */
 	SBX_MSG_ERROR = 'E',  /* init -> parent: text of a set-up failure */
 	SBX_MSG_STATUS = 'S', /* init -> parent: int wait status of the command */
 	SBX_MSG_READY = 'R',  /* init -> parent: server mode, set up and listening */
@@ -33,6 +33,8 @@ typedef struct sbx_launch {
 	sbx_privs privs;
 	int sock;                            /* child's end of the control socket */
 	int stdin_fd, stdout_fd, stderr_fd;  /* the command's stdio */
+	bool debug;                /* SBX_DEBUG: the child prints step timings */
+	uint64_t t0;               /* the parent's start time, for those */
 	int listen_fd;             /* server mode (long-lived sandbox): >= 0 */
 	uint64_t idle_timeout_ms;  /* server mode: exit after this long idle */
 } sbx_launch;

@@ -15,6 +15,7 @@
 #include "launch.h"
 #include "launcher.h"
 #include "parse.h"
+#include "proto.h"
 #include "seccomp_policy.h"
 #include "spawn.h"
 #include "status.h"
@@ -181,6 +182,8 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, int listen_fd,
 {
 	uint64_t t0 = sbx_now_ns();
 	bool server = listen_fd >= 0;
+	s->l.debug = sbx_debug_on();
+	s->l.t0 = t0;
 	int r = validate(cfg, server, err);
 	if (r < 0)
 		return r;
@@ -188,14 +191,21 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, int listen_fd,
 	if (r < 0)
 		return r;
 	sbx_debug("time prepare %lluus", (unsigned long long)t_us(t0));
+	/* cgroup v2 needs the cgroup before clone (CLONE_INTO_CGROUP); on v1
+	 * hosts it is created while the child sets up its mounts. */
 	sbx_cg_limits lim = {cfg->memory_bytes, cfg->cpu_millis, cfg->pids_max};
-	r = sbx_cgroup_create(&s->cg, cfg->cgroup_parent, &lim, err);
-	if (r < 0)
-		return r;
-	sbx_debug("time cgroup %lluus", (unsigned long long)t_us(t0));
+	bool early = sbx_cgroup_host_any_v2();
+	sbx_debug("time discover %lluus", (unsigned long long)t_us(t0));
+	if (early) {
+		r = sbx_cgroup_create(&s->cg, cfg->cgroup_parent, &lim, err);
+		if (r < 0)
+			return r;
+		sbx_debug("time cgroup %lluus", (unsigned long long)t_us(t0));
+	}
 	r = make_channels(s, !server, err);
 	if (r < 0)
 		return r;
+	sbx_debug("time channels %lluus", (unsigned long long)t_us(t0));
 	s->l.stdin_fd = server ? -1 : cfg->stdin_fd;
 	s->l.listen_fd = listen_fd;
 	s->l.idle_timeout_ms = idle_timeout_ms;
@@ -204,6 +214,7 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, int listen_fd,
 	pid_t pid = sbx_clone_ns(SBX_NS_FLAGS, s->cg.all_v2 ? s->cg.v2_fd : -1, &s->pidfd, &into_cg);
 	if (pid == 0)
 		sbx_init_main(&s->l);
+	sbx_debug("time clone3 %lluus", (unsigned long long)t_us(t0));
 	if (pid < 0)
 		return sbx_fail(err, pid == -EPERM ? SBX_E_PRIVILEGE : SBX_E_KERNEL,
 				"cannot create namespaces: %s", strerror(-pid));
@@ -218,11 +229,20 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, int listen_fd,
 	r = sbx_userns_write_maps(pid, cfg->map_uid, cfg->map_gid, cfg->map_count, err);
 	if (r == 0)
 		r = send_msg(s->sock[0], SBX_MSG_MAPPED, err);
+	if (r == 0 && !early) {
+		r = sbx_cgroup_create(&s->cg, cfg->cgroup_parent, &lim, err);
+		sbx_debug("time cgroup %lluus", (unsigned long long)t_us(t0));
+	}
 	if (r == 0)
-		r = sbx_cgroup_attach(&s->cg, pid, into_cg, err);
-	sbx_debug("time attach %lluus", (unsigned long long)t_us(t0));
-	if (r == 0)
-		r = send_msg(s->sock[0], SBX_MSG_GO, err);
+		r = sbx_cgroup_attach(&s->cg, pid, true, into_cg, err);
+	int fds[SBX_CG_N];
+	int nfds = r == 0 ? sbx_cgroup_v1_task_fds(&s->cg, fds, SBX_CG_N) : 0;
+	if (nfds < 0)
+		r = sbx_fail(err, SBX_E_CGROUP, "cgroup: cannot open tasks: %s", strerror(-nfds));
+	if (r == 0 && sbx_msg_send(s->sock[0], SBX_MSG_GO, NULL, 0, fds, nfds) < 0)
+		r = sbx_fail(err, SBX_E_SETUP, "sandbox init exited during set-up");
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
 	sbx_debug("time go %lluus", (unsigned long long)t_us(t0));
 	return r;
 }

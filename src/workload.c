@@ -48,6 +48,12 @@ _Noreturn void sbx_workload_exec(const sbx_launch *l, int in, int out, int errfd
 		die(l, "seccomp", -r);
 	/* Everything but stdio goes, the control socket included. */
 	sbx_close_all_except(NULL, 0);
+	if (l->debug) {
+		char buf[96];
+		int n = snprintf(buf, sizeof(buf), "sbx-debug: time child-exec %lluus\n",
+				 (unsigned long long)((sbx_now_ns() - l->t0) / 1000));
+		(void)!write(l->stderr_fd >= 0 ? 2 : 2, buf, (size_t)n);
+	}
 	environ = (char **)l->envp;
 	execvp(l->argv[0], l->argv);
 	int e = errno;

@@ -100,6 +100,7 @@ fi
 HOST_PIDNS=$(readlink /proc/$$/ns/pid)
 H=$(mktemp -d /tmp/sbx-harness.XXXXXX) || exit 2
 chmod 0711 "$H"
+: >"$H/created"
 HARNESS_PID=$$
 
 harness_exit() {
@@ -134,6 +135,42 @@ build_helpers() {
 build_helpers
 
 # ---------------------------------------------------------------- leak check
+#
+# Other people may run sbx on this host at the same time, so only what is
+# provably ours is a leak, and only that is ever killed or removed:
+# - processes (in another pid namespace, or running the sbx binary) that are
+#   inside the harness's own cgroup in every hierarchy where that cgroup is
+#   not the root (on a host where it is the root everywhere, every new such
+#   process counts);
+# - sbx-*/sbxtest-* cgroup dirs under the harness's own cgroup in those
+#   hierarchies, and same-named dirs in the others;
+# - the per-test dirs this harness made (/tmp/sbx-test-*);
+# - new mounts naming sbx (reported; unmounted only when under our dirs).
+# Other new things are printed as notes and left alone.
+
+# "hierarchy-id path" for hierarchies where our cgroup is not the root
+OWN_CG=$(awk -F: '$3 != "/" && $3 != "" && $2 != "" { print $1 " " $3 }' /proc/$$/cgroup)
+# "own-dir" (filesystem) and the mount point of those hierarchies
+OWN_CG_DIRS=() OWN_CG_MOUNTS=()
+while read -r hid path; do
+	[ -n "$hid" ] || continue
+	ctrl=$(awk -F: -v h="$hid" '$1 == h { split($2, c, ","); print c[1] }' /proc/$$/cgroup)
+	mnt=$(cg_mount "$ctrl")
+	[ -n "$mnt" ] || continue
+	OWN_CG_MOUNTS+=("$mnt")
+	OWN_CG_DIRS+=("$mnt$path")
+done <<<"$OWN_CG"
+
+_proc_is_ours() { # PID
+	[ -z "$OWN_CG" ] && return 0
+	local hid path line p
+	while read -r hid path; do
+		line=$(grep -m1 "^$hid:" "/proc/$1/cgroup" 2>/dev/null) || return 1
+		p=${line#*:*:}
+		[ "$p" = "$path" ] || [[ $p == "$path"/* ]] || return 1
+	done <<<"$OWN_CG"
+	return 0
+}
 
 # Foreign pid-namespace processes and processes running the sbx binary, as
 # "pid:starttime" (starttime makes a recycled pid a different process).
@@ -172,31 +209,83 @@ _snapshot() { # DIR
 	_snap_mounts | sort >"$1/mounts"
 	_snap_tmp | sort >"$1/tmp"
 }
-# New things since the baseline in $H/base, one "kind value" per line.
+
+# New things since the baseline in $H/base, split into ours ("kind value"
+# lines on stdout) and others (same format, into $H/foreign).
 _leaks() {
 	mkdir -p "$H/now"
 	_snapshot "$H/now"
-	local k
-	for k in procs cgroups mounts tmp; do
-		comm -13 "$H/base/$k" "$H/now/$k" | sed "s|^|$k |"
+	: >"$H/foreign"
+	local v pid ids=" " d m under hit
+	# processes
+	while read -r v; do
+		[ -n "$v" ] || continue
+		pid=${v%%:*}
+		# zombies are dead (and show the root cgroup): their live parent is what counts
+		local st
+		st=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)
+		{ [ -z "$st" ] || [ "$st" = Z ]; } && continue
+		if _proc_is_ours "$pid"; then
+			echo "procs $v"
+			for d in $(grep -o 'sbx-[A-Za-z0-9_.-]*' "/proc/$pid/cgroup" 2>/dev/null); do ids+="$d "; done
+		else
+			echo "procs $v" >>"$H/foreign"
+		fi
+	done < <(comm -13 "$H/base/procs" "$H/now/procs")
+	# cgroups: first those in hierarchies that tell sessions apart
+	local newcg=() rest=()
+	mapfile -t newcg < <(comm -13 "$H/base/cgroups" "$H/now/cgroups")
+	for v in "${newcg[@]}"; do
+		[ -n "$v" ] || continue
+		under=0 hit=0
+		for ((m = 0; m < ${#OWN_CG_MOUNTS[@]}; m++)); do
+			if [[ $v == "${OWN_CG_MOUNTS[m]}"/* ]]; then
+				under=1
+				[[ $v == "${OWN_CG_DIRS[m]}"/* ]] && hit=1
+			fi
+		done
+		if [ $under = 1 ]; then
+			if [ $hit = 1 ]; then
+				echo "cgroups $v"
+				for d in $(echo "$v" | grep -o 'sbx-[A-Za-z0-9_.-]*'); do ids+="$d "; done
+			else
+				echo "cgroups $v" >>"$H/foreign"
+			fi
+		else
+			rest+=("$v")
+		fi
 	done
+	for v in "${rest[@]}"; do
+		if [ ${#OWN_CG_MOUNTS[@]} = 0 ] || [[ ${v##*/} == sbxtest-* ]] || [[ $ids == *" ${v##*/} "* ]]; then
+			echo "cgroups $v"
+		else
+			echo "cgroups $v" >>"$H/foreign"
+		fi
+	done
+	# mounts: any new one naming sbx is reported
+	comm -13 "$H/base/mounts" "$H/now/mounts" | sed 's/^/mounts /'
+	# temp entries: ours are the test dirs this harness made
+	while read -r v; do
+		[ -n "$v" ] || continue
+		if grep -qxF "$v" "$H/created"; then echo "tmp $v"; else echo "tmp $v" >>"$H/foreign"; fi
+	done < <(comm -13 "$H/base/tmp" "$H/now/tmp")
 }
 _describe_leak() {
 	local kind=$1 v=$2 pid
 	case $kind in
 	procs)
 		pid=${v%%:*}
-		echo "leak: process $pid [$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)]" \
+		echo "process $pid [$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)]" \
 			"pidns=$(readlink "/proc/$pid/ns/pid" 2>/dev/null)" \
 			"exe=$(readlink "/proc/$pid/exe" 2>/dev/null)" \
 			"cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | head -c 160)"
 		;;
-	cgroups) echo "leak: cgroup $v (procs: $(tr '\n' ' ' <"$v/cgroup.procs" 2>/dev/null))" ;;
-	mounts) echo "leak: mount $v" ;;
-	tmp) echo "leak: temp entry $v" ;;
+	cgroups) echo "cgroup $v (procs: $(tr '\n' ' ' <"$v/cgroup.procs" 2>/dev/null))" ;;
+	mounts) echo "mount $v" ;;
+	tmp) echo "temp entry $v" ;;
 	esac
 }
-_cleanup_leaks() { # leak lines on stdin
+_cleanup_leaks() { # our leak lines on stdin
 	local kind v pid i
 	local procs=() cgs=() mnts=() tmps=()
 	while read -r kind v; do
@@ -208,8 +297,8 @@ _cleanup_leaks() { # leak lines on stdin
 		esac
 	done
 	for pid in "${procs[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-	# cgroups: kill what is inside, then remove deepest first
-	for v in $(printf '%s\n' "${cgs[@]}" | awk '{ print length($0) " " $0 }' | sort -rn | cut -d' ' -f2-); do
+	# cgroups: kill what is inside (ours by construction), remove deepest first
+	for v in $(printf '%s\n' "${cgs[@]}" | awk 'NF { print length($0) " " $0 }' | sort -rn | cut -d' ' -f2-); do
 		for pid in $(cat "$v/cgroup.procs" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
 		for ((i = 0; i < 50; i++)); do
 			find "$v" -depth -type d -exec rmdir {} \; 2>/dev/null
@@ -217,28 +306,37 @@ _cleanup_leaks() { # leak lines on stdin
 			sleep 0.05
 		done
 	done
-	# mounts: lazily unmount (never a cgroup hierarchy)
+	# mounts: lazily unmount only those under our own dirs, never a cgroup fs
 	for v in "${mnts[@]}"; do
-		# mountinfo: id parent maj:min root mountpoint opts ... - fstype source superopts
-		set -- $v
-		local mp=$5 fstype
+		local mp fstype
+		mp=$(printf '%b' "$(echo "$v" | awk '{ print $5 }')")
 		fstype=$(echo "$v" | sed 's/.* - \([^ ]*\) .*/\1/')
 		case $fstype in cgroup | cgroup2) continue ;; esac
-		umount -l "$(printf '%b' "$mp")" 2>/dev/null
+		local ours=0 c
+		while read -r c; do [[ $mp == "$c" || $mp == "$c"/* ]] && ours=1; done <"$H/created"
+		[[ $mp == "$H"/* ]] && ours=1
+		[ $ours = 1 ] && umount -l "$mp" 2>/dev/null
 	done
 	for v in "${tmps[@]}"; do rm -rf "$v" 2>/dev/null; done
 }
-# Poll up to ~2 s for stragglers; print the leaks (if any) and clean them up.
+# Poll up to ~2 s for stragglers; print our leaks (if any) and clean them up.
+# Things that are not ours are printed as "ignored" notes.
 _leak_check() {
 	local end=$(($(now_us) + 2000000)) out
 	while :; do
 		out=$(_leaks)
-		[ -z "$out" ] && return 0
+		[ -z "$out" ] && break
 		(($(now_us) > end)) && break
 		sleep 0.1
 	done
 	local kind v
-	while read -r kind v; do _describe_leak "$kind" "$v"; done <<<"$out"
+	if [ -s "$H/foreign" ]; then
+		while read -r kind v; do
+			echo "$(_describe_leak "$kind" "$v")"
+		done <"$H/foreign" >>"$H/ignored_all"
+	fi
+	[ -z "$out" ] && return 0
+	while read -r kind v; do echo "leak: $(_describe_leak "$kind" "$v")"; done <<<"$out"
 	_cleanup_leaks <<<"$out"
 	sleep 0.2
 	out=$(_leaks)
@@ -262,6 +360,7 @@ run_one() {
 		return
 	}
 	chmod 0711 "$T"
+	echo "$T" >>"$H/created"
 	(
 		cd "$T" || exit 1
 		exec </dev/null
@@ -280,7 +379,10 @@ run_one() {
 		for f in $san; do grep -aE -B2 -A12 "$SAN_RE" "$f" | head -n 40; done >"$H/san"
 	fi
 	rm -rf "$T" 2>/dev/null
+	local lc
 	leaks=$(_leak_check)
+	lc=$?
+	[ $lc = 0 ] && leaks=
 	[ -e "$T" ] && rm -rf "$T" 2>/dev/null
 	if [ -e "$T" ]; then leaks+=$'\n'"leak: could not remove $T"; fi
 
@@ -326,6 +428,10 @@ echo "# rootfs: $ROOTFS"
 for fn in "${SELECTED[@]}"; do
 	run_one "$fn"
 done
+if [ -s "$H/ignored_all" ]; then
+	echo "# the leak check ignored $(wc -l <"$H/ignored_all") new thing(s) outside the harness's cgroup (someone else's sbx?), e.g.:"
+	head -n 5 "$H/ignored_all" | sed 's/^/#   /'
+fi
 summary="$PASSED passed, $FAILED failed"
 [ $SKIPPED -gt 0 ] && summary+=", $SKIPPED skipped"
 echo "$summary"

@@ -19,6 +19,7 @@ LIB_SRC  = $(filter-out src/cli%.c,$(wildcard src/*.c))
 CLI_SRC  = $(wildcard src/cli*.c)
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  = $(CLI_SRC:src/%.c=$(BUILD)/obj/%.o)
+GEN_OBJ  = $(BUILD)/obj/gen/seccomp_bpf.o
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -35,11 +36,23 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/sbx.h
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"; $(CC) $(ALLCFLAGS) -c -o $@ $<
 
-$(BUILD)/libsbx.a: $(LIB_OBJ)
+# The seccomp program is compiled once, at build time, by the same code.
+$(BUILD)/gen-seccomp: tools/gen-seccomp.c $(LIB_OBJ)
+	$(CC) $(ALLCFLAGS) -o $@ $^ $(LDLIBS_SBX)
+
+$(BUILD)/gen/seccomp_bpf.c: $(BUILD)/gen-seccomp
+	@mkdir -p $(dir $@)
+	$< > $@.tmp && mv $@.tmp $@
+
+$(GEN_OBJ): $(BUILD)/gen/seccomp_bpf.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -c -o $@ $<
+
+$(BUILD)/libsbx.a: $(LIB_OBJ) $(GEN_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libsbx.so: $(LIB_OBJ)
+$(BUILD)/libsbx.so: $(LIB_OBJ) $(GEN_OBJ)
 	$(CC) $(ALLCFLAGS) -shared -Wl,-soname,libsbx.so.0 -o $@ $^ $(LDLIBS_SBX)
 
 $(BUILD)/sbx: $(CLI_OBJ) $(BUILD)/libsbx.a

@@ -125,6 +125,9 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 		snprintf(msg, sizeof(msg), "switch to namespace root: %s", strerror(errno));
 		fail(l, msg);
 	}
+	/* A credential change resets dumpability to fs.suid_dumpable: set it
+	 * again, or with suid_dumpable=1 the command could ptrace us. */
+	prctl(PR_SET_DUMPABLE, 0);
 	/* Mounts go on while the parent moves us into the cgroups (a v1
 	 * migration waits for an RCU grace period). */
 	if (sbx_mounts_setup(l, msg, sizeof(msg)) < 0)
@@ -160,14 +163,11 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 		send_msg(l->sock, SBX_MSG_READY, "", 0);
 		sbx_server_main(l);
 	}
-	pid_t w = sbx_raw_fork();
+	stamp(l, "spawn");
+	pid_t w = sbx_spawn_workload(l, l->stdin_fd, l->stdout_fd, l->stderr_fd);
 	if (w < 0) {
-		snprintf(msg, sizeof(msg), "fork: %s", strerror(errno));
+		snprintf(msg, sizeof(msg), "spawn: %s", strerror(-w));
 		fail(l, msg);
-	}
-	if (w == 0) {
-		stamp(l, "forked");
-		sbx_workload_exec(l, l->stdin_fd, l->stdout_fd, l->stderr_fd);
 	}
 
 	/* Only the command (and what it starts) may hold the output pipes. */
@@ -175,6 +175,7 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 	sbx_close_all_except(keep2, ARRAY_LEN(keep2));
 	/* We only reap from now on: give up every privilege. */
 	sbx_privs_drop_all(&l->privs);
+	prctl(PR_SET_DUMPABLE, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 
 	for (;;) {

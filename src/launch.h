@@ -55,6 +55,12 @@ _Noreturn void sbx_workload_exec(const sbx_launch *l, int in, int out, int errfd
  * killed. Never returns. */
 _Noreturn void sbx_server_main(const sbx_launch *l);
 
+/* Start sbx_workload_exec(l, in, out, errfd) in a child sharing our memory
+ * until it execs (CLONE_VM|CLONE_VFORK, as posix_spawn does): no page
+ * tables are copied. The caller must be single-threaded. Returns the pid or
+ * -errno. */
+pid_t sbx_spawn_workload(const sbx_launch *l, int in, int out, int errfd);
+
 /* fork() that is safe after clone in a threaded parent (no atfork hooks). */
 pid_t sbx_raw_fork(void);
 

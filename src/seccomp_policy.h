@@ -4,6 +4,7 @@
 
 #include <linux/filter.h>
 #include <seccomp.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include "sbx.h"
 
@@ -25,8 +26,13 @@ typedef struct sbx_sc_rule {
 extern const sbx_sc_rule sbx_seccomp_policy[];
 extern const size_t sbx_seccomp_policy_len;
 
-/* The compiled filter, built once per process (thread-safe). */
+/* The filter: generated at build time from this table, or compiled once
+ * per process when the library was built without it (thread-safe). */
 int sbx_seccomp_program(const struct sock_fprog **prog, sbx_error *err);
+/* Compile the table with libseccomp now (the generator; tests compare the
+ * two). The program is owned by the library. */
+int sbx_seccomp_compile(struct sock_fprog *out, sbx_error *err);
+bool sbx_seccomp_is_prebuilt(void);
 
 /* Load a compiled filter into the calling thread: async-signal-safe, for
  * use between clone and exec. Returns 0 or -errno. */

@@ -156,17 +156,18 @@ _Noreturn void sbx_serve_exec(const sbx_launch *l, int conn, const char *req, si
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	pid_t self = getpid();
-	pid_t cmd = sbx_raw_fork();
-	if (cmd == 0) {
-		sigprocmask(SIG_UNBLOCK, &set, NULL);
-		sbx_workload_exec(&lx, fds[0], fds[1], fds[2]);
-	}
+	/* The command must not inherit our blocked SIGCHLD: unblock around
+	 * the spawn (the child copies the mask at clone time). */
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	pid_t cmd = sbx_spawn_workload(&lx, fds[0], fds[1], fds[2]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 	for (int i = 0; i < 3; i++)
 		close(fds[i]);
 	if (cmd < 0 || sfd < 0)
 		refuse(conn, "exec: cannot fork");
 	/* The shim only waits and kills from here on. */
 	sbx_privs_drop_all(&l->privs);
+	prctl(PR_SET_DUMPABLE, 0);
 	int32_t inside = cmd;
 	sbx_msg_send(conn, SBX_REP_STARTED, &inside, sizeof(inside), NULL, 0);
 

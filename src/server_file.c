@@ -167,9 +167,9 @@ _Noreturn void sbx_serve_file(const sbx_launch *l, int conn, const char *req, si
 	full[PATH_MAX - 1] = '\0';
 	/* Act as the sandbox's own root: no capabilities, so permissions and
 	 * read-only mounts apply as they do to sandboxed code. */
-	prctl(PR_SET_DUMPABLE, 0);
 	if (sbx_privs_drop_all(&l->privs) < 0)
 		refuse(conn, "drop privileges for", full, errno);
+	prctl(PR_SET_DUMPABLE, 0);
 	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
 		refuse(conn, "open root for", full, errno);

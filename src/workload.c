@@ -1,5 +1,7 @@
 /* The command's own process: stdio, cwd, limits, privileges, exec. */
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,6 +12,27 @@
 #include "seccomp_policy.h"
 
 extern char **environ;
+
+typedef struct spawn_arg {
+	const sbx_launch *l;
+	int in, out, errfd;
+} spawn_arg;
+
+static int spawn_main(void *p)
+{
+	spawn_arg *a = p;
+	sbx_workload_exec(a->l, a->in, a->out, a->errfd);
+}
+
+pid_t sbx_spawn_workload(const sbx_launch *l, int in, int out, int errfd)
+{
+	/* The child runs on this stack while we wait (CLONE_VFORK); one
+	 * spawn at a time per process, which the callers guarantee. */
+	static char stack[256 * 1024] __attribute__((aligned(16)));
+	spawn_arg a = {l, in, out, errfd};
+	pid_t pid = clone(spawn_main, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+	return pid < 0 ? -errno : pid;
+}
 
 static _Noreturn void die(const sbx_launch *l, const char *what, int e)
 {
@@ -24,6 +47,15 @@ static _Noreturn void die(const sbx_launch *l, const char *what, int e)
 _Noreturn void sbx_workload_exec(const sbx_launch *l, int in, int out, int errfd)
 {
 	int src[3] = {in, out, errfd};
+	/* The command starts with default signal handling, whatever the caller
+	 * blocked or ignored (the CLI blocks SIGINT/SIGTERM/SIGHUP for its
+	 * signalfd and ignores SIGPIPE). */
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL); /* EINVAL for SIGKILL/SIGSTOP/internal: fine */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	setsid();
 	/* Lift the sources above 2 first so no dup2 clobbers another. */
 	for (int i = 0; i < 3; i++) {

@@ -395,7 +395,7 @@ describe_pids() {
 	local p
 	for p in "$@"; do
 		printf '%s %s %s\n' "$p" "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" \
-			"$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | head -c 200)"
+			"$({ tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | head -c 200)"
 	done
 }
 

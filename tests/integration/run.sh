@@ -182,7 +182,7 @@ _snap_procs() {
 			if (a[4] == "ns" && link != ns && link != "") print a[3]
 			if (a[4] == "exe" && (link == exe || link == exe " (deleted)")) print a[3]
 		}' | sort -u | while read -r pid; do
-		read -r line <"/proc/$pid/stat" 2>/dev/null || continue
+		{ read -r line <"/proc/$pid/stat"; } 2>/dev/null || continue
 		rest=${line##*) }
 		# shellcheck disable=SC2086
 		set -- $rest
@@ -278,9 +278,9 @@ _describe_leak() {
 		echo "process $pid [$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)]" \
 			"pidns=$(readlink "/proc/$pid/ns/pid" 2>/dev/null)" \
 			"exe=$(readlink "/proc/$pid/exe" 2>/dev/null)" \
-			"cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | head -c 160)"
+			"cmd=$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | head -c 160)"
 		;;
-	cgroups) echo "cgroup $v (procs: $(tr '\n' ' ' <"$v/cgroup.procs" 2>/dev/null))" ;;
+	cgroups) echo "cgroup $v (procs: $({ tr '\n' ' ' <"$v/cgroup.procs"; } 2>/dev/null))" ;;
 	mounts) echo "mount $v" ;;
 	tmp) echo "temp entry $v" ;;
 	esac

@@ -80,6 +80,12 @@ static void test_program_compiles_once(void **state)
 	assert_int_equal(sbx_seccomp_program(&b, &err), 0);
 	assert_ptr_equal(a, b);
 	assert_true(a->len > 20);
+	/* The program embedded at build time is what the table compiles to. */
+	struct sock_fprog fresh;
+	assert_int_equal(sbx_seccomp_compile(&fresh, &err), 0);
+	assert_true(sbx_seccomp_is_prebuilt());
+	assert_int_equal(fresh.len, a->len);
+	assert_memory_equal(fresh.filter, a->filter, a->len * sizeof(a->filter[0]));
 }
 
 static void test_stream_cap(void **state)

@@ -73,6 +73,8 @@ typedef struct sbx_config {
 	uid_t map_uid;             /* host uid that root inside maps to. default 100000 */
 	gid_t map_gid;             /* host gid that root inside maps to. default 100000 */
 	uint32_t map_count;        /* ids mapped (inside 0..count-1). default 65536 */
+	const char *driver;        /* "native" (NULL), "docker" or "podman" */
+	const char *image;         /* docker/podman image; NULL: "sbx-python:latest" */
 
 	const char *const *argv;   /* command, NULL-terminated; argv[0] looked up in PATH */
 

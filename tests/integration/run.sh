@@ -14,7 +14,7 @@
 # Needs root. No python/jq on the host: JSON is read with awk (lib.sh), or
 # with the sandboxed python3 for the detailed checks.
 
-GROUPS_ORDER="basic isolation seccomp fs cgroup supervise output errors"
+GROUPS_ORDER="basic isolation seccomp fs cgroup supervise output errors lifecycle"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 
@@ -78,22 +78,21 @@ SBX_REAL=$(readlink -f "$SBX")
 [ "$(id -u)" = 0 ] || echo "# warning: not root; most tests need root" >&2
 
 # Where the runtime finds its rootfs without --rootfs: $SBX_ROOTFS, else
-# <exe dir>/../rootfs/python. For a binary deeper in the tree (build/asan/sbx)
-# look upward for rootfs/python and export SBX_ROOTFS so those runs work.
+# rootfs/python in the binary's dir's parents (build/sbx, build/asan/sbx ->
+# <tree>/rootfs/python; up to 3 levels, as the runtime looks).
+ROOTFS_DEFAULT_LOOKUP=0
 if [ -n "$SBX_ROOTFS" ]; then
 	ROOTFS=$SBX_ROOTFS
-elif [ -d "$(dirname "$SBX_REAL")/../rootfs/python" ]; then
-	ROOTFS=$(cd "$(dirname "$SBX_REAL")/../rootfs/python" && pwd)
 else
-	d=$(dirname "$SBX_REAL")
-	while [ "$d" != / ] && [ ! -d "$d/rootfs/python" ]; do d=$(dirname "$d"); done
-	if [ -d "$d/rootfs/python" ]; then
-		ROOTFS=$d/rootfs/python
-		export SBX_ROOTFS=$ROOTFS
-		echo "# note: no rootfs next to $SBX; exporting SBX_ROOTFS=$ROOTFS"
-	else
-		ROOTFS=$REPO/rootfs/python
-	fi
+	d=$SBX_REAL ROOTFS=
+	for _ in 1 2 3; do
+		d=$(dirname "$d")
+		if [ -d "$d/rootfs/python" ]; then
+			ROOTFS=$d/rootfs/python ROOTFS_DEFAULT_LOOKUP=1
+			break
+		fi
+	done
+	[ -n "$ROOTFS" ] || ROOTFS=$REPO/rootfs/python
 fi
 [ -d "$ROOTFS" ] || echo "# warning: rootfs $ROOTFS does not exist" >&2
 

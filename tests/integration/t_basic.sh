@@ -197,12 +197,12 @@ t_basic_rootfs_selection() {
 	expect_rc 0 "--rootfs with a bad SBX_ROOTFS (--rootfs must win)"
 	expect_stdout override
 
-	if [ -d "$(dirname "$SBX_REAL")/../rootfs/python" ]; then
+	if [ "$ROOTFS_DEFAULT_LOOKUP" = 1 ]; then
 		unset SBX_ROOTFS
 		run_sbx run -- python3 -c 'print("default")'
 		expect_rc 0 "no --rootfs, no SBX_ROOTFS (rootfs next to the binary)"
 		expect_stdout default
 	else
-		note "no rootfs/python next to $SBX_REAL: default-rootfs lookup not tested"
+		note "SBX_ROOTFS was set or no rootfs/python above $SBX_REAL: default-rootfs lookup not tested"
 	fi
 }

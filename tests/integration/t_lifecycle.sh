@@ -796,6 +796,9 @@ t_lifecycle_c_api() {
 		-o "$T/api_test" "$HERE/helpers/api_test.c" "$lib" -lseccomp -lcap -lcgroup -lpthread 2>&1) ||
 		fail "building api_test failed: $(echo "$out" | head -n 5)"
 	mkdir -p "$T/.runs" "$T/api"
+	# only for the clean-up of a failed run: api_test sets these itself
+	export SBX_STATE_DIR=$T/api/state SBX_RUN_DIR=$T/api/run
+	on_exit lc_cleanup
 	local rc t0
 	t0=$(now_us)
 	SBX_ROOTFS=$ROOTFS timeout -s KILL 180 "$T/api_test" "$T/api" >"$T/.runs/api_test.out" 2>"$T/.runs/api_test.err"

@@ -8,6 +8,8 @@ DATADIR  = $(PREFIX)/share/sbx
 
 CC      ?= cc
 BUILD   ?= build
+V       ?= 0
+Q        = $(if $(filter 1,$(V)),,@)
 CFLAGS  ?= -O2 -g
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
 CPPFLAGS_SBX = -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -DSBX_DATADIR='"$(DATADIR)"'
@@ -19,7 +21,7 @@ LIB_SRC  = $(filter-out src/cli%.c,$(wildcard src/*.c))
 CLI_SRC  = $(wildcard src/cli*.c)
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  = $(CLI_SRC:src/%.c=$(BUILD)/obj/%.o)
-GEN_OBJ  = $(BUILD)/obj/gen/seccomp_bpf.o
+GEN_OBJ  = $(BUILD)/obj/gen/seccomp_bpf.o $(BUILD)/obj/gen/pyrunner.o
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -37,36 +39,45 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/sbx.h
 	@echo "  CC $<"; $(CC) $(ALLCFLAGS) -c -o $@ $<
 
 # The seccomp program is compiled once, at build time, by the same code.
-$(BUILD)/gen-seccomp: tools/gen-seccomp.c $(LIB_OBJ)
-	$(CC) $(ALLCFLAGS) -o $@ $^ $(LDLIBS_SBX)
+$(BUILD)/gen-seccomp: tools/gen-seccomp.c $(LIB_OBJ) $(BUILD)/obj/gen/pyrunner.o
+	$(Q)$(CC) $(ALLCFLAGS) -o $@ $^ $(LDLIBS_SBX)
 
 $(BUILD)/gen/seccomp_bpf.c: $(BUILD)/gen-seccomp
 	@mkdir -p $(dir $@)
-	$< > $@.tmp && mv $@.tmp $@
+	$(Q)$< > $@.tmp && mv $@.tmp $@
 
-$(GEN_OBJ): $(BUILD)/gen/seccomp_bpf.c
+# The pre-started Python interpreter's source, embedded as bytes.
+$(BUILD)/gen/pyrunner.c: src/pyrunner.py
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) -c -o $@ $<
+	$(Q){ echo '/* Generated from src/pyrunner.py. Do not edit. */'; \
+	  echo 'const char sbx_pyrunner_src[] = {'; \
+	  od -An -v -tx1 $< | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0x00};'; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALLCFLAGS) -c -o $@ $<
 
 $(BUILD)/libsbx.a: $(LIB_OBJ) $(GEN_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/libsbx.so: $(LIB_OBJ) $(GEN_OBJ)
-	$(CC) $(ALLCFLAGS) -shared -Wl,-soname,libsbx.so.0 -o $@ $^ $(LDLIBS_SBX)
+	$(Q)$(CC) $(ALLCFLAGS) -shared -Wl,-soname,libsbx.so.0 -o $@ $^ $(LDLIBS_SBX)
 
 $(BUILD)/sbx: $(CLI_OBJ) $(BUILD)/libsbx.a
-	$(CC) $(ALLCFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libsbx.a $(LDLIBS_SBX)
+	$(Q)$(CC) $(ALLCFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libsbx.a $(LDLIBS_SBX)
 
 $(BUILD)/sbx.pc: sbx.pc.in Makefile
 	@mkdir -p $(BUILD)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define SBX_VERSION "\(.*\)"/\1/p' include/sbx.h)|' $< > $@
 
 # Unit tests link the static library's objects (hidden symbols are fine there).
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libsbx.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_SBX) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libsbx.a -lcmocka $(LDLIBS_SBX)
+	$(Q)$(CC) $(CPPFLAGS_SBX) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libsbx.a -lcmocka $(LDLIBS_SBX)
 
 # Install exactly what is needed, only when something is missing.
 deps:

@@ -197,6 +197,75 @@ int sbx_sandbox_info_get(sbx_sandbox *sb, sbx_sandbox_info *info, sbx_error *err
 int sbx_sandbox_list(char ***names, size_t *n, sbx_error *err);
 void sbx_sandbox_list_free(char **names, size_t n);
 
+/* ---- Running Python -------------------------------------------------------
+ *
+ * Runs source as __main__, exactly as `python3 FILE ARGS...` would (traceback
+ * format, sys.exit codes, atexit, stdin). In a pool sandbox with a
+ * pre-started interpreter the script starts without paying Python's start-up;
+ * elsewhere it runs `python3` in the sandbox. */
+typedef struct sbx_python_opts {
+	const char *source;        /* the script's text */
+	size_t source_len;
+	const char *filename;      /* shown in tracebacks and sys.argv[0]; NULL: "<stdin>" */
+	const char *const *args;   /* sys.argv[1:], NULL-terminated (may be NULL) */
+	sbx_exec_opts exec;        /* env, cwd, timeout, output, stdio, cancel (argv unused) */
+} sbx_python_opts;
+
+void sbx_python_opts_init(sbx_python_opts *o);
+int sbx_sandbox_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_result *res,
+		       sbx_error *err);
+/* One-shot: a fresh sandbox from cfg (argv ignored) runs the script. */
+int sbx_run_python(const sbx_config *cfg, const sbx_python_opts *o, sbx_result *res,
+		   sbx_error *err);
+
+/* ---- Warm pool --------------------------------------------------------------
+ *
+ * Keeps `size` sandboxes fully set up ahead of need (namespaces, mounts,
+ * cgroup, seccomp filter ready, capabilities dropped), each waiting on its
+ * control channel; in Python mode each already runs an initialised python3
+ * blocked on reading a script. A background thread replenishes the pool,
+ * recycles sandboxes older than max_idle_age_ms, drops any that died while
+ * idle, and backs off after failures. A sandbox is handed out once: release
+ * destroys it (or sbx_pool_release_named keeps it as a named sandbox).
+ * Thread-safe. Pool sandboxes use the native driver. */
+typedef struct sbx_pool sbx_pool;
+
+typedef struct sbx_pool_config {
+	sbx_config tmpl;             /* every sandbox's configuration (argv ignored) */
+	uint32_t size;               /* idle sandboxes kept ready. default 2 */
+	uint32_t max_total;          /* idle + in use. default 64 */
+	uint64_t max_idle_age_ms;    /* recycle idle ones older than this; 0: never */
+	int64_t acquire_timeout_ms;  /* -1: wait; 0: create one synchronously if none
+					is idle (default); >0: wait at most this long */
+	bool python;                 /* pre-started interpreter mode. default true */
+	const char *preload;         /* modules imported ahead, "json,re" */
+} sbx_pool_config;
+
+typedef struct sbx_pool_stats {
+	uint32_t idle, in_use;
+	uint64_t created, destroyed, failures, acquired;
+	double acquire_p50_ms, acquire_p95_ms; /* over the last 1024 acquisitions */
+	char last_error[256];                  /* the latest replenish failure, "" if none */
+} sbx_pool_stats;
+
+void sbx_pool_config_init(sbx_pool_config *c);
+int sbx_pool_create(const sbx_pool_config *c, sbx_pool **out, sbx_error *err);
+/* timeout_ms as acquire_timeout_ms; SBX_POOL_DEFAULT uses the pool's. */
+#define SBX_POOL_DEFAULT INT64_MIN
+int sbx_pool_acquire(sbx_pool *p, int64_t timeout_ms, sbx_sandbox **out, sbx_error *err);
+/* Destroy the sandbox (in the background) and free the handle. */
+void sbx_pool_release(sbx_pool *p, sbx_sandbox *sb);
+/* Keep the sandbox as the named sandbox `name` (like sbx create); frees the
+ * handle. */
+int sbx_pool_release_named(sbx_pool *p, sbx_sandbox *sb, const char *name, sbx_error *err);
+void sbx_pool_get_stats(sbx_pool *p, sbx_pool_stats *st);
+/* Destroy every sandbox of the pool, idle or handed out, and the pool. */
+void sbx_pool_destroy(sbx_pool *p);
+
+/* Remove what pools and one-shot runs killed with SIGKILL left behind
+ * (empty sbx-<pid>-* cgroups of dead processes). Returns how many. */
+int sbx_cleanup(sbx_error *err);
+
 /* Parsers shared by the CLI and embedders. Return 0, or -1 on bad input. */
 int sbx_parse_size(const char *s, uint64_t *out);        /* 512M, 1G, 100K, 4096 */
 int sbx_parse_duration(const char *s, uint64_t *out_ms); /* 500ms, 30s, 5m, 1h */

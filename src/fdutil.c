@@ -1,6 +1,7 @@
 /* File descriptor helpers usable between clone and exec. */
 #include <linux/close_range.h>
 #include <sys/syscall.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fdutil.h"
@@ -35,4 +36,10 @@ void sbx_close_all_except(const int *keep, size_t n)
 		}
 	}
 	close_between(lo, ~0U);
+}
+
+void *sbx_map(size_t n)
+{
+	void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
 }

@@ -107,13 +107,17 @@ static int loopback_up(void)
 _Noreturn void sbx_init_main(const sbx_launch *l)
 {
 	char msg[480];
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* A one-shot sandbox dies with the thread that started it; a long-lived
+	 * one when its owner closes the control socket (see server.c), so that
+	 * ownership can move to another process. */
+	if (!l->server)
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* Nothing in the sandbox may ptrace us or open our fds via /proc. */
 	prctl(PR_SET_DUMPABLE, 0);
 
 	/* Keep only what we need: a threaded parent may hold other sandboxes'
 	 * pipes, which must not stay open here. */
-	int keep[] = {l->sock, l->stdin_fd, l->stdout_fd, l->stderr_fd, l->ws_fd, l->listen_fd};
+	int keep[] = {l->sock, l->stdin_fd, l->stdout_fd, l->stderr_fd, l->ws_fd};
 	sbx_close_all_except(keep, ARRAY_LEN(keep));
 
 	wait_for(l, SBX_MSG_MAPPED);
@@ -158,7 +162,7 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 		snprintf(msg, sizeof(msg), "cgroup namespace: %s", strerror(errno));
 		fail(l, msg);
 	}
-	if (l->listen_fd >= 0) {
+	if (l->server) {
 		sbx_closep((int *)&l->ws_fd);
 		send_msg(l->sock, SBX_MSG_READY, "", 0);
 		sbx_server_main(l);

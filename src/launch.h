@@ -15,7 +15,8 @@ enum {
 	SBX_MSG_GO = 'G',     /* parent -> init: start; carries v1 "tasks" fds to join */
 	SBX_MSG_ERROR = 'E',  /* init -> parent: text of a set-up failure */
 	SBX_MSG_STATUS = 'S', /* init -> parent: int wait status of the command */
-	SBX_MSG_READY = 'R',  /* init -> parent: server mode, set up and listening */
+	SBX_MSG_READY = 'R',  /* init -> parent: server mode, set up and serving */
+	SBX_MSG_CONN = 'C',   /* parent -> init (server mode): a connection fd to serve */
 };
 
 typedef struct sbx_launch {
@@ -35,7 +36,7 @@ typedef struct sbx_launch {
 	int stdin_fd, stdout_fd, stderr_fd;  /* the command's stdio */
 	bool debug;                /* SBX_DEBUG: the child prints step timings */
 	uint64_t t0;               /* the parent's start time, for those */
-	int listen_fd;             /* server mode (long-lived sandbox): >= 0 */
+	bool server;               /* long-lived: serve connections passed on sock */
 	uint64_t idle_timeout_ms;  /* server mode: exit after this long idle */
 } sbx_launch;
 
@@ -51,8 +52,8 @@ _Noreturn void sbx_init_main(const sbx_launch *l);
  * Never returns (exit 126/127 with a message on stderr on exec failure). */
 _Noreturn void sbx_workload_exec(const sbx_launch *l, int in, int out, int errfd);
 
-/* Server mode: serve exec and file requests on l->listen_fd until idle or
- * killed. Never returns. */
+/* Server mode: serve exec and file requests on the connections passed on
+ * l->sock until idle, killed, or the owner closes sock. Never returns. */
 _Noreturn void sbx_server_main(const sbx_launch *l);
 
 /* Start sbx_workload_exec(l, in, out, errfd) in a child sharing our memory

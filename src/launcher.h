@@ -18,11 +18,18 @@ typedef struct sbx_launcher {
 void sbx_launcher_init(sbx_launcher *s);
 
 /* Validate cfg, create cgroups, clone the init, map ids, join cgroups and
- * send GO. listen_fd >= 0 starts a long-lived sandbox in server mode (no
- * command, no output pipes). On failure everything taken is released by
+ * send GO. server starts a long-lived sandbox (no command, no output
+ * pipes) that serves connections passed with sbx_launcher_connect. On failure everything taken is released by
  * sbx_launcher_release. */
-int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, int listen_fd,
+int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
 		       uint64_t idle_timeout_ms, sbx_error *err);
+
+/* Server mode: wait for the init's READY (or its set-up error). */
+int sbx_launcher_wait_ready(sbx_launcher *s, sbx_error *err);
+
+/* Server mode: a new connection to the sandbox's server (SOCK_SEQPACKET),
+ * passed to the init over its control socket. fd or negative with err. */
+int sbx_launcher_connect(int sock, sbx_error *err);
 
 /* Kill and reap the init if still owned, close fds, remove cgroups. */
 void sbx_launcher_release(sbx_launcher *s);

@@ -27,7 +27,6 @@ void sbx_launcher_init(sbx_launcher *s)
 	memset(s, 0, sizeof(*s));
 	sbx_cgroup_init(&s->cg);
 	s->l.ws_fd = -1;
-	s->l.listen_fd = -1;
 	s->l.stdin_fd = s->l.stdout_fd = s->l.stderr_fd = -1;
 	for (int i = 0; i < 2; i++)
 		s->out[i] = s->err[i] = s->sock[i] = -1;
@@ -177,11 +176,10 @@ static uint64_t t_us(uint64_t since)
 	return (sbx_now_ns() - since) / 1000;
 }
 
-int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, int listen_fd,
+int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
 		       uint64_t idle_timeout_ms, sbx_error *err)
 {
 	uint64_t t0 = sbx_now_ns();
-	bool server = listen_fd >= 0;
 	s->l.debug = sbx_debug_on();
 	s->l.t0 = t0;
 	int r = validate(cfg, server, err);
@@ -207,7 +205,7 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, int listen_fd,
 		return r;
 	sbx_debug("time channels %lluus", (unsigned long long)t_us(t0));
 	s->l.stdin_fd = server ? -1 : cfg->stdin_fd;
-	s->l.listen_fd = listen_fd;
+	s->l.server = server;
 	s->l.idle_timeout_ms = idle_timeout_ms;
 
 	bool into_cg = false;
@@ -247,13 +245,43 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, int listen_fd,
 	return r;
 }
 
+int sbx_launcher_wait_ready(sbx_launcher *s, sbx_error *err)
+{
+	char buf[512];
+	ssize_t n;
+	do
+		n = recv(s->sock[0], buf, sizeof(buf) - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n > 0 && buf[0] == SBX_MSG_READY)
+		return 0;
+	if (n > 0 && buf[0] == SBX_MSG_ERROR) {
+		buf[n] = '\0';
+		return sbx_fail(err, SBX_E_SETUP, "sandbox set-up failed: %s", buf + 1);
+	}
+	return sbx_fail(err, SBX_E_SETUP, "sandbox init ended during set-up");
+}
+
+int sbx_launcher_connect(int sock, sbx_error *err)
+{
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return sbx_fail(err, SBX_E_SYSTEM, "socketpair: %s", strerror(errno));
+	int r = sbx_msg_send(sock, SBX_MSG_CONN, NULL, 0, &sp[1], 1);
+	close(sp[1]);
+	if (r < 0) {
+		close(sp[0]);
+		return sbx_fail(err, SBX_E_STATE, "the sandbox is not running: %s", strerror(-r));
+	}
+	return sp[0];
+}
+
 SBX_API int sbx_run(const sbx_config *cfg, sbx_result *res, sbx_error *err)
 {
 	uint64_t t0 = sbx_now_ns();
 	memset(res, 0, sizeof(*res));
 	sbx_launcher s;
 	sbx_launcher_init(&s);
-	int r = sbx_launcher_start(&s, cfg, -1, 0, err);
+	int r = sbx_launcher_start(&s, cfg, false, 0, err);
 	if (r < 0)
 		goto out;
 	sbx_watch w = {

@@ -363,8 +363,41 @@ SBX_API int sbx_sandbox_info_get(sbx_sandbox *sb, sbx_sandbox_info *info, sbx_er
 	return 0;
 }
 
+int sbx_sandbox_conf(sbx_sandbox *sb, sbx_sbconf *c, sbx_error *err)
+{
+	if (!sb->pooled)
+		return sbx_sbconf_load(&sb->p, c, err);
+	/* A shallow copy whose env array is our own, so free works alike. */
+	*c = *sb->pooled->conf;
+	c->env = calloc(c->n_env + 1, sizeof(char *));
+	if (!c->env)
+		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	for (size_t i = 0; i < c->n_env; i++)
+		if (!(c->env[i] = strdup(sb->pooled->conf->env[i]))) {
+			c->n_env = i;
+			sbx_sbconf_free(c);
+			return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+		}
+	c->cfg.env = (const char *const *)c->env;
+	return 0;
+}
+
+void sbx_sandbox_cgroups(sbx_sandbox *sb, sbx_sbstate *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!sb->pooled) {
+		sbx_sbstate_load(&sb->p, st);
+		return;
+	}
+	for (int c = 0, k = 0; c < SBX_CG_N; c++)
+		if (sb->pooled->ln.cg.path[c][0])
+			snprintf(st->cg[k++], PATH_MAX, "%s", sb->pooled->ln.cg.path[c]);
+}
+
 int sbx_sandbox_connect(sbx_sandbox *sb, sbx_error *err)
 {
+	if (sb->pooled)
+		return sbx_launcher_connect(sb->pooled->ln.sock[0], err);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sb->p.sock);
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);

@@ -15,12 +15,20 @@
 #include "status.h"
 #include "supervise.h"
 
+static const char *sb_name(const sbx_sandbox *sb)
+{
+	return sb->pooled ? "pooled" : sb->p.name;
+}
+
 /* After the command ended, output still held open by its background
  * processes is not waited for longer than this. */
 #define EXEC_DRAIN_NS (200ull * 1000 * 1000)
 
-static long oom_count(const sbx_sbstate *st)
+long sbx_sandbox_oom_count(sbx_sandbox *sb)
 {
+	sbx_sbstate stt;
+	sbx_sandbox_cgroups(sb, &stt);
+	const sbx_sbstate *st = &stt;
 	long total = -1;
 	for (int c = 0; c < SBX_CG_N; c++) {
 		if (!st->cg[c][0])
@@ -124,87 +132,28 @@ static int exec_loop(exec_call *x, const sbx_exec_opts *o, uint64_t t0)
 	return 0;
 }
 
-SBX_API int sbx_sandbox_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result *res,
-			     sbx_error *err)
+int sbx_exec_finish(sbx_sandbox *sb, int conn, int out, int err_fd, const sbx_exec_opts *o,
+		    uint64_t t0, long oom_before, sbx_result *res, sbx_error *err)
 {
-	uint64_t t0 = sbx_now_ns();
-	memset(res, 0, sizeof(*res));
-	if (!o->argv || !o->argv[0] || !o->argv[0][0])
-		return sbx_fail(err, SBX_E_INVALID, "no command given");
-	if (o->cwd && sbx_valid_inside_path(o->cwd) < 0)
-		return sbx_fail(err, SBX_E_PATH,
-				"invalid working directory %s: must be absolute, without . or ..",
-				o->cwd);
-	for (size_t i = 0; i < o->n_env; i++)
-		if (sbx_parse_env(o->env[i]) < 0)
-			return sbx_fail(err, SBX_E_INVALID, "invalid environment entry: %s", o->env[i]);
-	sbx_sbconf c;
-	int r = sbx_sbconf_load(&sb->p, &c, err);
-	if (r < 0)
-		return r;
-	sbx_sbstate st;
-	memset(&st, 0, sizeof(st));
-	sbx_sbstate_load(&sb->p, &st);
-	exec_call x = {.conn = -1,
-		       .out = {.fd = -1, .tee_fd = o->stdout_fd, .capture = o->capture,
-			       .limit = o->output_limit ? o->output_limit : 100 << 10},
-		       .err = {.fd = -1, .tee_fd = o->stderr_fd, .capture = o->capture,
-			       .limit = o->output_limit ? o->output_limit : 100 << 10}};
-	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, nul = -1;
-	char **env = NULL;
-	sbx_buf blob = {0};
-	const char **all = calloc(c.n_env + o->n_env + 1, sizeof(char *));
-	if (!all) {
-		r = sbx_fail(err, SBX_E_SYSTEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < c.n_env; i++)
-		all[i] = c.env[i];
-	for (size_t i = 0; i < o->n_env; i++)
-		all[c.n_env + i] = o->env[i];
-	env = sbx_env_build(c.hostname[0] ? c.hostname : "sandbox", all, c.n_env + o->n_env);
-	int argc = env ? build_blob(&blob, o, env, o->cwd ? o->cwd : "") : -1;
-	if (argc < 0) {
-		r = sbx_fail(err, SBX_E_INVALID, "command and environment too large");
-		goto out;
-	}
-	x.conn = sbx_sandbox_connect(sb, err);
-	if (x.conn < 0) {
-		r = x.conn;
-		goto out;
-	}
-	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
-	    (o->stdin_fd < 0 && (nul = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)) {
-		r = sbx_fail(err, SBX_E_SYSTEM, "pipes: %s", strerror(errno));
-		goto out;
-	}
-	long oom_before = oom_count(&st);
-	sbx_exec_req h = {.argc = (uint32_t)argc, .blob_len = (uint32_t)blob.len};
-	for (char **e = env; *e; e++)
-		h.envc++;
-	int fds[3] = {o->stdin_fd >= 0 ? o->stdin_fd : nul, outp[1], errp[1]};
-	if (sbx_msg_send(x.conn, SBX_REQ_EXEC, &h, sizeof(h), fds, 3) < 0 ||
-	    sbx_chunks_send(x.conn, blob.data, blob.len) < 0) {
-		r = sbx_fail(err, SBX_E_STATE, "sandbox %s refused the exec request", sb->p.name);
-		goto out;
-	}
-	sbx_closep(&outp[1]);
-	sbx_closep(&errp[1]);
-	sbx_closep(&nul);
-	x.out.fd = sbx_steal_fd(&outp[0]);
-	x.err.fd = sbx_steal_fd(&errp[0]);
+	uint64_t limit = o->output_limit ? o->output_limit : 100 << 10;
+	exec_call x = {.conn = conn,
+		       .out = {.fd = out, .tee_fd = o->stdout_fd, .capture = o->capture, .limit = limit},
+		       .err = {.fd = err_fd, .tee_fd = o->stderr_fd, .capture = o->capture,
+			       .limit = limit}};
+	int r = 0;
 	int lr = exec_loop(&x, o, t0);
+	const char *name = sb_name(sb);
 	if (x.have_error) {
-		r = sbx_fail(err, SBX_E_SETUP, "exec in %s failed: %s", sb->p.name, x.error);
+		r = sbx_fail(err, SBX_E_SETUP, "exec in %s failed: %s", name, x.error);
 	} else if (lr < 0) {
-		r = sbx_fail(err, SBX_E_SYSTEM, "exec in %s: %s", sb->p.name, strerror(-lr));
+		r = sbx_fail(err, SBX_E_SYSTEM, "exec in %s: %s", name, strerror(-lr));
 	} else if (!x.done) {
-		r = sbx_fail(err, SBX_E_STATE, "sandbox %s stopped during the exec", sb->p.name);
+		r = sbx_fail(err, SBX_E_STATE, "%s stopped during the exec", name);
 	} else {
 		res->timed_out = x.timed_out;
 		res->cancelled = x.cancelled;
 		res->exit_code = sbx_exit_status(x.st.wstatus, x.timed_out, &res->signal);
-		long oom_after = oom_count(&st);
+		long oom_after = sbx_sandbox_oom_count(sb);
 		res->oom_killed = oom_before >= 0 && oom_after > oom_before && res->signal == SIGKILL;
 		res->duration_ms = (sbx_now_ns() - t0) / 1000000;
 		res->cpu_ms = (uint64_t)x.st.cpu_us / 1000;
@@ -216,21 +165,111 @@ SBX_API int sbx_sandbox_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result
 		res->stdout_buf = sbx_buf_steal(&x.out.buf);
 		res->stderr_buf = sbx_buf_steal(&x.err.buf);
 	}
-out:
 	sbx_closep(&x.conn);
 	sbx_closep(&x.out.fd);
 	sbx_closep(&x.err.fd);
+	sbx_buf_free(&x.out.buf);
+	sbx_buf_free(&x.err.buf);
+	return r;
+}
+
+static int check_exec_opts(const sbx_exec_opts *o, bool need_argv, sbx_error *err)
+{
+	if (need_argv && (!o->argv || !o->argv[0] || !o->argv[0][0]))
+		return sbx_fail(err, SBX_E_INVALID, "no command given");
+	if (o->cwd && sbx_valid_inside_path(o->cwd) < 0)
+		return sbx_fail(err, SBX_E_PATH,
+				"invalid working directory %s: must be absolute, without . or ..",
+				o->cwd);
+	for (size_t i = 0; i < o->n_env; i++)
+		if (sbx_parse_env(o->env[i]) < 0)
+			return sbx_fail(err, SBX_E_INVALID, "invalid environment entry: %s", o->env[i]);
+	return 0;
+}
+
+/* The sandbox's environment with the call's entries on top. */
+char **sbx_sandbox_env(const sbx_sbconf *c, const sbx_exec_opts *o)
+{
+	const char **all = calloc(c->n_env + o->n_env + 1, sizeof(char *));
+	if (!all)
+		return NULL;
+	for (size_t i = 0; i < c->n_env; i++)
+		all[i] = c->env[i];
+	for (size_t i = 0; i < o->n_env; i++)
+		all[c->n_env + i] = o->env[i];
+	char **env = sbx_env_build(c->hostname[0] ? c->hostname : "sandbox", all, c->n_env + o->n_env);
+	free(all);
+	return env;
+}
+
+int sbx_exec_start(sbx_sandbox *sb, const sbx_exec_opts *o, const int fds[3], sbx_error *err)
+{
+	int r = check_exec_opts(o, true, err);
+	if (r < 0)
+		return r;
+	sbx_sbconf c;
+	r = sbx_sandbox_conf(sb, &c, err);
+	if (r < 0)
+		return r;
+	int conn = -1;
+	sbx_buf blob = {0};
+	char **env = sbx_sandbox_env(&c, o);
+	int argc = env ? build_blob(&blob, o, env, o->cwd ? o->cwd : "") : -1;
+	if (argc < 0) {
+		r = sbx_fail(err, SBX_E_INVALID, "command and environment too large");
+		goto out;
+	}
+	conn = sbx_sandbox_connect(sb, err);
+	if (conn < 0) {
+		r = conn;
+		goto out;
+	}
+	sbx_exec_req h = {.argc = (uint32_t)argc, .blob_len = (uint32_t)blob.len};
+	for (char **e = env; *e; e++)
+		h.envc++;
+	if (sbx_msg_send(conn, SBX_REQ_EXEC, &h, sizeof(h), fds, 3) < 0 ||
+	    sbx_chunks_send(conn, blob.data, blob.len) < 0)
+		r = sbx_fail(err, SBX_E_STATE, "the sandbox refused the exec request");
+out:
+	sbx_buf_free(&blob);
+	sbx_env_free(env);
+	sbx_sbconf_free(&c);
+	if (r < 0) {
+		sbx_closep(&conn);
+		return r;
+	}
+	return conn;
+}
+
+SBX_API int sbx_sandbox_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result *res,
+			     sbx_error *err)
+{
+	uint64_t t0 = sbx_now_ns();
+	memset(res, 0, sizeof(*res));
+	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, nul = -1, r;
+	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+	    (o->stdin_fd < 0 && (nul = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)) {
+		r = sbx_fail(err, SBX_E_SYSTEM, "pipes: %s", strerror(errno));
+		goto out;
+	}
+	long oom_before = sbx_sandbox_oom_count(sb);
+	int fds[3] = {o->stdin_fd >= 0 ? o->stdin_fd : nul, outp[1], errp[1]};
+	int conn = sbx_exec_start(sb, o, fds, err);
+	if (conn < 0) {
+		r = conn;
+		goto out;
+	}
+	sbx_closep(&outp[1]);
+	sbx_closep(&errp[1]);
+	sbx_closep(&nul);
+	r = sbx_exec_finish(sb, conn, sbx_steal_fd(&outp[0]), sbx_steal_fd(&errp[0]), o, t0,
+			    oom_before, res, err);
+out:
 	for (int i = 0; i < 2; i++) {
 		sbx_closep(&outp[i]);
 		sbx_closep(&errp[i]);
 	}
 	sbx_closep(&nul);
-	sbx_buf_free(&x.out.buf);
-	sbx_buf_free(&x.err.buf);
-	sbx_buf_free(&blob);
-	sbx_env_free(env);
-	free(all);
-	sbx_sbconf_free(&c);
 	return r;
 }
 
@@ -249,7 +288,7 @@ static int file_request(sbx_sandbox *sb, char type, const char *path, uint64_t s
 	memcpy(req + sizeof(h), path, pl);
 	if (sbx_msg_send(conn, type, req, sizeof(h) + pl, NULL, 0) < 0) {
 		close(conn);
-		return sbx_fail(err, SBX_E_STATE, "sandbox %s refused the request", sb->p.name);
+		return sbx_fail(err, SBX_E_STATE, "the sandbox refused the request");
 	}
 	return conn;
 }
@@ -290,7 +329,7 @@ SBX_API int sbx_sandbox_read_file(sbx_sandbox *sb, const char *path, uint64_t ma
 		} else if ((r = sbx_chunks_recv(conn, d, size)) < 0) {
 			free(d);
 			r = sbx_fail(err, SBX_E_STATE, "read %s: %s", path, strerror(-r));
-		} else if ((r = file_reply(conn, sb->p.name, err)) == 0) {
+		} else if ((r = file_reply(conn, sb_name(sb), err)) == 0) {
 			d[size] = '\0';
 			*data = d;
 			*len = size;
@@ -301,7 +340,7 @@ SBX_API int sbx_sandbox_read_file(sbx_sandbox *sb, const char *path, uint64_t ma
 		buf[n] = '\0';
 		r = sbx_fail(err, SBX_E_PATH, "%s", buf + 1);
 	} else {
-		r = sbx_fail(err, SBX_E_STATE, "sandbox %s ended the request", sb->p.name);
+		r = sbx_fail(err, SBX_E_STATE, "sandbox %s ended the request", sb_name(sb));
 	}
 	close(conn);
 	return r;
@@ -319,7 +358,7 @@ SBX_API int sbx_sandbox_write_file(sbx_sandbox *sb, const char *path, const void
 		return conn;
 	int r = sbx_chunks_send(conn, data, len);
 	/* On a send failure the server has already answered with its error. */
-	int rr = file_reply(conn, sb->p.name, err);
+	int rr = file_reply(conn, sb_name(sb), err);
 	close(conn);
 	return rr < 0 ? rr : r < 0 ? sbx_fail(err, SBX_E_STATE, "write %s: %s", path, strerror(-r)) : 0;
 }

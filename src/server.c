@@ -38,6 +38,10 @@ static _Noreturn void handle(const sbx_launch *l, int conn)
 	_exit(1);
 }
 
+/* Handlers are tracked in a fixed table: the sandbox's init must not use
+ * malloc (it was cloned from a possibly threaded process). */
+#define MAX_HANDLERS 4096
+
 _Noreturn void sbx_server_main(const sbx_launch *l)
 {
 	sigset_t set;
@@ -47,23 +51,20 @@ _Noreturn void sbx_server_main(const sbx_launch *l)
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		_exit(1);
-	long active = 0;
+	static pid_t handlers[MAX_HANDLERS];
+	size_t nh = 0;
 	uint64_t last = sbx_now_ns();
-	pid_t *handlers = NULL; /* pids of connection handlers */
-	size_t nh = 0, caph = 0;
 	for (;;) {
 		int timeout = -1;
-		if (l->idle_timeout_ms && active == 0) {
+		if (l->idle_timeout_ms && nh == 0) {
 			uint64_t idle_ns = l->idle_timeout_ms * 1000000ull, now = sbx_now_ns();
 			if (now - last >= idle_ns)
 				_exit(0); /* idle: ending pid 1 ends the sandbox */
 			timeout = (int)((last + idle_ns - now) / 1000000) + 1;
 		}
-		struct pollfd pf[3] = {{l->listen_fd, POLLIN, 0}, {sfd, POLLIN, 0}, {l->sock, POLLIN, 0}};
-		if (poll(pf, 3, timeout) < 0 && errno != EINTR)
+		struct pollfd pf[2] = {{l->sock, POLLIN, 0}, {sfd, POLLIN, 0}};
+		if (poll(pf, 2, timeout) < 0 && errno != EINTR)
 			_exit(1);
-		if (pf[2].revents)
-			_exit(0); /* the supervisor is gone */
 		if (pf[1].revents) {
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof(si)) == sizeof(si))
@@ -73,40 +74,34 @@ _Noreturn void sbx_server_main(const sbx_launch *l)
 				for (size_t i = 0; i < nh; i++) {
 					if (handlers[i] == p) {
 						handlers[i] = handlers[--nh];
-						active--;
 						last = sbx_now_ns();
 						break;
 					}
 				}
 			}
 		}
-		if (pf[0].revents & POLLIN) {
-			int conn = accept4(l->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-			if (conn < 0)
-				continue;
-			if (nh == caph) {
-				size_t nc = caph ? caph * 2 : 16;
-				pid_t *g = realloc(handlers, nc * sizeof(*g));
-				if (!g) {
-					close(conn);
-					continue;
-				}
-				handlers = g;
-				caph = nc;
-			}
-			pid_t h = sbx_raw_fork();
-			if (h == 0) {
-				sigprocmask(SIG_UNBLOCK, &set, NULL);
-				int keep[] = {conn};
-				sbx_close_all_except(keep, ARRAY_LEN(keep));
-				handle(l, conn);
-			}
-			close(conn);
-			if (h > 0) {
-				handlers[nh++] = h;
-				active++;
-				last = sbx_now_ns();
-			}
+		if (!pf[0].revents)
+			continue;
+		char m[8];
+		int conn = -1, nfds = 0;
+		ssize_t n = sbx_msg_recv(l->sock, m, sizeof(m), &conn, &nfds, 1);
+		if (n == 0 || (n < 0 && n != -EINTR && n != -EAGAIN))
+			_exit(0); /* the owner is gone: so is the sandbox */
+		if (n < 1 || m[0] != SBX_MSG_CONN || nfds != 1) {
+			if (nfds == 1)
+				close(conn);
+			continue;
 		}
+		last = sbx_now_ns();
+		pid_t h = nh < MAX_HANDLERS ? sbx_raw_fork() : -1;
+		if (h == 0) {
+			sigprocmask(SIG_UNBLOCK, &set, NULL);
+			int keep[] = {conn};
+			sbx_close_all_except(keep, ARRAY_LEN(keep));
+			handle(l, conn);
+		}
+		close(conn);
+		if (h > 0)
+			handlers[nh++] = h;
 	}
 }

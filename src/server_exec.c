@@ -7,11 +7,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 
+#include "fdutil.h"
 #include "internal.h"
 #include "proto.h"
 #include "server.h"
@@ -22,18 +25,19 @@ static _Noreturn void refuse(int conn, const char *why)
 	_exit(1);
 }
 
-/* Split count NUL-terminated strings off *p (bounded by end). */
+/* Split count NUL-terminated strings off *p (bounded by end). No malloc
+ * anywhere in here: see sbx_map. */
 static char **split(char **p, const char *end, uint32_t count)
 {
-	char **v = calloc((size_t)count + 1, sizeof(char *));
+	if (count > SBX_PROTO_MAX_ARGS)
+		return NULL;
+	char **v = sbx_map(((size_t)count + 1) * sizeof(char *));
 	if (!v)
 		return NULL;
 	for (uint32_t i = 0; i < count; i++) {
 		char *z = memchr(*p, '\0', (size_t)(end - *p));
-		if (!z) {
-			free(v);
+		if (!z)
 			return NULL;
-		}
 		v[i] = *p;
 		*p = z + 1;
 	}
@@ -45,34 +49,34 @@ typedef struct proc_ent {
 	char state;
 } proc_ent;
 
-static size_t list_procs(proc_ent **out)
+/* All processes visible in /proc, read with getdents64 (no opendir: it
+ * allocates). Returns the count; *out is mapped memory of cap entries. */
+static size_t list_procs(proc_ent **out, size_t cap)
 {
-	DIR *d = opendir("/proc");
-	size_t n = 0, cap = 0;
-	proc_ent *v = NULL;
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		char path[64], buf[512];
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		if (sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
-			continue;
-		char *rp = strrchr(buf, ')');
-		proc_ent p = {.pid = atoi(buf)};
-		if (!rp || sscanf(rp + 1, " %c %d", &p.state, &p.ppid) != 2)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			proc_ent *g = realloc(v, cap * sizeof(*v));
-			if (!g)
-				break;
-			v = g;
+	proc_ent *v = sbx_map(cap * sizeof(*v));
+	size_t n = 0;
+	int dfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char dbuf[16384] __attribute__((aligned(8)));
+	long got;
+	while (v && dfd >= 0 && (got = syscall(SYS_getdents64, dfd, dbuf, sizeof(dbuf))) > 0) {
+		for (long off = 0; off < got && n < cap;) {
+			struct dirent64 *e = (struct dirent64 *)(dbuf + off);
+			off += e->d_reclen;
+			if (e->d_name[0] < '0' || e->d_name[0] > '9')
+				continue;
+			char path[64], buf[512];
+			snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+			if (sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+				continue;
+			char *rp = strrchr(buf, ')');
+			proc_ent p = {.pid = (pid_t)strtol(buf, NULL, 10)};
+			if (!rp || sscanf(rp + 1, " %c %d", &p.state, &p.ppid) != 2)
+				continue;
+			v[n++] = p;
 		}
-		v[n++] = p;
 	}
-	if (d)
-		closedir(d);
+	if (dfd >= 0)
+		close(dfd);
 	*out = v;
 	return n;
 }
@@ -81,10 +85,12 @@ static size_t list_procs(proc_ent **out)
  * re-parent to us (we are a subreaper), so nothing escapes the walk. */
 static void kill_tree(pid_t self)
 {
+	/* The sandbox's pids limit bounds what can exist; map room for it. */
+	const size_t cap = 65536;
 	for (int round = 0; round < 200; round++) {
 		proc_ent *v = NULL;
-		size_t n = list_procs(&v);
-		bool *in = calloc(n ? n : 1, sizeof(bool));
+		size_t n = list_procs(&v, cap);
+		bool *in = sbx_map(cap * sizeof(bool));
 		int live = 0;
 		for (bool grew = true; in && grew;) {
 			grew = false;
@@ -104,8 +110,8 @@ static void kill_tree(pid_t self)
 				live++;
 			}
 		}
-		free(in);
-		free(v);
+		munmap(in, cap * sizeof(bool));
+		munmap(v, cap * sizeof(proc_ent));
 		if (live == 0)
 			return;
 		usleep(2000);
@@ -132,7 +138,7 @@ _Noreturn void sbx_serve_exec(const sbx_launch *l, int conn, const char *req, si
 	memcpy(&h, req + 1, sizeof(h));
 	if (h.argc == 0 || h.blob_len > SBX_PROTO_MAX_ARGS)
 		refuse(conn, "malformed exec request");
-	char *blob = malloc((size_t)h.blob_len + 1);
+	char *blob = sbx_map((size_t)h.blob_len + 1);
 	if (!blob || sbx_chunks_recv(conn, blob, h.blob_len) < 0)
 		refuse(conn, "exec request: cannot read arguments");
 	blob[h.blob_len] = '\0';

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "fdutil.h"
 #include "internal.h"
 #include "proto.h"
 #include "server.h"
@@ -50,7 +51,7 @@ static void do_read(int conn, int root, const char *path, uint64_t max)
 	if ((uint64_t)st.st_size > max)
 		refuse(conn, "read", path, EFBIG);
 	uint64_t size = (uint64_t)st.st_size;
-	char *data = malloc(size ? size : 1);
+	char *data = sbx_map(size);
 	if (!data)
 		refuse(conn, "read", path, ENOMEM);
 	uint64_t got = 0;

@@ -15,6 +15,7 @@
 #include "fdutil.h"
 #include "internal.h"
 #include "launcher.h"
+#include "proto.h"
 #include "supervisor.h"
 
 static void report(int fd, char type, const char *msg)
@@ -23,23 +24,6 @@ static void report(int fd, char type, const char *msg)
 	int n = snprintf(buf, sizeof(buf), "%c%s", type, msg);
 	if (n > 0)
 		(void)!write(fd, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
-}
-
-/* Wait for the init's READY (or its set-up error). */
-static int wait_ready(int sock, sbx_error *err)
-{
-	char buf[512];
-	ssize_t n;
-	do
-		n = recv(sock, buf, sizeof(buf) - 1, 0);
-	while (n < 0 && errno == EINTR);
-	if (n > 0 && buf[0] == SBX_MSG_READY)
-		return 0;
-	if (n > 0 && buf[0] == SBX_MSG_ERROR) {
-		buf[n] = '\0';
-		return sbx_fail(err, SBX_E_SETUP, "sandbox set-up failed: %s", buf + 1);
-	}
-	return sbx_fail(err, SBX_E_SETUP, "sandbox init ended during set-up");
 }
 
 static _Noreturn void supervise(const sbx_paths *p, const sbx_sbconf *c, int listen_fd, int ready)
@@ -54,10 +38,9 @@ static _Noreturn void supervise(const sbx_paths *p, const sbx_sbconf *c, int lis
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	int r = sbx_launcher_start(&s, &c->cfg, listen_fd, c->idle_timeout_ms, &err);
-	close(listen_fd);
+	int r = sbx_launcher_start(&s, &c->cfg, true, c->idle_timeout_ms, &err);
 	if (r == 0)
-		r = wait_ready(s.sock[0], &err);
+		r = sbx_launcher_wait_ready(&s, &err);
 	sbx_sbstate st = {.sup_pid = getpid(), .init_pid = s.pid, .started = (int64_t)time(NULL)};
 	st.sup_start = sbx_proc_start(st.sup_pid);
 	for (int i = 0, k = 0; i < SBX_CG_N; i++)
@@ -66,6 +49,7 @@ static _Noreturn void supervise(const sbx_paths *p, const sbx_sbconf *c, int lis
 	if (r == 0 && (r = sbx_sbstate_save(p, &st)) < 0)
 		r = sbx_fail(&err, SBX_E_SYSTEM, "cannot write %s: %s", p->state, strerror(-r));
 	if (r < 0) {
+		close(listen_fd);
 		report(ready, 'E', err.msg);
 		sbx_launcher_release(&s);
 		unlink(p->sock);
@@ -75,20 +59,29 @@ static _Noreturn void supervise(const sbx_paths *p, const sbx_sbconf *c, int lis
 	report(ready, 'O', "");
 	close(ready);
 
-	/* Until the init ends (idle, crash, killed) or we are told to stop. */
+	/* Until the init ends (idle, crash, killed) or we are told to stop,
+	 * hand each client connection to the sandbox's server. */
 	for (;;) {
-		struct pollfd pf[2] = {{s.pidfd, POLLIN, 0}, {sfd, POLLIN, 0}};
-		if (poll(pf, sfd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+		struct pollfd pf[3] = {{s.pidfd, POLLIN, 0}, {listen_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
+		if (poll(pf, sfd >= 0 ? 3 : 2, -1) < 0 && errno != EINTR)
 			break;
 		if (pf[0].revents)
 			break;
-		if (sfd >= 0 && pf[1].revents) {
+		if (pf[1].revents & POLLIN) {
+			int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			if (conn >= 0) {
+				sbx_msg_send(s.sock[0], SBX_MSG_CONN, NULL, 0, &conn, 1);
+				close(conn);
+			}
+		}
+		if (sfd >= 0 && pf[2].revents) {
 			struct signalfd_siginfo si;
 			(void)!read(sfd, &si, sizeof(si));
 			syscall(SYS_pidfd_send_signal, s.pidfd, SIGKILL, NULL, 0);
 			sbx_cgroup_kill(&s.cg);
 		}
 	}
+	close(listen_fd);
 	/* Reap the init, remove its cgroups and our runtime state. */
 	sbx_launcher_release(&s);
 	unlink(p->sock);

@@ -185,13 +185,13 @@ SBX_API int sbx_sandbox_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_re
 		r = sbx_fail(err, SBX_E_STATE, "the python interpreter went away");
 		goto out;
 	}
-	/* One script per interpreter. */
-	sbx_closep(&pd->py_chan);
 	sbx_closep(&outp[1]);
 	sbx_closep(&errp[1]);
 	sbx_closep(&nul);
-	r = sbx_exec_finish(sb, sbx_steal_fd(&pd->py_conn), sbx_steal_fd(&outp[0]),
-			    sbx_steal_fd(&errp[0]), &o->exec, t0, oom_before, res, err);
+	/* One script per interpreter: both its fds go to the wait. */
+	r = sbx_exec_finish(sb, sbx_steal_fd(&pd->py_conn), sbx_steal_fd(&pd->py_chan),
+			    sbx_steal_fd(&outp[0]), sbx_steal_fd(&errp[0]), &o->exec, t0, oom_before,
+			    res, err);
 out:
 	for (int i = 0; i < 2; i++) {
 		sbx_closep(&outp[i]);

@@ -34,9 +34,11 @@ int sbx_sandbox_conf(sbx_sandbox *sb, sbx_sbconf *c, sbx_error *err);
 void sbx_sandbox_cgroups(sbx_sandbox *sb, sbx_sbstate *st);
 
 /* Wait for an exec's end on conn (STATUS, or KILL on timeout/cancel) while
- * draining out/err into the result; closes conn, out and err. */
-int sbx_exec_finish(sbx_sandbox *sb, int conn, int out, int err_fd, const sbx_exec_opts *o,
-		    uint64_t t0, long oom_before, sbx_result *res, sbx_error *err);
+ * draining out/err into the result; early (or -1) is a python runner's
+ * channel that may report the end first. Closes conn, early, out, err. */
+int sbx_exec_finish(sbx_sandbox *sb, int conn, int early, int out, int err_fd,
+		    const sbx_exec_opts *o, uint64_t t0, long oom_before, sbx_result *res,
+		    sbx_error *err);
 long sbx_sandbox_oom_count(sbx_sandbox *sb);
 
 /* Send an exec request for o (argv, env, cwd) with fds as the command's

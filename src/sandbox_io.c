@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "buf.h"
 #include "env.h"
@@ -54,6 +55,7 @@ static int build_blob(sbx_buf *b, const sbx_exec_opts *o, char **env, const char
 
 typedef struct exec_call {
 	int conn;
+	int early;      /* python runner's channel: "D" + status before its exit */
 	sbx_stream out, err;
 	bool done, have_error, timed_out, cancelled;
 	sbx_exec_status st;
@@ -78,6 +80,26 @@ static void on_message(exec_call *x)
 	}
 }
 
+/* The runner's report: 'D', int32 exit code, int64 cpu us, int64 max rss. */
+static void on_early(exec_call *x)
+{
+	unsigned char b[1 + 4 + 8 + 8];
+	ssize_t n = recv(x->early, b, sizeof(b), MSG_WAITALL);
+	if (n == (ssize_t)sizeof(b) && b[0] == 'D' && !x->done) {
+		int32_t rc;
+		int64_t cpu, rss;
+		memcpy(&rc, b + 1, 4);
+		memcpy(&cpu, b + 5, 8);
+		memcpy(&rss, b + 13, 8);
+		x->st.wstatus = (rc & 0xff) << 8;
+		x->st.cpu_us = cpu;
+		x->st.maxrss_kb = rss;
+		x->done = true;
+	}
+	/* Without a report (killed, os._exit) the shim's status decides. */
+	sbx_closep(&x->early);
+}
+
 static int exec_loop(exec_call *x, const sbx_exec_opts *o, uint64_t t0)
 {
 	uint64_t deadline = o->timeout_ms ? t0 + o->timeout_ms * 1000000ull : 0;
@@ -97,11 +119,11 @@ static int exec_loop(exec_call *x, const sbx_exec_opts *o, uint64_t t0)
 			timeout = (int)((done_at + EXEC_DRAIN_NS - now) / 1000000) + 1;
 		else if (deadline && !x->timed_out)
 			timeout = (int)((deadline - now + 999999) / 1000000);
-		struct pollfd pf[4];
-		int which[4], n = 0;
-		int fds[4] = {x->out.fd, x->err.fd, x->done ? -1 : x->conn,
-			      x->cancelled ? -1 : o->cancel_fd};
-		for (int i = 0; i < 4; i++)
+		struct pollfd pf[5];
+		int which[5], n = 0;
+		int fds[5] = {x->out.fd, x->err.fd, x->done ? -1 : x->conn,
+			      x->cancelled ? -1 : o->cancel_fd, x->done ? -1 : x->early};
+		for (int i = 0; i < 5; i++)
 			if (fds[i] >= 0) {
 				pf[n] = (struct pollfd){fds[i], POLLIN, 0};
 				which[n++] = i;
@@ -122,6 +144,8 @@ static int exec_loop(exec_call *x, const sbx_exec_opts *o, uint64_t t0)
 				return -ENOMEM;
 			if (which[k] == 2)
 				on_message(x);
+			if (which[k] == 4)
+				on_early(x);
 			if (which[k] == 3) {
 				x->cancelled = true;
 				if (x->conn >= 0)
@@ -132,11 +156,13 @@ static int exec_loop(exec_call *x, const sbx_exec_opts *o, uint64_t t0)
 	return 0;
 }
 
-int sbx_exec_finish(sbx_sandbox *sb, int conn, int out, int err_fd, const sbx_exec_opts *o,
-		    uint64_t t0, long oom_before, sbx_result *res, sbx_error *err)
+int sbx_exec_finish(sbx_sandbox *sb, int conn, int early, int out, int err_fd,
+		    const sbx_exec_opts *o, uint64_t t0, long oom_before, sbx_result *res,
+		    sbx_error *err)
 {
 	uint64_t limit = o->output_limit ? o->output_limit : 100 << 10;
 	exec_call x = {.conn = conn,
+		       .early = early,
 		       .out = {.fd = out, .tee_fd = o->stdout_fd, .capture = o->capture, .limit = limit},
 		       .err = {.fd = err_fd, .tee_fd = o->stderr_fd, .capture = o->capture,
 			       .limit = limit}};
@@ -166,6 +192,7 @@ int sbx_exec_finish(sbx_sandbox *sb, int conn, int out, int err_fd, const sbx_ex
 		res->stderr_buf = sbx_buf_steal(&x.err.buf);
 	}
 	sbx_closep(&x.conn);
+	sbx_closep(&x.early);
 	sbx_closep(&x.out.fd);
 	sbx_closep(&x.err.fd);
 	sbx_buf_free(&x.out.buf);
@@ -262,7 +289,7 @@ SBX_API int sbx_sandbox_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result
 	sbx_closep(&outp[1]);
 	sbx_closep(&errp[1]);
 	sbx_closep(&nul);
-	r = sbx_exec_finish(sb, conn, sbx_steal_fd(&outp[0]), sbx_steal_fd(&errp[0]), o, t0,
+	r = sbx_exec_finish(sb, conn, -1, sbx_steal_fd(&outp[0]), sbx_steal_fd(&errp[0]), o, t0,
 			    oom_before, res, err);
 out:
 	for (int i = 0; i < 2; i++) {

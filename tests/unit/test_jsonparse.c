@@ -190,7 +190,13 @@ static void test_doubles_locale(void **state)
 		skip(); /* no locale with a decimal comma installed */
 	check_double("1.5", 1.5);
 	check_double("-2.25e1", -22.5);
+}
+
+static int restore_locale(void **state)
+{
+	(void)state;
 	setlocale(LC_NUMERIC, "C");
+	return 0;
 }
 
 static void test_strings(void **state)
@@ -886,7 +892,7 @@ int main(void)
 		cmocka_unit_test(test_literals),
 		cmocka_unit_test(test_integers),
 		cmocka_unit_test(test_doubles),
-		cmocka_unit_test(test_doubles_locale),
+		cmocka_unit_test_teardown(test_doubles_locale, restore_locale),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_arrays),
 		cmocka_unit_test(test_objects),

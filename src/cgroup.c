@@ -290,9 +290,11 @@ int sbx_cgroup_create(sbx_cgroup *cg, const char *parent, const sbx_cg_limits *l
 	sbx_cgroup_init(cg);
 	if (parent && (strstr(parent, "..") || !parent[0]))
 		return sbx_fail(err, SBX_E_INVALID, "invalid --cgroup-parent: %s", parent);
-	char id[13];
-	sbx_random_id(id, 12);
-	snprintf(cg->name, sizeof(cg->name), "sbx-%s", id);
+	/* sbx-<creator pid>-<random>: leftovers of a killed creator can be
+	 * told from live sandboxes (sbx_cleanup). */
+	char id[9];
+	sbx_random_id(id, 8);
+	snprintf(cg->name, sizeof(cg->name), "sbx-%d-%s", (int)getpid(), id);
 	bool any = false;
 	cg->all_v2 = true;
 	for (int c = 0; c < SBX_CG_N; c++) {
@@ -467,4 +469,81 @@ void sbx_cgroup_destroy(sbx_cgroup *cg)
 		cg->path[c][0] = '\0';
 	}
 	sbx_closep(&cg->v2_fd);
+}
+
+/* sbx-<pid>-<hex>: the creator's pid, or 0 if the name is not ours. */
+static pid_t creator_of(const char *name)
+{
+	if (strncmp(name, "sbx-", 4) != 0)
+		return 0;
+	char *end;
+	long pid = strtol(name + 4, &end, 10);
+	if (pid <= 0 || *end != '-' || strlen(end + 1) != 8)
+		return 0;
+	for (const char *h = end + 1; *h; h++)
+		if (!((*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f')))
+			return 0;
+	return (pid_t)pid;
+}
+
+static bool pid_gone(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+		return true;
+	char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/* Depth-first over a hierarchy, removing our dead creators' empty cgroups. */
+static int sweep(const char *dir, int depth)
+{
+	if (depth > 8)
+		return 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		char path[PATH_MAX];
+		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+			continue;
+		pid_t creator = creator_of(e->d_name);
+		if (!creator) {
+			n += sweep(path, depth + 1);
+			continue;
+		}
+		char procs[16];
+		_cleanup_close_ int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (pid_gone(creator) && fd >= 0 &&
+		    sbx_read_fileat(fd, "cgroup.procs", procs, sizeof(procs)) == 0 && rmdir(path) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int sbx_cgroup_sweep(void)
+{
+	pthread_once(&host_once, discover_host);
+	int n = 0;
+	for (int c = 0; c < SBX_CG_N; c++) {
+		bool seen = false; /* v2 controllers share one hierarchy */
+		for (int k = 0; k < c; k++)
+			seen |= host.version[k] && strcmp(host.mount[k], host.mount[c]) == 0;
+		if (host.version[c] && !seen)
+			n += sweep(host.mount[c], 0);
+	}
+	return n;
+}
+
+SBX_API int sbx_cleanup(sbx_error *err)
+{
+	if (geteuid() != 0)
+		return sbx_fail(err, SBX_E_PRIVILEGE, "sbx must run as root (cgroups)");
+	return sbx_cgroup_sweep();
 }

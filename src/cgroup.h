@@ -18,7 +18,7 @@ typedef struct sbx_cg_limits {
 } sbx_cg_limits;
 
 typedef struct sbx_cgroup {
-	char name[32];                 /* "sbx-<hex>" */
+	char name[32];                 /* "sbx-<creator pid>-<8 hex>" */
 	int version[SBX_CG_N];         /* 0 (controller unavailable), 1 or 2 */
 	int dirfd[SBX_CG_N];           /* the sandbox's cgroup dir per controller */
 	char path[SBX_CG_N][PATH_MAX]; /* its absolute path */
@@ -68,6 +68,10 @@ void sbx_cgroup_init(sbx_cgroup *cg);
 /* Compare our discovery of controller mount points with libcgroup's.
  * 0 if they agree; -1 with the difference in msg. */
 int sbx_cgroup_crosscheck(char *msg, size_t cap);
+
+/* Remove empty sbx-<pid>-* cgroups whose creating process is gone, in
+ * every hierarchy. Returns how many. */
+int sbx_cgroup_sweep(void);
 
 /* For `sbx check` and debug: describe controller placement ("memory v1 ..."). */
 const char *sbx_cgroup_ctrl_name(int ctrl);

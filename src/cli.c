@@ -85,6 +85,10 @@ static void usage(FILE *f)
 	      "  inspect NAME                      config, state and usage as JSON\n"
 	      "  stop NAME | start NAME            end its processes / resume it\n"
 	      "  rm [-f] NAME                      remove it (-f stops it first)\n"
+	      "  python [--pool SOCK] SCRIPT [ARG...]   run a Python script (- for stdin)\n"
+	      "  pool serve --socket PATH [...]    serve a warm pool (see sbx pool)\n"
+	      "  pool stats --socket PATH | pool cleanup\n"
+	      "  check [--driver NAME]             what works on this host\n"
 	      "  help                              this text; sbx run --help for options\n"
 	      "  version                           print the version\n"
 	      "\n"
@@ -107,7 +111,7 @@ int main(int argc, char **argv)
 		{"run", sbx_cli_run},         {"create", sbx_cli_create}, {"exec", sbx_cli_exec},
 		{"read", sbx_cli_read},       {"write", sbx_cli_write},   {"ls", sbx_cli_ls},
 		{"inspect", sbx_cli_inspect}, {"stop", sbx_cli_stop},     {"start", sbx_cli_start},
-		{"rm", sbx_cli_rm},
+		{"rm", sbx_cli_rm},           {"pool", sbx_cli_pool},     {"python", sbx_cli_python},
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmd, cmds[i].name) == 0)

@@ -42,8 +42,8 @@ int sbx_cli_run(int argc, char **argv)
 		sbx_opts_free(&o);
 		return sbx_cli_error("%s", msg);
 	}
-	const char *bad = sbx_opts_disallowed(&o, ~(uint32_t)(SBX_OPT_IDLE | SBX_OPT_MAXSIZE |
-							     SBX_OPT_FORCE));
+	const char *bad = sbx_opts_disallowed(
+		&o, SBX_OPT_SANDBOX | SBX_OPT_JSON | SBX_OPT_HELP | SBX_OPT_VERSION | SBX_OPT_POOL);
 	if (bad) {
 		sbx_opts_free(&o);
 		return sbx_cli_error("option %s is not valid for run", bad);
@@ -59,6 +59,11 @@ int sbx_cli_run(int argc, char **argv)
 	if (!o.cfg.argv) {
 		sbx_opts_free(&o);
 		return sbx_cli_error("no command given (usage: sbx run [options] -- CMD [ARG...])");
+	}
+	if (o.pool) {
+		int rc = sbx_cli_run_remote(&o);
+		sbx_opts_free(&o);
+		return rc;
 	}
 	sigset_t old;
 	int sfd = sbx_cli_signalfd(&old);

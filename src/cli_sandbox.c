@@ -12,7 +12,7 @@
 #include "options.h"
 
 /* argv[2] is the sandbox name; options follow from argv[3]. */
-static int parse(int argc, char **argv, const char *cmd, uint32_t allowed, bool want_cmd,
+static int parse(int argc, char **argv, const char *cmd, uint64_t allowed, bool want_cmd,
 		 sbx_run_opts *o, int first)
 {
 	char msg[512];
@@ -52,7 +52,7 @@ int sbx_cli_create(int argc, char **argv)
 	if (!name)
 		return SBX_EXIT_ERROR;
 	sbx_run_opts o;
-	uint32_t allowed = ~(uint32_t)(SBX_OPT_JSON | SBX_OPT_MAXSIZE | SBX_OPT_FORCE |
+	uint64_t allowed = ~(uint64_t)(SBX_OPT_JSON | SBX_OPT_MAXSIZE | SBX_OPT_FORCE |
 				       SBX_OPT_HELP | SBX_OPT_VERSION);
 	int rc = parse(argc, argv, "create", allowed, false, &o, 3);
 	if (rc == 0) {
@@ -70,7 +70,7 @@ int sbx_cli_exec(int argc, char **argv)
 	if (!name)
 		return SBX_EXIT_ERROR;
 	sbx_run_opts o;
-	uint32_t allowed = SBX_OPT_TIMEOUT | SBX_OPT_ENV | SBX_OPT_CWD | SBX_OPT_OUTPUT | SBX_OPT_JSON;
+	uint64_t allowed = SBX_OPT_TIMEOUT | SBX_OPT_ENV | SBX_OPT_CWD | SBX_OPT_OUTPUT | SBX_OPT_JSON;
 	int rc = parse(argc, argv, "exec", allowed, true, &o, 3);
 	sbx_sandbox *sb = NULL;
 	if (rc == 0)

@@ -9,7 +9,8 @@
 enum opt_id {
 	O_ROOTFS, O_MEMORY, O_CPUS, O_PIDS, O_TIMEOUT, O_OUTPUT, O_TMP, O_NET, O_WORKSPACE,
 	O_ENV, O_CWD, O_HOSTNAME, O_CGPARENT, O_MAPUID, O_MAPGID, O_JSON, O_HELP, O_VERSION,
-	O_IDLE, O_MAXSIZE, O_FORCE,
+	O_IDLE, O_MAXSIZE, O_FORCE, O_POOL, O_DRIVER, O_IMAGE, O_SOCKET, O_SIZE, O_MAXTOTAL,
+	O_MAXAGE, O_ACQTIMEOUT, O_PYTHON, O_NOPYTHON, O_PRELOAD, O_GROUP,
 };
 
 static const struct {
@@ -27,7 +28,13 @@ static const struct {
 	{"map-gid", O_MAPGID, true},    {"json", O_JSON, false},
 	{"help", O_HELP, false},        {"version", O_VERSION, false},
 	{"idle-timeout", O_IDLE, true}, {"max-size", O_MAXSIZE, true},
-	{"force", O_FORCE, false},
+	{"force", O_FORCE, false},      {"pool", O_POOL, true},
+	{"driver", O_DRIVER, true},     {"image", O_IMAGE, true},
+	{"socket", O_SOCKET, true},     {"size", O_SIZE, true},
+	{"max-total", O_MAXTOTAL, true}, {"max-age", O_MAXAGE, true},
+	{"acquire-timeout", O_ACQTIMEOUT, true}, {"python", O_PYTHON, false},
+	{"no-python", O_NOPYTHON, false}, {"preload", O_PRELOAD, true},
+	{"group", O_GROUP, true},
 };
 
 #define BAD(...)                                                                   \
@@ -159,6 +166,64 @@ static int apply(sbx_run_opts *o, enum opt_id id, const char *v, const char *nam
 		return 0;
 	case O_FORCE:
 		return 0;
+	case O_POOL:
+	case O_SOCKET:
+		if (!*v)
+			BAD("invalid --%s: empty path", name);
+		if (id == O_POOL)
+			o->pool = v;
+		else
+			o->socket = v;
+		return 0;
+	case O_DRIVER:
+		if (strcmp(v, "native") && strcmp(v, "docker") && strcmp(v, "podman"))
+			BAD("invalid --driver '%s' (native, docker or podman)", v);
+		c->driver = v;
+		return 0;
+	case O_IMAGE:
+		if (!*v)
+			BAD("invalid --image: empty");
+		c->image = v;
+		return 0;
+	case O_SIZE:
+	case O_MAXTOTAL:
+		if (parse_u32(v, 4096, &u) < 0 || (id == O_MAXTOTAL && u == 0))
+			BAD("invalid --%s '%s' (a whole number)", name, v);
+		if (id == O_SIZE)
+			o->size = u;
+		else
+			o->max_total = u;
+		return 0;
+	case O_MAXAGE:
+		if (sbx_parse_duration(v, &o->max_age_ms) < 0)
+			BAD("invalid --max-age '%s' (e.g. 10m)", v);
+		return 0;
+	case O_ACQTIMEOUT: {
+		uint64_t ms;
+		if (strcmp(v, "wait") == 0)
+			o->acquire_timeout_ms = -1;
+		else if (sbx_parse_duration(v, &ms) < 0 || ms > INT64_MAX)
+			BAD("invalid --acquire-timeout '%s' (a duration, 0 = create now, or wait)", v);
+		else
+			o->acquire_timeout_ms = (int64_t)ms;
+		return 0;
+	}
+	case O_PYTHON:
+	case O_NOPYTHON:
+		o->python = id == O_PYTHON;
+		return 0;
+	case O_PRELOAD:
+		for (const char *q = v; *q; q++)
+			if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+			      (*q >= '0' && *q <= '9') || *q == '_' || *q == '.' || *q == ','))
+				BAD("invalid --preload '%s' (module names separated by commas)", v);
+		o->preload = v;
+		return 0;
+	case O_GROUP:
+		if (!*v)
+			BAD("invalid --group: empty");
+		o->group = v;
+		return 0;
 	}
 	return 0;
 }
@@ -167,6 +232,9 @@ int sbx_opts_parse(sbx_run_opts *o, int argc, char **argv, int first, char *msg,
 {
 	memset(o, 0, sizeof(*o));
 	sbx_config_init(&o->cfg);
+	o->size = 2;
+	o->max_total = 64;
+	o->python = true;
 	int i = first;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -175,7 +243,7 @@ int sbx_opts_parse(sbx_run_opts *o, int argc, char **argv, int first, char *msg,
 			break;
 		}
 		if (strcmp(a, "-f") == 0) { /* rm -f */
-			o->seen |= 1u << O_FORCE;
+			o->seen |= 1ull << O_FORCE;
 			continue;
 		}
 		if (strncmp(a, "--", 2) != 0) {
@@ -205,7 +273,7 @@ int sbx_opts_parse(sbx_run_opts *o, int argc, char **argv, int first, char *msg,
 		}
 		if (apply(o, table[k].id, val, table[k].name, msg, cap) < 0)
 			return -1;
-		o->seen |= 1u << table[k].id;
+		o->seen |= 1ull << table[k].id;
 	}
 	o->cmd_index = i;
 	if (i < argc)
@@ -213,17 +281,14 @@ int sbx_opts_parse(sbx_run_opts *o, int argc, char **argv, int first, char *msg,
 	return 0;
 }
 
-const char *sbx_opts_disallowed(const sbx_run_opts *o, uint32_t allowed)
+const char *sbx_opts_disallowed(const sbx_run_opts *o, uint64_t allowed)
 {
-	static const char *const names[] = {
-		"--rootfs", "--memory", "--cpus", "--pids", "--timeout", "--output-limit",
-		"--tmp-size", "--net", "--workspace", "--env", "--cwd", "--hostname",
-		"--cgroup-parent", "--map-uid", "--map-gid", "--json", "--help", "--version",
-		"--idle-timeout", "--max-size", "--force",
-	};
-	for (unsigned i = 0; i < ARRAY_LEN(names); i++)
-		if ((o->seen & ~allowed) & (1u << i))
-			return names[i];
+	static char name[40];
+	for (size_t i = 0; i < ARRAY_LEN(table); i++)
+		if ((o->seen & ~allowed) & (1ull << table[i].id)) {
+			snprintf(name, sizeof(name), "--%s", table[i].name);
+			return name;
+		}
 	return NULL;
 }
 

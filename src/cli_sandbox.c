@@ -52,9 +52,7 @@ int sbx_cli_create(int argc, char **argv)
 	if (!name)
 		return SBX_EXIT_ERROR;
 	sbx_run_opts o;
-	uint64_t allowed = ~(uint64_t)(SBX_OPT_JSON | SBX_OPT_MAXSIZE | SBX_OPT_FORCE |
-				       SBX_OPT_HELP | SBX_OPT_VERSION);
-	int rc = parse(argc, argv, "create", allowed, false, &o, 3);
+	int rc = parse(argc, argv, "create", SBX_OPT_SANDBOX | SBX_OPT_IDLE, false, &o, 3);
 	if (rc == 0) {
 		sbx_error err = {0};
 		if (sbx_sandbox_create(name, &o.cfg, o.idle_timeout_ms, NULL, &err) < 0)
@@ -188,8 +186,10 @@ static void info_json(sbx_buf *b, const sbx_sandbox_info *i)
 	sbx_json_string(b, i->name, strlen(i->name));
 	sbx_buf_printf(b, ",\"state\":\"%s\",\"created\":\"%s\",\"started\":",
 		       i->state == SBX_RUNNING ? "running" : "stopped", created);
-	if (i->state == SBX_RUNNING)
+	if (i->state == SBX_RUNNING && i->pid > 0)
 		sbx_buf_printf(b, "\"%s\",\"pid\":%d", started, (int)i->pid);
+	else if (i->state == SBX_RUNNING)
+		sbx_buf_puts(b, "null,\"pid\":null");
 	else
 		sbx_buf_puts(b, "null,\"pid\":null");
 	sbx_buf_printf(b,
@@ -254,7 +254,7 @@ int sbx_cli_ls(int argc, char **argv)
 		} else {
 			char created[32], pid[16] = "-";
 			iso_time(i.created, created, sizeof(created));
-			if (i.state == SBX_RUNNING)
+			if (i.state == SBX_RUNNING && i.pid > 0)
 				snprintf(pid, sizeof(pid), "%d", (int)i.pid);
 			sbx_buf_printf(&b, "%-24s %-8s %-20s %-8s %-10llu %u.%02u   %u\n", i.name,
 				       i.state == SBX_RUNNING ? "running" : "stopped", created, pid,

@@ -14,6 +14,7 @@
 #include "internal.h"
 #include "launch.h"
 #include "launcher.h"
+#include "oci.h"
 #include "parse.h"
 #include "proto.h"
 #include "seccomp_policy.h"
@@ -279,6 +280,11 @@ SBX_API int sbx_run(const sbx_config *cfg, sbx_result *res, sbx_error *err)
 {
 	uint64_t t0 = sbx_now_ns();
 	memset(res, 0, sizeof(*res));
+	if (cfg->driver && strcmp(cfg->driver, "native") != 0) {
+		if (strcmp(cfg->driver, "docker") && strcmp(cfg->driver, "podman"))
+			return sbx_fail(err, SBX_E_INVALID, "unknown driver %s", cfg->driver);
+		return sbx_oci_run(cfg->driver, cfg, res, err);
+	}
 	sbx_launcher s;
 	sbx_launcher_init(&s);
 	int r = sbx_launcher_start(&s, cfg, false, 0, err);

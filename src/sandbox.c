@@ -13,6 +13,7 @@
 
 #include "internal.h"
 #include "sandbox.h"
+#include "oci.h"
 #include "supervisor.h"
 
 SBX_API void sbx_exec_opts_init(sbx_exec_opts *o)
@@ -64,6 +65,9 @@ static bool running(const sbx_paths *p, sbx_sbstate *st)
 
 SBX_API bool sbx_sandbox_is_running(sbx_sandbox *sb)
 {
+	char eng[16];
+	if (sbx_sandbox_engine(sb, eng))
+		return sbx_oci_is_running(eng, sb->p.name);
 	sbx_sbstate st;
 	return running(&sb->p, &st);
 }
@@ -80,6 +84,9 @@ static void clean_stale(const sbx_paths *p)
 
 static int start_locked(sbx_sandbox *sb, sbx_error *err)
 {
+	char eng[16];
+	if (sbx_sandbox_engine(sb, eng))
+		return sbx_oci_start(eng, sb->p.name, err);
 	sbx_sbstate st;
 	if (running(&sb->p, &st))
 		return 0;
@@ -110,6 +117,9 @@ SBX_API int sbx_sandbox_start(sbx_sandbox *sb, sbx_error *err)
 /* Ask the supervisor to stop and wait for it; force it if it hangs. */
 static int stop_locked(sbx_sandbox *sb, sbx_error *err)
 {
+	char eng[16];
+	if (sbx_sandbox_engine(sb, eng))
+		return sbx_oci_stop(eng, sb->p.name, err);
 	sbx_sbstate st;
 	if (!running(&sb->p, &st)) {
 		clean_stale(&sb->p);
@@ -197,7 +207,9 @@ SBX_API int sbx_sandbox_create(const char *name, const sbx_config *cfg, uint64_t
 	c.idle_timeout_ms = idle_timeout_ms;
 	if (r == 0)
 		r = sbx_sbconf_save(&sb->p, &c, err);
-	if (r == 0)
+	if (r == 0 && c.driver[0])
+		r = sbx_oci_create(c.driver, name, &c, err);
+	else if (r == 0)
 		r = start_locked(sb, err);
 	if (r < 0) { /* a failed create leaves nothing */
 		sbx_rm_tree(sb->p.dir);
@@ -225,15 +237,16 @@ SBX_API int sbx_sandbox_destroy(sbx_sandbox *sb, bool force, sbx_error *err)
 	int lk = sbx_lock(&sb->p);
 	if (lk < 0)
 		return sbx_fail(err, SBX_E_NOTFOUND, "no such sandbox: %s", sb->p.name);
-	sbx_sbstate st;
 	int r = 0;
+	char eng[16];
+	const char *engine = sbx_sandbox_engine(sb, eng);
 	if (access(sb->p.config, F_OK) < 0) {
 		r = sbx_fail(err, SBX_E_NOTFOUND, "no such sandbox: %s", sb->p.name);
-	} else if (running(&sb->p, &st) && !force) {
+	} else if (sbx_sandbox_is_running(sb) && !force) {
 		r = sbx_fail(err, SBX_E_STATE, "sandbox %s is running (stop it, or use rm -f)",
 			     sb->p.name);
 	} else {
-		r = stop_locked(sb, err);
+		r = engine ? sbx_oci_destroy(engine, sb->p.name, err) : stop_locked(sb, err);
 		/* The sandbox's own workspace goes with it; a host directory
 		 * given with --workspace is never touched. */
 		if (r == 0 && sbx_rm_tree(sb->p.dir) < 0)
@@ -353,7 +366,9 @@ SBX_API int sbx_sandbox_info_get(sbx_sandbox *sb, sbx_sandbox_info *info, sbx_er
 	snprintf(info->workspace_mode, sizeof(info->workspace_mode), "%s",
 		 c.cfg.workspace_mode == SBX_WS_RO ? "ro" : "rw");
 	sbx_sbstate st;
-	if (running(&sb->p, &st)) {
+	if (c.driver[0]) {
+		info->state = sbx_oci_is_running(c.driver, sb->p.name) ? SBX_RUNNING : SBX_STOPPED;
+	} else if (running(&sb->p, &st)) {
 		info->state = SBX_RUNNING;
 		info->pid = st.sup_pid;
 		info->started = st.started;
@@ -361,6 +376,16 @@ SBX_API int sbx_sandbox_info_get(sbx_sandbox *sb, sbx_sandbox_info *info, sbx_er
 	}
 	sbx_sbconf_free(&c);
 	return 0;
+}
+
+const char *sbx_sandbox_engine(sbx_sandbox *sb, char *engine)
+{
+	sbx_sbconf c;
+	if (sb->pooled || sbx_sbconf_load(&sb->p, &c, NULL) < 0)
+		return NULL;
+	snprintf(engine, 16, "%s", c.driver);
+	sbx_sbconf_free(&c);
+	return engine[0] ? engine : NULL;
 }
 
 int sbx_sandbox_conf(sbx_sandbox *sb, sbx_sbconf *c, sbx_error *err)

@@ -23,6 +23,10 @@ struct sbx_sandbox {
 	sbx_pooled *pooled; /* pool sandboxes */
 };
 
+/* The engine ("docker", "podman") of a named sandbox on an OCI driver, or
+ * NULL for the native runtime (and pool sandboxes). engine: 16 bytes. */
+const char *sbx_sandbox_engine(sbx_sandbox *sb, char *engine);
+
 /* Connect to a running sandbox's server (SOCK_SEQPACKET). */
 int sbx_sandbox_connect(sbx_sandbox *sb, sbx_error *err);
 

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "env.h"
 #include "internal.h"
+#include "oci.h"
 #include "parse.h"
 #include "proto.h"
 #include "sandbox.h"
@@ -273,6 +274,18 @@ SBX_API int sbx_sandbox_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result
 {
 	uint64_t t0 = sbx_now_ns();
 	memset(res, 0, sizeof(*res));
+	char eng[16];
+	if (sbx_sandbox_engine(sb, eng)) {
+		sbx_sbconf c;
+		int r = check_exec_opts(o, true, err);
+		if (r == 0)
+			r = sbx_sbconf_load(&sb->p, &c, err);
+		if (r < 0)
+			return r;
+		r = sbx_oci_exec(eng, sb->p.name, &c, o, res, err);
+		sbx_sbconf_free(&c);
+		return r;
+	}
 	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, nul = -1, r;
 	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
 	    (o->stdin_fd < 0 && (nul = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)) {
@@ -341,6 +354,10 @@ SBX_API int sbx_sandbox_read_file(sbx_sandbox *sb, const char *path, uint64_t ma
 {
 	*data = NULL;
 	*len = 0;
+	char eng[16];
+	if (sbx_sandbox_engine(sb, eng))
+		return sbx_oci_read_file(eng, sb->p.name, path, max ? max : DEFAULT_FILE_MAX, data,
+					 len, err);
 	int conn = file_request(sb, SBX_REQ_READ, path, 0, max ? max : DEFAULT_FILE_MAX, err);
 	if (conn < 0)
 		return conn;
@@ -380,6 +397,9 @@ SBX_API int sbx_sandbox_write_file(sbx_sandbox *sb, const char *path, const void
 	if (len > max)
 		return sbx_fail(err, SBX_E_INVALID, "write %s: %zu bytes exceed the limit of %llu",
 				path, len, (unsigned long long)max);
+	char eng[16];
+	if (sbx_sandbox_engine(sb, eng))
+		return sbx_oci_write_file(eng, sb->p.name, path, data, len, max, err);
 	int conn = file_request(sb, SBX_REQ_WRITE, path, len, max, err);
 	if (conn < 0)
 		return conn;

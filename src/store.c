@@ -94,6 +94,8 @@ static void point_strings(sbx_sbconf *c)
 	c->cfg.cwd = c->cwd[0] ? c->cwd : NULL;
 	c->cfg.hostname = c->hostname[0] ? c->hostname : NULL;
 	c->cfg.cgroup_parent = c->cgroup_parent[0] ? c->cgroup_parent : NULL;
+	c->cfg.driver = c->driver[0] ? c->driver : NULL;
+	c->cfg.image = c->image[0] ? c->image : NULL;
 	c->cfg.env = (const char *const *)c->env;
 	c->cfg.n_env = c->n_env;
 	c->cfg.argv = NULL;
@@ -133,6 +135,10 @@ int sbx_sbconf_from(sbx_sbconf *c, const sbx_config *cfg, sbx_error *err)
 	if (r == 0)
 		r = copy_str(c->cgroup_parent, sizeof(c->cgroup_parent), cfg->cgroup_parent,
 			     "cgroup parent", err);
+	if (r == 0 && cfg->driver && strcmp(cfg->driver, "native") != 0)
+		r = copy_str(c->driver, sizeof(c->driver), cfg->driver, "driver", err);
+	if (r == 0)
+		r = copy_str(c->image, sizeof(c->image), cfg->image, "image", err);
 	for (size_t i = 0; r == 0 && i < cfg->n_env; i++)
 		if (add_env(c, cfg->env[i]) < 0)
 			r = sbx_fail(err, SBX_E_SYSTEM, "out of memory");
@@ -163,6 +169,8 @@ int sbx_sbconf_save(const sbx_paths *p, const sbx_sbconf *c, sbx_error *err)
 	put(f, "cwd", c->cwd);
 	put(f, "hostname", c->hostname);
 	put(f, "cgroup_parent", c->cgroup_parent);
+	put(f, "driver", c->driver);
+	put(f, "image", c->image);
 	fprintf(f, "map_uid=%u\nmap_gid=%u\nmap_count=%u\nidle_timeout_ms=%llu\n", g->map_uid,
 		g->map_gid, g->map_count, (unsigned long long)c->idle_timeout_ms);
 	for (size_t i = 0; i < c->n_env; i++)
@@ -236,6 +244,10 @@ int sbx_sbconf_load(const sbx_paths *p, sbx_sbconf *c, sbx_error *err)
 			r = copy_str(c->hostname, sizeof(c->hostname), v, k, err);
 		else if (!strcmp(k, "cgroup_parent"))
 			r = copy_str(c->cgroup_parent, sizeof(c->cgroup_parent), v, k, err);
+		else if (!strcmp(k, "driver"))
+			r = copy_str(c->driver, sizeof(c->driver), v, k, err);
+		else if (!strcmp(k, "image"))
+			r = copy_str(c->image, sizeof(c->image), v, k, err);
 		else if (!strcmp(k, "map_uid"))
 			g->map_uid = (uid_t)u;
 		else if (!strcmp(k, "map_gid"))

@@ -28,6 +28,7 @@ typedef struct sbx_sbconf {
 	sbx_config cfg;
 	char rootfs[PATH_MAX], workspace[PATH_MAX], cwd[PATH_MAX], hostname[64];
 	char cgroup_parent[PATH_MAX];
+	char driver[16], image[256]; /* "" = native / default image */
 	char **env;
 	size_t n_env;
 	uint64_t idle_timeout_ms;

@@ -216,10 +216,20 @@ out_line() {
 	awk -v k="$1 " 'index($0, k) == 1 { print substr($0, length(k) + 1); exit }' "$T/out"
 }
 
-# stderr_lines FILE: the file's lines without sanitizer chatter
-# (lines starting "==PID==", "SUMMARY:" or made of "=") and blank lines.
+# Sanitizer chatter that an ASan build may print (also from the child it
+# forks, i.e. into the command's own stderr) without it being an error
+# report: "==PID==WARNING..." and its follow-up lines. Real reports
+# ("ERROR: AddressSanitizer", "runtime error:") fail the test in run.sh.
+SAN_NOISE_RE='^==[0-9]+==|^=+$|^SUMMARY: |^False positive error reports may follow|^For details see https://github.com/google/sanitizers/'
+
+# strip_san_noise: filter sanitizer chatter lines from stdin
+strip_san_noise() {
+	grep -avE "$SAN_NOISE_RE"
+}
+
+# stderr_lines FILE: the file's lines without sanitizer chatter and blank lines.
 stderr_lines() {
-	grep -avE '^==[0-9]+==|^=+$|^SUMMARY: |^[[:space:]]*$' "${1:-$T/err}"
+	grep -avE "$SAN_NOISE_RE"'|^[[:space:]]*$' "${1:-$T/err}"
 }
 
 # ---------------------------------------------------------------- JSON

@@ -171,16 +171,35 @@ _proc_is_ours() { # PID
 	return 0
 }
 
-# Foreign pid-namespace processes and processes running the sbx binary, as
-# "pid:starttime" (starttime makes a recycled pid a different process).
+# Processes with the sbx binary's path as one of their arguments: a
+# long-lived sandbox's supervisor keeps the cmdline of the `sbx create` /
+# `sbx start` that forked it. Shells are skipped (the harness's own bash
+# has the path in its arguments when given an absolute one).
+_snap_cmdline_procs() {
+	local f pid shell
+	shell=$(readlink "/proc/$$/exe")
+	for f in $(grep -laF -e "$SBX" -e "$SBX_REAL" /proc/[0-9]*/cmdline 2>/dev/null); do
+		pid=${f#/proc/}
+		pid=${pid%/cmdline}
+		[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$shell" ] && continue
+		tr '\0' '\n' 2>/dev/null <"$f" | grep -qxF -e "$SBX" -e "$SBX_REAL" && echo "$pid"
+	done
+}
+
+# Foreign pid-namespace processes and processes running the sbx binary (or
+# with its path in their cmdline), as "pid:starttime" (starttime makes a
+# recycled pid a different process).
 _snap_procs() {
 	local pid line rest
-	find /proc/[0-9]*/ns/pid /proc/[0-9]*/exe -maxdepth 0 -printf '%p %l\n' 2>/dev/null |
-		awk -v ns="$HOST_PIDNS" -v exe="$SBX_REAL" '{
-			split($1, a, "/"); link = substr($0, length($1) + 2)
-			if (a[4] == "ns" && link != ns && link != "") print a[3]
-			if (a[4] == "exe" && (link == exe || link == exe " (deleted)")) print a[3]
-		}' | sort -u | while read -r pid; do
+	{
+		find /proc/[0-9]*/ns/pid /proc/[0-9]*/exe -maxdepth 0 -printf '%p %l\n' 2>/dev/null |
+			awk -v ns="$HOST_PIDNS" -v exe="$SBX_REAL" '{
+				split($1, a, "/"); link = substr($0, length($1) + 2)
+				if (a[4] == "ns" && link != ns && link != "") print a[3]
+				if (a[4] == "exe" && (link == exe || link == exe " (deleted)")) print a[3]
+			}'
+		_snap_cmdline_procs
+	} | sort -u | while read -r pid; do
 		{ read -r line <"/proc/$pid/stat"; } 2>/dev/null || continue
 		rest=${line##*) }
 		# shellcheck disable=SC2086

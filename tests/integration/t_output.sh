@@ -12,7 +12,8 @@ t_output_json_fields() {
 	done
 	[ -z "$bad" ] || fail_out "--json object lacks:$bad"
 	json_str_to stdout "$T/o.txt"
-	json_str_to stderr "$T/e.txt"
+	json_str_to stderr "$T/e.raw"
+	strip_san_noise <"$T/e.raw" >"$T/e.txt" # (an ASan build's warnings from the child)
 	printf 'out-data\n' | cmp -s - "$T/o.txt" || fail_out "stdout field is not 'out-data\\n'"
 	printf 'err-data\n' | cmp -s - "$T/e.txt" || fail_out "stderr field is not 'err-data\\n'"
 	local want
@@ -52,11 +53,13 @@ t_output_limit_json() {
 	[ "$(json_get timed_out)" = false ] || fail_out "timed out: the command blocked on output"
 	[ "$(json_get stdout_truncated)" = true ] || fail_out "stdout_truncated is not true"
 	[ "$(json_get stderr_truncated)" = true ] || fail_out "stderr_truncated is not true"
-	local so se
+	local so se n
 	so=$(json_get stdout)
-	se=$(json_get stderr)
+	json_str_to stderr "$T/e.raw"
+	n=$(wc -c <"$T/e.raw")
+	se=$(strip_san_noise <"$T/e.raw") # (an ASan build's warnings from the child)
 	[ ${#so} -le 1024 ] && [ ${#so} -gt 0 ] || fail_out "stdout field has ${#so} bytes (want 1..1024)"
-	[ ${#se} -le 1024 ] && [ ${#se} -gt 0 ] || fail_out "stderr field has ${#se} bytes (want 1..1024)"
+	[ "$n" -le 1024 ] && [ ${#se} -gt 0 ] || fail_out "stderr field has $n bytes (want 1..1024)"
 	[[ $so =~ ^x+$ ]] || fail_out "stdout field is not just the command's bytes"
 	[[ $se =~ ^y+$ ]] || fail_out "stderr field is not just the command's bytes"
 	[ "$ELAPSED_MS" -lt 20000 ] || fail_out "took ${ELAPSED_MS}ms"
@@ -68,8 +71,9 @@ t_output_limit_stream() {
 	expect_rc 0 "10 MB of output with --output-limit 1K, streamed"
 	local n ny
 	n=$(wc -c <"$T/out")
-	# (sbx may add its own "sbx: ... truncated" notice; count only the command's bytes)
-	ny=$(sed 's/sbx: .*$//' "$T/err" | tr -cd y | wc -c)
+	# (sbx may add its own "sbx: ... truncated" notice, an ASan build its
+	# warnings: count the command's bytes, the one run of y's)
+	ny=$(tr -c y '\n' <"$T/err" | awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }')
 	[ "$n" -le 1024 ] && [ "$n" -gt 0 ] || fail_out "streamed $n bytes of stdout (want 1..1024)"
 	[ "$ny" -le 1024 ] && [ "$ny" -gt 0 ] || fail_out "streamed $ny bytes of the command's stderr (want 1..1024)"
 	[ "$(tr -d x <"$T/out" | wc -c)" = 0 ] || fail_out "stdout has bytes the command did not write"
@@ -85,10 +89,11 @@ t_output_invalid_utf8() {
 	expect_rc 0
 	local so se fffd
 	so=$(json_get stdout)
-	se=$(json_get stderr)
 	fffd=$(printf '\357\277\275')
 	case $so in 'a\ufffdb' | 'a\uFFFDb' | "a${fffd}b") ;; *) fail_out "stdout field is '$so', want a\\ufffdb" ;; esac
-	case $se in 'c\ufffdd' | 'c\uFFFDd' | "c${fffd}d") ;; *) fail_out "stderr field is '$se', want c\\ufffdd" ;; esac
+	# stderr decoded (an ASan build may have put warnings from the child before it)
+	se=$(json_str stderr | strip_san_noise)
+	[ "$se" = "c${fffd}d" ] || fail_out "stderr field decodes to '$se', want c<U+FFFD>d"
 	iconv -f UTF-8 -t UTF-8 "$T/out" >/dev/null 2>&1 || fail_out "the JSON is not valid UTF-8"
 }
 

@@ -165,7 +165,19 @@ static void do_run(conn_arg *c, const sbx_jval *req, bool python)
 		} else {
 			r = sbx_sandbox_exec(sb, &eo, &res, &err);
 		}
-		sbx_pool_release(c->pool, sb);
+		/* "keep": the sandbox lives on as a named sandbox. */
+		const char *keep = sbx_jget_str(req, "keep");
+		sbx_error kerr = {0};
+		if (keep && sbx_pool_release_named(c->pool, sb, keep, &kerr) < 0) {
+			sbx_pool_release(c->pool, sb);
+			if (r == 0) {
+				sbx_result_free(&res);
+				r = -1;
+				err = kerr;
+			}
+		} else if (!keep) {
+			sbx_pool_release(c->pool, sb);
+		}
 	}
 	if (sp[0] >= 0)
 		close(sp[0]); /* the feeder sees EPIPE if the command did not read */

@@ -31,6 +31,10 @@ int sbx_launcher_wait_ready(sbx_launcher *s, sbx_error *err);
  * passed to the init over its control socket. fd or negative with err. */
 int sbx_launcher_connect(int sock, sbx_error *err);
 
+/* Close our fds of a sandbox that now belongs to someone else (nothing is
+ * killed or removed). */
+void sbx_launcher_forget(sbx_launcher *s);
+
 /* Kill and reap the init if still owned, close fds, remove cgroups. */
 void sbx_launcher_release(sbx_launcher *s);
 

@@ -73,7 +73,7 @@ const char sbx_oci_kill_script[] = "s=$1\n"
 				   "for r in 1 2; do\n"
 				   "kill -9 -\"$s\" \"$s\" 2>/dev/null\n"
 				   "for f in /proc/[0-9]*/stat; do\n"
-				   "read -r l <\"$f\" 2>/dev/null || continue\n"
+				   "{ read -r l <\"$f\"; } 2>/dev/null || continue\n"
 				   "set -- ${l##*) }\n"
 				   "[ \"$4\" = \"$s\" ] && kill -9 \"${l%% *}\" 2>/dev/null\n"
 				   "done\n"
@@ -134,6 +134,10 @@ int sbx_oci_args_run(sbx_strv *a, const char *engine, const sbx_config *cfg,
 	sbx_strv_add(a, name);
 	sbx_strv_add(a, "--label");
 	sbx_strv_add(a, "sbx=1");
+	if (h->owner > 0) {
+		sbx_strv_add(a, "--label");
+		sbx_strv_addf(a, "sbx.pid=%d", (int)h->owner);
+	}
 	/* A local image only: never a pull (no network; a typo must fail fast). */
 	sbx_strv_add(a, "--pull");
 	sbx_strv_add(a, "never");

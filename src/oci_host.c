@@ -103,6 +103,7 @@ int sbx_oci_host_for(const char *engine, const sbx_config *cfg, sbx_oci_host *h,
 	if (r < 0)
 		return r;
 	h->nproc = nproc_limit();
+	h->owner = getpid();
 	if (!cfg->workspace || cfg->workspace_mode == SBX_WS_NONE)
 		return 0;
 	char real[PATH_MAX];

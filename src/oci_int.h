@@ -32,6 +32,7 @@ typedef struct sbx_oci_host {
 	uid_t uid; /* --user: the workspace's owner (root inside sees it as */
 	gid_t gid; /* its own under native idmapped mounts), else 0:0 */
 	uint64_t nproc; /* --ulimit nproc (must not exceed the engine's own limit) */
+	pid_t owner; /* label sbx.pid: the process that made the container (0: none) */
 } sbx_oci_host;
 
 /* The command the wrapper prints on stderr before exec'ing the user's

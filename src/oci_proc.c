@@ -146,7 +146,8 @@ static int feed_err(sbx_oci_client *c, const char *p, size_t n)
 			size_t head = (size_t)(s - c->held.data);
 			size_t tail_at = (size_t)(nl + 1 - c->held.data);
 			int r = sbx_stream_feed(&c->err, c->held.data + tail_at, c->held.len - tail_at);
-			c->held.len = head; /* keep the engine's lines, for debugging */
+			/* keep (the start of) the engine's lines, for debugging */
+			c->held.len = head < HELD_MAX ? head : HELD_MAX / 2;
 			c->held.data[head] = '\0';
 			return r;
 		}

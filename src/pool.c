@@ -2,10 +2,13 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "internal.h"
 #include "pooled.h"
+#include "supervisor.h"
 
 #define LAT_N 1024
 #define BACKOFF_MIN_MS 100
@@ -35,6 +38,9 @@ struct sbx_pool {
 	/* Handed-out sandboxes, so destroy can reach them. */
 	sbx_sandbox **out;
 	size_t n_out, cap_out;
+	/* Inits of sandboxes kept as named ones: still our children, to reap. */
+	pid_t given[256];
+	size_t n_given;
 };
 
 SBX_API void sbx_pool_config_init(sbx_pool_config *c)
@@ -138,6 +144,11 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		sweep_idle(p);
+		for (size_t i = 0; i < p->n_given;)
+			if (waitpid(p->given[i], NULL, WNOHANG | __WALL) != 0)
+				p->given[i] = p->given[--p->n_given];
+			else
+				i++;
 		uint64_t now = sbx_now_ns();
 		bool want = p->n_idle + p->n_creating < p->cfg.size && total(p) < p->cfg.max_total;
 		if (want && now >= p->retry_at_ns) {
@@ -324,6 +335,57 @@ SBX_API void sbx_pool_release(sbx_pool *p, sbx_sandbox *sb)
 		p->destroyed++;
 		pthread_mutex_unlock(&p->mu);
 	}
+}
+
+SBX_API int sbx_pool_release_named(sbx_pool *p, sbx_sandbox *sb, const char *name,
+				   sbx_error *err)
+{
+	sbx_paths paths;
+	int r = sbx_paths_for(name, &paths, err);
+	if (r < 0)
+		return r;
+	char sbdir[PATH_MAX + 16];
+	snprintf(sbdir, sizeof(sbdir), "%s/sandboxes", sbx_state_root());
+	if ((mkdir(sbx_state_root(), 0700) < 0 && errno != EEXIST) ||
+	    (mkdir(sbdir, 0700) < 0 && errno != EEXIST))
+		return sbx_fail(err, SBX_E_SYSTEM, "cannot create %s: %s", sbdir, strerror(errno));
+	if (mkdir(paths.dir, 0700) < 0)
+		return errno == EEXIST ? sbx_fail(err, SBX_E_EXISTS, "sandbox %s already exists", name)
+				       : sbx_fail(err, SBX_E_SYSTEM, "cannot create %s: %s", paths.dir,
+						  strerror(errno));
+	int lk = sbx_lock(&paths);
+	/* The pool's template becomes its config; a restart after a stop
+	 * starts it afresh from that. */
+	sbx_sbconf c = p->conf;
+	c.created = (int64_t)time(NULL);
+	c.own_workspace = false;
+	r = sbx_sbconf_save(&paths, &c, err);
+	sbx_pooled *pd = sb->pooled;
+	/* Its warm interpreter is not part of a named sandbox. */
+	sbx_closep(&pd->py_chan);
+	sbx_closep(&pd->py_conn);
+	if (r == 0)
+		r = sbx_supervisor_adopt(&paths, &pd->ln, err);
+	if (r < 0) {
+		sbx_rm_tree(paths.dir);
+		if (lk >= 0)
+			close(lk);
+		return r;
+	}
+	pid_t init = pd->ln.pid;
+	sbx_launcher_forget(&pd->ln);
+	if (lk >= 0)
+		close(lk);
+	pthread_mutex_lock(&p->mu);
+	if (untrack_out(p, sb))
+		p->n_in_use--;
+	if (p->n_given < ARRAY_LEN(p->given))
+		p->given[p->n_given++] = init;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	free(pd);
+	free(sb);
+	return 0;
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -34,6 +34,17 @@ void sbx_launcher_init(sbx_launcher *s)
 	s->pidfd = -1;
 }
 
+void sbx_launcher_forget(sbx_launcher *s)
+{
+	for (int c = 0; c < SBX_CG_N; c++) {
+		sbx_closep(&s->cg.dirfd[c]);
+		s->cg.path[c][0] = '\0';
+	}
+	sbx_closep(&s->cg.v2_fd);
+	s->pid = 0;
+	sbx_launcher_release(s);
+}
+
 void sbx_launcher_release(sbx_launcher *s)
 {
 	if (s->pid > 0) { /* only on a failure before supervision */

@@ -17,6 +17,7 @@
 #include "launcher.h"
 #include "proto.h"
 #include "supervisor.h"
+#include <sys/signalfd.h>
 
 static void report(int fd, char type, const char *msg)
 {
@@ -26,28 +27,75 @@ static void report(int fd, char type, const char *msg)
 		(void)!write(fd, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
-static _Noreturn void supervise(const sbx_paths *p, const sbx_sbconf *c, int listen_fd, int ready)
+static int block_stop_signals(void)
 {
-	sbx_error err = {0};
-	sbx_launcher s;
-	sbx_launcher_init(&s);
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+static int write_state(const sbx_paths *p, const sbx_launcher *s, sbx_error *err)
+{
+	sbx_sbstate st = {.sup_pid = getpid(), .init_pid = s->pid, .started = (int64_t)time(NULL)};
+	st.sup_start = sbx_proc_start(st.sup_pid);
+	for (int i = 0, k = 0; i < SBX_CG_N; i++)
+		if (s->cg.path[i][0])
+			snprintf(st.cg[k++], PATH_MAX, "%s", s->cg.path[i]);
+	int r = sbx_sbstate_save(p, &st);
+	if (r < 0)
+		return sbx_fail(err, SBX_E_SYSTEM, "cannot write %s: %s", p->state, strerror(-r));
+	return 0;
+}
+
+/* Until the init ends (idle, crash, killed) or we are told to stop, hand
+ * each client connection to the sandbox's server; then clean up. */
+static _Noreturn void serve_until_end(const sbx_paths *p, sbx_launcher *s, int listen_fd, int sfd)
+{
+	for (;;) {
+		struct pollfd pf[3] = {{s->pidfd, POLLIN, 0}, {listen_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
+		if (poll(pf, sfd >= 0 ? 3 : 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pf[0].revents)
+			break;
+		if (pf[1].revents & POLLIN) {
+			int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			if (conn >= 0) {
+				sbx_msg_send(s->sock[0], SBX_MSG_CONN, NULL, 0, &conn, 1);
+				close(conn);
+			}
+		}
+		if (sfd >= 0 && pf[2].revents) {
+			struct signalfd_siginfo si;
+			(void)!read(sfd, &si, sizeof(si));
+			syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
+			sbx_cgroup_kill(&s->cg);
+		}
+	}
+	close(listen_fd);
+	/* Reap the init (when it is our child), remove its cgroups and our
+	 * runtime state. */
+	sbx_launcher_release(s);
+	unlink(p->sock);
+	unlink(p->state);
+	rmdir(p->run);
+	_exit(0);
+}
+
+static _Noreturn void supervise(const sbx_paths *p, const sbx_sbconf *c, int listen_fd, int ready)
+{
+	sbx_error err = {0};
+	sbx_launcher s;
+	sbx_launcher_init(&s);
+	int sfd = block_stop_signals();
 	int r = sbx_launcher_start(&s, &c->cfg, true, c->idle_timeout_ms, &err);
 	if (r == 0)
 		r = sbx_launcher_wait_ready(&s, &err);
-	sbx_sbstate st = {.sup_pid = getpid(), .init_pid = s.pid, .started = (int64_t)time(NULL)};
-	st.sup_start = sbx_proc_start(st.sup_pid);
-	for (int i = 0, k = 0; i < SBX_CG_N; i++)
-		if (s.cg.path[i][0])
-			snprintf(st.cg[k++], PATH_MAX, "%s", s.cg.path[i]);
-	if (r == 0 && (r = sbx_sbstate_save(p, &st)) < 0)
-		r = sbx_fail(&err, SBX_E_SYSTEM, "cannot write %s: %s", p->state, strerror(-r));
+	if (r == 0)
+		r = write_state(p, &s, &err);
 	if (r < 0) {
 		close(listen_fd);
 		report(ready, 'E', err.msg);
@@ -58,36 +106,7 @@ static _Noreturn void supervise(const sbx_paths *p, const sbx_sbconf *c, int lis
 	}
 	report(ready, 'O', "");
 	close(ready);
-
-	/* Until the init ends (idle, crash, killed) or we are told to stop,
-	 * hand each client connection to the sandbox's server. */
-	for (;;) {
-		struct pollfd pf[3] = {{s.pidfd, POLLIN, 0}, {listen_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
-		if (poll(pf, sfd >= 0 ? 3 : 2, -1) < 0 && errno != EINTR)
-			break;
-		if (pf[0].revents)
-			break;
-		if (pf[1].revents & POLLIN) {
-			int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-			if (conn >= 0) {
-				sbx_msg_send(s.sock[0], SBX_MSG_CONN, NULL, 0, &conn, 1);
-				close(conn);
-			}
-		}
-		if (sfd >= 0 && pf[2].revents) {
-			struct signalfd_siginfo si;
-			(void)!read(sfd, &si, sizeof(si));
-			syscall(SYS_pidfd_send_signal, s.pidfd, SIGKILL, NULL, 0);
-			sbx_cgroup_kill(&s.cg);
-		}
-	}
-	close(listen_fd);
-	/* Reap the init, remove its cgroups and our runtime state. */
-	sbx_launcher_release(&s);
-	unlink(p->sock);
-	unlink(p->state);
-	rmdir(p->run);
-	_exit(0);
+	serve_until_end(p, &s, listen_fd, sfd);
 }
 
 static int make_listener(const sbx_paths *p, sbx_error *err)
@@ -108,39 +127,33 @@ static int make_listener(const sbx_paths *p, sbx_error *err)
 	return sbx_steal_fd(&fd);
 }
 
-int sbx_supervisor_spawn(const sbx_paths *p, const sbx_sbconf *c, sbx_error *err)
+/* Run body in a detached grandchild (new session, adopted by pid 1) and
+ * wait for its 'O'/'E' report. The grandchild keeps only the fds listed. */
+static int detach(const sbx_paths *p, int lfd, const int *keep, size_t nkeep,
+		  void (*body)(const sbx_paths *, int, int, void *), void *arg,
+		  sbx_error *err)
 {
-	const char *root = sbx_run_root();
-	if ((mkdir(root, 0700) < 0 && errno != EEXIST) || (mkdir(p->run, 0700) < 0 && errno != EEXIST))
-		return sbx_fail(err, SBX_E_SYSTEM, "cannot create %s: %s", p->run, strerror(errno));
-	int lfd = make_listener(p, err);
-	if (lfd < 0) {
-		rmdir(p->run);
-		return lfd;
-	}
 	int pr[2];
-	if (pipe2(pr, O_CLOEXEC) < 0) {
-		close(lfd);
-		unlink(p->sock);
-		rmdir(p->run);
+	if (pipe2(pr, O_CLOEXEC) < 0)
 		return sbx_fail(err, SBX_E_SYSTEM, "pipe: %s", strerror(errno));
-	}
 	pid_t mid = fork();
 	if (mid == 0) {
-		/* Detach: a new session, and a grandchild that init adopts. */
 		setsid();
 		if (fork() != 0)
 			_exit(0);
 		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 		for (int i = 0; i < 3 && nul >= 0; i++)
 			dup2(nul, i);
-		int keep[] = {lfd, pr[1]};
-		sbx_close_all_except(keep, ARRAY_LEN(keep));
+		int all[16] = {lfd, pr[1]};
+		size_t n = 2;
+		for (size_t i = 0; i < nkeep && n < 16; i++)
+			all[n++] = keep[i];
+		sbx_close_all_except(all, n);
 		signal(SIGPIPE, SIG_IGN);
-		supervise(p, c, lfd, pr[1]);
+		body(p, lfd, pr[1], arg); /* never returns */
+		_exit(1);
 	}
 	close(pr[1]);
-	close(lfd);
 	if (mid > 0)
 		while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
 			;
@@ -157,7 +170,67 @@ int sbx_supervisor_spawn(const sbx_paths *p, const sbx_sbconf *c, sbx_error *err
 		return 0;
 	if (got > 0 && buf[0] == 'E')
 		return sbx_fail(err, SBX_E_SETUP, "%s", buf + 1);
-	unlink(p->sock);
-	rmdir(p->run);
 	return sbx_fail(err, SBX_E_SYSTEM, "the sandbox supervisor failed to start");
+}
+
+static int prepare_run_dir(const sbx_paths *p, sbx_error *err)
+{
+	const char *root = sbx_run_root();
+	if ((mkdir(root, 0700) < 0 && errno != EEXIST) || (mkdir(p->run, 0700) < 0 && errno != EEXIST))
+		return sbx_fail(err, SBX_E_SYSTEM, "cannot create %s: %s", p->run, strerror(errno));
+	int lfd = make_listener(p, err);
+	if (lfd < 0)
+		rmdir(p->run);
+	return lfd;
+}
+
+static _Noreturn void spawn_body(const sbx_paths *p, int lfd, int ready, void *arg)
+{
+	supervise(p, arg, lfd, ready);
+}
+
+int sbx_supervisor_spawn(const sbx_paths *p, const sbx_sbconf *c, sbx_error *err)
+{
+	int lfd = prepare_run_dir(p, err);
+	if (lfd < 0)
+		return lfd;
+	int r = detach(p, lfd, NULL, 0, spawn_body, (void *)c, err);
+	close(lfd);
+	if (r < 0) {
+		unlink(p->sock);
+		rmdir(p->run);
+	}
+	return r;
+}
+
+static _Noreturn void adopt_body(const sbx_paths *p, int lfd, int ready, void *arg)
+{
+	sbx_launcher *s = arg;
+	sbx_error err = {0};
+	int sfd = block_stop_signals();
+	if (write_state(p, s, &err) < 0) {
+		report(ready, 'E', err.msg);
+		_exit(1); /* the pool still owns the sandbox */
+	}
+	report(ready, 'O', "");
+	close(ready);
+	serve_until_end(p, s, lfd, sfd);
+}
+
+int sbx_supervisor_adopt(const sbx_paths *p, sbx_launcher *s, sbx_error *err)
+{
+	int lfd = prepare_run_dir(p, err);
+	if (lfd < 0)
+		return lfd;
+	int keep[3 + SBX_CG_N] = {s->sock[0], s->pidfd, s->cg.v2_fd};
+	size_t n = 3;
+	for (int c = 0; c < SBX_CG_N; c++)
+		keep[n++] = s->cg.dirfd[c];
+	int r = detach(p, lfd, keep, n, adopt_body, s, err);
+	close(lfd);
+	if (r < 0) {
+		unlink(p->sock);
+		rmdir(p->run);
+	}
+	return r;
 }

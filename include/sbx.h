@@ -31,17 +31,17 @@ typedef enum { SBX_WS_NONE = 0, SBX_WS_RO = 1, SBX_WS_RW = 2 } sbx_ws_mode;
 /* Error codes returned (negated) by the library. */
 typedef enum {
 	SBX_OK = 0,
-	SBX_E_INVALID = 1,  /* bad configuration value */
-	SBX_E_ROOTFS = 2,   /* rootfs missing or unusable */
-	SBX_E_PRIVILEGE = 3,/* not root / lacking a capability */
-	SBX_E_KERNEL = 4,   /* kernel lacks a feature */
-	SBX_E_CGROUP = 5,   /* cgroup set-up failed */
-	SBX_E_SETUP = 6,    /* namespace/mount set-up inside the sandbox failed */
-	SBX_E_SYSTEM = 7,   /* other system error (out of memory, fds, ...) */
-	SBX_E_NOTFOUND = 8, /* named sandbox does not exist */
-	SBX_E_EXISTS = 9,   /* named sandbox already exists */
-	SBX_E_STATE = 10,   /* sandbox is not in a state allowing the operation */
-	SBX_E_PATH = 11,    /* path escapes the sandbox or is unusable */
+	SBX_E_INVALID = 1,   /* bad configuration value */
+	SBX_E_ROOTFS = 2,    /* rootfs missing or unusable */
+	SBX_E_PRIVILEGE = 3, /* not root / lacking a capability */
+	SBX_E_KERNEL = 4,    /* kernel lacks a feature */
+	SBX_E_CGROUP = 5,    /* cgroup set-up failed */
+	SBX_E_SETUP = 6,     /* namespace/mount set-up inside the sandbox failed */
+	SBX_E_SYSTEM = 7,    /* other system error (out of memory, fds, ...) */
+	SBX_E_NOTFOUND = 8,  /* named sandbox does not exist */
+	SBX_E_EXISTS = 9,    /* named sandbox already exists */
+	SBX_E_STATE = 10,    /* sandbox is not in a state allowing the operation */
+	SBX_E_PATH = 11,     /* path escapes the sandbox or is unusable */
 } sbx_errcode;
 
 /* Error detail: a code and one human-readable line (no trailing newline). */
@@ -53,45 +53,45 @@ typedef struct sbx_error {
 /* Everything that describes one sandbox run. Initialise with
  * sbx_config_init() and override fields; strings are borrowed, not copied. */
 typedef struct sbx_config {
-	const char *rootfs;        /* NULL: sbx_default_rootfs() */
-	uint64_t memory_bytes;     /* 0: unlimited. default 512M */
-	uint32_t cpu_millis;       /* 1000 = one CPU; 0: unlimited. default 1000 */
-	uint32_t pids_max;         /* 0: unlimited. default 100 */
-	uint64_t timeout_ms;       /* 0: none. default 30000 */
-	uint64_t output_limit;     /* per stream, bytes. default 100K */
-	uint64_t tmp_size;         /* /tmp tmpfs cap, bytes. default 64M */
-	uint64_t fsize_limit;      /* RLIMIT_FSIZE, bytes. default 1G */
-	uint32_t nofile;           /* RLIMIT_NOFILE. default 1024 */
-	sbx_net_mode net;          /* default SBX_NET_NONE */
-	const char *workspace;     /* host directory, NULL: none */
-	sbx_ws_mode workspace_mode;/* default SBX_WS_NONE */
-	const char *const *env;    /* "K=V" strings added to the base env */
+	const char *rootfs;	    /* NULL: sbx_default_rootfs() */
+	uint64_t memory_bytes;	    /* 0: unlimited. default 512M */
+	uint32_t cpu_millis;	    /* 1000 = one CPU; 0: unlimited. default 1000 */
+	uint32_t pids_max;	    /* 0: unlimited. default 100 */
+	uint64_t timeout_ms;	    /* 0: none. default 30000 */
+	uint64_t output_limit;	    /* per stream, bytes. default 100K */
+	uint64_t tmp_size;	    /* /tmp tmpfs cap, bytes. default 64M */
+	uint64_t fsize_limit;	    /* RLIMIT_FSIZE, bytes. default 1G */
+	uint32_t nofile;	    /* RLIMIT_NOFILE. default 1024 */
+	sbx_net_mode net;	    /* default SBX_NET_NONE */
+	const char *workspace;	    /* host directory, NULL: none */
+	sbx_ws_mode workspace_mode; /* default SBX_WS_NONE */
+	const char *const *env;	    /* "K=V" strings added to the base env */
 	size_t n_env;
-	const char *cwd;           /* absolute path inside; NULL: /workspace or /tmp */
-	const char *hostname;      /* NULL: "sandbox" */
+	const char *cwd;	   /* absolute path inside; NULL: /workspace or /tmp */
+	const char *hostname;	   /* NULL: "sandbox" */
 	const char *cgroup_parent; /* NULL: the caller's own cgroup */
-	uid_t map_uid;             /* host uid that root inside maps to. default 100000 */
-	gid_t map_gid;             /* host gid that root inside maps to. default 100000 */
-	uint32_t map_count;        /* ids mapped (inside 0..count-1). default 65536 */
-	const char *driver;        /* "native" (NULL), "docker" or "podman" */
-	const char *image;         /* docker/podman image; NULL: "sbx-python:latest" */
+	uid_t map_uid;		   /* host uid that root inside maps to. default 100000 */
+	gid_t map_gid;		   /* host gid that root inside maps to. default 100000 */
+	uint32_t map_count;	   /* ids mapped (inside 0..count-1). default 65536 */
+	const char *driver;	   /* "native" (NULL), "docker" or "podman" */
+	const char *image;	   /* docker/podman image; NULL: "sbx-python:latest" */
 
-	const char *const *argv;   /* command, NULL-terminated; argv[0] looked up in PATH */
+	const char *const *argv; /* command, NULL-terminated; argv[0] looked up in PATH */
 
-	int stdin_fd;              /* fd handed to the command as stdin; -1: /dev/null */
-	int stdout_fd;             /* >=0: stdout streamed there as it comes (capped) */
-	int stderr_fd;             /* >=0: stderr streamed there as it comes (capped) */
-	bool capture;              /* keep stdout/stderr in sbx_result */
-	int cancel_fd;             /* >=0: readable => kill the sandbox (e.g. signalfd) */
+	int stdin_fd;  /* fd handed to the command as stdin; -1: /dev/null */
+	int stdout_fd; /* >=0: stdout streamed there as it comes (capped) */
+	int stderr_fd; /* >=0: stderr streamed there as it comes (capped) */
+	bool capture;  /* keep stdout/stderr in sbx_result */
+	int cancel_fd; /* >=0: readable => kill the sandbox (e.g. signalfd) */
 } sbx_config;
 
 typedef struct sbx_result {
-	int exit_code;      /* as the CLI exits: command's, 128+N, 124, ... */
-	int signal;         /* signal that ended the command, 0 if none */
+	int exit_code; /* as the CLI exits: command's, 128+N, 124, ... */
+	int signal;    /* signal that ended the command, 0 if none */
 	bool timed_out;
 	bool oom_killed;
-	bool cancelled;     /* ended because cancel_fd became readable */
-	char *stdout_buf;   /* captured bytes (raw, may be invalid UTF-8), NUL-terminated */
+	bool cancelled;	  /* ended because cancel_fd became readable */
+	char *stdout_buf; /* captured bytes (raw, may be invalid UTF-8), NUL-terminated */
 	size_t stdout_len;
 	bool stdout_truncated;
 	char *stderr_buf;
@@ -142,31 +142,31 @@ typedef struct sbx_sandbox sbx_sandbox;
 typedef enum { SBX_STOPPED = 0, SBX_RUNNING = 1 } sbx_sandbox_state;
 
 typedef struct sbx_exec_opts {
-	const char *const *argv;   /* command, NULL-terminated */
-	const char *const *env;    /* "K=V" added to the sandbox's environment */
+	const char *const *argv; /* command, NULL-terminated */
+	const char *const *env;	 /* "K=V" added to the sandbox's environment */
 	size_t n_env;
-	const char *cwd;           /* NULL: the sandbox's working directory */
-	uint64_t timeout_ms;       /* 0: none; kills this command's tree only */
-	uint64_t output_limit;     /* per stream; 0: 100K */
-	int stdin_fd;              /* -1: /dev/null */
-	int stdout_fd, stderr_fd;  /* >=0: stream there as it comes (capped) */
-	bool capture;              /* keep output in the result */
-	int cancel_fd;             /* >=0: readable => kill the command's tree */
+	const char *cwd;	  /* NULL: the sandbox's working directory */
+	uint64_t timeout_ms;	  /* 0: none; kills this command's tree only */
+	uint64_t output_limit;	  /* per stream; 0: 100K */
+	int stdin_fd;		  /* -1: /dev/null */
+	int stdout_fd, stderr_fd; /* >=0: stream there as it comes (capped) */
+	bool capture;		  /* keep output in the result */
+	int cancel_fd;		  /* >=0: readable => kill the command's tree */
 } sbx_exec_opts;
 
 typedef struct sbx_sandbox_info {
 	char name[72];
 	sbx_sandbox_state state;
-	int64_t created;        /* unix time */
-	int64_t started;        /* unix time of the last start, 0 if stopped */
-	pid_t pid;              /* supervisor pid, 0 if stopped */
+	int64_t created;		       /* unix time */
+	int64_t started;		       /* unix time of the last start, 0 if stopped */
+	pid_t pid;			       /* supervisor pid, 0 if stopped */
 	uint64_t memory_limit, memory_current; /* bytes */
 	uint32_t cpu_millis, pids_max;
-	int64_t pids_current;   /* -1 if unknown */
-	int64_t cpu_usage_us;   /* -1 if unknown */
+	int64_t pids_current; /* -1 if unknown */
+	int64_t cpu_usage_us; /* -1 if unknown */
 	uint64_t idle_timeout_ms;
 	char workspace[4096];
-	bool own_workspace;     /* workspace lives in the state dir */
+	bool own_workspace;	/* workspace lives in the state dir */
 	char workspace_mode[4]; /* "rw", "ro" */
 } sbx_sandbox_info;
 
@@ -182,8 +182,8 @@ void sbx_sandbox_close(sbx_sandbox *sb);
 
 int sbx_sandbox_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result *res, sbx_error *err);
 /* Read a whole file (at most max bytes; 0: 10M) as the sandbox sees it. */
-int sbx_sandbox_read_file(sbx_sandbox *sb, const char *path, uint64_t max, char **data,
-			  size_t *len, sbx_error *err);
+int sbx_sandbox_read_file(sbx_sandbox *sb, const char *path, uint64_t max, char **data, size_t *len,
+			  sbx_error *err);
 /* Create or atomically replace a file inside the sandbox. */
 int sbx_sandbox_write_file(sbx_sandbox *sb, const char *path, const void *data, size_t len,
 			   uint64_t max, sbx_error *err);
@@ -204,16 +204,15 @@ void sbx_sandbox_list_free(char **names, size_t n);
  * pre-started interpreter the script starts without paying Python's start-up;
  * elsewhere it runs `python3` in the sandbox. */
 typedef struct sbx_python_opts {
-	const char *source;        /* the script's text */
+	const char *source; /* the script's text */
 	size_t source_len;
-	const char *filename;      /* shown in tracebacks and sys.argv[0]; NULL: "<stdin>" */
-	const char *const *args;   /* sys.argv[1:], NULL-terminated (may be NULL) */
-	sbx_exec_opts exec;        /* env, cwd, timeout, output, stdio, cancel (argv unused) */
+	const char *filename;	 /* shown in tracebacks and sys.argv[0]; NULL: "<stdin>" */
+	const char *const *args; /* sys.argv[1:], NULL-terminated (may be NULL) */
+	sbx_exec_opts exec;	 /* env, cwd, timeout, output, stdio, cancel (argv unused) */
 } sbx_python_opts;
 
 void sbx_python_opts_init(sbx_python_opts *o);
-int sbx_sandbox_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_result *res,
-		       sbx_error *err);
+int sbx_sandbox_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_result *res, sbx_error *err);
 /* One-shot: a fresh sandbox from cfg (argv ignored) runs the script. */
 int sbx_run_python(const sbx_config *cfg, const sbx_python_opts *o, sbx_result *res,
 		   sbx_error *err);
@@ -231,21 +230,21 @@ int sbx_run_python(const sbx_config *cfg, const sbx_python_opts *o, sbx_result *
 typedef struct sbx_pool sbx_pool;
 
 typedef struct sbx_pool_config {
-	sbx_config tmpl;             /* every sandbox's configuration (argv ignored) */
-	uint32_t size;               /* idle sandboxes kept ready. default 2 */
-	uint32_t max_total;          /* idle + in use. default 64 */
-	uint64_t max_idle_age_ms;    /* recycle idle ones older than this; 0: never */
-	int64_t acquire_timeout_ms;  /* -1: wait; 0: create one synchronously if none
-					is idle (default); >0: wait at most this long */
-	bool python;                 /* pre-started interpreter mode. default true */
-	const char *preload;         /* modules imported ahead, "json,re" */
+	sbx_config tmpl;	    /* every sandbox's configuration (argv ignored) */
+	uint32_t size;		    /* idle sandboxes kept ready. default 2 */
+	uint32_t max_total;	    /* idle + in use. default 64 */
+	uint64_t max_idle_age_ms;   /* recycle idle ones older than this; 0: never */
+	int64_t acquire_timeout_ms; /* -1: wait; 0: create one synchronously if none
+				       is idle (default); >0: wait at most this long */
+	bool python;		    /* pre-started interpreter mode. default true */
+	const char *preload;	    /* modules imported ahead, "json,re" */
 } sbx_pool_config;
 
 typedef struct sbx_pool_stats {
 	uint32_t idle, in_use;
 	uint64_t created, destroyed, failures, acquired;
 	double acquire_p50_ms, acquire_p95_ms; /* over the last 1024 acquisitions */
-	char last_error[256];                  /* the latest replenish failure, "" if none */
+	char last_error[256];		       /* the latest replenish failure, "" if none */
 } sbx_pool_stats;
 
 void sbx_pool_config_init(sbx_pool_config *c);
@@ -267,7 +266,7 @@ void sbx_pool_destroy(sbx_pool *p);
 int sbx_cleanup(sbx_error *err);
 
 /* Parsers shared by the CLI and embedders. Return 0, or -1 on bad input. */
-int sbx_parse_size(const char *s, uint64_t *out);        /* 512M, 1G, 100K, 4096 */
+int sbx_parse_size(const char *s, uint64_t *out);	 /* 512M, 1G, 100K, 4096 */
 int sbx_parse_duration(const char *s, uint64_t *out_ms); /* 500ms, 30s, 5m, 1h */
 int sbx_parse_cpus(const char *s, uint32_t *out_millis); /* 0.5 -> 500 */
 

@@ -20,7 +20,7 @@ static const char *const ctrl_names[SBX_CG_N] = {"memory", "cpu", "pids"};
 static struct {
 	int version[SBX_CG_N];
 	char mount[SBX_CG_N][PATH_MAX]; /* hierarchy mount point */
-	char own[SBX_CG_N][PATH_MAX];   /* our cgroup, relative to the mount */
+	char own[SBX_CG_N][PATH_MAX];	/* our cgroup, relative to the mount */
 } host;
 static pthread_once_t host_once = PTHREAD_ONCE_INIT;
 
@@ -133,7 +133,8 @@ int sbx_cgroup_crosscheck(char *msg, size_t cap)
 		char *mnt = NULL;
 		int r = cgroup_get_subsys_mount_point(ctrl_names[c], &mnt);
 		bool lib = r == 0 && mnt;
-		bool ok = lib ? host.version[c] && strcmp(mnt, host.mount[c]) == 0 : !host.version[c];
+		bool ok =
+		    lib ? host.version[c] && strcmp(mnt, host.mount[c]) == 0 : !host.version[c];
 		if (!ok)
 			snprintf(msg, cap, "%s: libcgroup says %s, sbx found %s", ctrl_names[c],
 				 lib ? mnt : "not mounted",
@@ -194,8 +195,8 @@ static int v2_enable_in_parent(const char *ppath, const char *ctrl, sbx_error *e
 	_cleanup_close_ int pfd = open(ppath, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	char buf[512], want[64];
 	if (pfd < 0 || sbx_read_fileat(pfd, "cgroup.subtree_control", buf, sizeof(buf)) < 0)
-		return sbx_fail(err, SBX_E_CGROUP, "cgroup v2: cannot read %s/cgroup.subtree_control",
-				ppath);
+		return sbx_fail(err, SBX_E_CGROUP,
+				"cgroup v2: cannot read %s/cgroup.subtree_control", ppath);
 	for (char *w = strtok(buf, " \n"); w; w = strtok(NULL, " \n"))
 		if (strcmp(w, ctrl) == 0)
 			return 0;
@@ -258,7 +259,8 @@ static int write_limits(sbx_cgroup *cg, int c, const sbx_cg_limits *lim, sbx_err
 				r = write_knob(cg, c, "memory.swap.max", "0", err);
 		} else {
 			r = write_knob(cg, c, "memory.limit_in_bytes", v, err);
-			if (r == 0 && faccessat(cg->dirfd[c], "memory.memsw.limit_in_bytes", F_OK, 0) == 0)
+			if (r == 0 &&
+			    faccessat(cg->dirfd[c], "memory.memsw.limit_in_bytes", F_OK, 0) == 0)
 				r = write_knob(cg, c, "memory.memsw.limit_in_bytes", v, err);
 			if (r == 0)
 				sbx_write_fileat(cg->dirfd[c], "memory.swappiness", "0");
@@ -283,8 +285,7 @@ static int write_limits(sbx_cgroup *cg, int c, const sbx_cg_limits *lim, sbx_err
 	return 0;
 }
 
-int sbx_cgroup_create(sbx_cgroup *cg, const char *parent, const sbx_cg_limits *lim,
-		      sbx_error *err)
+int sbx_cgroup_create(sbx_cgroup *cg, const char *parent, const sbx_cg_limits *lim, sbx_error *err)
 {
 	pthread_once(&host_once, discover_host);
 	sbx_cgroup_init(cg);
@@ -318,14 +319,14 @@ int sbx_cgroup_create(sbx_cgroup *cg, const char *parent, const sbx_cg_limits *l
 	}
 	if (!any) {
 		cg->all_v2 = false;
-		return sbx_fail(err, SBX_E_KERNEL,
-				"no cgroup hierarchy with the memory, cpu or pids controller is mounted");
+		return sbx_fail(
+		    err, SBX_E_KERNEL,
+		    "no cgroup hierarchy with the memory, cpu or pids controller is mounted");
 	}
 	return 0;
 }
 
-int sbx_cgroup_attach(sbx_cgroup *cg, pid_t pid, bool joined_v1, bool joined_v2,
-		      sbx_error *err)
+int sbx_cgroup_attach(sbx_cgroup *cg, pid_t pid, bool joined_v1, bool joined_v2, sbx_error *err)
 {
 	char v[32];
 	snprintf(v, sizeof(v), "%d", (int)pid);
@@ -520,7 +521,8 @@ static int sweep(const char *dir, int depth)
 		char procs[16];
 		_cleanup_close_ int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (pid_gone(creator) && fd >= 0 &&
-		    sbx_read_fileat(fd, "cgroup.procs", procs, sizeof(procs)) == 0 && rmdir(path) == 0)
+		    sbx_read_fileat(fd, "cgroup.procs", procs, sizeof(procs)) == 0 &&
+		    rmdir(path) == 0)
 			n++;
 	}
 	closedir(d);

@@ -18,25 +18,23 @@ typedef struct sbx_cg_limits {
 } sbx_cg_limits;
 
 typedef struct sbx_cgroup {
-	char name[32];                 /* "sbx-<creator pid>-<8 hex>" */
-	int version[SBX_CG_N];         /* 0 (controller unavailable), 1 or 2 */
-	int dirfd[SBX_CG_N];           /* the sandbox's cgroup dir per controller */
+	char name[32];		       /* "sbx-<creator pid>-<8 hex>" */
+	int version[SBX_CG_N];	       /* 0 (controller unavailable), 1 or 2 */
+	int dirfd[SBX_CG_N];	       /* the sandbox's cgroup dir per controller */
 	char path[SBX_CG_N][PATH_MAX]; /* its absolute path */
-	int v2_fd;                     /* the unified sandbox cgroup, or -1 */
-	bool all_v2;                   /* every available controller is on v2 */
+	int v2_fd;		       /* the unified sandbox cgroup, or -1 */
+	bool all_v2;		       /* every available controller is on v2 */
 } sbx_cgroup;
 
 /* Create the sandbox's cgroups beneath `parent` (NULL: the caller's own
  * cgroup; absolute: from each hierarchy's root; relative: beneath the
  * caller's cgroup) and write the limits. On failure nothing is left. */
-int sbx_cgroup_create(sbx_cgroup *cg, const char *parent, const sbx_cg_limits *lim,
-		      sbx_error *err);
+int sbx_cgroup_create(sbx_cgroup *cg, const char *parent, const sbx_cg_limits *lim, sbx_error *err);
 
 /* Move pid into the controller cgroups it has not joined: v1 ones unless
  * joined_v1 (the child joins them itself, see init.c), v2 unless joined_v2
  * (CLONE_INTO_CGROUP). */
-int sbx_cgroup_attach(sbx_cgroup *cg, pid_t pid, bool joined_v1, bool joined_v2,
-		      sbx_error *err);
+int sbx_cgroup_attach(sbx_cgroup *cg, pid_t pid, bool joined_v1, bool joined_v2, sbx_error *err);
 
 /* Open the "tasks" file of every v1 controller cgroup (write-only), for the
  * child to join itself. Returns how many fds were stored (at most max). */

@@ -78,7 +78,8 @@ static void usage(FILE *f)
 	      "commands:\n"
 	      "  run [options] [--] CMD [ARG...]   run a command in a fresh sandbox\n"
 	      "  create NAME [run options] [--idle-timeout DUR]   start a long-lived sandbox\n"
-	      "  exec NAME [--timeout D] [--env K=V] [--cwd DIR] [--output-limit S] [--json] -- CMD...\n"
+	      "  exec NAME [--timeout D] [--env K=V] [--cwd DIR] [--output-limit S] [--json] -- "
+	      "CMD...\n"
 	      "  write NAME PATH < data            create or replace a file inside\n"
 	      "  read NAME PATH > data             print a file from inside\n"
 	      "  ls [--json]                       list sandboxes\n"
@@ -108,11 +109,11 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{"run", sbx_cli_run},         {"create", sbx_cli_create}, {"exec", sbx_cli_exec},
-		{"read", sbx_cli_read},       {"write", sbx_cli_write},   {"ls", sbx_cli_ls},
-		{"inspect", sbx_cli_inspect}, {"stop", sbx_cli_stop},     {"start", sbx_cli_start},
-		{"rm", sbx_cli_rm},           {"pool", sbx_cli_pool},     {"python", sbx_cli_python},
-		{"check", sbx_cli_check},
+	    {"run", sbx_cli_run},	  {"create", sbx_cli_create}, {"exec", sbx_cli_exec},
+	    {"read", sbx_cli_read},	  {"write", sbx_cli_write},   {"ls", sbx_cli_ls},
+	    {"inspect", sbx_cli_inspect}, {"stop", sbx_cli_stop},     {"start", sbx_cli_start},
+	    {"rm", sbx_cli_rm},		  {"pool", sbx_cli_pool},     {"python", sbx_cli_python},
+	    {"check", sbx_cli_check},
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmd, cmds[i].name) == 0)

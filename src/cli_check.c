@@ -23,7 +23,7 @@ typedef struct report {
 } report;
 
 static void line(report *r, bool ok, bool required, const char *what, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 static void line(report *r, bool ok, bool required, const char *what, const char *fmt, ...)
 {
@@ -52,12 +52,17 @@ static void check_native(report *r, const sbx_run_opts *o)
 	struct utsname u;
 	uname(&u);
 	line(r, true, false, "kernel", "%s %s", u.release, u.machine);
-	line(r, geteuid() == 0, true, "privilege", geteuid() == 0 ? "running as root" : "needs root");
+	line(r, geteuid() == 0, true, "privilege",
+	     geteuid() == 0 ? "running as root" : "needs root");
 	static const struct {
 		int flag;
 		const char *name;
-	} ns[] = {{0, "user"},   {CLONE_NEWPID, "pid"},  {CLONE_NEWNS, "mount"},
-		  {CLONE_NEWNET, "net"}, {CLONE_NEWIPC, "ipc"}, {CLONE_NEWUTS, "uts"},
+	} ns[] = {{0, "user"},
+		  {CLONE_NEWPID, "pid"},
+		  {CLONE_NEWNS, "mount"},
+		  {CLONE_NEWNET, "net"},
+		  {CLONE_NEWIPC, "ipc"},
+		  {CLONE_NEWUTS, "uts"},
 		  {CLONE_NEWCGROUP, "cgroup"}};
 	for (size_t i = 0; i < ARRAY_LEN(ns); i++) {
 		char what[32];
@@ -127,7 +132,8 @@ static void check_native(report *r, const sbx_run_opts *o)
 	sbx_result res;
 	sbx_error err = {0};
 	int rc = sbx_run(&cfg, &res, &err);
-	bool ok = rc == 0 && res.exit_code == 0 && res.stdout_buf && !strcmp(res.stdout_buf, "42\n");
+	bool ok =
+	    rc == 0 && res.exit_code == 0 && res.stdout_buf && !strcmp(res.stdout_buf, "42\n");
 	if (ok)
 		line(r, true, true, "sandbox run", "python3 -c 'print(6*7)' printed 42 in %llu ms",
 		     (unsigned long long)res.duration_ms);

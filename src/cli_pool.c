@@ -138,11 +138,13 @@ static int pool_stats(int argc, char **argv)
 			const sbx_jval *p50 = sbx_jget(st, "acquire_p50_ms"),
 				       *p95 = sbx_jget(st, "acquire_p95_ms");
 			const char *le = sbx_jget_str(st, "last_error");
-			printf("idle %lld\nin_use %lld\ncreated %lld\ndestroyed %lld\nfailures %lld\n"
-			       "acquired %lld\nacquire_p50_ms %.3f\nacquire_p95_ms %.3f\nlast_error %s\n",
-			       (long long)idle, (long long)use, (long long)cr, (long long)de,
-			       (long long)fa, (long long)aq, p50 ? p50->num : 0.0, p95 ? p95->num : 0.0,
-			       le && *le ? le : "-");
+			printf(
+			    "idle %lld\nin_use %lld\ncreated %lld\ndestroyed %lld\nfailures %lld\n"
+			    "acquired %lld\nacquire_p50_ms %.3f\nacquire_p95_ms %.3f\nlast_error "
+			    "%s\n",
+			    (long long)idle, (long long)use, (long long)cr, (long long)de,
+			    (long long)fa, (long long)aq, p50 ? p50->num : 0.0,
+			    p95 ? p95->num : 0.0, le && *le ? le : "-");
 		}
 		sbx_jfree(v);
 	}
@@ -254,7 +256,8 @@ static int finish_remote(const sbx_jval *v, bool json, const sbx_run_opts *o)
 static void request_common(sbx_buf *b, const sbx_run_opts *o, const sbx_buf *in, bool have_in)
 {
 	sbx_buf_printf(b, ",\"timeout_ms\":%llu,\"output_limit\":%llu",
-		       (unsigned long long)o->cfg.timeout_ms, (unsigned long long)o->cfg.output_limit);
+		       (unsigned long long)o->cfg.timeout_ms,
+		       (unsigned long long)o->cfg.output_limit);
 	if (o->cfg.cwd) {
 		sbx_buf_puts(b, ",\"cwd\":");
 		sbx_json_string(b, o->cfg.cwd, strlen(o->cfg.cwd));
@@ -316,8 +319,8 @@ int sbx_cli_python(int argc, char **argv)
 		sbx_opts_free(&o);
 		return sbx_cli_error("%s", msg);
 	}
-	uint64_t allowed = o.pool ? CLIENT_OPTS | SBX_OPT_POOL
-				  : SBX_OPT_SANDBOX | SBX_OPT_JSON | SBX_OPT_HELP;
+	uint64_t allowed =
+	    o.pool ? CLIENT_OPTS | SBX_OPT_POOL : SBX_OPT_SANDBOX | SBX_OPT_JSON | SBX_OPT_HELP;
 	const char *bad = sbx_opts_disallowed(&o, allowed);
 	int rc = 0;
 	if (bad)
@@ -329,7 +332,8 @@ int sbx_cli_python(int argc, char **argv)
 		      "  in a warm pool sandbox with --pool, else in a fresh sandbox.\n",
 		      stdout);
 	} else if (!o.cfg.argv)
-		rc = sbx_cli_error("python: no script given (sbx python [options] SCRIPT [ARG...])");
+		rc =
+		    sbx_cli_error("python: no script given (sbx python [options] SCRIPT [ARG...])");
 	if (rc || o.help) {
 		sbx_opts_free(&o);
 		return rc;
@@ -339,7 +343,8 @@ int sbx_cli_python(int argc, char **argv)
 	bool have_in = false;
 	if (!strcmp(script, "-") ? slurp_stdin(&src, &have_in) < 0 || !have_in
 				 : read_file(script, &src) < 0) {
-		rc = sbx_cli_error("cannot read script %s", strcmp(script, "-") ? script : "from stdin");
+		rc = sbx_cli_error("cannot read script %s",
+				   strcmp(script, "-") ? script : "from stdin");
 		goto out;
 	}
 	if (o.pool) {

@@ -48,7 +48,8 @@ static int open_sb(const char *name, sbx_sandbox **sb)
 
 int sbx_cli_create(int argc, char **argv)
 {
-	const char *name = name_arg(argc, argv, "create", "NAME [run options] [--idle-timeout DUR]");
+	const char *name =
+	    name_arg(argc, argv, "create", "NAME [run options] [--idle-timeout DUR]");
 	if (!name)
 		return SBX_EXIT_ERROR;
 	sbx_run_opts o;
@@ -68,7 +69,8 @@ int sbx_cli_exec(int argc, char **argv)
 	if (!name)
 		return SBX_EXIT_ERROR;
 	sbx_run_opts o;
-	uint64_t allowed = SBX_OPT_TIMEOUT | SBX_OPT_ENV | SBX_OPT_CWD | SBX_OPT_OUTPUT | SBX_OPT_JSON;
+	uint64_t allowed =
+	    SBX_OPT_TIMEOUT | SBX_OPT_ENV | SBX_OPT_CWD | SBX_OPT_OUTPUT | SBX_OPT_JSON;
 	int rc = parse(argc, argv, "exec", allowed, true, &o, 3);
 	sbx_sandbox *sb = NULL;
 	if (rc == 0)
@@ -112,7 +114,8 @@ int sbx_cli_exec(int argc, char **argv)
 static int file_cmd(int argc, char **argv, bool writing)
 {
 	const char *cmd = writing ? "write" : "read";
-	const char *name = name_arg(argc, argv, cmd, writing ? "NAME PATH < data" : "NAME PATH > data");
+	const char *name =
+	    name_arg(argc, argv, cmd, writing ? "NAME PATH < data" : "NAME PATH > data");
 	if (!name)
 		return SBX_EXIT_ERROR;
 	if (argc < 4)
@@ -139,8 +142,8 @@ static int file_cmd(int argc, char **argv, bool writing)
 		else if (in.len > max)
 			rc = sbx_cli_error("write %s: input exceeds --max-size %llu bytes", path,
 					   (unsigned long long)max);
-		else if (sbx_sandbox_write_file(sb, path, in.data ? in.data : "", in.len, max, &err) <
-			 0)
+		else if (sbx_sandbox_write_file(sb, path, in.data ? in.data : "", in.len, max,
+						&err) < 0)
 			rc = sbx_cli_error("%s", err.msg);
 		sbx_buf_free(&in);
 	} else {
@@ -235,8 +238,8 @@ int sbx_cli_ls(int argc, char **argv)
 	if (json)
 		sbx_buf_puts(&b, "[");
 	else
-		sbx_buf_printf(&b, "%-24s %-8s %-20s %-8s %-10s %-6s %s\n", "NAME", "STATE", "CREATED",
-			       "PID", "MEMORY", "CPUS", "PIDS");
+		sbx_buf_printf(&b, "%-24s %-8s %-20s %-8s %-10s %-6s %s\n", "NAME", "STATE",
+			       "CREATED", "PID", "MEMORY", "CPUS", "PIDS");
 	size_t shown = 0;
 	for (size_t k = 0; k < n; k++) {
 		sbx_sandbox *sb;
@@ -304,8 +307,7 @@ int sbx_cli_inspect(int argc, char **argv)
 	return rc;
 }
 
-static int simple(int argc, char **argv, const char *cmd,
-		  int (*fn)(sbx_sandbox *, sbx_error *))
+static int simple(int argc, char **argv, const char *cmd, int (*fn)(sbx_sandbox *, sbx_error *))
 {
 	const char *name = name_arg(argc, argv, cmd, "NAME");
 	if (!name)

@@ -75,7 +75,8 @@ static const char **strings(const sbx_jval *arr, size_t *n, bool *bad)
 		return NULL;
 	}
 	for (size_t i = 0; i < arr->n; i++) {
-		if (arr->items[i].type != SBX_J_STR || strlen(arr->items[i].str) != arr->items[i].len) {
+		if (arr->items[i].type != SBX_J_STR ||
+		    strlen(arr->items[i].str) != arr->items[i].len) {
 			*bad = true;
 			free(v);
 			return NULL;
@@ -124,8 +125,9 @@ static void do_run(conn_arg *c, const sbx_jval *req, bool python)
 	if (bad || (!python && argc == 0) || (python && (!src || src->type != SBX_J_STR)) ||
 	    (in && in->type != SBX_J_STR) || timeout < 0 || limit <= 0) {
 		reply_error(c->fd, req, SBX_EXIT_ERROR,
-			    python ? "python needs \"source\" (string); args, env: arrays of strings"
-				   : "run needs \"argv\" (non-empty array of strings); env: strings");
+			    python
+				? "python needs \"source\" (string); args, env: arrays of strings"
+				: "run needs \"argv\" (non-empty array of strings); env: strings");
 		goto out;
 	}
 	sbx_exec_opts eo;
@@ -237,7 +239,8 @@ static void handle_line(conn_arg *c, const char *line, size_t len)
 	int64_t v = 0;
 	const char *op = sbx_jget_str(req, "op");
 	if (!sbx_jget_int(req, "v", &v) || v != SBX_PROTO_VERSION)
-		reply_error(c->fd, req, SBX_EXIT_ERROR, "unsupported protocol version (expected \"v\":1)");
+		reply_error(c->fd, req, SBX_EXIT_ERROR,
+			    "unsupported protocol version (expected \"v\":1)");
 	else if (!op)
 		reply_error(c->fd, req, SBX_EXIT_ERROR, "missing \"op\"");
 	else if (!strcmp(op, "run"))
@@ -331,8 +334,7 @@ static int listen_at(const char *path, const char *group, sbx_error *err)
 	return fd;
 }
 
-int sbx_daemon_serve(sbx_pool *p, const char *path, const char *group, int stop_fd,
-		     sbx_error *err)
+int sbx_daemon_serve(sbx_pool *p, const char *path, const char *group, int stop_fd, sbx_error *err)
 {
 	int lfd = listen_at(path, group, err);
 	if (lfd < 0)

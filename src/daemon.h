@@ -11,8 +11,7 @@
 /* Serve p on a socket at path (mode 0600, or 0660 and owned by group when
  * group is not NULL) until stop_fd becomes readable. Returns 0, or negative
  * with err. The pool is not destroyed here. */
-int sbx_daemon_serve(sbx_pool *p, const char *path, const char *group, int stop_fd,
-		     sbx_error *err);
+int sbx_daemon_serve(sbx_pool *p, const char *path, const char *group, int stop_fd, sbx_error *err);
 
 /* One request line to the daemon at path; the response line (malloc'd,
  * without the newline) in *resp. */

@@ -39,7 +39,7 @@ static inline int sbx_steal_fd(int *fd)
 
 /* Fill err (may be NULL) and return -code. */
 int sbx_fail(sbx_error *err, sbx_errcode code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* SBX_DEBUG=1 in the environment: one "sbx-debug: ..." line on stderr. */
 int sbx_debug_on(void);

@@ -22,7 +22,7 @@ enum {
 typedef struct sbx_launch {
 	char rootfs[PATH_MAX];
 	char workspace[PATH_MAX]; /* host dir for a plain bind, "" if none */
-	int ws_fd;                /* detached idmapped workspace mount, or -1 */
+	int ws_fd;		  /* detached idmapped workspace mount, or -1 */
 	bool ws_ro;
 	uint64_t tmp_size;
 	char hostname[64];
@@ -32,12 +32,12 @@ typedef struct sbx_launch {
 	char *const *envp;
 	const struct sock_fprog *seccomp;
 	sbx_privs privs;
-	int sock;                            /* child's end of the control socket */
-	int stdin_fd, stdout_fd, stderr_fd;  /* the command's stdio */
-	bool debug;                /* SBX_DEBUG: the child prints step timings */
-	uint64_t t0;               /* the parent's start time, for those */
-	bool server;               /* long-lived: serve connections passed on sock */
-	uint64_t idle_timeout_ms;  /* server mode: exit after this long idle */
+	int sock;			    /* child's end of the control socket */
+	int stdin_fd, stdout_fd, stderr_fd; /* the command's stdio */
+	bool debug;			    /* SBX_DEBUG: the child prints step timings */
+	uint64_t t0;			    /* the parent's start time, for those */
+	bool server;			    /* long-lived: serve connections passed on sock */
+	uint64_t idle_timeout_ms;	    /* server mode: exit after this long idle */
 } sbx_launch;
 
 /* In the new namespaces: mounts, pivot_root into the rootfs. 0, or -1 with

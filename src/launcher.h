@@ -11,7 +11,7 @@ typedef struct sbx_launcher {
 	sbx_cgroup cg;
 	char **envp;
 	int out[2], err[2], sock[2]; /* [0] parent's end */
-	pid_t pid;                   /* the sandbox's init, 0 once handed over */
+	pid_t pid;		     /* the sandbox's init, 0 once handed over */
 	int pidfd;
 } sbx_launcher;
 
@@ -19,8 +19,8 @@ void sbx_launcher_init(sbx_launcher *s);
 
 /* Validate cfg, create cgroups, clone the init, map ids, join cgroups and
  * send GO. server starts a long-lived sandbox (no command, no output
- * pipes) that serves connections passed with sbx_launcher_connect. On failure everything taken is released by
- * sbx_launcher_release. */
+ * pipes) that serves connections passed with sbx_launcher_connect. On failure everything taken is
+ * released by sbx_launcher_release. */
 int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
 		       uint64_t idle_timeout_ms, sbx_error *err);
 

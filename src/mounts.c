@@ -15,17 +15,17 @@
 
 /* proc entries hidden behind /dev/null (files) or an empty tmpfs (dirs). */
 static const char *const proc_masked[] = {
-	"kcore", "keys", "latency_stats", "timer_list", "timer_stats", "sched_debug",
-	"acpi", "asound", "scsi", "kallsyms", "kpagecount", "kpageflags", "kpagecgroup",
+    "kcore",  "keys", "latency_stats", "timer_list", "timer_stats", "sched_debug", "acpi",
+    "asound", "scsi", "kallsyms",      "kpagecount", "kpageflags",  "kpagecgroup",
 };
 /* proc entries left readable but read-only. */
 static const char *const proc_readonly[] = {"sys", "sysrq-trigger", "irq", "bus", "fs"};
 static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
-#define FAIL(...)                                                                  \
-	do {                                                                       \
-		snprintf(msg, cap, __VA_ARGS__);                                   \
-		return -1;                                                         \
+#define FAIL(...)                                                                                  \
+	do {                                                                                       \
+		snprintf(msg, cap, __VA_ARGS__);                                                   \
+		return -1;                                                                         \
 	} while (0)
 
 static int path_join(char *out, size_t n, const char *a, const char *b)
@@ -58,8 +58,8 @@ static unsigned long locked_flags(const char *path)
 
 static int remount_ro(const char *path, unsigned long extra)
 {
-	return mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | extra | locked_flags(path),
-		     NULL);
+	return mount(NULL, path, NULL,
+		     MS_BIND | MS_REMOUNT | MS_RDONLY | extra | locked_flags(path), NULL);
 }
 
 static int setup_proc(const char *root, char *msg, size_t cap)
@@ -81,9 +81,9 @@ static int setup_proc(const char *root, char *msg, size_t cap)
 		if (path_join(p, sizeof(p), proc, proc_masked[i]) < 0 || lstat(p, &st) < 0)
 			continue;
 		int r = S_ISDIR(st.st_mode)
-				? mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-					"size=0,mode=555")
-				: mount("/dev/null", p, NULL, MS_BIND, NULL);
+			    ? mount("tmpfs", p, "tmpfs",
+				    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=555")
+			    : mount("/dev/null", p, NULL, MS_BIND, NULL);
 		if (r < 0)
 			FAIL("mask /proc/%s: %s", proc_masked[i], strerror(errno));
 	}
@@ -95,7 +95,8 @@ static int setup_dev(const char *root, uint64_t shm_size, char *msg, size_t cap)
 	char dev[PATH_MAX], p[PATH_MAX], opts[128];
 	if (path_join(dev, sizeof(dev), root, "dev") < 0)
 		FAIL("path too long");
-	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,nr_inodes=64,mode=755") < 0)
+	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,nr_inodes=64,mode=755") <
+	    0)
 		FAIL("mount /dev: %s", strerror(errno));
 	for (size_t i = 0; i < ARRAY_LEN(dev_nodes); i++) {
 		char host[64];
@@ -113,16 +114,18 @@ static int setup_dev(const char *root, uint64_t shm_size, char *msg, size_t cap)
 		FAIL("mkdir /dev/pts: %s", strerror(errno));
 	if (mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC,
 		  "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0 &&
-	    mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") <
-		    0)
+	    mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC,
+		  "newinstance,ptmxmode=0666,mode=0620") < 0)
 		FAIL("mount /dev/pts: %s", strerror(errno));
 	if (path_join(p, sizeof(p), dev, "shm") < 0 || mkdir(p, 01777) < 0)
 		FAIL("mkdir /dev/shm: %s", strerror(errno));
 	snprintf(opts, sizeof(opts), "size=%llu,mode=1777", (unsigned long long)shm_size);
 	if (mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
 		FAIL("mount /dev/shm: %s", strerror(errno));
-	static const char *const links[][2] = {{"pts/ptmx", "ptmx"},     {"/proc/self/fd", "fd"},
-					       {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+	static const char *const links[][2] = {{"pts/ptmx", "ptmx"},
+					       {"/proc/self/fd", "fd"},
+					       {"/proc/self/fd/0", "stdin"},
+					       {"/proc/self/fd/1", "stdout"},
 					       {"/proc/self/fd/2", "stderr"}};
 	for (size_t i = 0; i < ARRAY_LEN(links); i++) {
 		if (path_join(p, sizeof(p), dev, links[i][1]) < 0 || symlink(links[i][0], p) < 0)
@@ -163,7 +166,7 @@ static int setup_workspace(const sbx_launch *l, char *msg, size_t cap)
 		FAIL("bind /workspace: %s", strerror(errno));
 	if (mount(NULL, p, NULL,
 		  MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (l->ws_ro ? MS_RDONLY : 0) |
-			  locked_flags(p),
+		      locked_flags(p),
 		  NULL) < 0)
 		FAIL("remount /workspace: %s", strerror(errno));
 	return 0;

@@ -7,12 +7,42 @@
 #include "parse.h"
 
 enum opt_id {
-	O_ROOTFS, O_MEMORY, O_CPUS, O_PIDS, O_TIMEOUT, O_OUTPUT, O_TMP, O_NET, O_WORKSPACE,
-	O_ENV, O_CWD, O_HOSTNAME, O_CGPARENT, O_MAPUID, O_MAPGID, O_JSON, O_HELP, O_VERSION,
-	O_IDLE, O_MAXSIZE, O_FORCE, O_POOL, O_DRIVER, O_IMAGE, O_SOCKET, O_SIZE, O_MAXTOTAL,
-	O_MAXAGE, O_ACQTIMEOUT, O_PYTHON, O_NOPYTHON, O_PRELOAD, O_GROUP,
+	O_ROOTFS,
+	O_MEMORY,
+	O_CPUS,
+	O_PIDS,
+	O_TIMEOUT,
+	O_OUTPUT,
+	O_TMP,
+	O_NET,
+	O_WORKSPACE,
+	O_ENV,
+	O_CWD,
+	O_HOSTNAME,
+	O_CGPARENT,
+	O_MAPUID,
+	O_MAPGID,
+	O_JSON,
+	O_HELP,
+	O_VERSION,
+	O_IDLE,
+	O_MAXSIZE,
+	O_FORCE,
+	O_POOL,
+	O_DRIVER,
+	O_IMAGE,
+	O_SOCKET,
+	O_SIZE,
+	O_MAXTOTAL,
+	O_MAXAGE,
+	O_ACQTIMEOUT,
+	O_PYTHON,
+	O_NOPYTHON,
+	O_PRELOAD,
+	O_GROUP,
 };
 
+/* clang-format off */
 static const struct {
 	const char *name;
 	enum opt_id id;
@@ -36,11 +66,12 @@ static const struct {
 	{"no-python", O_NOPYTHON, false}, {"preload", O_PRELOAD, true},
 	{"group", O_GROUP, true},
 };
+/* clang-format on */
 
-#define BAD(...)                                                                   \
-	do {                                                                       \
-		snprintf(msg, cap, __VA_ARGS__);                                   \
-		return -1;                                                         \
+#define BAD(...)                                                                                   \
+	do {                                                                                       \
+		snprintf(msg, cap, __VA_ARGS__);                                                   \
+		return -1;                                                                         \
 	} while (0)
 
 static int parse_u32(const char *s, uint32_t max, uint32_t *out)
@@ -124,7 +155,8 @@ static int apply(sbx_run_opts *o, enum opt_id id, const char *v, const char *nam
 	}
 	case O_CWD:
 		if (sbx_valid_inside_path(v) < 0)
-			BAD("invalid --cwd '%s': an absolute path inside the sandbox, without . or ..",
+			BAD("invalid --cwd '%s': an absolute path inside the sandbox, without . or "
+			    "..",
 			    v);
 		c->cwd = v;
 		return 0;
@@ -203,7 +235,8 @@ static int apply(sbx_run_opts *o, enum opt_id id, const char *v, const char *nam
 		if (strcmp(v, "wait") == 0)
 			o->acquire_timeout_ms = -1;
 		else if (sbx_parse_duration(v, &ms) < 0 || ms > INT64_MAX)
-			BAD("invalid --acquire-timeout '%s' (a duration, 0 = create now, or wait)", v);
+			BAD("invalid --acquire-timeout '%s' (a duration, 0 = create now, or wait)",
+			    v);
 		else
 			o->acquire_timeout_ms = (int64_t)ms;
 		return 0;

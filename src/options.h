@@ -9,21 +9,21 @@
 typedef struct sbx_run_opts {
 	sbx_config cfg;
 	bool json, help, version;
-	const char **env;    /* owned array of borrowed strings */
+	const char **env; /* owned array of borrowed strings */
 	size_t n_env;
-	char *workspace_dir; /* owned */
-	int cmd_index;       /* argv index of the command, argc if none */
+	char *workspace_dir;	  /* owned */
+	int cmd_index;		  /* argv index of the command, argc if none */
 	uint64_t idle_timeout_ms; /* create: --idle-timeout */
-	uint64_t max_size;        /* read/write: --max-size */
-	uint64_t seen;            /* bit per option given (SBX_OPT_*) */
-	const char *pool;         /* run/python: --pool SOCKET */
-	const char *socket;       /* pool serve/stats: --socket PATH */
-	const char *group;        /* pool serve: --group NAME */
-	const char *preload;      /* pool serve: --preload json,re */
+	uint64_t max_size;	  /* read/write: --max-size */
+	uint64_t seen;		  /* bit per option given (SBX_OPT_*) */
+	const char *pool;	  /* run/python: --pool SOCKET */
+	const char *socket;	  /* pool serve/stats: --socket PATH */
+	const char *group;	  /* pool serve: --group NAME */
+	const char *preload;	  /* pool serve: --preload json,re */
 	uint32_t size, max_total; /* pool serve */
 	uint64_t max_age_ms;
 	int64_t acquire_timeout_ms;
-	bool python;              /* pool serve: interpreter mode (default on) */
+	bool python; /* pool serve: interpreter mode (default on) */
 } sbx_run_opts;
 
 /* Bits of sbx_run_opts.seen, for subcommands that take a subset. */
@@ -61,10 +61,11 @@ typedef struct sbx_run_opts {
 #define SBX_OPT_PRELOAD (1ull << 31)
 #define SBX_OPT_GROUP (1ull << 32)
 /* Options that shape a sandbox (run, create, pool serve). */
-#define SBX_OPT_SANDBOX (SBX_OPT_ROOTFS | SBX_OPT_MEMORY | SBX_OPT_CPUS | SBX_OPT_PIDS | SBX_OPT_TIMEOUT | \
-	SBX_OPT_OUTPUT | SBX_OPT_TMP | SBX_OPT_NET | SBX_OPT_WORKSPACE | SBX_OPT_ENV | SBX_OPT_CWD | \
-	SBX_OPT_HOSTNAME | SBX_OPT_CGPARENT | SBX_OPT_MAPUID | SBX_OPT_MAPGID | SBX_OPT_DRIVER | \
-	SBX_OPT_IMAGE)
+#define SBX_OPT_SANDBOX                                                                            \
+	(SBX_OPT_ROOTFS | SBX_OPT_MEMORY | SBX_OPT_CPUS | SBX_OPT_PIDS | SBX_OPT_TIMEOUT |         \
+	 SBX_OPT_OUTPUT | SBX_OPT_TMP | SBX_OPT_NET | SBX_OPT_WORKSPACE | SBX_OPT_ENV |            \
+	 SBX_OPT_CWD | SBX_OPT_HOSTNAME | SBX_OPT_CGPARENT | SBX_OPT_MAPUID | SBX_OPT_MAPGID |     \
+	 SBX_OPT_DRIVER | SBX_OPT_IMAGE)
 
 /* The first option in o->seen outside allowed, as "--name", or NULL. */
 const char *sbx_opts_disallowed(const sbx_run_opts *o, uint64_t allowed);

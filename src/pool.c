@@ -25,10 +25,10 @@ struct sbx_pool {
 	char preload[1024];
 	pthread_mutex_t mu;
 	pthread_cond_t changed; /* idle list or counts changed */
-	pthread_cond_t work;    /* the worker has something to do */
+	pthread_cond_t work;	/* the worker has something to do */
 	pthread_t worker;
 	bool stop;
-	node *idle, *retire;    /* idle: oldest first; retire: to destroy */
+	node *idle, *retire; /* idle: oldest first; retire: to destroy */
 	uint32_t n_idle, n_in_use, n_creating;
 	uint64_t created, destroyed, failures, acquired;
 	double lat[LAT_N];
@@ -181,7 +181,8 @@ static void *worker_main(void *arg)
 			wake = p->retry_at_ns;
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		uint64_t abs = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + (wake - now);
+		uint64_t abs =
+		    (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + (wake - now);
 		ts.tv_sec = (time_t)(abs / 1000000000ull);
 		ts.tv_nsec = (long)(abs % 1000000000ull);
 		pthread_cond_timedwait(&p->work, &p->mu, &ts);
@@ -199,7 +200,8 @@ SBX_API int sbx_pool_create(const sbx_pool_config *c, sbx_pool **out, sbx_error 
 		return sbx_fail(err, SBX_E_PRIVILEGE, "sbx must run as root (namespaces, cgroups)");
 	if (c->tmpl.driver && strcmp(c->tmpl.driver, "native") != 0)
 		return sbx_fail(err, SBX_E_INVALID,
-				"pools in this library run on the native driver (got %s)", c->tmpl.driver);
+				"pools in this library run on the native driver (got %s)",
+				c->tmpl.driver);
 	sbx_pool *p = calloc(1, sizeof(*p));
 	if (!p)
 		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
@@ -266,8 +268,8 @@ SBX_API int sbx_pool_acquire(sbx_pool *p, int64_t timeout_ms, sbx_sandbox **out,
 		if (timeout_ms == 0) {
 			if (total(p) >= p->cfg.max_total) {
 				pthread_mutex_unlock(&p->mu);
-				return sbx_fail(err, SBX_E_STATE, "pool exhausted: %u sandboxes in use",
-						p->n_in_use);
+				return sbx_fail(err, SBX_E_STATE,
+						"pool exhausted: %u sandboxes in use", p->n_in_use);
 			}
 			/* Nothing idle: make one now, in the caller's time. */
 			p->n_creating++;
@@ -337,8 +339,7 @@ SBX_API void sbx_pool_release(sbx_pool *p, sbx_sandbox *sb)
 	}
 }
 
-SBX_API int sbx_pool_release_named(sbx_pool *p, sbx_sandbox *sb, const char *name,
-				   sbx_error *err)
+SBX_API int sbx_pool_release_named(sbx_pool *p, sbx_sandbox *sb, const char *name, sbx_error *err)
 {
 	sbx_paths paths;
 	int r = sbx_paths_for(name, &paths, err);
@@ -350,9 +351,10 @@ SBX_API int sbx_pool_release_named(sbx_pool *p, sbx_sandbox *sb, const char *nam
 	    (mkdir(sbdir, 0700) < 0 && errno != EEXIST))
 		return sbx_fail(err, SBX_E_SYSTEM, "cannot create %s: %s", sbdir, strerror(errno));
 	if (mkdir(paths.dir, 0700) < 0)
-		return errno == EEXIST ? sbx_fail(err, SBX_E_EXISTS, "sandbox %s already exists", name)
-				       : sbx_fail(err, SBX_E_SYSTEM, "cannot create %s: %s", paths.dir,
-						  strerror(errno));
+		return errno == EEXIST
+			   ? sbx_fail(err, SBX_E_EXISTS, "sandbox %s already exists", name)
+			   : sbx_fail(err, SBX_E_SYSTEM, "cannot create %s: %s", paths.dir,
+				      strerror(errno));
 	int lk = sbx_lock(&paths);
 	/* The pool's template becomes its config; a restart after a stop
 	 * starts it afresh from that. */

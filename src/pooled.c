@@ -8,8 +8,8 @@
 #include "internal.h"
 #include "pooled.h"
 
-int sbx_pooled_create(const sbx_sbconf *conf, bool python, const char *preload,
-		      sbx_sandbox **out, sbx_error *err)
+int sbx_pooled_create(const sbx_sbconf *conf, bool python, const char *preload, sbx_sandbox **out,
+		      sbx_error *err)
 {
 	sbx_sandbox *sb = calloc(1, sizeof(*sb));
 	sbx_pooled *pd = calloc(1, sizeof(*pd));

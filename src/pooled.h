@@ -9,8 +9,8 @@
  * this process. With python, also start the pre-started interpreter
  * (importing the comma-separated preload modules) and wait until it is
  * ready. */
-int sbx_pooled_create(const sbx_sbconf *conf, bool python, const char *preload,
-		      sbx_sandbox **out, sbx_error *err);
+int sbx_pooled_create(const sbx_sbconf *conf, bool python, const char *preload, sbx_sandbox **out,
+		      sbx_error *err);
 
 /* Did its init die (checked without blocking)? */
 bool sbx_pooled_dead(const sbx_sandbox *sb);

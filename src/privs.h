@@ -7,8 +7,8 @@
 #include "sbx.h"
 
 typedef struct sbx_privs {
-	cap_t empty;         /* an empty capability set (shared, never freed) */
-	int last_cap;        /* highest capability the kernel knows */
+	cap_t empty;  /* an empty capability set (shared, never freed) */
+	int last_cap; /* highest capability the kernel knows */
 	struct rlimit nofile, core, fsize;
 } sbx_privs;
 

@@ -43,7 +43,9 @@ ssize_t sbx_msg_recv(int fd, void *buf, size_t cap, int *fds, int *nfds, int max
 		char b[CMSG_SPACE(sizeof(int) * 4)];
 		struct cmsghdr align;
 	} ctl;
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = ctl.b,
 			    .msg_controllen = sizeof(ctl.b)};
 	if (nfds)
 		*nfds = 0;

@@ -21,7 +21,7 @@ enum {
 	SBX_REP_ERROR = 'E',   /* text */
 	SBX_REP_DATA = 'D',    /* uint64 size; size bytes follow */
 	SBX_REP_OK = 'O',
-	SBX_MSG_KILL = 'K',    /* client -> exec: kill the command's tree */
+	SBX_MSG_KILL = 'K', /* client -> exec: kill the command's tree */
 	SBX_MSG_CHUNK = 'd',
 };
 

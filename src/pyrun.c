@@ -123,7 +123,9 @@ static int send_request(int chan, const sbx_buf *b, const int fds[3])
 		struct cmsghdr align;
 	} ctl;
 	memset(&ctl, 0, sizeof(ctl));
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = ctl.buf,
 			    .msg_controllen = sizeof(ctl.buf)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 	c->cmsg_level = SOL_SOCKET;
@@ -166,8 +168,8 @@ SBX_API int sbx_sandbox_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_re
 	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, nul = -1;
 	sbx_buf req = {0};
 	char **env = sbx_sandbox_env(&c, &o->exec);
-	const char *cwd = o->exec.cwd          ? o->exec.cwd
-			  : c.cwd[0]            ? c.cwd
+	const char *cwd = o->exec.cwd		 ? o->exec.cwd
+			  : c.cwd[0]		 ? c.cwd
 			  : c.cfg.workspace_mode ? "/workspace"
 						 : "/tmp";
 	if (!env || request_json(&req, o, env, cwd) < 0) {
@@ -190,8 +192,8 @@ SBX_API int sbx_sandbox_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_re
 	sbx_closep(&nul);
 	/* One script per interpreter: both its fds go to the wait. */
 	r = sbx_exec_finish(sb, sbx_steal_fd(&pd->py_conn), sbx_steal_fd(&pd->py_chan),
-			    sbx_steal_fd(&outp[0]), sbx_steal_fd(&errp[0]), &o->exec, t0, oom_before,
-			    res, err);
+			    sbx_steal_fd(&outp[0]), sbx_steal_fd(&errp[0]), &o->exec, t0,
+			    oom_before, res, err);
 out:
 	for (int i = 0; i < 2; i++) {
 		sbx_closep(&outp[i]);

@@ -72,16 +72,16 @@ static int check_rootfs(const char *path, char *out, sbx_error *err)
 	if (!path || !*path)
 		return sbx_fail(err, SBX_E_ROOTFS, "no rootfs given (use --rootfs or SBX_ROOTFS)");
 	if (!realpath(path, out))
-		return sbx_fail(err, SBX_E_ROOTFS, "rootfs not found: %s (build it with: make rootfs)",
-				path);
+		return sbx_fail(err, SBX_E_ROOTFS,
+				"rootfs not found: %s (build it with: make rootfs)", path);
 	static const char *const need[] = {"proc", "dev", "tmp"};
 	for (size_t i = 0; i < ARRAY_LEN(need); i++) {
 		char p[PATH_MAX + 16];
 		struct stat st;
 		snprintf(p, sizeof(p), "%s/%s", out, need[i]);
 		if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
-			return sbx_fail(err, SBX_E_ROOTFS, "rootfs %s is not usable: no /%s directory",
-					out, need[i]);
+			return sbx_fail(err, SBX_E_ROOTFS,
+					"rootfs %s is not usable: no /%s directory", out, need[i]);
 	}
 	return 0;
 }
@@ -98,7 +98,8 @@ static int validate(const sbx_config *cfg, bool server, sbx_error *err)
 		return sbx_fail(err, SBX_E_INVALID, "invalid hostname: %s", cfg->hostname);
 	for (size_t i = 0; i < cfg->n_env; i++)
 		if (sbx_parse_env(cfg->env[i]) < 0)
-			return sbx_fail(err, SBX_E_INVALID, "invalid environment entry: %s", cfg->env[i]);
+			return sbx_fail(err, SBX_E_INVALID, "invalid environment entry: %s",
+					cfg->env[i]);
 	if (cfg->workspace_mode != SBX_WS_NONE && (!cfg->workspace || !*cfg->workspace))
 		return sbx_fail(err, SBX_E_INVALID, "workspace mode given without a directory");
 	if (cfg->map_uid == 0 || cfg->map_gid == 0)
@@ -128,8 +129,8 @@ static int prepare(sbx_launcher *s, const sbx_config *cfg, sbx_error *err)
 			return sbx_fail(err, SBX_E_PATH, "workspace not found: %s", cfg->workspace);
 		bool idmapped;
 		l->ws_ro = cfg->workspace_mode == SBX_WS_RO;
-		l->ws_fd = sbx_workspace_mount(real, l->ws_ro, cfg->map_uid, cfg->map_gid, &idmapped,
-					       err);
+		l->ws_fd =
+		    sbx_workspace_mount(real, l->ws_ro, cfg->map_uid, cfg->map_gid, &idmapped, err);
 		if (l->ws_fd < 0)
 			return l->ws_fd;
 		sbx_debug("workspace %s %s%s", real, l->ws_ro ? "ro" : "rw",
@@ -221,7 +222,8 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
 	s->l.idle_timeout_ms = idle_timeout_ms;
 
 	bool into_cg = false;
-	pid_t pid = sbx_clone_ns(SBX_NS_FLAGS, s->cg.all_v2 ? s->cg.v2_fd : -1, &s->pidfd, &into_cg);
+	pid_t pid =
+	    sbx_clone_ns(SBX_NS_FLAGS, s->cg.all_v2 ? s->cg.v2_fd : -1, &s->pidfd, &into_cg);
 	if (pid == 0)
 		sbx_init_main(&s->l);
 	sbx_debug("time clone3 %lluus", (unsigned long long)t_us(t0));
@@ -302,16 +304,20 @@ SBX_API int sbx_run(const sbx_config *cfg, sbx_result *res, sbx_error *err)
 	if (r < 0)
 		goto out;
 	sbx_watch w = {
-		.pid = s.pid,
-		.pidfd = s.pidfd,
-		.sock = s.sock[0],
-		.cancel_fd = cfg->cancel_fd,
-		.deadline_ns = cfg->timeout_ms ? t0 + cfg->timeout_ms * 1000000ull : 0,
-		.out = {.fd = s.out[0], .tee_fd = cfg->stdout_fd, .capture = cfg->capture,
-			.limit = cfg->output_limit},
-		.err = {.fd = s.err[0], .tee_fd = cfg->stderr_fd, .capture = cfg->capture,
-			.limit = cfg->output_limit},
-		.cg = &s.cg,
+	    .pid = s.pid,
+	    .pidfd = s.pidfd,
+	    .sock = s.sock[0],
+	    .cancel_fd = cfg->cancel_fd,
+	    .deadline_ns = cfg->timeout_ms ? t0 + cfg->timeout_ms * 1000000ull : 0,
+	    .out = {.fd = s.out[0],
+		    .tee_fd = cfg->stdout_fd,
+		    .capture = cfg->capture,
+		    .limit = cfg->output_limit},
+	    .err = {.fd = s.err[0],
+		    .tee_fd = cfg->stderr_fd,
+		    .capture = cfg->capture,
+		    .limit = cfg->output_limit},
+	    .cg = &s.cg,
 	};
 	/* The watch owns these fds now. */
 	s.pidfd = s.sock[0] = s.out[0] = s.err[0] = -1;

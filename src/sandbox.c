@@ -201,8 +201,8 @@ SBX_API int sbx_sandbox_create(const char *name, const sbx_config *cfg, uint64_t
 		c.cfg.workspace_mode = SBX_WS_RW;
 		if (mkdir(c.workspace, 0755) < 0 ||
 		    chown(c.workspace, c.cfg.map_uid, c.cfg.map_gid) < 0)
-			r = sbx_fail(err, SBX_E_SYSTEM, "cannot create workspace %s: %s", c.workspace,
-				     strerror(errno));
+			r = sbx_fail(err, SBX_E_SYSTEM, "cannot create workspace %s: %s",
+				     c.workspace, strerror(errno));
 	}
 	c.idle_timeout_ms = idle_timeout_ms;
 	if (r == 0)

@@ -14,12 +14,12 @@ typedef struct sbx_pooled {
 	struct sbx_pool *pool;
 	const sbx_sbconf *conf; /* the pool's template */
 	uint64_t born_ns;
-	int py_chan;            /* pre-started interpreter's request channel, or -1 */
-	int py_conn;            /* its exec connection (status, kill), or -1 */
+	int py_chan; /* pre-started interpreter's request channel, or -1 */
+	int py_conn; /* its exec connection (status, kill), or -1 */
 } sbx_pooled;
 
 struct sbx_sandbox {
-	sbx_paths p;        /* named sandboxes */
+	sbx_paths p;	    /* named sandboxes */
 	sbx_pooled *pooled; /* pool sandboxes */
 };
 

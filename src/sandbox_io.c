@@ -56,7 +56,7 @@ static int build_blob(sbx_buf *b, const sbx_exec_opts *o, char **env, const char
 
 typedef struct exec_call {
 	int conn;
-	int early;      /* python runner's channel: "D" + status before its exit */
+	int early; /* python runner's channel: "D" + status before its exit */
 	sbx_stream out, err;
 	bool done, have_error, timed_out, cancelled;
 	sbx_exec_status st;
@@ -162,11 +162,11 @@ int sbx_exec_finish(sbx_sandbox *sb, int conn, int early, int out, int err_fd,
 		    sbx_error *err)
 {
 	uint64_t limit = o->output_limit ? o->output_limit : 100 << 10;
-	exec_call x = {.conn = conn,
-		       .early = early,
-		       .out = {.fd = out, .tee_fd = o->stdout_fd, .capture = o->capture, .limit = limit},
-		       .err = {.fd = err_fd, .tee_fd = o->stderr_fd, .capture = o->capture,
-			       .limit = limit}};
+	exec_call x = {
+	    .conn = conn,
+	    .early = early,
+	    .out = {.fd = out, .tee_fd = o->stdout_fd, .capture = o->capture, .limit = limit},
+	    .err = {.fd = err_fd, .tee_fd = o->stderr_fd, .capture = o->capture, .limit = limit}};
 	int r = 0;
 	int lr = exec_loop(&x, o, t0);
 	const char *name = sb_name(sb);
@@ -181,7 +181,8 @@ int sbx_exec_finish(sbx_sandbox *sb, int conn, int early, int out, int err_fd,
 		res->cancelled = x.cancelled;
 		res->exit_code = sbx_exit_status(x.st.wstatus, x.timed_out, &res->signal);
 		long oom_after = sbx_sandbox_oom_count(sb);
-		res->oom_killed = oom_before >= 0 && oom_after > oom_before && res->signal == SIGKILL;
+		res->oom_killed =
+		    oom_before >= 0 && oom_after > oom_before && res->signal == SIGKILL;
 		res->duration_ms = (sbx_now_ns() - t0) / 1000000;
 		res->cpu_ms = (uint64_t)x.st.cpu_us / 1000;
 		res->max_rss_kb = (uint64_t)x.st.maxrss_kb;
@@ -211,7 +212,8 @@ static int check_exec_opts(const sbx_exec_opts *o, bool need_argv, sbx_error *er
 				o->cwd);
 	for (size_t i = 0; i < o->n_env; i++)
 		if (sbx_parse_env(o->env[i]) < 0)
-			return sbx_fail(err, SBX_E_INVALID, "invalid environment entry: %s", o->env[i]);
+			return sbx_fail(err, SBX_E_INVALID, "invalid environment entry: %s",
+					o->env[i]);
 	return 0;
 }
 
@@ -225,7 +227,8 @@ char **sbx_sandbox_env(const sbx_sbconf *c, const sbx_exec_opts *o)
 		all[i] = c->env[i];
 	for (size_t i = 0; i < o->n_env; i++)
 		all[c->n_env + i] = o->env[i];
-	char **env = sbx_env_build(c->hostname[0] ? c->hostname : "sandbox", all, c->n_env + o->n_env);
+	char **env =
+	    sbx_env_build(c->hostname[0] ? c->hostname : "sandbox", all, c->n_env + o->n_env);
 	free(all);
 	return env;
 }
@@ -407,5 +410,7 @@ SBX_API int sbx_sandbox_write_file(sbx_sandbox *sb, const char *path, const void
 	/* On a send failure the server has already answered with its error. */
 	int rr = file_reply(conn, sb_name(sb), err);
 	close(conn);
-	return rr < 0 ? rr : r < 0 ? sbx_fail(err, SBX_E_STATE, "write %s: %s", path, strerror(-r)) : 0;
+	return rr < 0  ? rr
+	       : r < 0 ? sbx_fail(err, SBX_E_STATE, "write %s: %s", path, strerror(-r))
+		       : 0;
 }

@@ -17,11 +17,26 @@
 #include "internal.h"
 #include "seccomp_policy.h"
 
-#define DENY(n, why) {n, -1, EPERM, 0, {{0}}, why}
-#define DENY_ERR(n, e, why) {n, -1, e, 0, {{0}}, why}
-#define MASK(i, m, v) {i, SCMP_CMP_MASKED_EQ, m, v}
-#define DENY_IF(n, c1, why) {n, -1, EPERM, 1, {c1}, why}
-#define DENY_IF2(n, c1, c2, why) {n, -1, EPERM, 2, {c1, c2}, why}
+#define DENY(n, why)                                                                               \
+	{                                                                                          \
+		n, -1, EPERM, 0, {{0}}, why                                                        \
+	}
+#define DENY_ERR(n, e, why)                                                                        \
+	{                                                                                          \
+		n, -1, e, 0, {{0}}, why                                                            \
+	}
+#define MASK(i, m, v)                                                                              \
+	{                                                                                          \
+		i, SCMP_CMP_MASKED_EQ, m, v                                                        \
+	}
+#define DENY_IF(n, c1, why)                                                                        \
+	{                                                                                          \
+		n, -1, EPERM, 1, {c1}, why                                                         \
+	}
+#define DENY_IF2(n, c1, c2, why)                                                                   \
+	{                                                                                          \
+		n, -1, EPERM, 2, {c1, c2}, why                                                     \
+	}
 #define SETID_BIT(i) MASK(i, S_ISUID, S_ISUID)
 #define SETGID_BIT(i) MASK(i, S_ISGID, S_ISGID)
 #define CREAT(i) MASK(i, O_CREAT, O_CREAT)
@@ -35,6 +50,7 @@
  * normal failure. Capabilities are dropped as well; this table is the
  * second wall, and covers what capabilities do not (io_uring, userfaultfd,
  * ...). Foreign architectures (i386, x32) are killed: see build(). */
+/* clang-format off */
 const sbx_sc_rule sbx_seccomp_policy[] = {
 	/* file systems and mounts */
 	DENY("mount", "mount tables are fixed"),
@@ -151,6 +167,7 @@ const sbx_sc_rule sbx_seccomp_policy[] = {
 	DENY_IF("mknodat", SETID_BIT(2), "set-uid file"),
 	DENY_IF("mknodat", SETGID_BIT(2), "set-gid file"),
 };
+/* clang-format on */
 const size_t sbx_seccomp_policy_len = ARRAY_LEN(sbx_seccomp_policy);
 
 static struct {
@@ -167,7 +184,8 @@ static int add_rule(scmp_filter_ctx ctx, const sbx_sc_rule *r)
 		return 0; /* unknown to this libseccomp: nothing to deny */
 	struct scmp_arg_cmp cmp[2];
 	for (unsigned i = 0; i < r->ncmp; i++)
-		cmp[i] = (struct scmp_arg_cmp){r->cmp[i].arg, r->cmp[i].op, r->cmp[i].a, r->cmp[i].b};
+		cmp[i] =
+		    (struct scmp_arg_cmp){r->cmp[i].arg, r->cmp[i].op, r->cmp[i].a, r->cmp[i].b};
 	int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO((uint32_t)r->err), nr, r->ncmp, cmp);
 	/* -EDOM: a pseudo syscall that does not exist on this architecture. */
 	return rc == -EDOM ? 0 : rc;
@@ -206,7 +224,8 @@ static void build(void)
 			rc = -EIO;
 		} else {
 			compiled.prog.filter = f;
-			compiled.prog.len = (unsigned short)(len / (off_t)sizeof(struct sock_filter));
+			compiled.prog.len =
+			    (unsigned short)(len / (off_t)sizeof(struct sock_filter));
 		}
 	}
 	if (rc < 0 && !compiled.msg[0])
@@ -263,6 +282,7 @@ int sbx_seccomp_program(const struct sock_fprog **prog, sbx_error *err)
  * low 32 bits (an unsigned int), so does this filter. Stacked on the main filter
  * (the kernel applies the strictest answer of all filters). */
 #define ARG0_LO offsetof(struct seccomp_data, args[0])
+/* clang-format off */
 static struct sock_filter personality_insns[] = {
 	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
@@ -279,9 +299,10 @@ static struct sock_filter personality_insns[] = {
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 };
+/* clang-format on */
 static const struct sock_fprog personality_filter = {
-	.len = ARRAY_LEN(personality_insns),
-	.filter = personality_insns,
+    .len = ARRAY_LEN(personality_insns),
+    .filter = personality_insns,
 };
 
 int sbx_seccomp_load(const struct sock_fprog *prog)

@@ -9,16 +9,16 @@
 #include "sbx.h"
 
 typedef struct sbx_sc_cmp {
-	unsigned arg;           /* argument index */
-	enum scmp_compare op;   /* SCMP_CMP_MASKED_EQ, SCMP_CMP_GT, ... */
-	uint64_t a, b;          /* datum (mask and value for MASKED_EQ) */
+	unsigned arg;	      /* argument index */
+	enum scmp_compare op; /* SCMP_CMP_MASKED_EQ, SCMP_CMP_GT, ... */
+	uint64_t a, b;	      /* datum (mask and value for MASKED_EQ) */
 } sbx_sc_cmp;
 
 typedef struct sbx_sc_rule {
-	const char *name;  /* syscall name as libseccomp knows it */
-	int nr;            /* raw number when libseccomp may not know it, else -1 */
-	int err;           /* errno returned to the caller */
-	unsigned ncmp;     /* all comparisons must hold (AND) */
+	const char *name; /* syscall name as libseccomp knows it */
+	int nr;		  /* raw number when libseccomp may not know it, else -1 */
+	int err;	  /* errno returned to the caller */
+	unsigned ncmp;	  /* all comparisons must hold (AND) */
 	sbx_sc_cmp cmp[2];
 	const char *why;
 } sbx_sc_rule;

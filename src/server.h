@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include "launch.h"
 
-_Noreturn void sbx_serve_exec(const sbx_launch *l, int conn, const char *req, size_t n,
-			      int *fds, int nfds);
+_Noreturn void sbx_serve_exec(const sbx_launch *l, int conn, const char *req, size_t n, int *fds,
+			      int nfds);
 _Noreturn void sbx_serve_file(const sbx_launch *l, int conn, const char *req, size_t n);
 
 #endif

@@ -121,16 +121,16 @@ static void kill_tree(pid_t self)
 static void send_status(int conn, int status, const struct rusage *ru)
 {
 	sbx_exec_status st = {
-		.wstatus = status,
-		.cpu_us = (int64_t)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000000 +
-			  ru->ru_utime.tv_usec + ru->ru_stime.tv_usec,
-		.maxrss_kb = ru->ru_maxrss,
+	    .wstatus = status,
+	    .cpu_us = (int64_t)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000000 +
+		      ru->ru_utime.tv_usec + ru->ru_stime.tv_usec,
+	    .maxrss_kb = ru->ru_maxrss,
 	};
 	sbx_msg_send(conn, SBX_REP_STATUS, &st, sizeof(st), NULL, 0);
 }
 
-_Noreturn void sbx_serve_exec(const sbx_launch *l, int conn, const char *req, size_t n,
-			      int *fds, int nfds)
+_Noreturn void sbx_serve_exec(const sbx_launch *l, int conn, const char *req, size_t n, int *fds,
+			      int nfds)
 {
 	sbx_exec_req h;
 	if (n < 1 + sizeof(h) || nfds != 3)

@@ -20,17 +20,17 @@ static _Noreturn void refuse(int conn, const char *what, const char *path, int e
 {
 	char msg[600];
 	int n = snprintf(msg, sizeof(msg), "%s %s: %s", what, path, strerror(e));
-	sbx_msg_send(conn, SBX_REP_ERROR, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1,
-		     NULL, 0);
+	sbx_msg_send(conn, SBX_REP_ERROR, msg,
+		     (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1, NULL, 0);
 	_exit(1);
 }
 
 static int open_in_root(int root, const char *path, int flags, mode_t mode)
 {
 	struct open_how how = {
-		.flags = (uint64_t)flags | O_CLOEXEC,
-		.mode = (flags & O_CREAT) ? mode : 0,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	    .flags = (uint64_t)flags | O_CLOEXEC,
+	    .mode = (flags & O_CREAT) ? mode : 0,
+	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
 	int fd = (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
 	return fd < 0 ? -errno : fd;

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define SBX_NS_FLAGS \
+#define SBX_NS_FLAGS                                                                               \
 	(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
 
 /* Fork-like clone with ns_flags; with cgroup_fd >= 0 try CLONE_INTO_CGROUP

@@ -120,8 +120,8 @@ int sbx_sbconf_from(sbx_sbconf *c, const sbx_config *cfg, sbx_error *err)
 	char real[PATH_MAX];
 	const char *rootfs = cfg->rootfs ? cfg->rootfs : sbx_default_rootfs();
 	if (!realpath(rootfs, real))
-		return sbx_fail(err, SBX_E_ROOTFS, "rootfs not found: %s (build it with: make rootfs)",
-				rootfs);
+		return sbx_fail(err, SBX_E_ROOTFS,
+				"rootfs not found: %s (build it with: make rootfs)", rootfs);
 	int r = copy_str(c->rootfs, sizeof(c->rootfs), real, "rootfs path", err);
 	if (r == 0 && cfg->workspace && cfg->workspace_mode != SBX_WS_NONE) {
 		if (!realpath(cfg->workspace, real))
@@ -159,12 +159,14 @@ int sbx_sbconf_save(const sbx_paths *p, const sbx_sbconf *c, sbx_error *err)
 	fprintf(f, "memory=%llu\ncpu_millis=%u\npids=%u\ntimeout_ms=%llu\noutput_limit=%llu\n",
 		(unsigned long long)g->memory_bytes, g->cpu_millis, g->pids_max,
 		(unsigned long long)g->timeout_ms, (unsigned long long)g->output_limit);
-	fprintf(f, "tmp_size=%llu\nfsize=%llu\nnofile=%u\nnet=%s\n", (unsigned long long)g->tmp_size,
-		(unsigned long long)g->fsize_limit, g->nofile,
+	fprintf(f, "tmp_size=%llu\nfsize=%llu\nnofile=%u\nnet=%s\n",
+		(unsigned long long)g->tmp_size, (unsigned long long)g->fsize_limit, g->nofile,
 		g->net == SBX_NET_LOOPBACK ? "loopback" : "none");
 	put(f, "workspace", c->workspace);
 	fprintf(f, "workspace_mode=%s\nown_workspace=%d\n",
-		g->workspace_mode == SBX_WS_RO ? "ro" : g->workspace_mode == SBX_WS_RW ? "rw" : "none",
+		g->workspace_mode == SBX_WS_RO	 ? "ro"
+		: g->workspace_mode == SBX_WS_RW ? "rw"
+						 : "none",
 		c->own_workspace);
 	put(f, "cwd", c->cwd);
 	put(f, "hostname", c->hostname);
@@ -178,7 +180,8 @@ int sbx_sbconf_save(const sbx_paths *p, const sbx_sbconf *c, sbx_error *err)
 	bool bad = ferror(f);
 	if (fclose(f) != 0 || bad || rename(tmp, p->config) < 0) {
 		unlink(tmp);
-		return sbx_fail(err, SBX_E_SYSTEM, "cannot write %s: %s", p->config, strerror(errno));
+		return sbx_fail(err, SBX_E_SYSTEM, "cannot write %s: %s", p->config,
+				strerror(errno));
 	}
 	return 0;
 }
@@ -190,9 +193,9 @@ int sbx_sbconf_load(const sbx_paths *p, sbx_sbconf *c, sbx_error *err)
 	FILE *f = fopen(p->config, "re");
 	if (!f)
 		return errno == ENOENT
-			       ? sbx_fail(err, SBX_E_NOTFOUND, "no such sandbox: %s", p->name)
-			       : sbx_fail(err, SBX_E_SYSTEM, "cannot read %s: %s", p->config,
-					  strerror(errno));
+			   ? sbx_fail(err, SBX_E_NOTFOUND, "no such sandbox: %s", p->name)
+			   : sbx_fail(err, SBX_E_SYSTEM, "cannot read %s: %s", p->config,
+				      strerror(errno));
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;

@@ -9,19 +9,19 @@
 
 typedef struct sbx_paths {
 	char name[72];
-	char dir[PATH_MAX];     /* $SBX_STATE_DIR/sandboxes/NAME */
-	char config[PATH_MAX];  /* .../config */
-	char lock[PATH_MAX];    /* .../lock */
-	char own_ws[PATH_MAX];  /* .../workspace */
-	char run[PATH_MAX];     /* $SBX_RUN_DIR/NAME */
-	char state[PATH_MAX];   /* .../state */
-	char sock[PATH_MAX];    /* .../ctl.sock */
+	char dir[PATH_MAX];    /* $SBX_STATE_DIR/sandboxes/NAME */
+	char config[PATH_MAX]; /* .../config */
+	char lock[PATH_MAX];   /* .../lock */
+	char own_ws[PATH_MAX]; /* .../workspace */
+	char run[PATH_MAX];    /* $SBX_RUN_DIR/NAME */
+	char state[PATH_MAX];  /* .../state */
+	char sock[PATH_MAX];   /* .../ctl.sock */
 } sbx_paths;
 
 /* Validate name and compute its paths. */
 int sbx_paths_for(const char *name, sbx_paths *p, sbx_error *err);
 const char *sbx_state_root(void); /* $SBX_STATE_DIR or /var/lib/sbx */
-const char *sbx_run_root(void);   /* $SBX_RUN_DIR or /run/sbx */
+const char *sbx_run_root(void);	  /* $SBX_RUN_DIR or /run/sbx */
 
 /* A sandbox's saved configuration (owns its strings). */
 typedef struct sbx_sbconf {

@@ -11,11 +11,11 @@
 #include "cgroup.h"
 
 typedef struct sbx_stream {
-	int fd;          /* read end; -1 once at EOF */
-	int tee_fd;      /* copy output here as it comes; -1: none */
-	bool capture;    /* keep output in buf */
-	uint64_t limit;  /* bytes passed on at most; the rest is drained */
-	uint64_t kept;   /* bytes passed on so far */
+	int fd;		/* read end; -1 once at EOF */
+	int tee_fd;	/* copy output here as it comes; -1: none */
+	bool capture;	/* keep output in buf */
+	uint64_t limit; /* bytes passed on at most; the rest is drained */
+	uint64_t kept;	/* bytes passed on so far */
 	bool truncated;
 	sbx_buf buf;
 } sbx_stream;

@@ -56,7 +56,8 @@ static int write_state(const sbx_paths *p, const sbx_launcher *s, sbx_error *err
 static _Noreturn void serve_until_end(const sbx_paths *p, sbx_launcher *s, int listen_fd, int sfd)
 {
 	for (;;) {
-		struct pollfd pf[3] = {{s->pidfd, POLLIN, 0}, {listen_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
+		struct pollfd pf[3] = {
+		    {s->pidfd, POLLIN, 0}, {listen_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
 		if (poll(pf, sfd >= 0 ? 3 : 2, -1) < 0 && errno != EINTR)
 			break;
 		if (pf[0].revents)
@@ -130,8 +131,7 @@ static int make_listener(const sbx_paths *p, sbx_error *err)
 /* Run body in a detached grandchild (new session, adopted by pid 1) and
  * wait for its 'O'/'E' report. The grandchild keeps only the fds listed. */
 static int detach(const sbx_paths *p, int lfd, const int *keep, size_t nkeep,
-		  void (*body)(const sbx_paths *, int, int, void *), void *arg,
-		  sbx_error *err)
+		  void (*body)(const sbx_paths *, int, int, void *), void *arg, sbx_error *err)
 {
 	int pr[2];
 	if (pipe2(pr, O_CLOEXEC) < 0)
@@ -160,8 +160,9 @@ static int detach(const sbx_paths *p, int lfd, const int *keep, size_t nkeep,
 	char buf[600];
 	ssize_t n = mid < 0 ? -1 : 0;
 	size_t got = 0;
-	while (mid > 0 && got < sizeof(buf) - 1 &&
-	       ((n = read(pr[0], buf + got, sizeof(buf) - 1 - got)) > 0 || (n < 0 && errno == EINTR)))
+	while (
+	    mid > 0 && got < sizeof(buf) - 1 &&
+	    ((n = read(pr[0], buf + got, sizeof(buf) - 1 - got)) > 0 || (n < 0 && errno == EINTR)))
 		if (n > 0)
 			got += (size_t)n;
 	close(pr[0]);
@@ -176,7 +177,8 @@ static int detach(const sbx_paths *p, int lfd, const int *keep, size_t nkeep,
 static int prepare_run_dir(const sbx_paths *p, sbx_error *err)
 {
 	const char *root = sbx_run_root();
-	if ((mkdir(root, 0700) < 0 && errno != EEXIST) || (mkdir(p->run, 0700) < 0 && errno != EEXIST))
+	if ((mkdir(root, 0700) < 0 && errno != EEXIST) ||
+	    (mkdir(p->run, 0700) < 0 && errno != EEXIST))
 		return sbx_fail(err, SBX_E_SYSTEM, "cannot create %s: %s", p->run, strerror(errno));
 	int lfd = make_listener(p, err);
 	if (lfd < 0)

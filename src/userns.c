@@ -101,11 +101,12 @@ int sbx_workspace_mount(const char *dir, bool ro, uid_t map_uid, gid_t map_gid, 
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return sbx_fail(err, SBX_E_PATH, "workspace is not a directory: %s", dir);
 	_cleanup_close_ int tree =
-		(int)syscall(SYS_open_tree, AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	    (int)syscall(SYS_open_tree, AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (tree < 0)
-		return sbx_fail(err, SBX_E_KERNEL, "workspace %s: open_tree: %s", dir, strerror(errno));
+		return sbx_fail(err, SBX_E_KERNEL, "workspace %s: open_tree: %s", dir,
+				strerror(errno));
 	struct mount_attr attr = {
-		.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (ro ? MOUNT_ATTR_RDONLY : 0),
+	    .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (ro ? MOUNT_ATTR_RDONLY : 0),
 	};
 	bool owned = false;
 	int ns = idmap_userns(st.st_uid, st.st_gid, map_uid, map_gid, &owned);

@@ -11,7 +11,8 @@
 
 #define ARGV(...) ((char *[]){"sbx", "run", __VA_ARGS__, NULL})
 #define ARGC(...) ((int)(sizeof((char *[]){"sbx", "run", __VA_ARGS__}) / sizeof(char *)))
-#define PARSE(o, msg, ...) sbx_opts_parse(&(o), ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), 2, msg, sizeof(msg))
+#define PARSE(o, msg, ...)                                                                         \
+	sbx_opts_parse(&(o), ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), 2, msg, sizeof(msg))
 
 static void test_defaults(void **state)
 {
@@ -37,11 +38,11 @@ static void test_all_options(void **state)
 {
 	sbx_run_opts o;
 	char msg[256];
-	assert_int_equal(PARSE(o, msg, "--memory", "256M", "--cpus=0.5", "--pids", "64", "--timeout",
-			       "10s", "--output-limit", "1K", "--tmp-size", "8M", "--net", "loopback",
-			       "--workspace", "/data:ro", "--env", "A=1", "--env=B=2", "--cwd", "/tmp",
-			       "--hostname", "box", "--cgroup-parent", "/x", "--map-uid", "200000",
-			       "--json", "--", "--not-an-option"),
+	assert_int_equal(PARSE(o, msg, "--memory", "256M", "--cpus=0.5", "--pids", "64",
+			       "--timeout", "10s", "--output-limit", "1K", "--tmp-size", "8M",
+			       "--net", "loopback", "--workspace", "/data:ro", "--env", "A=1",
+			       "--env=B=2", "--cwd", "/tmp", "--hostname", "box", "--cgroup-parent",
+			       "/x", "--map-uid", "200000", "--json", "--", "--not-an-option"),
 			 0);
 	assert_int_equal(o.cfg.memory_bytes, 256ull << 20);
 	assert_int_equal(o.cfg.cpu_millis, 500);

@@ -24,12 +24,37 @@ static const sbx_sc_rule *find(const char *name, unsigned ncmp)
 static void test_required_denials(void **state)
 {
 	static const char *const must[] = {
-		"mount", "umount2", "pivot_root", "unshare", "setns", "kexec_load",
-		"kexec_file_load", "init_module", "finit_module", "delete_module", "bpf",
-		"perf_event_open", "keyctl", "add_key", "request_key", "userfaultfd",
-		"open_by_handle_at", "io_uring_setup", "io_uring_enter", "io_uring_register",
-		"reboot", "swapon", "swapoff", "settimeofday", "clock_settime", "clock_adjtime",
-		"adjtimex", "acct", "ptrace", "process_vm_readv", "process_vm_writev",
+	    "mount",
+	    "umount2",
+	    "pivot_root",
+	    "unshare",
+	    "setns",
+	    "kexec_load",
+	    "kexec_file_load",
+	    "init_module",
+	    "finit_module",
+	    "delete_module",
+	    "bpf",
+	    "perf_event_open",
+	    "keyctl",
+	    "add_key",
+	    "request_key",
+	    "userfaultfd",
+	    "open_by_handle_at",
+	    "io_uring_setup",
+	    "io_uring_enter",
+	    "io_uring_register",
+	    "reboot",
+	    "swapon",
+	    "swapoff",
+	    "settimeofday",
+	    "clock_settime",
+	    "clock_adjtime",
+	    "adjtimex",
+	    "acct",
+	    "ptrace",
+	    "process_vm_readv",
+	    "process_vm_writev",
 	};
 	for (size_t i = 0; i < sizeof(must) / sizeof(must[0]); i++) {
 		const sbx_sc_rule *r = find(must[i], 0);
@@ -42,7 +67,7 @@ static void test_required_denials(void **state)
 
 static void test_clone_namespace_flags(void **state)
 {
-	const uint64_t flags[] = {CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
+	const uint64_t flags[] = {CLONE_NEWNS,	CLONE_NEWUTS, CLONE_NEWIPC,   CLONE_NEWUSER,
 				  CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP};
 	for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
 		int found = 0;

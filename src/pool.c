@@ -92,7 +92,8 @@ static bool untrack_out(sbx_pool *p, sbx_sandbox *sb)
 /* Create one sandbox without the lock held. */
 static int create_one(sbx_pool *p, sbx_sandbox **sb, sbx_error *err)
 {
-	int r = sbx_pooled_create(&p->conf, p->cfg.python, p->preload, sb, err);
+	bool python = p->cfg.python && !p->conf.driver[0];
+	int r = sbx_pooled_create(&p->conf, python, p->preload, sb, err);
 	if (r == 0)
 		(*sb)->pooled->pool = p;
 	return r;
@@ -196,12 +197,11 @@ SBX_API int sbx_pool_create(const sbx_pool_config *c, sbx_pool **out, sbx_error 
 	if (c->size > c->max_total || c->max_total == 0)
 		return sbx_fail(err, SBX_E_INVALID, "pool size %u exceeds max total %u", c->size,
 				c->max_total);
-	if (geteuid() != 0)
+	bool native = !c->tmpl.driver || !strcmp(c->tmpl.driver, "native");
+	if (native && geteuid() != 0)
 		return sbx_fail(err, SBX_E_PRIVILEGE, "sbx must run as root (namespaces, cgroups)");
-	if (c->tmpl.driver && strcmp(c->tmpl.driver, "native") != 0)
-		return sbx_fail(err, SBX_E_INVALID,
-				"pools in this library run on the native driver (got %s)",
-				c->tmpl.driver);
+	if (!native && strcmp(c->tmpl.driver, "docker") && strcmp(c->tmpl.driver, "podman"))
+		return sbx_fail(err, SBX_E_INVALID, "unknown driver %s", c->tmpl.driver);
 	sbx_pool *p = calloc(1, sizeof(*p));
 	if (!p)
 		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
@@ -363,6 +363,14 @@ SBX_API int sbx_pool_release_named(sbx_pool *p, sbx_sandbox *sb, const char *nam
 	c.own_workspace = false;
 	r = sbx_sbconf_save(&paths, &c, err);
 	sbx_pooled *pd = sb->pooled;
+	if (sb->pooled->oci_engine[0]) {
+		sbx_rm_tree(paths.dir);
+		if (lk >= 0)
+			close(lk);
+		return sbx_fail(err, SBX_E_INVALID,
+				"keeping a %s pool sandbox by name is not supported",
+				sb->pooled->oci_engine);
+	}
 	/* Its warm interpreter is not part of a named sandbox. */
 	sbx_closep(&pd->py_chan);
 	sbx_closep(&pd->py_conn);

@@ -146,6 +146,35 @@ static int send_request(int chan, const sbx_buf *b, const int fds[3])
 	return 0;
 }
 
+/* Engines cannot hand fds to a runner: write the script into the
+ * sandbox's /tmp and run python3 on it (tracebacks show that path). */
+static int python_by_file(sbx_sandbox *sb, const sbx_python_opts *o, sbx_result *res,
+			  sbx_error *err)
+{
+	const char *fn = o->filename ? strrchr(o->filename, '/') : NULL;
+	fn = fn ? fn + 1 : o->filename && strcmp(o->filename, "-") ? o->filename : "stdin.py";
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "/tmp/%s", fn);
+	int r = sbx_sandbox_write_file(sb, path, o->source ? o->source : "", o->source_len, 0, err);
+	if (r < 0)
+		return r;
+	size_t n = 0;
+	while (o->args && o->args[n])
+		n++;
+	const char **argv = calloc(n + 3, sizeof(char *));
+	if (!argv)
+		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	argv[0] = "python3";
+	argv[1] = path;
+	for (size_t i = 0; i < n; i++)
+		argv[2 + i] = o->args[i];
+	sbx_exec_opts eo = o->exec;
+	eo.argv = argv;
+	r = sbx_sandbox_exec(sb, &eo, res, err);
+	free(argv);
+	return r;
+}
+
 SBX_API int sbx_sandbox_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_result *res,
 			       sbx_error *err)
 {
@@ -160,6 +189,8 @@ SBX_API int sbx_sandbox_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_re
 				"python runs need a pool sandbox (or sbx_run_python)");
 	sbx_pooled *pd = sb->pooled;
 	int r = 0;
+	if (pd->oci_engine[0])
+		return python_by_file(sb, o, res, err);
 	if (pd->py_chan < 0 && (r = sbx_pyrun_prewarm(sb, NULL, err)) < 0)
 		return r;
 	sbx_sbconf c;

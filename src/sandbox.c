@@ -380,8 +380,12 @@ SBX_API int sbx_sandbox_info_get(sbx_sandbox *sb, sbx_sandbox_info *info, sbx_er
 
 const char *sbx_sandbox_engine(sbx_sandbox *sb, char *engine)
 {
+	if (sb->pooled) {
+		snprintf(engine, 16, "%s", sb->pooled->oci_engine);
+		return engine[0] ? engine : NULL;
+	}
 	sbx_sbconf c;
-	if (sb->pooled || sbx_sbconf_load(&sb->p, &c, NULL) < 0)
+	if (sbx_sbconf_load(&sb->p, &c, NULL) < 0)
 		return NULL;
 	snprintf(engine, 16, "%s", c.driver);
 	sbx_sbconf_free(&c);

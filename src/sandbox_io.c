@@ -17,6 +17,12 @@
 #include "status.h"
 #include "supervise.h"
 
+/* The name docker/podman sandboxes go by (container sbx-<name>). */
+static const char *sb_oci_name(const sbx_sandbox *sb)
+{
+	return sb->pooled ? sb->pooled->oci_name : sb->p.name;
+}
+
 static const char *sb_name(const sbx_sandbox *sb)
 {
 	return sb->pooled ? "pooled" : sb->p.name;
@@ -282,10 +288,10 @@ SBX_API int sbx_sandbox_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result
 		sbx_sbconf c;
 		int r = check_exec_opts(o, true, err);
 		if (r == 0)
-			r = sbx_sbconf_load(&sb->p, &c, err);
+			r = sbx_sandbox_conf(sb, &c, err);
 		if (r < 0)
 			return r;
-		r = sbx_oci_exec(eng, sb->p.name, &c, o, res, err);
+		r = sbx_oci_exec(eng, sb_oci_name(sb), &c, o, res, err);
 		sbx_sbconf_free(&c);
 		return r;
 	}
@@ -359,7 +365,7 @@ SBX_API int sbx_sandbox_read_file(sbx_sandbox *sb, const char *path, uint64_t ma
 	*len = 0;
 	char eng[16];
 	if (sbx_sandbox_engine(sb, eng))
-		return sbx_oci_read_file(eng, sb->p.name, path, max ? max : DEFAULT_FILE_MAX, data,
+		return sbx_oci_read_file(eng, sb_oci_name(sb), path, max ? max : DEFAULT_FILE_MAX, data,
 					 len, err);
 	int conn = file_request(sb, SBX_REQ_READ, path, 0, max ? max : DEFAULT_FILE_MAX, err);
 	if (conn < 0)
@@ -402,7 +408,7 @@ SBX_API int sbx_sandbox_write_file(sbx_sandbox *sb, const char *path, const void
 				path, len, (unsigned long long)max);
 	char eng[16];
 	if (sbx_sandbox_engine(sb, eng))
-		return sbx_oci_write_file(eng, sb->p.name, path, data, len, max, err);
+		return sbx_oci_write_file(eng, sb_oci_name(sb), path, data, len, max, err);
 	int conn = file_request(sb, SBX_REQ_WRITE, path, len, max, err);
 	if (conn < 0)
 		return conn;

@@ -165,17 +165,27 @@ void sbx_cgroup_init(sbx_cgroup *cg)
 	cg->v2_fd = -1;
 }
 
+/* a + "/" + b, without doubled slashes. */
+static int join(char *out, size_t cap, const char *a, const char *b)
+{
+	size_t al = strlen(a);
+	while (al > 1 && a[al - 1] == '/')
+		al--;
+	while (*b == '/')
+		b++;
+	int n = snprintf(out, cap, "%.*s%s%s", (int)al, a, *b && a[al - 1] != '/' ? "/" : "", b);
+	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
 /* parent dir (absolute path) of the sandbox cgroup for controller c. */
 static int parent_path(int c, const char *parent, char *out, size_t cap)
 {
-	int n;
-	if (!parent)
-		n = snprintf(out, cap, "%s/%s", host.mount[c], host.own[c]);
-	else if (parent[0] == '/')
-		n = snprintf(out, cap, "%s/%s", host.mount[c], parent);
-	else
-		n = snprintf(out, cap, "%s/%s/%s", host.mount[c], host.own[c], parent);
-	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+	char base[PATH_MAX];
+	if (!parent || parent[0] == '/')
+		return join(out, cap, host.mount[c], parent ? parent : host.own[c]);
+	if (join(base, sizeof(base), host.mount[c], host.own[c]) < 0)
+		return -1;
+	return join(out, cap, base, parent);
 }
 
 static int write_knob(sbx_cgroup *cg, int c, const char *knob, const char *val, sbx_error *err)
@@ -228,8 +238,7 @@ static int make_dir(sbx_cgroup *cg, int c, const char *parent, sbx_error *err)
 	}
 	char name[sizeof(cg->name)];
 	memcpy(name, cg->name, sizeof(name));
-	int n = snprintf(cg->path[c], PATH_MAX, "%s/%s", ppath, name);
-	if (n < 0 || n >= PATH_MAX)
+	if (join(cg->path[c], PATH_MAX, ppath, name) < 0)
 		return sbx_fail(err, SBX_E_CGROUP, "cgroup: path too long");
 	if (mkdir(cg->path[c], 0755) < 0 && !(host.version[c] == 2 && errno == EEXIST))
 		return sbx_fail(err, SBX_E_CGROUP, "cgroup: cannot create %s: %s", cg->path[c],

@@ -94,14 +94,18 @@ t_cgroup_cpu_quota() {
 	expect_rc 0
 	r02=$(cpu_ratio100) || exit 1
 	[ "$r02" -lt 50 ] || fail_out "--cpus 0.2: cpu_ms/duration_ms = 0.$r02 (want < 0.5)"
-	# the unthrottled ratio can only be lowered by other load: one retry
-	for try in 1 2; do
+	# the unthrottled ratio can only be lowered by other load on the host:
+	# up to three tries
+	local all=
+	for try in 1 2 3; do
 		run_sbx run --cpus 1 --json -- python3 -c "$CPU_BUSY_PY"
 		expect_rc 0
 		r1=$(cpu_ratio100) || exit 1
+		all+=" 0.$r1"
 		[ "$r1" -gt 70 ] && break
+		sleep 1
 	done
-	[ "$r1" -gt 70 ] || fail_out "--cpus 1: cpu_ms/duration_ms = 0.$r1 (want > 0.7), twice"
+	[ "$r1" -gt 70 ] || fail_out "--cpus 1: cpu_ms/duration_ms =$all (want > 0.7); host load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
 	note "cpu ratio: --cpus 0.2 -> 0.$r02, --cpus 1 -> 0.$r1"
 }
 

@@ -222,6 +222,7 @@ print("OK" if len(m) == 1 and m[0]["state"] == "running" and m[0]["limits"]["mem
 }
 
 t_lifecycle_write_exec_read() {
+	local i j
 	lc_setup
 	lc_ok "create" create W1
 	# a script, written with `write`, run with `exec`
@@ -237,7 +238,6 @@ EOF
 	lc_ok "write job.py" write W1 job.py <"$T/job.py"
 	# binary input: every byte value, NULs, 0xff, larger than one protocol chunk
 	{
-		local i
 		for ((i = 0; i < 256; i++)); do printf "\\$(printf %03o "$i")"; done
 		printf '\0\0\377\377\0'
 		head -c 200000 /dev/urandom

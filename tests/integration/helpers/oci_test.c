@@ -29,8 +29,9 @@
 
 static int usage(void)
 {
-	fputs("usage: oci_test health|run|create|exec|read|write|stop|start|rm|running ENGINE ...\n",
-	      stderr);
+	fputs(
+	    "usage: oci_test health|run|create|exec|read|write|stop|start|rm|running ENGINE ...\n",
+	    stderr);
 	return 2;
 }
 
@@ -210,8 +211,8 @@ static int do_write(const char *engine, int argc, char **argv)
 		}
 	}
 	sbx_error err = {0};
-	int rc = sbx_oci_write_file(engine, argv[3], argv[4], b.data ? b.data : "", b.len, max,
-				    &err);
+	int rc =
+	    sbx_oci_write_file(engine, argv[3], argv[4], b.data ? b.data : "", b.len, max, &err);
 	sbx_buf_free(&b);
 	return rc < 0 ? error(err.msg) : 0;
 }

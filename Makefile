@@ -26,7 +26,11 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 DEPS_PKGS = build-essential pkg-config libseccomp-dev libcap-dev libcgroup-dev \
-            libcmocka-dev debootstrap iproute2 ca-certificates
+            libcmocka-dev debootstrap iproute2 ca-certificates clang-format
+# The docker/podman driver's tests (podman runs here as root; crun refuses
+# hybrid cgroup hosts, runc does not; catatonit is podman's --init).
+OCI_PKGS  = podman runc catatonit uidmap
+BENCH_PKGS = bubblewrap
 VM_PKGS   = qemu-system-x86 busybox-static cpio xz-utils kmod
 
 .PHONY: all deps rootfs test unit integration asan demo install uninstall format \
@@ -81,7 +85,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libsbx.a
 
 # Install exactly what is needed, only when something is missing.
 deps:
-	@missing=""; for p in $(DEPS_PKGS) $(VM_PKGS); do \
+	@missing=""; for p in $(DEPS_PKGS) $(VM_PKGS) $(OCI_PKGS) $(BENCH_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \

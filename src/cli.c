@@ -90,6 +90,7 @@ static void usage(FILE *f)
 	      "  pool serve --socket PATH [...]    serve a warm pool (see sbx pool)\n"
 	      "  pool stats --socket PATH | pool cleanup\n"
 	      "  check [--driver NAME]             what works on this host\n"
+	      "  cleanup                           remove cgroups left by killed sbx processes\n"
 	      "  help                              this text; sbx run --help for options\n"
 	      "  version                           print the version\n"
 	      "\n"

@@ -31,6 +31,7 @@ int sbx_cli_start(int argc, char **argv);
 int sbx_cli_rm(int argc, char **argv);
 int sbx_cli_pool(int argc, char **argv);
 int sbx_cli_check(int argc, char **argv);
+int sbx_cli_cleanup(int argc, char **argv);
 int sbx_cli_python(int argc, char **argv);
 struct sbx_run_opts;
 /* sbx run --pool: the run goes to a pool daemon. */

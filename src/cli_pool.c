@@ -152,6 +152,18 @@ static int pool_stats(int argc, char **argv)
 	return rc;
 }
 
+int sbx_cli_cleanup(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	sbx_error err = {0};
+	int n = sbx_cleanup(&err);
+	if (n < 0)
+		return sbx_cli_error("%s", err.msg);
+	printf("removed %d leftover cgroup%s\n", n, n == 1 ? "" : "s");
+	return 0;
+}
+
 int sbx_cli_pool(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -162,14 +174,8 @@ int sbx_cli_pool(int argc, char **argv)
 		return pool_serve(argc, argv);
 	if (!strcmp(argv[2], "stats"))
 		return pool_stats(argc, argv);
-	if (!strcmp(argv[2], "cleanup")) {
-		sbx_error err = {0};
-		int n = sbx_cleanup(&err);
-		if (n < 0)
-			return sbx_cli_error("%s", err.msg);
-		printf("removed %d leftover cgroup%s\n", n, n == 1 ? "" : "s");
-		return 0;
-	}
+	if (!strcmp(argv[2], "cleanup"))
+		return sbx_cli_cleanup(argc, argv);
 	pool_usage();
 	return SBX_EXIT_ERROR;
 }

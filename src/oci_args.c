@@ -60,10 +60,10 @@ void sbx_strv_free(sbx_strv *a)
  * command's. Then it becomes the command. Arguments are never
  * interpolated: they are the script's positional parameters. */
 const char sbx_oci_wrap_script[] =
-	"printf '" SBX_OCI_MARK "%s\\n' \"$$\" >&2\n"
-	"case $1 in */*) ;; *) command -v \"$1\" >/dev/null 2>&1 || "
-	"{ printf 'sbx: %s: command not found\\n' \"$1\" >&2; exit 127; } ;; esac\n"
-	"exec \"$@\"\n";
+    "printf '" SBX_OCI_MARK "%s\\n' \"$$\" >&2\n"
+    "case $1 in */*) ;; *) command -v \"$1\" >/dev/null 2>&1 || "
+    "{ printf 'sbx: %s: command not found\\n' \"$1\" >&2; exit 127; } ;; esac\n"
+    "exec \"$@\"\n";
 
 /* Kill an exec'd command's tree: the engine makes each exec'd process a
  * session (and process group) leader, so SIGKILL its group and every
@@ -91,10 +91,11 @@ const char sbx_oci_read_script[] = "if [ ! -e \"$1\" ]; then exit 10; fi\n"
 
 /* write PATH SUFFIX: stdin into PATH.sbx-tmp-SUFFIX, renamed over PATH
  * (atomic replace). 11 EISDIR, 14 create/write error, 15 rename error. */
-const char sbx_oci_write_script[] = "if [ -d \"$1\" ]; then exit 11; fi\n"
-				    "t=\"$1.sbx-tmp-$2\"\n"
-				    "if ! cat >\"$t\"; then rm -f -- \"$t\"; exit 14; fi\n"
-				    "if ! mv -fT -- \"$t\" \"$1\"; then rm -f -- \"$t\"; exit 15; fi\n";
+const char sbx_oci_write_script[] =
+    "if [ -d \"$1\" ]; then exit 11; fi\n"
+    "t=\"$1.sbx-tmp-$2\"\n"
+    "if ! cat >\"$t\"; then rm -f -- \"$t\"; exit 14; fi\n"
+    "if ! mv -fT -- \"$t\" \"$1\"; then rm -f -- \"$t\"; exit 15; fi\n";
 
 void sbx_oci_args_engine(sbx_strv *a, const char *engine, const sbx_oci_host *h)
 {
@@ -122,8 +123,8 @@ static void add_env(sbx_strv *a, char *const *env)
 	}
 }
 
-int sbx_oci_args_run(sbx_strv *a, const char *engine, const sbx_config *cfg,
-		     const sbx_oci_host *h, const char *name, bool detached)
+int sbx_oci_args_run(sbx_strv *a, const char *engine, const sbx_config *cfg, const sbx_oci_host *h,
+		     const char *name, bool detached)
 {
 	bool podman = strcmp(engine, "podman") == 0;
 	const char *host = cfg->hostname ? cfg->hostname : "sandbox";
@@ -288,8 +289,8 @@ char *sbx_oci_trim(char *s)
 
 void sbx_oci_first_line(const char *text, size_t len, char *out, size_t cap)
 {
-	static const char *const prefixes[] = {"Error: ", "error: ", "Error response from daemon: ",
-					       "docker: ", "podman: "};
+	static const char *const prefixes[] = {
+	    "Error: ", "error: ", "Error response from daemon: ", "docker: ", "podman: "};
 	out[0] = '\0';
 	if (!cap)
 		return;

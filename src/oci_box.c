@@ -40,8 +40,8 @@ static int explain(const char *engine, const char *name, const char *cname, cons
 }
 
 /* ENGINE VERB cname, with the engine's global flags. */
-static int verb(const char *engine, const char *name, const char *const *verb_args,
-		sbx_oci_out *o, char *cname, size_t cap, sbx_error *err)
+static int verb(const char *engine, const char *name, const char *const *verb_args, sbx_oci_out *o,
+		char *cname, size_t cap, sbx_error *err)
 {
 	memset(o, 0, sizeof(*o));
 	int r = sbx_oci_check_engine(engine, err);
@@ -87,15 +87,15 @@ int sbx_oci_create(const char *engine, const char *name, const sbx_sbconf *c, sb
 		if (says_in_use(o.err.data)) {
 			/* Someone else's (or a stale) container: never remove it. */
 			r = sbx_fail(err, SBX_E_EXISTS,
-				     "%s: container %s already exists (remove it: %s rm -f %s)", engine,
-				     cname, engine, cname);
+				     "%s: container %s already exists (remove it: %s rm -f %s)",
+				     engine, cname, engine, cname);
 		} else {
-			r = o.timed_out ? sbx_fail(err, SBX_E_SYSTEM, "%s run %s: no answer within %ds",
-						   engine, cname, LIFECYCLE_TIMEOUT_MS / 1000)
-					: sbx_oci_diagnose(engine,
-							   c->cfg.image ? c->cfg.image
-									: SBX_OCI_DEFAULT_IMAGE,
-							   "run", line, err);
+			r = o.timed_out
+				? sbx_fail(err, SBX_E_SYSTEM, "%s run %s: no answer within %ds",
+					   engine, cname, LIFECYCLE_TIMEOUT_MS / 1000)
+				: sbx_oci_diagnose(
+				      engine, c->cfg.image ? c->cfg.image : SBX_OCI_DEFAULT_IMAGE,
+				      "run", line, err);
 			/* A half-created container must not stay behind. */
 			sbx_oci_remove(engine, &h, cname);
 		}

@@ -57,7 +57,8 @@ static int validate(const sbx_exec_opts *o, sbx_error *err)
 				o->cwd);
 	for (size_t i = 0; i < o->n_env; i++)
 		if (sbx_parse_env(o->env[i]) < 0)
-			return sbx_fail(err, SBX_E_INVALID, "invalid environment entry: %s", o->env[i]);
+			return sbx_fail(err, SBX_E_INVALID, "invalid environment entry: %s",
+					o->env[i]);
 	return 0;
 }
 
@@ -71,7 +72,7 @@ static char **exec_env(const sbx_sbconf *c, const sbx_exec_opts *o)
 	for (size_t i = 0; i < o->n_env; i++)
 		all[c->n_env + i] = o->env[i];
 	char **env =
-		sbx_env_build(c->hostname[0] ? c->hostname : "sandbox", all, c->n_env + o->n_env);
+	    sbx_env_build(c->hostname[0] ? c->hostname : "sandbox", all, c->n_env + o->n_env);
 	free(all);
 	return env;
 }
@@ -92,8 +93,8 @@ static int not_started(const char *engine, const char *name, const char *cname,
 	return sbx_oci_diagnose(engine, NULL, "exec", line, err);
 }
 
-int sbx_oci_exec(const char *engine, const char *name, const sbx_sbconf *c,
-		 const sbx_exec_opts *o, sbx_result *res, sbx_error *err)
+int sbx_oci_exec(const char *engine, const char *name, const sbx_sbconf *c, const sbx_exec_opts *o,
+		 sbx_result *res, sbx_error *err)
 {
 	uint64_t t0 = sbx_now_ns();
 	memset(res, 0, sizeof(*res));
@@ -119,13 +120,13 @@ int sbx_oci_exec(const char *engine, const char *name, const sbx_sbconf *c,
 	uint64_t limit = o->output_limit ? o->output_limit : SBX_OCI_OUTPUT_DEFAULT;
 	tree_ctx k = {engine, &h, cname, false};
 	sbx_oci_client cl = {
-		.out = {.tee_fd = o->stdout_fd, .capture = o->capture, .limit = limit},
-		.err = {.tee_fd = o->stderr_fd, .capture = o->capture, .limit = limit},
-		.want_mark = true,
-		.deadline_ns = o->timeout_ms ? t0 + o->timeout_ms * 1000000ull : 0,
-		.cancel_fd = o->cancel_fd,
-		.kill = kill_tree,
-		.kill_ctx = &k,
+	    .out = {.tee_fd = o->stdout_fd, .capture = o->capture, .limit = limit},
+	    .err = {.tee_fd = o->stderr_fd, .capture = o->capture, .limit = limit},
+	    .want_mark = true,
+	    .deadline_ns = o->timeout_ms ? t0 + o->timeout_ms * 1000000ull : 0,
+	    .cancel_fd = o->cancel_fd,
+	    .kill = kill_tree,
+	    .kill_ctx = &k,
 	};
 	r = sbx_oci_client_run(&cl, a.v, o->stdin_fd, engine, err);
 	sbx_strv_free(&a);

@@ -91,8 +91,8 @@ int sbx_oci_read_file(const char *engine, const char *name, const char *path, ui
 	const char *args[] = {path, maxs, NULL};
 	sbx_oci_out o;
 	/* One byte more than allowed tells a file that grew past max. */
-	r = file_cmd(engine, name, cname, sizeof(cname), sbx_oci_read_script, args, -1, max + 1,
-		     &o, err);
+	r = file_cmd(engine, name, cname, sizeof(cname), sbx_oci_read_script, args, -1, max + 1, &o,
+		     err);
 	if (r < 0)
 		return r;
 	char why[400];

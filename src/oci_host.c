@@ -131,7 +131,7 @@ int sbx_oci_host_for(const char *engine, const sbx_config *cfg, sbx_oci_host *h,
 int sbx_oci_state(const char *engine, const char *cname)
 {
 	const char *args[] = {"inspect", "--type", "container", "--format", "{{.State.Running}}",
-			      cname, NULL};
+			      cname,	 NULL};
 	sbx_oci_out o;
 	int r = sbx_oci_simple(engine, args, 30000, &o, NULL);
 	int st = -2;
@@ -179,8 +179,9 @@ static int check_image(const char *engine, const char *image, sbx_error *err)
 	sbx_oci_out o;
 	int r = sbx_oci_simple(engine, args, 30000, &o, err);
 	if (r == 0 && o.code != 0)
-		r = sbx_fail(err, SBX_E_ROOTFS, "%s: image %s not found (run: tools/mkrootfs --import %s)",
-			     engine, image, engine);
+		r = sbx_fail(err, SBX_E_ROOTFS,
+			     "%s: image %s not found (run: tools/mkrootfs --import %s)", engine,
+			     image, engine);
 	sbx_oci_out_free(&o);
 	return r;
 }

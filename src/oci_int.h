@@ -29,10 +29,10 @@ typedef struct sbx_oci_host {
 	const char *runtime;   /* podman --runtime (e.g. "runc"), NULL: the engine's default */
 	const char *workspace; /* canonical host path, NULL: no workspace */
 	bool workspace_ro;
-	uid_t uid; /* --user: the workspace's owner (root inside sees it as */
-	gid_t gid; /* its own under native idmapped mounts), else 0:0 */
+	uid_t uid;	/* --user: the workspace's owner (root inside sees it as */
+	gid_t gid;	/* its own under native idmapped mounts), else 0:0 */
 	uint64_t nproc; /* --ulimit nproc (must not exceed the engine's own limit) */
-	pid_t owner; /* label sbx.pid: the process that made the container (0: none) */
+	pid_t owner;	/* label sbx.pid: the process that made the container (0: none) */
 } sbx_oci_host;
 
 /* The command the wrapper prints on stderr before exec'ing the user's
@@ -45,8 +45,8 @@ void sbx_oci_args_engine(sbx_strv *a, const char *engine, const sbx_oci_host *h)
 /* `ENGINE run` for a one-shot run (detached = false: attached, the wrapped
  * cfg->argv) or a long-lived container (detached: idle process). name is the
  * container name. Returns 0, or -1 on ENOMEM/invalid input (then a->oom). */
-int sbx_oci_args_run(sbx_strv *a, const char *engine, const sbx_config *cfg,
-		     const sbx_oci_host *h, const char *name, bool detached);
+int sbx_oci_args_run(sbx_strv *a, const char *engine, const sbx_config *cfg, const sbx_oci_host *h,
+		     const char *name, bool detached);
 
 /* `ENGINE exec -i [-e K=V]... [-w CWD] NAME <wrapper> argv...` */
 int sbx_oci_args_exec(sbx_strv *a, const char *engine, const sbx_oci_host *h, const char *name,
@@ -93,7 +93,7 @@ struct sbx_oci_client {
 	pid_t pid;
 	int pidfd;
 	sbx_stream out, err;
-	bool want_mark;       /* hold stderr back until the wrapper's marker line */
+	bool want_mark;	      /* hold stderr back until the wrapper's marker line */
 	uint64_t deadline_ns; /* 0: none */
 	int cancel_fd;
 	sbx_oci_kill_fn kill; /* NULL: SIGKILL the client */
@@ -130,8 +130,8 @@ int sbx_oci_cmd(const char *engine, char *const *argv, int in, uint64_t out_max,
 void sbx_oci_out_free(sbx_oci_out *o);
 
 /* Convenience: argv after ENGINE and its global flags, NULL-terminated. */
-int sbx_oci_simple(const char *engine, const char *const *args, uint64_t timeout_ms,
-		   sbx_oci_out *o, sbx_error *err);
+int sbx_oci_simple(const char *engine, const char *const *args, uint64_t timeout_ms, sbx_oci_out *o,
+		   sbx_error *err);
 
 /* ---- host facts (oci_host.c) ---------------------------------------------- */
 

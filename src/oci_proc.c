@@ -145,7 +145,8 @@ static int feed_err(sbx_oci_client *c, const char *p, size_t n)
 			c->mark_pid = strtol(s + ml, NULL, 10);
 			size_t head = (size_t)(s - c->held.data);
 			size_t tail_at = (size_t)(nl + 1 - c->held.data);
-			int r = sbx_stream_feed(&c->err, c->held.data + tail_at, c->held.len - tail_at);
+			int r =
+			    sbx_stream_feed(&c->err, c->held.data + tail_at, c->held.len - tail_at);
 			/* keep (the start of) the engine's lines, for debugging */
 			c->held.len = head < HELD_MAX ? head : HELD_MAX / 2;
 			c->held.data[head] = '\0';
@@ -240,7 +241,8 @@ static int watch(sbx_oci_client *c)
 		if (c->reaped)
 			timeout = min_ms(timeout, reaped_at + DRAIN_NS, now);
 		else if (stop_at)
-			timeout = min_ms(timeout, client_killed ? now + KILL_RETRY_NS : next_stop, now);
+			timeout =
+			    min_ms(timeout, client_killed ? now + KILL_RETRY_NS : next_stop, now);
 		else if (c->deadline_ns)
 			timeout = min_ms(timeout, c->deadline_ns, now);
 		struct pollfd pf[4];
@@ -352,10 +354,10 @@ int sbx_oci_cmd(const char *engine, char *const *argv, int in, uint64_t out_max,
 {
 	memset(o, 0, sizeof(*o));
 	sbx_oci_client c = {
-		.out = {.tee_fd = -1, .capture = true, .limit = out_max ? out_max : 1},
-		.err = {.tee_fd = -1, .capture = true, .limit = 8192},
-		.cancel_fd = -1,
-		.deadline_ns = timeout_ms ? sbx_now_ns() + timeout_ms * 1000000ull : 0,
+	    .out = {.tee_fd = -1, .capture = true, .limit = out_max ? out_max : 1},
+	    .err = {.tee_fd = -1, .capture = true, .limit = 8192},
+	    .cancel_fd = -1,
+	    .deadline_ns = timeout_ms ? sbx_now_ns() + timeout_ms * 1000000ull : 0,
 	};
 	int r = sbx_oci_client_run(&c, argv, in, engine, err);
 	if (r == 0) {
@@ -379,8 +381,8 @@ void sbx_oci_out_free(sbx_oci_out *o)
 	sbx_buf_free(&o->err);
 }
 
-int sbx_oci_simple(const char *engine, const char *const *args, uint64_t timeout_ms,
-		   sbx_oci_out *o, sbx_error *err)
+int sbx_oci_simple(const char *engine, const char *const *args, uint64_t timeout_ms, sbx_oci_out *o,
+		   sbx_error *err)
 {
 	memset(o, 0, sizeof(*o));
 	const char *rt = NULL;

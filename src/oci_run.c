@@ -61,8 +61,8 @@ static bool oom_killed(const char *engine, const sbx_oci_host *h, const char *cn
 {
 	sbx_strv a = {0};
 	sbx_oci_args_engine(&a, engine, h);
-	const char *args[] = {"inspect", "--type", "container", "--format",
-			      "{{.State.OOMKilled}}", cname};
+	const char *args[] = {"inspect", "--type", "container", "--format", "{{.State.OOMKilled}}",
+			      cname};
 	for (size_t i = 0; i < ARRAY_LEN(args); i++)
 		sbx_strv_add(&a, args[i]);
 	sbx_oci_out o;
@@ -87,7 +87,8 @@ int sbx_oci_validate(const sbx_config *cfg, bool need_argv, sbx_error *err)
 		return sbx_fail(err, SBX_E_INVALID, "invalid hostname: %s", cfg->hostname);
 	for (size_t i = 0; i < cfg->n_env; i++)
 		if (sbx_parse_env(cfg->env[i]) < 0)
-			return sbx_fail(err, SBX_E_INVALID, "invalid environment entry: %s", cfg->env[i]);
+			return sbx_fail(err, SBX_E_INVALID, "invalid environment entry: %s",
+					cfg->env[i]);
 	if (cfg->workspace_mode != SBX_WS_NONE && (!cfg->workspace || !*cfg->workspace))
 		return sbx_fail(err, SBX_E_INVALID, "workspace mode given without a directory");
 	if (cfg->output_limit == 0)
@@ -124,13 +125,13 @@ int sbx_oci_run(const char *engine, const sbx_config *cfg, sbx_result *res, sbx_
 	}
 	kill_ctx k = {engine, &h, cname};
 	sbx_oci_client c = {
-		.out = {.tee_fd = cfg->stdout_fd, .capture = cfg->capture, .limit = cfg->output_limit},
-		.err = {.tee_fd = cfg->stderr_fd, .capture = cfg->capture, .limit = cfg->output_limit},
-		.want_mark = true,
-		.deadline_ns = cfg->timeout_ms ? t0 + cfg->timeout_ms * 1000000ull : 0,
-		.cancel_fd = cfg->cancel_fd,
-		.kill = kill_container,
-		.kill_ctx = &k,
+	    .out = {.tee_fd = cfg->stdout_fd, .capture = cfg->capture, .limit = cfg->output_limit},
+	    .err = {.tee_fd = cfg->stderr_fd, .capture = cfg->capture, .limit = cfg->output_limit},
+	    .want_mark = true,
+	    .deadline_ns = cfg->timeout_ms ? t0 + cfg->timeout_ms * 1000000ull : 0,
+	    .cancel_fd = cfg->cancel_fd,
+	    .kill = kill_container,
+	    .kill_ctx = &k,
 	};
 	r = sbx_oci_client_run(&c, a.v, cfg->stdin_fd, engine, err);
 	sbx_strv_free(&a);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "internal.h"
+#include "parse.h"
 
 #ifndef SBX_DATADIR
 #define SBX_DATADIR "/usr/local/share/sbx"
@@ -31,6 +32,33 @@ SBX_API void sbx_config_init(sbx_config *cfg)
 	cfg->stdout_fd = -1;
 	cfg->stderr_fd = -1;
 	cfg->cancel_fd = -1;
+}
+
+int sbx_config_validate(const sbx_config *cfg, bool need_argv, sbx_error *err)
+{
+	if (need_argv && (!cfg->argv || !cfg->argv[0] || !cfg->argv[0][0]))
+		return sbx_fail(err, SBX_E_INVALID, "no command given");
+	if (cfg->cwd && sbx_valid_inside_path(cfg->cwd) < 0)
+		return sbx_fail(err, SBX_E_PATH,
+				"invalid working directory %s: must be absolute, without . or ..",
+				cfg->cwd);
+	if (cfg->hostname && sbx_valid_hostname(cfg->hostname) < 0)
+		return sbx_fail(err, SBX_E_INVALID, "invalid hostname: %s", cfg->hostname);
+	for (size_t i = 0; i < cfg->n_env; i++)
+		if (sbx_parse_env(cfg->env[i]) < 0)
+			return sbx_fail(err, SBX_E_INVALID, "invalid environment entry: %s",
+					cfg->env[i]);
+	if (cfg->workspace_mode != SBX_WS_NONE && (!cfg->workspace || !*cfg->workspace))
+		return sbx_fail(err, SBX_E_INVALID, "workspace mode given without a directory");
+	if (cfg->output_limit == 0)
+		return sbx_fail(err, SBX_E_INVALID, "output limit must be positive");
+	if (cfg->tmp_size == 0)
+		return sbx_fail(err, SBX_E_INVALID, "/tmp size must be positive");
+	if (cfg->nofile == 0)
+		return sbx_fail(err, SBX_E_INVALID, "open file limit must be positive");
+	if (cfg->image && (!*cfg->image || cfg->image[0] == '-'))
+		return sbx_fail(err, SBX_E_INVALID, "invalid image name '%s'", cfg->image);
+	return 0;
 }
 
 static char default_rootfs[PATH_MAX];

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "sbx.h"
@@ -51,6 +52,10 @@ int sbx_write_file(const char *path, const char *data);
 int sbx_write_fileat(int dirfd, const char *name, const char *data);
 /* Read up to cap-1 bytes of a file, NUL-terminated. Returns length or -errno. */
 ssize_t sbx_read_fileat(int dirfd, const char *name, char *buf, size_t cap);
+
+/* Checks every driver shares: command, cwd, hostname, env, workspace,
+ * sizes. need_argv: a command is required (not for long-lived ones). */
+int sbx_config_validate(const sbx_config *cfg, bool need_argv, sbx_error *err);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t sbx_now_ns(void);

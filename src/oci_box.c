@@ -66,7 +66,7 @@ int sbx_oci_create(const char *engine, const char *name, const sbx_sbconf *c, sb
 	if (r == 0)
 		r = sbx_oci_cname(name, cname, sizeof(cname), err);
 	if (r == 0)
-		r = sbx_oci_validate(&c->cfg, false, err);
+		r = sbx_config_validate(&c->cfg, false, err);
 	if (r == 0)
 		r = sbx_oci_host_for(engine, &c->cfg, &h, ws, sizeof(ws), err);
 	if (r < 0)

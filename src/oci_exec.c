@@ -19,6 +19,7 @@
 #include "env.h"
 #include "internal.h"
 #include "oci_int.h"
+#include "sandbox.h"
 #include "parse.h"
 
 typedef struct tree_ctx {
@@ -62,20 +63,6 @@ static int validate(const sbx_exec_opts *o, sbx_error *err)
 	return 0;
 }
 
-static char **exec_env(const sbx_sbconf *c, const sbx_exec_opts *o)
-{
-	const char **all = calloc(c->n_env + o->n_env + 1, sizeof(char *));
-	if (!all)
-		return NULL;
-	for (size_t i = 0; i < c->n_env; i++)
-		all[i] = c->env[i];
-	for (size_t i = 0; i < o->n_env; i++)
-		all[c->n_env + i] = o->env[i];
-	char **env =
-	    sbx_env_build(c->hostname[0] ? c->hostname : "sandbox", all, c->n_env + o->n_env);
-	free(all);
-	return env;
-}
 
 /* The exec never started: say why (container gone, stopped, engine). */
 static int not_started(const char *engine, const char *name, const char *cname,
@@ -109,7 +96,7 @@ int sbx_oci_exec(const char *engine, const char *name, const sbx_sbconf *c, cons
 		r = sbx_oci_runtime(engine, &h.runtime, err);
 	if (r < 0)
 		return r;
-	char **env = exec_env(c, o);
+	char **env = sbx_sandbox_env(c, o);
 	sbx_strv a = {0};
 	if (!env || sbx_oci_args_exec(&a, engine, &h, cname, env, o->cwd, o->argv) < 0) {
 		sbx_env_free(env);

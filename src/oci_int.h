@@ -153,8 +153,6 @@ int sbx_oci_state(const char *engine, const char *cname);
 
 /* Remove container cname, whatever its state; best effort, errors ignored. */
 void sbx_oci_remove(const char *engine, const sbx_oci_host *h, const char *cname);
-/* The checks the native runtime makes of a config that apply here too. */
-int sbx_oci_validate(const sbx_config *cfg, bool need_argv, sbx_error *err);
 /* Sandbox default exec output cap and file size cap, as native. */
 #define SBX_OCI_OUTPUT_DEFAULT (100u << 10)
 #define SBX_OCI_FILE_DEFAULT (10ull << 20)

@@ -75,32 +75,6 @@ static bool oom_killed(const char *engine, const sbx_oci_host *h, const char *cn
 	return oom;
 }
 
-int sbx_oci_validate(const sbx_config *cfg, bool need_argv, sbx_error *err)
-{
-	if (need_argv && (!cfg->argv || !cfg->argv[0] || !cfg->argv[0][0]))
-		return sbx_fail(err, SBX_E_INVALID, "no command given");
-	if (cfg->cwd && sbx_valid_inside_path(cfg->cwd) < 0)
-		return sbx_fail(err, SBX_E_PATH,
-				"invalid working directory %s: must be absolute, without . or ..",
-				cfg->cwd);
-	if (cfg->hostname && sbx_valid_hostname(cfg->hostname) < 0)
-		return sbx_fail(err, SBX_E_INVALID, "invalid hostname: %s", cfg->hostname);
-	for (size_t i = 0; i < cfg->n_env; i++)
-		if (sbx_parse_env(cfg->env[i]) < 0)
-			return sbx_fail(err, SBX_E_INVALID, "invalid environment entry: %s",
-					cfg->env[i]);
-	if (cfg->workspace_mode != SBX_WS_NONE && (!cfg->workspace || !*cfg->workspace))
-		return sbx_fail(err, SBX_E_INVALID, "workspace mode given without a directory");
-	if (cfg->output_limit == 0)
-		return sbx_fail(err, SBX_E_INVALID, "output limit must be positive");
-	if (cfg->tmp_size == 0)
-		return sbx_fail(err, SBX_E_INVALID, "/tmp size must be positive");
-	if (cfg->nofile == 0)
-		return sbx_fail(err, SBX_E_INVALID, "open file limit must be positive");
-	if (cfg->image && (!*cfg->image || cfg->image[0] == '-'))
-		return sbx_fail(err, SBX_E_INVALID, "invalid image name '%s'", cfg->image);
-	return 0;
-}
 
 int sbx_oci_run(const char *engine, const sbx_config *cfg, sbx_result *res, sbx_error *err)
 {
@@ -108,7 +82,7 @@ int sbx_oci_run(const char *engine, const sbx_config *cfg, sbx_result *res, sbx_
 	memset(res, 0, sizeof(*res));
 	int r = sbx_oci_check_engine(engine, err);
 	if (r == 0)
-		r = sbx_oci_validate(cfg, true, err);
+		r = sbx_config_validate(cfg, true, err);
 	sbx_oci_host h;
 	char ws[PATH_MAX];
 	if (r == 0)

@@ -88,28 +88,14 @@ static int check_rootfs(const char *path, char *out, sbx_error *err)
 
 static int validate(const sbx_config *cfg, bool server, sbx_error *err)
 {
-	if (!server && (!cfg->argv || !cfg->argv[0] || !cfg->argv[0][0]))
-		return sbx_fail(err, SBX_E_INVALID, "no command given");
-	if (cfg->cwd && sbx_valid_inside_path(cfg->cwd) < 0)
-		return sbx_fail(err, SBX_E_PATH,
-				"invalid working directory %s: must be absolute, without . or ..",
-				cfg->cwd);
-	if (cfg->hostname && sbx_valid_hostname(cfg->hostname) < 0)
-		return sbx_fail(err, SBX_E_INVALID, "invalid hostname: %s", cfg->hostname);
-	for (size_t i = 0; i < cfg->n_env; i++)
-		if (sbx_parse_env(cfg->env[i]) < 0)
-			return sbx_fail(err, SBX_E_INVALID, "invalid environment entry: %s",
-					cfg->env[i]);
-	if (cfg->workspace_mode != SBX_WS_NONE && (!cfg->workspace || !*cfg->workspace))
-		return sbx_fail(err, SBX_E_INVALID, "workspace mode given without a directory");
+	int r = sbx_config_validate(cfg, !server, err);
+	if (r < 0)
+		return r;
+	/* Native only: the user namespace's id map. */
 	if (cfg->map_uid == 0 || cfg->map_gid == 0)
 		return sbx_fail(err, SBX_E_INVALID, "root inside must not map to host root");
 	if (cfg->map_count == 0 || cfg->map_count > 1u << 24)
 		return sbx_fail(err, SBX_E_INVALID, "invalid id map size %u", cfg->map_count);
-	if (cfg->output_limit == 0)
-		return sbx_fail(err, SBX_E_INVALID, "output limit must be positive");
-	if (cfg->tmp_size == 0)
-		return sbx_fail(err, SBX_E_INVALID, "/tmp size must be positive");
 	if (geteuid() != 0)
 		return sbx_fail(err, SBX_E_PRIVILEGE, "sbx must run as root (namespaces, cgroups)");
 	return 0;

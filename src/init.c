@@ -125,7 +125,10 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 
 	/* Our credentials are still the host's root, unmapped in the new user
 	 * namespace: become its root (host uid map_uid) before touching files. */
-	if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0) {
+	/* Raw system calls: glibc's wrappers would wait for every thread of
+	 * the (possibly threaded) parent to change its ids too. */
+	if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setgroups, 0, NULL) < 0 ||
+	    syscall(SYS_setresuid, 0, 0, 0) < 0) {
 		snprintf(msg, sizeof(msg), "switch to namespace root: %s", strerror(errno));
 		fail(l, msg);
 	}

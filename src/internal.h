@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <unistd.h>
 #include "sbx.h"
 
@@ -56,6 +57,9 @@ ssize_t sbx_read_fileat(int dirfd, const char *name, char *buf, size_t cap);
 /* Checks every driver shares: command, cwd, hostname, env, workspace,
  * sizes. need_argv: a command is required (not for long-lived ones). */
 int sbx_config_validate(const sbx_config *cfg, bool need_argv, sbx_error *err);
+
+/* mkdir -p (missing parents made with mode too). 0 or -1 with errno. */
+int sbx_mkdir_p(const char *path, mode_t mode);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t sbx_now_ns(void);

@@ -347,8 +347,7 @@ SBX_API int sbx_pool_release_named(sbx_pool *p, sbx_sandbox *sb, const char *nam
 		return r;
 	char sbdir[PATH_MAX + 16];
 	snprintf(sbdir, sizeof(sbdir), "%s/sandboxes", sbx_state_root());
-	if ((mkdir(sbx_state_root(), 0700) < 0 && errno != EEXIST) ||
-	    (mkdir(sbdir, 0700) < 0 && errno != EEXIST))
+	if (sbx_mkdir_p(sbdir, 0700) < 0)
 		return sbx_fail(err, SBX_E_SYSTEM, "cannot create %s: %s", sbdir, strerror(errno));
 	if (mkdir(paths.dir, 0700) < 0)
 		return errno == EEXIST

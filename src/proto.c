@@ -50,9 +50,12 @@ ssize_t sbx_msg_recv(int fd, void *buf, size_t cap, int *fds, int *nfds, int max
 	if (nfds)
 		*nfds = 0;
 	ssize_t r;
+	/* A peer that exits with our data unread leaves ECONNRESET pending,
+	 * reported once, ahead of whatever it sent before exiting. */
+	int resets = 0;
 	do
 		r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-	while (r < 0 && errno == EINTR);
+	while (r < 0 && (errno == EINTR || (errno == ECONNRESET && resets++ == 0)));
 	if (r < 0)
 		return -errno;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {

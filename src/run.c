@@ -248,10 +248,7 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
 int sbx_launcher_wait_ready(sbx_launcher *s, sbx_error *err)
 {
 	char buf[512];
-	ssize_t n;
-	do
-		n = recv(s->sock[0], buf, sizeof(buf) - 1, 0);
-	while (n < 0 && errno == EINTR);
+	ssize_t n = sbx_msg_recv(s->sock[0], buf, sizeof(buf) - 1, NULL, NULL, 0);
 	if (n > 0 && buf[0] == SBX_MSG_READY)
 		return 0;
 	if (n > 0 && buf[0] == SBX_MSG_ERROR) {

@@ -179,8 +179,7 @@ SBX_API int sbx_sandbox_create(const char *name, const sbx_config *cfg, uint64_t
 		goto fail_conf;
 	char sbdir[PATH_MAX + 16];
 	snprintf(sbdir, sizeof(sbdir), "%s/sandboxes", sbx_state_root());
-	if ((mkdir(sbx_state_root(), 0700) < 0 && errno != EEXIST) ||
-	    (mkdir(sbdir, 0700) < 0 && errno != EEXIST)) {
+	if (sbx_mkdir_p(sbdir, 0700) < 0) {
 		r = sbx_fail(err, SBX_E_SYSTEM, "cannot create %s: %s", sbdir, strerror(errno));
 		goto fail_conf;
 	}

@@ -162,11 +162,9 @@ _Noreturn void sbx_serve_exec(const sbx_launch *l, int conn, const char *req, si
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	pid_t self = getpid();
-	/* The command must not inherit our blocked SIGCHLD: unblock around
-	 * the spawn (the child copies the mask at clone time). */
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	/* SIGCHLD stays blocked (for the signalfd): the command clears its
+	 * own mask before exec (sbx_workload_exec). */
 	pid_t cmd = sbx_spawn_workload(&lx, fds[0], fds[1], fds[2]);
-	sigprocmask(SIG_BLOCK, &set, NULL);
 	for (int i = 0; i < 3; i++)
 		close(fds[i]);
 	if (cmd < 0 || sfd < 0)
@@ -178,9 +176,10 @@ _Noreturn void sbx_serve_exec(const sbx_launch *l, int conn, const char *req, si
 	sbx_msg_send(conn, SBX_REP_STARTED, &inside, sizeof(inside), NULL, 0);
 
 	bool done = false;
-	for (;;) {
+	for (bool first = true;; first = false) {
 		struct pollfd pf[2] = {{sfd, POLLIN, 0}, {conn, POLLIN, 0}};
-		if (poll(pf, conn >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+		/* A command that ended before we got here is reaped at once. */
+		if (!first && poll(pf, conn >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
 			break;
 		if (conn >= 0 && pf[1].revents) {
 			char m[16];

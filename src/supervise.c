@@ -57,10 +57,13 @@ static void kill_sandbox(sbx_watch *w)
 
 static void read_messages(sbx_watch *w, int flags)
 {
+	int resets = 0;
 	for (;;) {
 		char buf[512];
 		ssize_t n = recv(w->sock, buf, sizeof(buf) - 1, flags);
-		if (n < 0 && errno == EINTR)
+		/* ECONNRESET (the init exited with a message of ours unread)
+		 * comes once, before what it sent: read on. */
+		if (n < 0 && (errno == EINTR || (errno == ECONNRESET && resets++ == 0)))
 			continue;
 		if (n <= 0) {
 			if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))

@@ -176,9 +176,7 @@ static int detach(const sbx_paths *p, int lfd, const int *keep, size_t nkeep,
 
 static int prepare_run_dir(const sbx_paths *p, sbx_error *err)
 {
-	const char *root = sbx_run_root();
-	if ((mkdir(root, 0700) < 0 && errno != EEXIST) ||
-	    (mkdir(p->run, 0700) < 0 && errno != EEXIST))
+	if (sbx_mkdir_p(p->run, 0700) < 0)
 		return sbx_fail(err, SBX_E_SYSTEM, "cannot create %s: %s", p->run, strerror(errno));
 	int lfd = make_listener(p, err);
 	if (lfd < 0)

@@ -1,5 +1,7 @@
 /* Small helpers shared by the library's files. */
 #include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -105,4 +107,22 @@ void sbx_random_id(char *out, size_t n)
 	for (size_t i = 0; i < n; i++)
 		out[i] = hex[(raw[i / 2] >> ((i % 2) ? 0 : 4)) & 0xf];
 	out[n] = '\0';
+}
+
+int sbx_mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
 }

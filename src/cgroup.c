@@ -13,6 +13,7 @@
 
 #include "cgroup.h"
 #include "internal.h"
+#include "oci.h"
 
 static const char *const ctrl_names[SBX_CG_N] = {"memory", "cpu", "pids"};
 
@@ -556,5 +557,6 @@ SBX_API int sbx_cleanup(sbx_error *err)
 {
 	if (geteuid() != 0)
 		return sbx_fail(err, SBX_E_PRIVILEGE, "sbx must run as root (cgroups)");
-	return sbx_cgroup_sweep();
+	int n = sbx_cgroup_sweep();
+	return n + sbx_oci_sweep("podman") + sbx_oci_sweep("docker");
 }

@@ -115,6 +115,7 @@ int main(int argc, char **argv)
 	    {"inspect", sbx_cli_inspect}, {"stop", sbx_cli_stop},     {"start", sbx_cli_start},
 	    {"rm", sbx_cli_rm},		  {"pool", sbx_cli_pool},     {"python", sbx_cli_python},
 	    {"check", sbx_cli_check},
+	    {"cleanup", sbx_cli_cleanup},
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmd, cmds[i].name) == 0)

@@ -160,7 +160,7 @@ int sbx_cli_cleanup(int argc, char **argv)
 	int n = sbx_cleanup(&err);
 	if (n < 0)
 		return sbx_cli_error("%s", err.msg);
-	printf("removed %d leftover cgroup%s\n", n, n == 1 ? "" : "s");
+	printf("removed %d leftover%s (cgroups, containers)\n", n, n == 1 ? "" : "s");
 	return 0;
 }
 

@@ -38,4 +38,8 @@ int sbx_oci_start(const char *engine, const char *name, sbx_error *err);
 int sbx_oci_destroy(const char *engine, const char *name, sbx_error *err);
 bool sbx_oci_is_running(const char *engine, const char *name);
 
+/* Remove containers left by killed sbx processes (one-shot and pool ones
+ * whose creator is gone). Returns how many. */
+int sbx_oci_sweep(const char *engine);
+
 #endif

@@ -1,4 +1,5 @@
 /* The sandbox's pid 1: set-up inside the namespaces, then reaper. */
+#include <fcntl.h>
 #include <net/if.h>
 #include <grp.h>
 #include <sched.h>
@@ -104,9 +105,32 @@ static int loopback_up(void)
 	return r;
 }
 
+/* We are a copy of the caller: our /proc/PID/cmdline shows its command
+ * line (host paths, options, --env values) to everything in the sandbox.
+ * Overwrite that memory in place (the copy is ours). */
+static void hide_cmdline(void)
+{
+	extern char *program_invocation_name;
+	char buf[4096];
+	size_t len = 0;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+		len += (size_t)n;
+	if (fd >= 0)
+		close(fd);
+	char *p = program_invocation_name;
+	if (p && len > 0) {
+		memset(p, 0, len);
+		memcpy(p, "sbx-init", len > 8 ? 8 : len - 1);
+	}
+	prctl(PR_SET_NAME, "sbx-init");
+}
+
 _Noreturn void sbx_init_main(const sbx_launch *l)
 {
 	char msg[480];
+	hide_cmdline();
 	/* A one-shot sandbox dies with the thread that started it; a long-lived
 	 * one when its owner closes the control socket (see server.c), so that
 	 * ownership can move to another process. */

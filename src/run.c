@@ -64,6 +64,7 @@ void sbx_launcher_release(sbx_launcher *s)
 	sbx_closep(&s->l.ws_fd);
 	sbx_cgroup_destroy(&s->cg);
 	sbx_env_free(s->envp);
+	sbx_env_free(s->argv);
 }
 
 /* A rootfs must be a directory with the mount points the sandbox needs. */
@@ -126,9 +127,18 @@ static int prepare(sbx_launcher *s, const sbx_config *cfg, sbx_error *err)
 	snprintf(l->hostname, sizeof(l->hostname), "%s", cfg->hostname ? cfg->hostname : "sandbox");
 	l->tmp_size = cfg->tmp_size;
 	l->net_loopback = cfg->net == SBX_NET_LOOPBACK;
-	l->argv = (char *const *)cfg->argv;
+	/* A copy: cfg->argv usually points into the caller's own argument
+	 * area, which init overwrites (it hides the caller's command line). */
+	size_t argc = 0;
+	while (cfg->argv && cfg->argv[argc])
+		argc++;
+	s->argv = calloc(argc + 1, sizeof(char *));
+	for (size_t i = 0; s->argv && i < argc; i++)
+		if (!(s->argv[i] = strdup(cfg->argv[i])))
+			return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	l->argv = s->argv;
 	s->envp = sbx_env_build(l->hostname, cfg->env, cfg->n_env);
-	if (!s->envp)
+	if (!s->envp || !s->argv)
 		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
 	l->envp = s->envp;
 	r = sbx_seccomp_program(&l->seccomp, err);

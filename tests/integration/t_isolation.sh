@@ -337,3 +337,21 @@ t_isolation_cgroup_namespace() {
 	fi
 	[ -z "$bad" ] || fail_out "cgroup namespace:$bad"
 }
+
+# The sandbox's init is a copy of the host's sbx process: its command line
+# (host paths, options, --env values) must not be readable inside.
+t_isolation_host_cmdline_hidden() {
+	local marker="hostsecret$$"
+	run_sbx run --env "K=$marker" --workspace "$T:ro" -- sh -c \
+		'for p in /proc/[0-9]*; do tr "\0" " " < $p/cmdline; echo; done'
+	expect_rc 0
+	local out
+	out=$(cat "$T/out")
+	case $out in
+	*"$marker"* | *"$T"* | *--workspace*) fail "host command line visible inside: $out" ;;
+	esac
+	case $out in
+	*sbx-init*) ;;
+	*) fail "pid 1 does not show as sbx-init: $out" ;;
+	esac
+}

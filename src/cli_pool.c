@@ -64,11 +64,18 @@ static int pool_serve(int argc, char **argv)
 	int sfd = sbx_cli_signalfd(&old);
 	sbx_pool *p;
 	sbx_error err = {0};
-	if (sbx_pool_create(&pc, &p, &err) < 0) {
+	/* The socket first: a live daemon there is an error before any pool
+	 * is made. */
+	int lfd = sbx_daemon_listen(o.socket, o.group, &err);
+	if (lfd < 0) {
 		rc = sbx_cli_error("%s", err.msg);
+	} else if (sbx_pool_create(&pc, &p, &err) < 0) {
+		rc = sbx_cli_error("%s", err.msg);
+		close(lfd);
+		unlink(o.socket);
 	} else {
 		fprintf(stderr, "sbx: pool of %u serving on %s\n", o.size, o.socket);
-		if (sbx_daemon_serve(p, o.socket, o.group, sfd, &err) < 0)
+		if (sbx_daemon_serve(p, lfd, o.socket, sfd, &err) < 0)
 			rc = sbx_cli_error("%s", err.msg);
 		/* SIGTERM/SIGINT or an error: everything of the pool goes. */
 		sbx_pool_destroy(p);

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -14,6 +15,7 @@
 #include "internal.h"
 #include "json.h"
 #include "jsonparse.h"
+#include "pool.h"
 
 #define MAX_CLIENTS 256
 
@@ -22,9 +24,12 @@ typedef struct conn_arg {
 	int fd;
 } conn_arg;
 
+/* Connections in flight; on stop they are cancelled and waited for. */
 static pthread_mutex_t clients_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t clients_cv = PTHREAD_COND_INITIALIZER;
 static int n_clients;
+static int client_fds[MAX_CLIENTS];
+static int cancel_efd = -1; /* readable once stopping: kills running requests */
 
 /* Write a whole response line. */
 static void reply(int fd, sbx_buf *b)
@@ -119,9 +124,13 @@ static void do_run(conn_arg *c, const sbx_jval *req, bool python)
 	const char **args = strings(sbx_jget(req, "args"), &nargs, &bad);
 	const sbx_jval *src = sbx_jget(req, "source");
 	const sbx_jval *in = sbx_jget(req, "stdin");
-	int64_t timeout = 30000, limit = 100 << 10;
+	/* Defaults: the pool's own (sbx pool serve --timeout/--output-limit). */
+	const sbx_config *tmpl = sbx_pool_template(c->pool);
+	int64_t timeout = (int64_t)tmpl->timeout_ms, limit = (int64_t)tmpl->output_limit;
 	sbx_jget_int(req, "timeout_ms", &timeout);
 	sbx_jget_int(req, "output_limit", &limit);
+	for (size_t i = 0; !bad && i < envc; i++)
+		bad = !strchr(env[i], '=') || env[i][0] == '=';
 	if (bad || (!python && argc == 0) || (python && (!src || src->type != SBX_J_STR)) ||
 	    (in && in->type != SBX_J_STR) || timeout < 0 || limit <= 0) {
 		reply_error(c->fd, req, SBX_EXIT_ERROR,
@@ -139,6 +148,7 @@ static void do_run(conn_arg *c, const sbx_jval *req, bool python)
 	eo.timeout_ms = (uint64_t)timeout;
 	eo.output_limit = (uint64_t)limit;
 	eo.capture = true;
+	eo.cancel_fd = cancel_efd;
 	int sp[2] = {-1, -1};
 	pthread_t th;
 	feed f;
@@ -285,16 +295,19 @@ static void *client_main(void *arg)
 			break;
 	}
 	sbx_buf_free(&in);
+	pthread_mutex_lock(&clients_mu);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (client_fds[i] == c->fd)
+			client_fds[i] = -1;
 	close(c->fd);
 	free(c);
-	pthread_mutex_lock(&clients_mu);
 	n_clients--;
 	pthread_cond_broadcast(&clients_cv);
 	pthread_mutex_unlock(&clients_mu);
 	return NULL;
 }
 
-static int listen_at(const char *path, const char *group, sbx_error *err)
+int sbx_daemon_listen(const char *path, const char *group, sbx_error *err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -334,11 +347,12 @@ static int listen_at(const char *path, const char *group, sbx_error *err)
 	return fd;
 }
 
-int sbx_daemon_serve(sbx_pool *p, const char *path, const char *group, int stop_fd, sbx_error *err)
+int sbx_daemon_serve(sbx_pool *p, int lfd, const char *path, int stop_fd, sbx_error *err)
 {
-	int lfd = listen_at(path, group, err);
-	if (lfd < 0)
-		return lfd;
+	(void)err;
+	cancel_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		client_fds[i] = -1;
 	for (;;) {
 		struct pollfd pf[2] = {{lfd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
 		if (poll(pf, 2, -1) < 0 && errno != EINTR)
@@ -351,44 +365,57 @@ int sbx_daemon_serve(sbx_pool *p, const char *path, const char *group, int stop_
 		if (fd < 0)
 			continue;
 		pthread_mutex_lock(&clients_mu);
-		bool room = n_clients < MAX_CLIENTS;
-		if (room)
+		int slot = -1;
+		for (int i = 0; i < MAX_CLIENTS && slot < 0; i++)
+			if (client_fds[i] < 0)
+				slot = i;
+		if (slot >= 0) {
+			client_fds[slot] = fd;
 			n_clients++;
+		}
 		pthread_mutex_unlock(&clients_mu);
-		conn_arg *c = room ? malloc(sizeof(*c)) : NULL;
+		conn_arg *c = slot >= 0 ? malloc(sizeof(*c)) : NULL;
 		pthread_t th;
 		pthread_attr_t at;
 		pthread_attr_init(&at);
 		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		bool started = false;
 		if (c) {
 			*c = (conn_arg){p, fd};
-			if (pthread_create(&th, &at, client_main, c) == 0)
-				c = (void *)1;
-			else
-				free(c), c = NULL;
+			started = pthread_create(&th, &at, client_main, c) == 0;
+			if (!started)
+				free(c);
 		}
 		pthread_attr_destroy(&at);
-		if (!c) {
+		if (!started) {
 			reply_error(fd, NULL, SBX_EXIT_ERROR, "too many clients");
-			close(fd);
-			if (room) {
-				pthread_mutex_lock(&clients_mu);
+			pthread_mutex_lock(&clients_mu);
+			if (slot >= 0) {
+				client_fds[slot] = -1;
 				n_clients--;
-				pthread_mutex_unlock(&clients_mu);
 			}
+			pthread_mutex_unlock(&clients_mu);
+			close(fd);
 		}
 	}
 	close(lfd);
 	unlink(path);
-	/* In-flight requests end when the pool is destroyed by the caller;
-	 * give them a moment to answer first. */
+	/* Stop: running requests are killed (their cancel fd), idle
+	 * connections closed, acquisitions refused; then wait for every
+	 * connection thread, so the pool can go. */
+	if (cancel_efd >= 0)
+		(void)!write(cancel_efd, &(uint64_t){1}, sizeof(uint64_t));
+	sbx_pool_stop(p);
 	pthread_mutex_lock(&clients_mu);
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 2;
-	while (n_clients > 0 && pthread_cond_timedwait(&clients_cv, &clients_mu, &ts) == 0)
-		;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (client_fds[i] >= 0)
+			shutdown(client_fds[i], SHUT_RDWR);
+	while (n_clients > 0)
+		pthread_cond_wait(&clients_cv, &clients_mu);
 	pthread_mutex_unlock(&clients_mu);
+	if (cancel_efd >= 0)
+		close(cancel_efd);
+	cancel_efd = -1;
 	return 0;
 }
 

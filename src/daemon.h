@@ -8,10 +8,15 @@
 #define SBX_PROTO_VERSION 1
 #define SBX_DAEMON_MAX_LINE (16u << 20)
 
-/* Serve p on a socket at path (mode 0600, or 0660 and owned by group when
- * group is not NULL) until stop_fd becomes readable. Returns 0, or negative
- * with err. The pool is not destroyed here. */
-int sbx_daemon_serve(sbx_pool *p, const char *path, const char *group, int stop_fd, sbx_error *err);
+/* Listen on a socket at path (mode 0600, or 0660 and owned by group when
+ * group is not NULL); a live daemon there is an error, a stale socket file
+ * is replaced. Returns the fd or negative with err. */
+int sbx_daemon_listen(const char *path, const char *group, sbx_error *err);
+
+/* Serve p on lfd until stop_fd becomes readable; then cancel requests in
+ * flight, stop the pool and wait for every connection to end, so the pool
+ * can be destroyed. Closes lfd and removes the socket at path. */
+int sbx_daemon_serve(sbx_pool *p, int lfd, const char *path, int stop_fd, sbx_error *err);
 
 /* One request line to the daemon at path; the response line (malloc'd,
  * without the newline) in *resp. */

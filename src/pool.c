@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "pool.h"
 #include "pooled.h"
 #include "supervisor.h"
 
@@ -265,6 +266,10 @@ SBX_API int sbx_pool_acquire(sbx_pool *p, int64_t timeout_ms, sbx_sandbox **out,
 			return 0;
 		}
 		pthread_cond_signal(&p->work);
+		if (p->stop) {
+			pthread_mutex_unlock(&p->mu);
+			return sbx_fail(err, SBX_E_STATE, "the pool is shutting down");
+		}
 		if (timeout_ms == 0) {
 			if (total(p) >= p->cfg.max_total) {
 				pthread_mutex_unlock(&p->mu);
@@ -423,6 +428,20 @@ SBX_API void sbx_pool_get_stats(sbx_pool *p, sbx_pool_stats *st)
 		st->acquire_p50_ms = lat[(n - 1) / 2];
 		st->acquire_p95_ms = lat[(size_t)((double)(n - 1) * 0.95)];
 	}
+}
+
+void sbx_pool_stop(sbx_pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_cond_broadcast(&p->changed);
+	pthread_mutex_unlock(&p->mu);
+}
+
+const sbx_config *sbx_pool_template(const sbx_pool *p)
+{
+	return &p->conf.cfg;
 }
 
 SBX_API void sbx_pool_destroy(sbx_pool *p)

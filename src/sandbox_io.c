@@ -25,7 +25,7 @@ static const char *sb_oci_name(const sbx_sandbox *sb)
 
 static const char *sb_name(const sbx_sandbox *sb)
 {
-	return sb->pooled ? "pooled" : sb->p.name;
+	return sb->pooled ? "the pool sandbox" : sb->p.name;
 }
 
 /* After the command ended, output still held open by its background

@@ -54,7 +54,14 @@ sbx_bg() {
 # the debug line(s) of a run, for failure messages
 dbg() { grep -h "sbx-debug: $2" "$W/$1.err" 2>/dev/null | head -n 3 | tr '\n' ' '; }
 # last lines of stderr without debug lines, for failure messages
-errtail() { grep -v '^sbx-debug:' "$W/$1.err" 2>/dev/null | tail -n 3 | tr '\n' ' '; }
+errtail() { grep -v '^sbx-debug:' "$W/$1.err" 2>/dev/null | tail -n 3 | tr '\n' ' ' | sed 's/ *$//'; }
+# "exit N; stderr: ...; debug: ..." for failure messages (DEBUG_KEY optional)
+ctx() {
+    local e d
+    e=$(errtail "$1")
+    [ -n "${3:-}" ] && d=$(dbg "$1" "$3" | sed 's/ *$//')
+    printf 'exit %s%s%s' "$2" "${e:+; stderr: $e}" "${d:+; debug: $d}"
+}
 
 # cg_of TAG CTRL [SECS]: the v2 cgroup dir sbx reported for CTRL
 # ("sbx-debug: cgroup CTRL v2 PATH") once it exists; waits up to SECS.
@@ -88,21 +95,27 @@ json_get() {
 stat_key() { awk -v k="$2" '$1 == k { print $2 }' "$1" 2>/dev/null; }
 
 # Processes in a pid namespace other than ours, as "pid:starttime" (a
-# recycled pid is then a different entry).
+# recycled pid is then a different entry).  Bash builtins only: every fork
+# and exec is slow in the emulated guest.
 foreign_procs() {
-    local pid line rest
-    find /proc/[0-9]*/ns/pid -maxdepth 0 -printf '%p %l\n' 2>/dev/null |
-        awk -v ns="$HOST_PIDNS" '$2 != ns && $2 != "" { split($1, a, "/"); print a[3] }' |
-        while read -r pid; do
-            { read -r line <"/proc/$pid/stat"; } 2>/dev/null || continue
-            rest=${line##*) }
-            # shellcheck disable=SC2086
-            set -- $rest
-            echo "$pid:${20}"
-        done
+    local d line rest
+    for d in /proc/[0-9]*; do
+        [ -e "$d/ns/pid" ] && ! [ "$d/ns/pid" -ef /proc/$$/ns/pid ] || continue
+        { read -r line <"$d/stat"; } 2>/dev/null || continue
+        rest=${line##*) }
+        # shellcheck disable=SC2086
+        set -- $rest
+        echo "${d#/proc/}:${20}"
+    done
 }
-sbx_cgroups() { find $CG -mindepth 1 -type d -name 'sbx-*' 2>/dev/null; }
-snapshot() { { sbx_cgroups; foreign_procs; } | sort; }
+# sbx-* cgroups, up to 5 levels deep
+sbx_cgroups() {
+    local d
+    for d in $CG/sbx-* $CG/*/sbx-* $CG/*/*/sbx-* $CG/*/*/*/sbx-* $CG/*/*/*/*/sbx-*; do
+        [ -d "$d" ] && echo "$d"
+    done
+}
+snapshot() { sbx_cgroups; foreign_procs; }
 # Cleaning up is only done in the vmtest guest, where nothing else runs: on
 # any other host, leftovers are reported, never touched.
 IN_VMTEST_GUEST=0
@@ -111,9 +124,12 @@ IN_VMTEST_GUEST=0
 # What a check left behind (new since the snapshot BEFORE); waits up to 3 s
 # for teardown to finish.
 leftovers() {
-    local before=$1 i new cgs pids
+    local before=$1 i new cgs pids x
     for ((i = 0; i < 30; i++)); do
-        new=$(comm -13 <(echo "$before") <(snapshot))
+        new=
+        while read -r x; do
+            [ -n "$x" ] && [[ $'\n'$before$'\n' != *$'\n'$x$'\n'* ]] && new+=$x$'\n'
+        done < <(snapshot)
         [ -z "$new" ] && return 0
         sleep 0.1
     done
@@ -128,8 +144,11 @@ leftovers() {
     order=$(echo "$cgs" | awk 'NF { print length, $0 }' | sort -rn | cut -d' ' -f2-)
     for d in $order; do echo 1 >"$d/cgroup.kill"; done 2>/dev/null
     for p in $pids; do kill -KILL "$p"; done 2>/dev/null
-    sleep 0.3
-    for d in $order; do rmdir "$d"; done 2>/dev/null
+    for ((i = 0; i < 50; i++)); do
+        for d in $order; do [ -d "$d" ] && rmdir "$d"; done 2>/dev/null
+        [ -z "$(for d in $order; do [ -d "$d" ] && echo "$d"; done)" ] && break
+        sleep 0.1
+    done
     return 1
 }
 
@@ -153,7 +172,7 @@ run_check() {
         passed=$((passed + 1))
     else
         [ $rc -eq 0 ] && why=
-        why=$(printf '%s\n%s\n' "$why" "$left" | sed '/^[[:space:]]*$/d' | paste -sd';' | sed 's/;/; /g; s/ *$//')
+        why=$(printf '%s\n%s\n' "$why" "$left" | awk 'NF { sub(/[[:space:]]+$/, ""); printf "%s%s", (n++ ? "; " : ""), $0 }')
         echo "FAIL $name: ${why:-failed (no reason given)}"
         failed=$((failed + 1))
     fi
@@ -193,11 +212,11 @@ check_memory_oom_v2() {
     local ok=0 oom code
     oom=$(json_get "$W/mem.out" oom_killed)
     code=$(json_get "$W/mem.out" exit_code)
-    [ "$RC" = 137 ] || { echo "exit status $RC, want 137 ($(errtail mem))"; ok=1; }
+    [ "$RC" = 137 ] || { echo "exit status $RC, want 137 ($(ctx mem "$RC"))"; ok=1; }
     [ "$oom" = true ] || { echo "oom_killed '$oom' in --json, want true"; ok=1; }
     [ "$code" = 137 ] || { echo "exit_code '$code' in --json, want 137"; ok=1; }
     grep -q "^sbx-debug: cgroup memory v2 $CG/.*sbx-" "$W/mem.err" ||
-        { echo "no 'sbx-debug: cgroup memory v2 $CG/.../sbx-*' line (got: $(dbg mem 'cgroup memory'))"; ok=1; }
+        { echo "no 'sbx-debug: cgroup memory v2 $CG/.../sbx-*' line (got: '$(dbg mem 'cgroup memory' | sed 's/ *$//')')"; ok=1; }
     return $ok
 }
 
@@ -209,7 +228,7 @@ check_cpu_max_throttling() {
     local p ok=0 max n1 n2 u1 u2 t1 t2
     if ! p=$(cg_of cpu cpu); then
         wait $BG
-        echo "no running sandbox cgroup found (exit $?; $(dbg cpu 'cgroup cpu') $(errtail cpu))"
+        echo "no running sandbox cgroup found ($(ctx cpu $? 'cgroup '))"
         return 1
     fi
     max=$(cat "$p/cpu.max" 2>/dev/null)
@@ -232,7 +251,7 @@ check_cpu_max_throttling() {
         awk -v x="$share" 'BEGIN { exit !(x > 0.35) }' &&
             { echo "used $share of a CPU with --cpus 0.2"; ok=1; }
     fi
-    [ $rc = 0 ] || { echo "sandbox exit status $rc, want 0 ($(errtail cpu))"; ok=1; }
+    [ $rc = 0 ] || { echo "sandbox exit status $rc, want 0 ($(ctx cpu $rc))"; ok=1; }
     return $ok
 }
 
@@ -258,7 +277,7 @@ EOF
     local p ok=0 max cur ev i
     if ! p=$(cg_of pids pids); then
         wait $BG
-        echo "no running sandbox cgroup found (exit $?; $(dbg pids 'cgroup pids') $(errtail pids))"
+        echo "no running sandbox cgroup found ($(ctx pids $? 'cgroup '))"
         return 1
     fi
     max=$(cat "$p/pids.max" 2>/dev/null)
@@ -276,7 +295,7 @@ EOF
     [ -z "$ev" ] || [ "$ev" -gt 0 ] || { echo "pids.events max is $ev, want > 0"; ok=1; }
     grep -q '^forkbomb: blocked after [0-9]* forks: errno 11$' "$W/pids.out" ||
         { echo "fork did not fail with EAGAIN (stdout: $(head -c 200 "$W/pids.out" | tr '\n' ' '))"; ok=1; }
-    [ $rc = 0 ] || { echo "sandbox exit status $rc, want 0 ($(errtail pids))"; ok=1; }
+    [ $rc = 0 ] || { echo "sandbox exit status $rc, want 0 ($(ctx pids $rc))"; ok=1; }
     return $ok
 }
 
@@ -288,9 +307,9 @@ check_cgroup_kill_teardown() {
     t0=$EPOCHREALTIME
     sbx kill --timeout 1s -- sh -c 'trap "" TERM; sleep 60 & sleep 60 & sh -c "sleep 60 & sleep 60" & wait; wait'
     secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
-    [ "$RC" = 124 ] || { echo "exit status $RC, want 124 ($(errtail kill))"; ok=1; }
+    [ "$RC" = 124 ] || { echo "exit status $RC, want 124 ($(ctx kill "$RC"))"; ok=1; }
     grep -q '^sbx-debug: kill cgroup.kill$' "$W/kill.err" ||
-        { echo "teardown not by cgroup.kill (got: $(dbg kill 'kill ') )"; ok=1; }
+        { echo "teardown not by cgroup.kill (got: '$(dbg kill 'kill ' | sed 's/ *$//')')"; ok=1; }
     awk -v s="$secs" 'BEGIN { exit !(s > 20) }' && { echo "took $secs s for a 1 s timeout"; ok=1; }
     return $ok
 }
@@ -303,10 +322,10 @@ check_clone_into_cgroup() {
     local line
     line=$(grep -m1 '^sbx-debug: clone_into_cgroup' "$W/clone.err")
     if [ "$line" != "sbx-debug: clone_into_cgroup yes" ]; then
-        echo "${line:-no 'sbx-debug: clone_into_cgroup' line} (exit $RC; $(errtail clone))"
+        echo "${line:-no 'sbx-debug: clone_into_cgroup' line} ($(ctx clone "$RC"))"
         return 1
     fi
-    [ "$RC" = 0 ] || { echo "exit status $RC ($(errtail clone))"; return 1; }
+    [ "$RC" = 0 ] || { echo "exit status $RC, want 0 ($(ctx clone "$RC"))"; return 1; }
 }
 
 # "No internal processes": every non-root cgroup that delegates controllers
@@ -329,7 +348,7 @@ check_no_internal_processes() {
     local p ok=0 sc bad
     if ! p=$(cg_of leaf memory); then
         wait $BG
-        echo "no running sandbox cgroup found (exit $?; $(dbg leaf 'cgroup memory') $(errtail leaf))"
+        echo "no running sandbox cgroup found ($(ctx leaf $? 'cgroup '))"
         return 1
     fi
     sc=$(cat "$p/cgroup.subtree_control")
@@ -338,7 +357,7 @@ check_no_internal_processes() {
     local rc=$?
     [ -z "$sc" ] || { echo "${p#$CG} is not a leaf: subtree_control '$sc'"; ok=1; }
     [ -z "$bad" ] || { echo "$bad"; ok=1; }
-    [ $rc = 0 ] || { echo "sandbox exit status $rc, want 0 ($(errtail leaf))"; ok=1; }
+    [ $rc = 0 ] || { echo "sandbox exit status $rc, want 0 ($(ctx leaf $rc))"; ok=1; }
     return $ok
 }
 
@@ -364,14 +383,14 @@ check_cgroup_parent() {
     p=$(sed -n 's/^cgroup=//p' "$W/parent.res")
     bad=$(sed -n 's/^bad=//p' "$W/parent.res")
     if [ -z "$p" ]; then
-        echo "no running sandbox cgroup found (exit ${rc:-?}; $(dbg parent 'cgroup pids') $(errtail parent))"
+        echo "no running sandbox cgroup found ($(ctx parent "${rc:-?}" 'cgroup '))"
         ok=1
     else
         [[ $(echo "$p" | tr -s /) == "$parent"/sbx-* ]] || { echo "sandbox cgroup $p is not under $parent"; ok=1; }
         [ "$(sed -n 's/^leaf=//p' "$W/parent.res")" = "" ] || { echo "$p is not a leaf"; ok=1; }
         [ "$(sed -n 's/^pidsmax=//p' "$W/parent.res")" = 20 ] || { echo "pids.max is not 20"; ok=1; }
         [ -z "$bad" ] || { echo "$bad"; ok=1; }
-        [ "$rc" = 0 ] || { echo "sandbox exit status $rc, want 0 ($(errtail parent))"; ok=1; }
+        [ "$rc" = 0 ] || { echo "sandbox exit status $rc, want 0 ($(ctx parent "$rc"))"; ok=1; }
     fi
     rmdir "$parent"/sbx-* 2>/dev/null
     rmdir "$svc" "$parent" 2>/dev/null || { echo "cannot remove $svc/$parent (not empty?)"; ok=1; }

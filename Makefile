@@ -132,7 +132,7 @@ install: all
 	ln -sf libsbx.so.0 $(DESTDIR)$(LIBDIR)/libsbx.so
 	install -m 0644 include/sbx.h $(DESTDIR)$(INCDIR)/sbx.h
 	install -m 0644 $(BUILD)/sbx.pc $(DESTDIR)$(LIBDIR)/pkgconfig/sbx.pc
-	@if [ -d rootfs/python ]; then cp -a rootfs/python $(DESTDIR)$(DATADIR)/; fi
+	@if [ -d rootfs/python ]; then cp -a rootfs/python rootfs/python.manifest.json $(DESTDIR)$(DATADIR)/; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/sbx $(DESTDIR)$(LIBDIR)/libsbx.a $(DESTDIR)$(LIBDIR)/libsbx.so \

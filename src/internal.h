@@ -58,6 +58,16 @@ ssize_t sbx_read_fileat(int dirfd, const char *name, char *buf, size_t cap);
  * sizes. need_argv: a command is required (not for long-lived ones). */
 int sbx_config_validate(const sbx_config *cfg, bool need_argv, sbx_error *err);
 
+/* Clones copy every fd of the process. A request holds the write ends of
+ * its output pipes for a moment (create, hand over, close); a sandbox
+ * cloned meanwhile by another thread would hold copies until it closes
+ * them, delaying that request's end of output. Requests take the lock
+ * shared over that window, clones take it exclusively. */
+void sbx_fds_hold(void);    /* shared */
+void sbx_fds_release(void);
+void sbx_clone_lock(void);  /* exclusive */
+void sbx_clone_unlock(void);
+
 /* mkdir -p (missing parents made with mode too). 0 or -1 with errno. */
 int sbx_mkdir_p(const char *path, mode_t mode);
 

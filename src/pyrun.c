@@ -8,7 +8,6 @@
 #include "buf.h"
 #include "env.h"
 #include "internal.h"
-#include "json.h"
 #include "pooled.h"
 #include "proto.h"
 
@@ -81,30 +80,38 @@ int sbx_pyrun_prewarm(sbx_sandbox *sb, const char *preload, sbx_error *err)
 	return wait_ready(pd, err);
 }
 
-/* {"source":..., "filename":..., "args":[...], "env":[...], "cwd":...} */
-static int request_json(sbx_buf *b, const sbx_python_opts *o, char **env, const char *cwd)
+static void put_u32(sbx_buf *b, uint32_t v)
 {
-	sbx_buf_append(b, "\0\0\0\0", 4); /* length, filled in below */
-	sbx_buf_puts(b, "{\"source\":");
-	sbx_json_string(b, o->source ? o->source : "", o->source ? o->source_len : 0);
+	unsigned char be[4] = {v >> 24, v >> 16, v >> 8, v};
+	sbx_buf_append(b, be, 4);
+}
+
+static void put_field(sbx_buf *b, const char *p, size_t n)
+{
+	put_u32(b, (uint32_t)n);
+	sbx_buf_append(b, p, n);
+}
+
+/* The runner's request (src/pyrunner.py): u32 length, u32 nargs, u32 nenv,
+ * then length-prefixed source, filename, cwd, args..., env... */
+static int request_bin(sbx_buf *b, const sbx_python_opts *o, char **env, const char *cwd)
+{
+	size_t nargs = 0, nenv = 0;
+	while (o->args && o->args[nargs])
+		nargs++;
+	while (env[nenv])
+		nenv++;
+	put_u32(b, 0); /* length, filled in below */
+	put_u32(b, (uint32_t)nargs);
+	put_u32(b, (uint32_t)nenv);
 	const char *fn = o->filename ? o->filename : "-";
-	sbx_buf_puts(b, ",\"filename\":");
-	sbx_json_string(b, fn, strlen(fn));
-	sbx_buf_puts(b, ",\"args\":[");
-	for (size_t i = 0; o->args && o->args[i]; i++) {
-		if (i)
-			sbx_buf_puts(b, ",");
-		sbx_json_string(b, o->args[i], strlen(o->args[i]));
-	}
-	sbx_buf_puts(b, "],\"env\":[");
-	for (size_t i = 0; env[i]; i++) {
-		if (i)
-			sbx_buf_puts(b, ",");
-		sbx_json_string(b, env[i], strlen(env[i]));
-	}
-	sbx_buf_puts(b, "],\"cwd\":");
-	sbx_json_string(b, cwd, strlen(cwd));
-	sbx_buf_puts(b, "}");
+	put_field(b, o->source ? o->source : "", o->source ? o->source_len : 0);
+	put_field(b, fn, strlen(fn));
+	put_field(b, cwd, strlen(cwd));
+	for (size_t i = 0; i < nargs; i++)
+		put_field(b, o->args[i], strlen(o->args[i]));
+	for (size_t i = 0; i < nenv; i++)
+		put_field(b, env[i], strlen(env[i]));
 	if (b->oom || b->len - 4 > 0xffffffffu)
 		return -1;
 	uint32_t n = (uint32_t)(b->len - 4);
@@ -197,16 +204,19 @@ SBX_API int sbx_sandbox_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_re
 	if ((r = sbx_sandbox_conf(sb, &c, err)) < 0)
 		return r;
 	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, nul = -1;
+	bool held = false;
 	sbx_buf req = {0};
 	char **env = sbx_sandbox_env(&c, &o->exec);
 	const char *cwd = o->exec.cwd		 ? o->exec.cwd
 			  : c.cwd[0]		 ? c.cwd
 			  : c.cfg.workspace_mode ? "/workspace"
 						 : "/tmp";
-	if (!env || request_json(&req, o, env, cwd) < 0) {
+	if (!env || request_bin(&req, o, env, cwd) < 0) {
 		r = sbx_fail(err, SBX_E_SYSTEM, "out of memory");
 		goto out;
 	}
+	held = true;
+	sbx_fds_hold(); /* see internal.h */
 	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
 	    (o->exec.stdin_fd < 0 && (nul = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)) {
 		r = sbx_fail(err, SBX_E_SYSTEM, "pipes: %s", strerror(errno));
@@ -221,6 +231,8 @@ SBX_API int sbx_sandbox_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_re
 	sbx_closep(&outp[1]);
 	sbx_closep(&errp[1]);
 	sbx_closep(&nul);
+	sbx_fds_release();
+	held = false;
 	/* One script per interpreter: both its fds go to the wait. */
 	r = sbx_exec_finish(sb, sbx_steal_fd(&pd->py_conn), sbx_steal_fd(&pd->py_chan),
 			    sbx_steal_fd(&outp[0]), sbx_steal_fd(&errp[0]), &o->exec, t0,
@@ -231,6 +243,8 @@ out:
 		sbx_closep(&errp[i]);
 	}
 	sbx_closep(&nul);
+	if (held)
+		sbx_fds_release();
 	sbx_buf_free(&req);
 	sbx_env_free(env);
 	sbx_sbconf_free(&c);

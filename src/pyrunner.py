@@ -1,10 +1,13 @@
 # sbx's pre-started interpreter (see src/pyrun.c). Started in a pool sandbox
 # as `python3 -c THIS [MODULE...]`: imports the modules, tells the pool it is
-# ready, then waits on fd 0 (a Unix socket) for one request: a 4-byte length
-# and a JSON object {source, filename, args, env, cwd}, with the script's
-# stdin, stdout and stderr attached as fds. It runs the script as __main__
-# the way `python3 FILE ARGS...` would, and exits with its status.
-import sys, os, socket, struct, json, types, builtins, atexit, linecache, resource
+# ready, then waits on fd 0 (a Unix socket) for one request, with the
+# script's stdin, stdout and stderr attached as fds:
+#   u32 length, then u32 nargs, u32 nenv, then length-prefixed (u32) fields:
+#   source, filename, cwd, args..., env ("K=V")...   (all big-endian)
+# It runs the script as __main__ the way `python3 FILE ARGS...` would, and
+# exits with its status. Only cheap C modules are imported here: everything
+# a single-use sandbox imports ahead is paid by every sandbox.
+import sys, os, _socket, _struct, atexit, resource
 
 
 def _sbx_runner():
@@ -17,19 +20,35 @@ def _sbx_runner():
     # The first compile() in a process initialises the AST types (~1 ms):
     # pay that now, not in the script's time.
     compile("pass", "<sbx-warm-up>", "exec")
-    s = socket.socket(fileno=0)
-    s.sendall(b"R")
-    data, fds, _, _ = socket.recv_fds(s, 65536, 3)
+    s = _socket.socket(fileno=0)
+    s.send(b"R")
+    data, anc, _, _ = s.recvmsg(65536, _socket.CMSG_SPACE(3 * 4))
+    fds = []
+    for level, kind, blob in anc:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds += _struct.unpack("%di" % (len(blob) // 4), blob[: len(blob) // 4 * 4])
     if len(data) < 4 or len(fds) != 3:
         os._exit(0)
-    n = struct.unpack(">I", data[:4])[0]
+    n = _struct.unpack_from(">I", data)[0]
     buf = bytearray(data[4:])
     while len(buf) < n:
         chunk = s.recv(min(1 << 20, n - len(buf)))
         if not chunk:
             os._exit(0)
         buf += chunk
-    req = json.loads(bytes(buf[:n]).decode("utf-8"))
+    start = resource.getrusage(resource.RUSAGE_SELF)
+    nargs, nenv = _struct.unpack_from(">II", buf)
+    off = 8
+    fields = []
+    for _ in range(3 + nargs + nenv):
+        k = _struct.unpack_from(">I", buf, off)[0]
+        fields.append(bytes(buf[off + 4 : off + 4 + k]))
+        off += 4 + k
+    del buf, data
+    source = fields[0]
+    filename, cwd = fields[1].decode("utf-8", "surrogateescape"), fields[2]
+    args = [os.fsdecode(a) for a in fields[3 : 3 + nargs]]
+    env = fields[3 + nargs :]
     # The channel stays open for the early "done" report (see below).
     chan = os.dup(0)
     os.set_inheritable(chan, False)
@@ -43,29 +62,27 @@ def _sbx_runner():
     sys.stdout = sys.__stdout__ = open(1, "w", closefd=False, buffering=1 if os.isatty(1) else -1)
     sys.stderr = sys.__stderr__ = open(2, "w", closefd=False, errors="backslashreplace", buffering=1)
     os.environ.clear()
-    for kv in req["env"]:
-        k, _, v = kv.partition("=")
-        os.environ[k] = v
+    for kv in env:
+        k, _, v = kv.partition(b"=")
+        os.environb[k] = v
     try:
-        os.chdir(req["cwd"])
+        os.chdir(cwd)
     except OSError as e:
-        sys.stderr.write("python3: can't change directory to %r: %s\n" % (req["cwd"], e.strerror))
+        sys.stderr.write("python3: can't change directory to %r: %s\n" % (os.fsdecode(cwd), e.strerror))
         os._exit(2)
-    filename = req["filename"]
-    sys.argv = [filename] + req["args"]
-    sys.path[0] = "" if filename in ("-", "<stdin>", "-c") else os.path.dirname(filename)
-    shown = "<stdin>" if filename == "-" else filename
-    # Tracebacks show source lines, as they would from a file.
-    linecache.cache[shown] = (len(req["source"]), None, req["source"].splitlines(True), shown)
-    main = types.ModuleType("__main__")
-    main.__builtins__ = builtins
-    if filename not in ("-", "<stdin>", "-c"):
+    stdin_script = filename in ("-", "<stdin>")
+    shown = "<stdin>" if stdin_script else filename
+    sys.argv = [filename] + args
+    sys.path[0] = "" if stdin_script else os.path.dirname(filename)
+    main = type(sys)("__main__")
+    main.__builtins__ = __builtins__
+    if not stdin_script:
         main.__file__ = filename
     sys.modules["__main__"] = main
     rc = 0
     try:
-        code = compile(req["source"], shown, "exec")
-        del req, buf, data
+        code = compile(source, shown, "exec")
+        del source
         exec(code, main.__dict__)
     except SystemExit as e:
         c = e.code
@@ -86,8 +103,10 @@ def _sbx_runner():
         e.__traceback__ = tb
         try:
             if sys.excepthook is sys.__excepthook__:
-                # The traceback module reads source lines from linecache.
-                import traceback
+                # Source lines from the script's text, as from a file.
+                import linecache, traceback
+                src = fields[0].decode("utf-8", "replace")
+                linecache.cache[shown] = (len(src), None, src.splitlines(True), shown)
                 traceback.print_exception(type(e), e, tb)
             else:
                 sys.excepthook(type(e), e, tb)
@@ -111,9 +130,10 @@ def _sbx_runner():
         os.close(2)
         me = resource.getrusage(resource.RUSAGE_SELF)
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = int((me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime) * 1e6)
+        used = me.ru_utime + me.ru_stime - start.ru_utime - start.ru_stime
+        cpu = int((used + kids.ru_utime + kids.ru_stime) * 1e6)
         rss = max(me.ru_maxrss, kids.ru_maxrss)
-        os.write(chan, b"D" + struct.pack("<iqq", rc, cpu, rss))
+        os.write(chan, b"D" + _struct.pack("<iqq", rc, cpu, rss))
     except OSError:
         pass
     os._exit(rc)

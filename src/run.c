@@ -1,5 +1,6 @@
 /* sbx_run(): one command in a fresh sandbox, start to finish. */
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -258,6 +259,15 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
 int sbx_launcher_wait_ready(sbx_launcher *s, sbx_error *err)
 {
 	char buf[512];
+	/* Set-up takes milliseconds; a minute means it hangs (and would hang
+	 * a pool's refill and shutdown with it). */
+	struct pollfd pf = {s->sock[0], POLLIN, 0};
+	int pr;
+	do
+		pr = poll(&pf, 1, 60000);
+	while (pr < 0 && errno == EINTR);
+	if (pr == 0)
+		return sbx_fail(err, SBX_E_SETUP, "sandbox set-up did not finish within 60 s");
 	ssize_t n = sbx_msg_recv(s->sock[0], buf, sizeof(buf) - 1, NULL, NULL, 0);
 	if (n > 0 && buf[0] == SBX_MSG_READY)
 		return 0;

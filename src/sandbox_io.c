@@ -41,9 +41,12 @@ long sbx_sandbox_oom_count(sbx_sandbox *sb)
 	for (int c = 0; c < SBX_CG_N; c++) {
 		if (!st->cg[c][0])
 			continue;
+		/* The memory controller's cgroup is the one that counts. */
 		long k = sbx_cgroup_oom_count_at(st->cg[c]);
-		if (k >= 0)
-			total = total < 0 ? k : total + k;
+		if (k >= 0) {
+			total = k;
+			break;
+		}
 	}
 	return total;
 }
@@ -296,6 +299,7 @@ SBX_API int sbx_sandbox_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result
 		return r;
 	}
 	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, nul = -1, r;
+	sbx_fds_hold();
 	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
 	    (o->stdin_fd < 0 && (nul = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)) {
 		r = sbx_fail(err, SBX_E_SYSTEM, "pipes: %s", strerror(errno));
@@ -311,14 +315,17 @@ SBX_API int sbx_sandbox_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result
 	sbx_closep(&outp[1]);
 	sbx_closep(&errp[1]);
 	sbx_closep(&nul);
+	sbx_fds_release();
 	r = sbx_exec_finish(sb, conn, -1, sbx_steal_fd(&outp[0]), sbx_steal_fd(&errp[0]), o, t0,
 			    oom_before, res, err);
+	return r;
 out:
 	for (int i = 0; i < 2; i++) {
 		sbx_closep(&outp[i]);
 		sbx_closep(&errp[i]);
 	}
 	sbx_closep(&nul);
+	sbx_fds_release();
 	return r;
 }
 

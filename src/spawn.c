@@ -12,7 +12,12 @@
 
 static pid_t clone3_raw(struct clone_args *a)
 {
-	return (pid_t)syscall(SYS_clone3, a, sizeof(*a));
+	/* Not while another thread holds a request's pipe ends (internal.h). */
+	sbx_clone_lock();
+	pid_t p = (pid_t)syscall(SYS_clone3, a, sizeof(*a));
+	if (p != 0)
+		sbx_clone_unlock(); /* the child has a copy of the lock: unused */
+	return p;
 }
 
 pid_t sbx_clone_ns(uint64_t ns_flags, int cgroup_fd, int *pidfd, bool *into_cgroup)
@@ -36,7 +41,11 @@ pid_t sbx_clone_ns(uint64_t ns_flags, int cgroup_fd, int *pidfd, bool *into_cgro
 		a.cgroup = 0;
 	}
 	pid_t p = clone3_raw(&a);
-	if (p < 0 && errno == ENOSYS) /* e.g. inside a container denying clone3 */
+	if (p < 0 && errno == ENOSYS) { /* e.g. inside a container denying clone3 */
+		sbx_clone_lock();
 		p = (pid_t)syscall(SYS_clone, ns_flags | CLONE_PIDFD | SIGCHLD, 0, pidfd, NULL, 0);
+		if (p != 0)
+			sbx_clone_unlock();
+	}
 	return p < 0 ? -errno : p;
 }

@@ -136,7 +136,10 @@ static int detach(const sbx_paths *p, int lfd, const int *keep, size_t nkeep,
 	int pr[2];
 	if (pipe2(pr, O_CLOEXEC) < 0)
 		return sbx_fail(err, SBX_E_SYSTEM, "pipe: %s", strerror(errno));
+	sbx_clone_lock(); /* see internal.h */
 	pid_t mid = fork();
+	if (mid != 0)
+		sbx_clone_unlock();
 	if (mid == 0) {
 		setsid();
 		if (fork() != 0)

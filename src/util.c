@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -125,4 +126,26 @@ int sbx_mkdir_p(const char *path, mode_t mode)
 		*p = '/';
 	}
 	return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static pthread_rwlock_t fds_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+void sbx_fds_hold(void)
+{
+	pthread_rwlock_rdlock(&fds_lock);
+}
+
+void sbx_fds_release(void)
+{
+	pthread_rwlock_unlock(&fds_lock);
+}
+
+void sbx_clone_lock(void)
+{
+	pthread_rwlock_wrlock(&fds_lock);
+}
+
+void sbx_clone_unlock(void)
+{
+	pthread_rwlock_unlock(&fds_lock);
 }

@@ -21,7 +21,6 @@ if [ $# -ne 1 ]; then
 fi
 case $1 in /*) SBX=$1 ;; *) SBX=$PWD/$1 ;; esac
 CG=/sys/fs/cgroup
-HOST_PIDNS=$(readlink /proc/self/ns/pid)
 W=$(mktemp -d /tmp/v2checks.XXXXXX) || exit 2
 trap 'rm -rf "$W"' EXIT
 SBX_TIMEOUT=${SBX_TIMEOUT:-90} # outer bound on any one sbx invocation (TCG is slow)
@@ -63,23 +62,31 @@ ctx() {
     printf 'exit %s%s%s' "$2" "${e:+; stderr: $e}" "${d:+; debug: $d}"
 }
 
+has_procs() { # DIR: its cgroup.procs is not empty (builtins only)
+    local x=
+    { IFS= read -r x <"$1/cgroup.procs"; } 2>/dev/null
+    [ -n "$x" ]
+}
+
 # cg_of TAG CTRL [SECS]: the v2 cgroup dir sbx reported for CTRL
-# ("sbx-debug: cgroup CTRL v2 PATH") once it exists; waits up to SECS.
+# ("sbx-debug: cgroup CTRL v2 PATH") once it has processes; waits up to SECS
+# while the sbx started by sbx_bg runs.  Falls back to any sbx-* cgroup with
+# processes when sbx prints no such line.
 cg_of() {
-    local tag=$1 ctrl=$2 secs=${3:-60} i p
+    local tag=$1 ctrl=$2 secs=${3:-60} i p line d
     for ((i = 0; i < secs * 10; i++)); do
-        p=$(sed -n "s/^sbx-debug: cgroup $ctrl v2 \(.*\)$/\1/p" "$W/$tag.err" 2>/dev/null | head -n 1)
-        if [ -n "$p" ] && [ -d "$p" ] && [ -n "$(cat "$p/cgroup.procs" 2>/dev/null)" ]; then
+        p=
+        while IFS= read -r line; do
+            case $line in "sbx-debug: cgroup $ctrl v2 "*) p=${line#"sbx-debug: cgroup $ctrl v2 "}; break ;; esac
+        done <"$W/$tag.err"
+        if [ -n "$p" ] && has_procs "$p"; then
             echo "$p"
             return 0
         fi
-        # fallback: an sbx-* directory that has processes
         if [ -z "$p" ] && [ $i -gt 20 ]; then
-            p=$(find $CG -mindepth 1 -type d -name 'sbx-*' 2>/dev/null | head -n 1)
-            if [ -n "$p" ] && [ -n "$(cat "$p/cgroup.procs" 2>/dev/null)" ]; then
-                echo "$p"
-                return 0
-            fi
+            for d in $(sbx_cgroups); do
+                has_procs "$d" && { echo "$d"; return 0; }
+            done
         fi
         kill -0 "${BG:-0}" 2>/dev/null || return 1
         sleep 0.1
@@ -224,7 +231,7 @@ check_memory_oom_v2() {
 # cpu.stat's nr_throttled grows; usage stays near 20% of one CPU.
 check_cpu_max_throttling() {
     need_v2_and_sbx || return 1
-    sbx_bg cpu --cpus 0.2 --timeout 60s -- sh -c 'timeout 4 sh -c "while :; do :; done"; exit 0'
+    sbx_bg cpu --cpus 0.2 --timeout 60s -- sh -c 'timeout 3 sh -c "while :; do :; done"; exit 0'
     local p ok=0 max n1 n2 u1 u2 t1 t2
     if ! p=$(cg_of cpu cpu); then
         wait $BG
@@ -271,7 +278,7 @@ try:
     print("forkbomb: never blocked after", n, "forks", flush=True)
 except OSError as e:
     print("forkbomb: blocked after", n, "forks: errno", e.errno, flush=True)
-time.sleep(3)  # stay alive so the host can read pids.*
+time.sleep(2)  # stay alive so the host can read pids.*
 EOF
     sbx_bg pids --pids 20 --timeout 60s -- python3 -c "$(cat "$W/forkbomb.py")"
     local p ok=0 max cur ev i
@@ -332,19 +339,26 @@ check_clone_into_cgroup() {
 # (non-empty cgroup.subtree_control) has an empty cgroup.procs.
 internal_process_violations() {
     local d sc procs
-    while read -r d; do
-        sc=$(cat "$d/cgroup.subtree_control" 2>/dev/null)
+    # (builtins only: this runs while a short-lived sandbox is alive)
+    for d in $CG/*/ $CG/*/*/ $CG/*/*/*/ $CG/*/*/*/*/ $CG/*/*/*/*/*/; do
+        [ -f "$d/cgroup.subtree_control" ] || continue
+        sc='' procs=''
+        { IFS= read -r sc <"$d/cgroup.subtree_control"; } 2>/dev/null
         [ -n "$sc" ] || continue
-        procs=$(cat "$d/cgroup.procs" 2>/dev/null | tr '\n' ' ')
-        [ -n "$procs" ] && echo "${d#$CG} has controllers '$sc' and processes $procs"
-    done < <(find $CG -mindepth 1 -type d 2>/dev/null)
+        { IFS= read -r -d '' procs <"$d/cgroup.procs"; } 2>/dev/null
+        procs=${procs//$'\n'/ }
+        procs=${procs% }
+        d=${d%/}
+        [ -n "${procs// /}" ] && echo "${d#"$CG"} has controllers '$sc' and processes $procs"
+    done
+    return 0
 }
 
 # While a sandbox runs its cgroup is a leaf (empty subtree_control) and
 # no cgroup breaks the no-internal-processes rule.
 check_no_internal_processes() {
     need_v2_and_sbx || return 1
-    sbx_bg leaf --timeout 60s -- sleep 3
+    sbx_bg leaf --timeout 60s -- sleep 2
     local p ok=0 sc bad
     if ! p=$(cg_of leaf memory); then
         wait $BG
@@ -355,7 +369,7 @@ check_no_internal_processes() {
     bad=$(internal_process_violations)
     wait $BG
     local rc=$?
-    [ -z "$sc" ] || { echo "${p#$CG} is not a leaf: subtree_control '$sc'"; ok=1; }
+    [ -z "$sc" ] || { echo "${p#"$CG"} is not a leaf: subtree_control '$sc'"; ok=1; }
     [ -z "$bad" ] || { echo "$bad"; ok=1; }
     [ $rc = 0 ] || { echo "sandbox exit status $rc, want 0 ($(ctx leaf $rc))"; ok=1; }
     return $ok
@@ -369,7 +383,7 @@ check_cgroup_parent() {
     mkdir -p "$svc" "$parent" || { echo "cannot create test cgroups"; return 1; }
     (
         echo $BASHPID >"$svc/cgroup.procs" || exit 99
-        sbx_bg parent --cgroup-parent "/${parent#$CG/}" --pids 20 --timeout 60s -- sleep 2
+        sbx_bg parent --cgroup-parent "/${parent#"$CG"/}" --pids 20 --timeout 60s -- sleep 2
         if p=$(cg_of parent pids); then
             echo "cgroup=$p"
             echo "leaf=$(cat "$p/cgroup.subtree_control")"
@@ -392,8 +406,23 @@ check_cgroup_parent() {
         [ -z "$bad" ] || { echo "$bad"; ok=1; }
         [ "$rc" = 0 ] || { echo "sandbox exit status $rc, want 0 ($(ctx parent "$rc"))"; ok=1; }
     fi
-    rmdir "$parent"/sbx-* 2>/dev/null
-    rmdir "$svc" "$parent" 2>/dev/null || { echo "cannot remove $svc/$parent (not empty?)"; ok=1; }
+    # the sandbox cgroup must be gone (give teardown 3 s), then remove ours
+    local i left
+    for ((i = 0; i < 30; i++)); do
+        left=$(for d in "$parent"/*/; do [ -d "$d" ] && echo "${d%/}"; done)
+        [ -z "$left" ] && break
+        sleep 0.1
+    done
+    if [ -n "$left" ]; then
+        echo "cgroups left under $parent: $(echo $left)"
+        ok=1
+        if [ $IN_VMTEST_GUEST = 1 ]; then
+            for d in $left; do echo 1 >"$d/cgroup.kill"; done 2>/dev/null
+            sleep 0.5
+            for d in $left; do rmdir "$d"; done 2>/dev/null
+        fi
+    fi
+    rmdir "$svc" "$parent" 2>/dev/null || { echo "cannot remove $svc and $parent"; ok=1; }
     return $ok
 }
 

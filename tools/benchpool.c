@@ -1,0 +1,566 @@
+/* benchpool — warm-pool measurements for tools/bench (not part of the library).
+ *
+ *   benchpool helper [--inproc SIZE] [--socket PATH --size N [--settle-only]]
+ *                    [--pidfile PATH]
+ *       Co-process of `benchrun -H K`: measures the warm-pool rows in
+ *       benchrun's round-robin.  Rows, in this order: the in-process pool
+ *       (--inproc: sbx_pool_create, python mode, SIZE sandboxes; one run =
+ *       sbx_pool_acquire + sbx_sandbox_python("print(1)")), then the daemon
+ *       (--socket: one run = connect + send {"v":1,"op":"python",...} +
+ *       read the response line; with --settle-only the daemon is only
+ *       settled, e.g. for a CLI row using it).  Protocol, one line each way:
+ *         -> "settle"   <- "ok" once every pool is full and quiet: idle ==
+ *                          size, nothing in use, every released sandbox
+ *                          destroyed (so no refill overlaps any timed run)
+ *         -> "run K"    <- "USEC STATUS" (STATUS 0: exit 0 and stdout "1\n")
+ *       "ready" (or "error MSG") is printed once set up; EOF on stdin ends it.
+ *   benchpool probe [--inproc SIZE] [--socket PATH]
+ *       One run of each row; exit 1 with the reason on stderr if one fails.
+ *   benchpool wait --socket PATH --size N [--timeout-ms MS]
+ *       Wait until the daemon's pool is full and quiet (as settle); fail
+ *       after MS (default 120000), or after 10 s without an answer.
+ *   benchpool throughput --socket PATH --seconds S --clients C
+ *       C threads send python print(1) requests (a new connection each,
+ *       as the CLI does) until S seconds have passed; in-flight requests
+ *       finish.  Prints "ok N errors E usec U idle_before I idle_after J".
+ *   benchpool rate --seconds S --jobs J -- CMD [ARG...]
+ *       J parallel loops of fork+exec+wait of CMD (stdio on /dev/null)
+ *       until S seconds have passed; running ones finish.  Prints
+ *       "ok N errors E usec U".
+ *
+ * Times: CLOCK_MONOTONIC, microseconds.  Built by tools/bench:
+ *   cc -O2 -Iinclude tools/benchpool.c build/libsbx.a -lseccomp -lcap -lcgroup -lpthread
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sbx.h"
+
+#define SETTLE_TIMEOUT_MS 120000
+#define PY_REQUEST "{\"v\":1,\"op\":\"python\",\"source\":\"print(1)\"}\n"
+#define STATS_REQUEST "{\"v\":1,\"op\":\"stats\"}\n"
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void sleep_us(long us)
+{
+	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static void die(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "benchpool: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+/* ------------------------------------------------------------ in-process */
+
+static sbx_pool *pool;
+static unsigned pool_size;
+static bool first_error_shown;
+
+static void show_error(const char *what, const char *msg)
+{
+	if (first_error_shown)
+		return;
+	first_error_shown = true;
+	fprintf(stderr, "benchpool: %s: %.300s\n", what, msg);
+}
+
+static int inproc_create(unsigned size, sbx_error *err)
+{
+	sbx_pool_config pc;
+	sbx_pool_config_init(&pc);
+	pc.size = size;
+	pc.python = true;
+	pool_size = size;
+	return sbx_pool_create(&pc, &pool, err);
+}
+
+/* Full and quiet: size idle, nothing in use or waiting to be destroyed. */
+static bool inproc_settled(void)
+{
+	sbx_pool_stats st;
+	sbx_pool_get_stats(pool, &st);
+	return st.idle == pool_size && st.in_use == 0 && st.created - st.destroyed == pool_size;
+}
+
+/* One warm run: acquire + python print(1); the release is not timed. */
+static int inproc_run(long long *usec)
+{
+	sbx_sandbox *sb = NULL;
+	sbx_error err = {0};
+	sbx_result res;
+	sbx_python_opts po;
+	sbx_python_opts_init(&po);
+	po.source = "print(1)";
+	po.source_len = strlen(po.source);
+	po.exec.capture = true;
+	long long t0 = now_ns();
+	int r = sbx_pool_acquire(pool, SBX_POOL_DEFAULT, &sb, &err);
+	if (r == 0)
+		r = sbx_sandbox_python(sb, &po, &res, &err);
+	*usec = (now_ns() - t0 + 500) / 1000;
+	if (sb)
+		sbx_pool_release(pool, sb);
+	if (r < 0) {
+		show_error("in-process pool", err.msg);
+		return 3;
+	}
+	int st = res.exit_code != 0 ? 1 : (!res.stdout_buf || strcmp(res.stdout_buf, "1\n")) ? 2 : 0;
+	if (st)
+		show_error("in-process pool: unexpected result", res.stdout_buf ? res.stdout_buf : "");
+	sbx_result_free(&res);
+	return st;
+}
+
+/* ------------------------------------------------------------ daemon */
+
+static const char *sock_path;
+static unsigned daemon_size;
+static bool daemon_row = true; /* --socket: a row, or only settled (--settle-only) */
+
+/* connect + send + read one line; returns the line (malloc'd) or NULL. */
+static char *daemon_call(const char *path, const char *req)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return NULL;
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return NULL;
+	}
+	size_t len = strlen(req);
+	for (size_t off = 0; off < len;) {
+		ssize_t w = send(fd, req + off, len - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			close(fd);
+			return NULL;
+		}
+		off += (size_t)w;
+	}
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		if (n + 1 >= cap) {
+			char *g = realloc(buf, cap * 2);
+			if (!g) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = g;
+			cap *= 2;
+		}
+		ssize_t r = recv(fd, buf + n, cap - n - 1, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		n += (size_t)r;
+		buf[n] = '\0';
+		char *nl = memchr(buf, '\n', n);
+		if (nl) {
+			*nl = '\0';
+			break;
+		}
+	}
+	close(fd);
+	return buf;
+}
+
+/* Status of a python print(1) response: 0 ok, else why not. */
+static int check_response(const char *line)
+{
+	if (!line)
+		return 4;
+	if (!strstr(line, "\"ok\":true"))
+		return 3;
+	if (!strstr(line, "\"exit_code\":0,"))
+		return 1;
+	if (!strstr(line, "\"stdout\":\"1\\n\""))
+		return 2;
+	return 0;
+}
+
+static int daemon_run(long long *usec)
+{
+	long long t0 = now_ns();
+	char *line = daemon_call(sock_path, PY_REQUEST);
+	*usec = (now_ns() - t0 + 500) / 1000;
+	int st = check_response(line);
+	if (st)
+		show_error("daemon", line ? line : "no response (connection failed or closed)");
+	free(line);
+	return st;
+}
+
+static bool get_num(const char *line, const char *key, unsigned long long *v)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	const char *p = line ? strstr(line, pat) : NULL;
+	if (!p)
+		return false;
+	*v = strtoull(p + strlen(pat), NULL, 10);
+	return true;
+}
+
+/* -1: cannot ask; 0: not yet; 1: full and quiet. *idle gets the idle count. */
+static int daemon_settled(const char *path, unsigned size, unsigned long long *idle)
+{
+	char *line = daemon_call(path, STATS_REQUEST);
+	unsigned long long in_use = 0, created = 0, destroyed = 0, id = 0;
+	bool ok = line && get_num(line, "idle", &id) && get_num(line, "in_use", &in_use) &&
+		  get_num(line, "created", &created) && get_num(line, "destroyed", &destroyed);
+	free(line);
+	if (!ok)
+		return -1;
+	if (idle)
+		*idle = id;
+	return id == size && in_use == 0 && created - destroyed == size;
+}
+
+/* ------------------------------------------------------------ settle */
+
+static const char *settle_error = "";
+
+static int settle(void)
+{
+	long long end = now_ns() + SETTLE_TIMEOUT_MS * 1000000LL;
+	bool a = !pool, b = !sock_path;
+	settle_error = "";
+	while (!(a && b)) {
+		if (!a)
+			a = inproc_settled();
+		if (!b) {
+			int s = daemon_settled(sock_path, daemon_size, NULL);
+			if (s < 0) {
+				settle_error = "the daemon does not answer (did it exit?)";
+				return -1;
+			}
+			b = s == 1;
+		}
+		if (a && b)
+			break;
+		if (now_ns() > end) {
+			settle_error = "the pools did not refill in time";
+			return -1;
+		}
+		sleep_us(1000);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ helper */
+
+static int cmd_helper(void)
+{
+	/* Ctrl-C reaches the whole process group: benchrun dies of it, and
+	 * we see EOF and destroy the pool properly (no leftover cgroups). */
+	signal(SIGINT, SIG_IGN);
+	int rows = 0;
+	int (*row[2])(long long *);
+	if (pool)
+		row[rows++] = inproc_run;
+	if (sock_path && daemon_row)
+		row[rows++] = daemon_run;
+	if (settle() < 0) {
+		printf("error %s\n", settle_error);
+		return 1;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("ready\n");
+	char line[128];
+	while (fgets(line, sizeof(line), stdin)) {
+		int k;
+		if (!strcmp(line, "settle\n")) {
+			if (settle() < 0) {
+				printf("error %s\n", settle_error);
+				return 1;
+			}
+			printf("ok\n");
+		} else if (sscanf(line, "run %d", &k) == 1 && k >= 0 && k < rows) {
+			long long us = 0;
+			int st = row[k](&us);
+			printf("%lld %d\n", us, st);
+		} else {
+			printf("error bad request\n");
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int cmd_probe(void)
+{
+	if (settle() < 0) {
+		fprintf(stderr, "benchpool: %s\n", settle_error);
+		return 1;
+	}
+	long long us;
+	if (pool && inproc_run(&us) != 0)
+		return 1;
+	if (sock_path && daemon_run(&us) != 0)
+		return 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------ throughput */
+
+typedef struct tp_state {
+	long long deadline;
+	pthread_mutex_t mu;
+	unsigned long long ok, errors;
+} tp_state;
+
+static void *tp_client(void *arg)
+{
+	tp_state *s = arg;
+	unsigned long long ok = 0, errors = 0;
+	while (now_ns() < s->deadline) {
+		char *line = daemon_call(sock_path, PY_REQUEST);
+		int st = check_response(line);
+		if (st) {
+			pthread_mutex_lock(&s->mu);
+			show_error("throughput", line ? line : "no response");
+			pthread_mutex_unlock(&s->mu);
+			errors++;
+		} else {
+			ok++;
+		}
+		free(line);
+	}
+	pthread_mutex_lock(&s->mu);
+	s->ok += ok;
+	s->errors += errors;
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+static int cmd_throughput(double seconds, int clients)
+{
+	unsigned long long idle0 = 0, idle1 = 0;
+	if (daemon_settled(sock_path, 0, &idle0) < 0)
+		die("cannot reach the daemon at %s", sock_path);
+	tp_state s = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	long long t0 = now_ns();
+	s.deadline = t0 + (long long)(seconds * 1e9);
+	pthread_t th[64];
+	for (int i = 0; i < clients; i++)
+		if (pthread_create(&th[i], NULL, tp_client, &s) != 0)
+			die("%s", "pthread_create failed");
+	for (int i = 0; i < clients; i++)
+		pthread_join(th[i], NULL);
+	long long us = (now_ns() - t0) / 1000;
+	/* Idle sandboxes right at the end: the pre-warmed stock not refilled. */
+	daemon_settled(sock_path, 0, &idle1);
+	printf("ok %llu errors %llu usec %lld idle_before %llu idle_after %llu\n", s.ok, s.errors,
+	       us, idle0, idle1);
+	return 0;
+}
+
+/* ------------------------------------------------------------ rate */
+
+static int cmd_rate(double seconds, int jobs, char **argv)
+{
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0)
+		die("%s", "cannot open /dev/null");
+	long long t0 = now_ns(), deadline = t0 + (long long)(seconds * 1e9);
+	unsigned long long ok = 0, errors = 0;
+	int running = 0;
+	for (;;) {
+		while (running < jobs && now_ns() < deadline) {
+			pid_t pid = fork();
+			if (pid < 0)
+				die("%s", "fork failed");
+			if (pid == 0) {
+				dup2(devnull, 0);
+				dup2(devnull, 1);
+				dup2(devnull, 2);
+				execvp(argv[0], argv);
+				_exit(127);
+			}
+			running++;
+		}
+		if (!running)
+			break;
+		int st;
+		pid_t w = wait(&st);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		running--;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			ok++;
+		else
+			errors++;
+	}
+	printf("ok %llu errors %llu usec %lld\n", ok, errors, (now_ns() - t0) / 1000);
+	return 0;
+}
+
+/* ------------------------------------------------------------ main */
+
+static void usage(void)
+{
+	fputs("usage: benchpool helper|probe [--inproc SIZE] [--socket PATH --size N]\n"
+	      "                              [--settle-only] [--pidfile PATH]\n"
+	      "       benchpool wait --socket PATH --size N [--timeout-ms MS]\n"
+	      "       benchpool throughput --socket PATH --seconds S --clients C\n"
+	      "       benchpool rate --seconds S --jobs J -- CMD [ARG...]\n",
+	      stderr);
+	exit(2);
+}
+
+static long num_arg(const char *s, const char *what)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || !*s || *end || v < 0 || v > 100000000)
+		die("bad %s", what);
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	const char *cmd = argv[1];
+	long inproc = 0, size = 0, clients = 2, jobs = 2, timeout_ms = SETTLE_TIMEOUT_MS;
+	double seconds = 0;
+	char **rest = NULL;
+	const char *pidfile = NULL;
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		bool more = i + 1 < argc;
+		if (!strcmp(a, "--")) {
+			rest = &argv[i + 1];
+			break;
+		} else if (!strcmp(a, "--inproc") && more) {
+			inproc = num_arg(argv[++i], "--inproc");
+		} else if (!strcmp(a, "--socket") && more) {
+			sock_path = argv[++i];
+		} else if (!strcmp(a, "--settle-only")) {
+			daemon_row = false;
+		} else if (!strcmp(a, "--pidfile") && more) {
+			pidfile = argv[++i];
+		} else if (!strcmp(a, "--size") && more) {
+			size = num_arg(argv[++i], "--size");
+		} else if (!strcmp(a, "--clients") && more) {
+			clients = num_arg(argv[++i], "--clients");
+		} else if (!strcmp(a, "--jobs") && more) {
+			jobs = num_arg(argv[++i], "--jobs");
+		} else if (!strcmp(a, "--timeout-ms") && more) {
+			timeout_ms = num_arg(argv[++i], "--timeout-ms");
+		} else if (!strcmp(a, "--seconds") && more) {
+			char *end;
+			seconds = strtod(argv[++i], &end);
+			if (*end || !(seconds > 0))
+				die("bad --seconds %s", argv[i]);
+		} else {
+			die("unknown argument %s", a);
+		}
+	}
+	daemon_size = (unsigned)size;
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!strcmp(cmd, "helper") || !strcmp(cmd, "probe")) {
+		bool helper = !strcmp(cmd, "helper");
+		if (!inproc && !sock_path)
+			usage();
+		if (!helper)
+			daemon_row = true;
+		if (sock_path && !size)
+			die("%s", "--socket needs --size");
+		if (pidfile) {
+			FILE *f = fopen(pidfile, "we");
+			if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0)
+				die("cannot write %s", pidfile);
+		}
+		if (inproc) {
+			sbx_error err = {0};
+			if (inproc_create((unsigned)inproc, &err) < 0) {
+				if (helper)
+					printf("error %s\n", err.msg);
+				fprintf(stderr, "benchpool: sbx_pool_create: %s\n", err.msg);
+				return 1;
+			}
+		}
+		int rc = helper ? cmd_helper() : cmd_probe();
+		if (pool)
+			sbx_pool_destroy(pool);
+		return rc;
+	}
+	if (!strcmp(cmd, "wait")) {
+		if (!sock_path || !size)
+			usage();
+		/* A daemon not answering for 10 s (not started, or gone) fails
+		 * early; one that answers gets the whole timeout to fill. */
+		long long t0 = now_ns(), end = t0 + timeout_ms * 1000000LL, answered = t0;
+		for (;;) {
+			unsigned long long idle = 0;
+			int s = daemon_settled(sock_path, (unsigned)size, &idle);
+			if (s == 1)
+				return 0;
+			if (s >= 0)
+				answered = now_ns();
+			else if (now_ns() - answered > 10000000000LL) {
+				fprintf(stderr, "benchpool: no daemon answers on %s\n", sock_path);
+				return 1;
+			}
+			if (now_ns() > end) {
+				fprintf(stderr, "benchpool: the pool at %s did not fill (%llu idle of %ld)\n",
+					sock_path, idle, size);
+				return 1;
+			}
+			sleep_us(s < 0 ? 20000 : 2000); /* not up yet, or refilling */
+		}
+	}
+	if (!strcmp(cmd, "throughput")) {
+		if (!sock_path || !(seconds > 0) || clients < 1 || clients > 64)
+			usage();
+		return cmd_throughput(seconds, (int)clients);
+	}
+	if (!strcmp(cmd, "rate")) {
+		if (!rest || !rest[0] || !(seconds > 0) || jobs < 1)
+			usage();
+		return cmd_rate(seconds, (int)jobs, rest);
+	}
+	usage();
+	return 2;
+}

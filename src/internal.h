@@ -67,6 +67,7 @@ void sbx_fds_hold(void);    /* shared */
 void sbx_fds_release(void);
 void sbx_clone_lock(void);  /* exclusive */
 void sbx_clone_unlock(void);
+void sbx_clone_lock_reset(void); /* in a child forked with the lock held */
 
 /* mkdir -p (missing parents made with mode too). 0 or -1 with errno. */
 int sbx_mkdir_p(const char *path, mode_t mode);

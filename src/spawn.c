@@ -16,7 +16,9 @@ static pid_t clone3_raw(struct clone_args *a)
 	sbx_clone_lock();
 	pid_t p = (pid_t)syscall(SYS_clone3, a, sizeof(*a));
 	if (p != 0)
-		sbx_clone_unlock(); /* the child has a copy of the lock: unused */
+		sbx_clone_unlock();
+	else
+		sbx_clone_lock_reset(); /* the child's copy (a server-mode init forks) */
 	return p;
 }
 
@@ -46,6 +48,8 @@ pid_t sbx_clone_ns(uint64_t ns_flags, int cgroup_fd, int *pidfd, bool *into_cgro
 		p = (pid_t)syscall(SYS_clone, ns_flags | CLONE_PIDFD | SIGCHLD, 0, pidfd, NULL, 0);
 		if (p != 0)
 			sbx_clone_unlock();
+		else
+			sbx_clone_lock_reset();
 	}
 	return p < 0 ? -errno : p;
 }

@@ -140,6 +140,8 @@ static int detach(const sbx_paths *p, int lfd, const int *keep, size_t nkeep,
 	pid_t mid = fork();
 	if (mid != 0)
 		sbx_clone_unlock();
+	else
+		sbx_clone_lock_reset();
 	if (mid == 0) {
 		setsid();
 		if (fork() != 0)

@@ -149,3 +149,10 @@ void sbx_clone_unlock(void)
 {
 	pthread_rwlock_unlock(&fds_lock);
 }
+
+void sbx_clone_lock_reset(void)
+{
+	/* In a child forked with the lock held: it is the only thread now,
+	 * and an unlock would not be recognised as the writer's. */
+	fds_lock = (pthread_rwlock_t)PTHREAD_RWLOCK_INITIALIZER;
+}

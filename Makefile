@@ -116,6 +116,7 @@ vmtest: all
 	tools/vmtest/run-v2-suite
 
 test: deps all rootfs
+	$(MAKE) format-check
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) asan
@@ -139,11 +140,13 @@ uninstall:
 	      $(DESTDIR)$(LIBDIR)/libsbx.so.0 $(DESTDIR)$(INCDIR)/sbx.h $(DESTDIR)$(LIBDIR)/pkgconfig/sbx.pc
 	rm -rf $(DESTDIR)$(DATADIR)
 
+FORMATTED = src/*.c src/*.h include/*.h tests/unit/*.c tests/integration/helpers/*.c tools/*.c
+
 format:
-	clang-format -i src/*.c src/*.h include/*.h tests/unit/*.c tests/integration/helpers/*.c
+	clang-format -i $(FORMATTED)
 
 format-check:
-	clang-format --dry-run -Werror src/*.c src/*.h include/*.h tests/unit/*.c
+	clang-format --dry-run -Werror $(FORMATTED)
 
 clean:
 	rm -rf build

@@ -114,12 +114,11 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-	    {"run", sbx_cli_run},	  {"create", sbx_cli_create}, {"exec", sbx_cli_exec},
-	    {"read", sbx_cli_read},	  {"write", sbx_cli_write},   {"ls", sbx_cli_ls},
-	    {"inspect", sbx_cli_inspect}, {"stop", sbx_cli_stop},     {"start", sbx_cli_start},
-	    {"rm", sbx_cli_rm},		  {"pool", sbx_cli_pool},     {"python", sbx_cli_python},
-	    {"check", sbx_cli_check},
-	    {"cleanup", sbx_cli_cleanup},
+	    {"run", sbx_cli_run},	  {"create", sbx_cli_create},	{"exec", sbx_cli_exec},
+	    {"read", sbx_cli_read},	  {"write", sbx_cli_write},	{"ls", sbx_cli_ls},
+	    {"inspect", sbx_cli_inspect}, {"stop", sbx_cli_stop},	{"start", sbx_cli_start},
+	    {"rm", sbx_cli_rm},		  {"pool", sbx_cli_pool},	{"python", sbx_cli_python},
+	    {"check", sbx_cli_check},	  {"cleanup", sbx_cli_cleanup},
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmd, cmds[i].name) == 0)

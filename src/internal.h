@@ -63,9 +63,9 @@ int sbx_config_validate(const sbx_config *cfg, bool need_argv, sbx_error *err);
  * cloned meanwhile by another thread would hold copies until it closes
  * them, delaying that request's end of output. Requests take the lock
  * shared over that window, clones take it exclusively. */
-void sbx_fds_hold(void);    /* shared */
+void sbx_fds_hold(void); /* shared */
 void sbx_fds_release(void);
-void sbx_clone_lock(void);  /* exclusive */
+void sbx_clone_lock(void); /* exclusive */
 void sbx_clone_unlock(void);
 void sbx_clone_lock_reset(void); /* in a child forked with the lock held */
 

@@ -10,7 +10,7 @@ typedef struct sbx_launcher {
 	sbx_launch l;
 	sbx_cgroup cg;
 	char **envp;
-	char **argv; /* our copy: the caller's may live in memory init wipes */
+	char **argv;		     /* our copy: the caller's may live in memory init wipes */
 	int out[2], err[2], sock[2]; /* [0] parent's end */
 	pid_t pid;		     /* the sandbox's init, 0 once handed over */
 	int pidfd;

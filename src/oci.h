@@ -27,8 +27,8 @@ int sbx_oci_run(const char *engine, const sbx_config *cfg, sbx_result *res, sbx_
  * with an idle process), exec/read/write inside it, stop/start keep it and
  * its workspace, destroy removes it (idempotent, best effort). */
 int sbx_oci_create(const char *engine, const char *name, const sbx_sbconf *c, sbx_error *err);
-int sbx_oci_exec(const char *engine, const char *name, const sbx_sbconf *c,
-		 const sbx_exec_opts *o, sbx_result *res, sbx_error *err);
+int sbx_oci_exec(const char *engine, const char *name, const sbx_sbconf *c, const sbx_exec_opts *o,
+		 sbx_result *res, sbx_error *err);
 int sbx_oci_read_file(const char *engine, const char *name, const char *path, uint64_t max,
 		      char **data, size_t *len, sbx_error *err);
 int sbx_oci_write_file(const char *engine, const char *name, const char *path, const void *data,

@@ -63,7 +63,6 @@ static int validate(const sbx_exec_opts *o, sbx_error *err)
 	return 0;
 }
 
-
 /* The exec never started: say why (container gone, stopped, engine). */
 static int not_started(const char *engine, const char *name, const char *cname,
 		       const sbx_oci_client *c, sbx_error *err)

@@ -75,7 +75,6 @@ static bool oom_killed(const char *engine, const sbx_oci_host *h, const char *cn
 	return oom;
 }
 
-
 int sbx_oci_run(const char *engine, const sbx_config *cfg, sbx_result *res, sbx_error *err)
 {
 	uint64_t t0 = sbx_now_ns();

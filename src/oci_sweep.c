@@ -35,8 +35,8 @@ int sbx_oci_sweep(const char *engine)
 	char path[PATH_MAX];
 	if (!sbx_oci_which(engine, path, sizeof(path)))
 		return 0;
-	const char *ps[] = {"ps", "-a", "--filter", "label=sbx.pid", "--format",
-			    "{{.Names}} {{.Labels}}", NULL};
+	const char *ps[] = {
+	    "ps", "-a", "--filter", "label=sbx.pid", "--format", "{{.Names}} {{.Labels}}", NULL};
 	sbx_oci_out o;
 	if (sbx_oci_simple(engine, ps, 10000, &o, NULL) < 0 || o.code != 0) {
 		sbx_oci_out_free(&o);

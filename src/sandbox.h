@@ -14,8 +14,8 @@ typedef struct sbx_pooled {
 	struct sbx_pool *pool;
 	const sbx_sbconf *conf; /* the pool's template */
 	uint64_t born_ns;
-	int py_chan; /* pre-started interpreter's request channel, or -1 */
-	int py_conn; /* its exec connection (status, kill), or -1 */
+	int py_chan;	     /* pre-started interpreter's request channel, or -1 */
+	int py_conn;	     /* its exec connection (status, kill), or -1 */
 	char oci_engine[16]; /* docker/podman pools: the engine, "" for native */
 	char oci_name[64];   /* and the sandbox's name (container sbx-<name>) */
 } sbx_pooled;

@@ -372,8 +372,8 @@ SBX_API int sbx_sandbox_read_file(sbx_sandbox *sb, const char *path, uint64_t ma
 	*len = 0;
 	char eng[16];
 	if (sbx_sandbox_engine(sb, eng))
-		return sbx_oci_read_file(eng, sb_oci_name(sb), path, max ? max : DEFAULT_FILE_MAX, data,
-					 len, err);
+		return sbx_oci_read_file(eng, sb_oci_name(sb), path, max ? max : DEFAULT_FILE_MAX,
+					 data, len, err);
 	int conn = file_request(sb, SBX_REQ_READ, path, 0, max ? max : DEFAULT_FILE_MAX, err);
 	if (conn < 0)
 		return conn;

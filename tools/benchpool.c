@@ -128,9 +128,12 @@ static int inproc_run(long long *usec)
 		show_error("in-process pool", err.msg);
 		return 3;
 	}
-	int st = res.exit_code != 0 ? 1 : (!res.stdout_buf || strcmp(res.stdout_buf, "1\n")) ? 2 : 0;
+	int st = res.exit_code != 0				      ? 1
+		 : (!res.stdout_buf || strcmp(res.stdout_buf, "1\n")) ? 2
+								      : 0;
 	if (st)
-		show_error("in-process pool: unexpected result", res.stdout_buf ? res.stdout_buf : "");
+		show_error("in-process pool: unexpected result",
+			   res.stdout_buf ? res.stdout_buf : "");
 	sbx_result_free(&res);
 	return st;
 }
@@ -544,8 +547,10 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			if (now_ns() > end) {
-				fprintf(stderr, "benchpool: the pool at %s did not fill (%llu idle of %ld)\n",
-					sock_path, idle, size);
+				fprintf(
+				    stderr,
+				    "benchpool: the pool at %s did not fill (%llu idle of %ld)\n",
+				    sock_path, idle, size);
 				return 1;
 			}
 			sleep_us(s < 0 ? 20000 : 2000); /* not up yet, or refilling */

@@ -50,7 +50,8 @@ struct sample {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: benchrun [-n N] [-w W] [-s SEP] [-H K] -- CMD [ARGS...] [SEP CMD [ARGS...]]...\n");
+	fprintf(f, "usage: benchrun [-n N] [-w W] [-s SEP] [-H K] -- CMD [ARGS...] [SEP CMD "
+		   "[ARGS...]]...\n");
 }
 
 /* The helper co-process of -H. */
@@ -198,12 +199,24 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "+n:w:s:H:h")) != -1) {
 		switch (opt) {
-		case 'n': n = parse_count(optarg, "-n"); break;
-		case 'w': warm = parse_count(optarg, "-w"); break;
-		case 's': sep = optarg; break;
-		case 'H': hrows = parse_count(optarg, "-H"); break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'n':
+			n = parse_count(optarg, "-n");
+			break;
+		case 'w':
+			warm = parse_count(optarg, "-w");
+			break;
+		case 's':
+			sep = optarg;
+			break;
+		case 'H':
+			hrows = parse_count(optarg, "-H");
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind >= argc) {
@@ -277,8 +290,8 @@ int main(int argc, char **argv)
 
 	int failed = 0;
 	for (k = 0; k < total; k++) {
-		printf("%s\t%d\t%lld\t%d\t%d\n", s[k].warmup ? "warmup" : "run", s[k].cmd, s[k].usec,
-		       s[k].status, s[k].pid);
+		printf("%s\t%d\t%lld\t%d\t%d\n", s[k].warmup ? "warmup" : "run", s[k].cmd,
+		       s[k].usec, s[k].status, s[k].pid);
 		failed |= s[k].status != 0;
 	}
 	free(s);

@@ -90,8 +90,8 @@ static void *worker(void *arg)
 		sbx_error err = {0};
 		int r = sbx_pool_acquire(j->pool, SBX_POOL_DEFAULT, &sb, &err);
 		if (r != 0) {
-			snprintf(j->why, sizeof(j->why), "iteration %d: acquire returned %d: %s", it,
-				 r, err.msg);
+			snprintf(j->why, sizeof(j->why), "iteration %d: acquire returned %d: %s",
+				 it, r, err.msg);
 			return NULL;
 		}
 		sbx_python_opts po;
@@ -105,15 +105,18 @@ static void *worker(void *arg)
 		r = sbx_sandbox_python(sb, &po, &res, &err);
 		sbx_pool_release(j->pool, sb);
 		if (r != 0) {
-			snprintf(j->why, sizeof(j->why), "iteration %d: sbx_sandbox_python returned %d: %s",
-				 it, r, err.msg);
+			snprintf(j->why, sizeof(j->why),
+				 "iteration %d: sbx_sandbox_python returned %d: %s", it, r,
+				 err.msg);
 			return NULL;
 		}
-		bool good = res.exit_code == 0 && res.stdout_buf && strcmp(res.stdout_buf, want) == 0;
+		bool good =
+		    res.exit_code == 0 && res.stdout_buf && strcmp(res.stdout_buf, want) == 0;
 		if (!good)
-			snprintf(j->why, sizeof(j->why),
-				 "iteration %d: exit %d, stdout '%.100s', want '%d\\n'; stderr '%.300s'", it,
-				 res.exit_code, s(res.stdout_buf), n, s(res.stderr_buf));
+			snprintf(
+			    j->why, sizeof(j->why),
+			    "iteration %d: exit %d, stdout '%.100s', want '%d\\n'; stderr '%.300s'",
+			    it, res.exit_code, s(res.stdout_buf), n, s(res.stderr_buf));
 		sbx_result_free(&res);
 		if (!good)
 			return NULL;
@@ -210,7 +213,8 @@ int main(void)
 	sbx_pool_config pc;
 	sbx_pool_config_init(&pc);
 	if (!pc.python || pc.size != 2 || pc.max_total != 64 || pc.acquire_timeout_ms != 0)
-		bad("sbx_pool_config_init defaults: python %d size %u max_total %u acquire_timeout %lld",
+		bad("sbx_pool_config_init defaults: python %d size %u max_total %u acquire_timeout "
+		    "%lld",
 		    pc.python, pc.size, pc.max_total, (long long)pc.acquire_timeout_ms);
 	pc.size = 2;
 	pc.python = true;
@@ -260,9 +264,11 @@ int main(void)
 		if (r != 0)
 			bad("sbx_sandbox_exec on a pool sandbox returned %d: %s", r, err.msg);
 		else {
-			if (res.exit_code != 3 || !res.stdout_buf || strcmp(res.stdout_buf, "exec-ok\n") ||
-			    !res.stderr_buf || strcmp(res.stderr_buf, "to-err\n"))
-				bad("exec on a pool sandbox: exit %d (want 3), stdout '%.200s', stderr "
+			if (res.exit_code != 3 || !res.stdout_buf ||
+			    strcmp(res.stdout_buf, "exec-ok\n") || !res.stderr_buf ||
+			    strcmp(res.stderr_buf, "to-err\n"))
+				bad("exec on a pool sandbox: exit %d (want 3), stdout '%.200s', "
+				    "stderr "
 				    "'%.200s'",
 				    res.exit_code, s(res.stdout_buf), s(res.stderr_buf));
 			sbx_result_free(&res);
@@ -285,10 +291,9 @@ int main(void)
 	}
 	printf("stats: idle %u in_use %u created %llu destroyed %llu failures %llu acquired %llu "
 	       "p50 %.3f p95 %.3f last_error '%s'\n",
-	       st.idle, st.in_use, (unsigned long long)st.created,
-	       (unsigned long long)st.destroyed, (unsigned long long)st.failures,
-	       (unsigned long long)st.acquired, st.acquire_p50_ms, st.acquire_p95_ms,
-	       st.last_error);
+	       st.idle, st.in_use, (unsigned long long)st.created, (unsigned long long)st.destroyed,
+	       (unsigned long long)st.failures, (unsigned long long)st.acquired, st.acquire_p50_ms,
+	       st.acquire_p95_ms, st.last_error);
 	if (st.acquired < NTHREADS * NITER + 1)
 		bad("stats: acquired %llu, want >= %d", (unsigned long long)st.acquired,
 		    NTHREADS * NITER + 1);
@@ -329,13 +334,15 @@ int main(void)
 			r = sbx_pool_acquire(p1, 1, &other, &e1);
 			double took = now_ms() - a;
 			if (r == 0) {
-				bad("acquire(1 ms) succeeded with max_total 1 reached and none idle");
+				bad("acquire(1 ms) succeeded with max_total 1 reached and none "
+				    "idle");
 				sbx_pool_release(p1, other);
 			} else {
-				printf("acquire(1 ms) when exhausted: %d '%s' in %.1f ms\n", r, e1.msg,
-				       took);
+				printf("acquire(1 ms) when exhausted: %d '%s' in %.1f ms\n", r,
+				       e1.msg, took);
 				if (r != -SBX_E_STATE || e1.code != SBX_E_STATE)
-					bad("acquire(1 ms) returned %d code %d, want -%d (SBX_E_STATE)",
+					bad("acquire(1 ms) returned %d code %d, want -%d "
+					    "(SBX_E_STATE)",
 					    r, e1.code, SBX_E_STATE);
 				if (!strstr(e1.msg, "no sandbox available within 1 ms"))
 					bad("acquire(1 ms) error is not clear: '%s'", e1.msg);
@@ -371,8 +378,8 @@ int main(void)
 	int nc = leftover_cgroups();
 	np = leftover_procs(procs, sizeof(procs));
 	if (nc)
-		bad("%d sbx-%d-* cgroup(s) left after sbx_pool_destroy, e.g. %s %s", nc, (int)getpid(),
-		    left_cg[0], nc > 1 ? left_cg[1] : "");
+		bad("%d sbx-%d-* cgroup(s) left after sbx_pool_destroy, e.g. %s %s", nc,
+		    (int)getpid(), left_cg[0], nc > 1 ? left_cg[1] : "");
 	if (np)
 		bad("%d process(es) left in sbx-%d-* cgroups after sbx_pool_destroy:%s", np,
 		    (int)getpid(), procs);

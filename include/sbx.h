@@ -167,7 +167,7 @@ typedef struct sbx_sandbox_info {
 	uint64_t idle_timeout_ms;
 	char workspace[4096];
 	bool own_workspace;	/* workspace lives in the state dir */
-	char workspace_mode[4]; /* "rw", "ro" */
+	char workspace_mode[5]; /* "rw", "ro", "none" */
 } sbx_sandbox_info;
 
 void sbx_exec_opts_init(sbx_exec_opts *o);
@@ -201,8 +201,10 @@ void sbx_sandbox_list_free(char **names, size_t n);
  *
  * Runs source as __main__, exactly as `python3 FILE ARGS...` would (traceback
  * format, sys.exit codes, atexit, stdin). In a pool sandbox with a
- * pre-started interpreter the script starts without paying Python's start-up;
- * elsewhere it runs `python3` in the sandbox. */
+ * pre-started interpreter the script starts without paying Python's start-up.
+ * sbx_sandbox_python takes pool sandboxes (native: the pre-started
+ * interpreter, started now if it is gone; docker/podman: python3 on a copy
+ * of the script in /tmp); other sandboxes get SBX_E_STATE. */
 typedef struct sbx_python_opts {
 	const char *source; /* the script's text */
 	size_t source_len;
@@ -226,7 +228,8 @@ int sbx_run_python(const sbx_config *cfg, const sbx_python_opts *o, sbx_result *
  * recycles sandboxes older than max_idle_age_ms, drops any that died while
  * idle, and backs off after failures. A sandbox is handed out once: release
  * destroys it (or sbx_pool_release_named keeps it as a named sandbox).
- * Thread-safe. Pool sandboxes use the native driver. */
+ * Thread-safe. On docker/podman (tmpl.driver) pool sandboxes are containers
+ * made ahead, without a pre-started interpreter. */
 typedef struct sbx_pool sbx_pool;
 
 typedef struct sbx_pool_config {

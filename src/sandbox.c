@@ -363,7 +363,9 @@ SBX_API int sbx_sandbox_info_get(sbx_sandbox *sb, sbx_sandbox_info *info, sbx_er
 	snprintf(info->workspace, sizeof(info->workspace), "%s", c.workspace);
 	info->own_workspace = c.own_workspace;
 	snprintf(info->workspace_mode, sizeof(info->workspace_mode), "%s",
-		 c.cfg.workspace_mode == SBX_WS_RO ? "ro" : "rw");
+		 c.cfg.workspace_mode == SBX_WS_RO   ? "ro"
+		 : c.cfg.workspace_mode == SBX_WS_RW ? "rw"
+						     : "none");
 	sbx_sbstate st;
 	if (c.driver[0]) {
 		info->state = sbx_oci_is_running(c.driver, sb->p.name) ? SBX_RUNNING : SBX_STOPPED;

@@ -120,7 +120,7 @@ static int make_listener(const sbx_paths *p, sbx_error *err)
 	if (fd < 0)
 		return sbx_fail(err, SBX_E_SYSTEM, "socket: %s", strerror(errno));
 	unlink(p->sock);
-	mode_t old = umask(0077); /* only root may connect */
+	mode_t old = umask(0177); /* 0600: only root may connect */
 	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
 	if (r < 0 || listen(fd, 128) < 0)

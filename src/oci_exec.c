@@ -48,21 +48,6 @@ static void kill_tree(void *p, sbx_oci_client *c)
 	sbx_strv_free(&a);
 }
 
-static int validate(const sbx_exec_opts *o, sbx_error *err)
-{
-	if (!o->argv || !o->argv[0] || !o->argv[0][0])
-		return sbx_fail(err, SBX_E_INVALID, "no command given");
-	if (o->cwd && sbx_valid_inside_path(o->cwd) < 0)
-		return sbx_fail(err, SBX_E_PATH,
-				"invalid working directory %s: must be absolute, without . or ..",
-				o->cwd);
-	for (size_t i = 0; i < o->n_env; i++)
-		if (sbx_parse_env(o->env[i]) < 0)
-			return sbx_fail(err, SBX_E_INVALID, "invalid environment entry: %s",
-					o->env[i]);
-	return 0;
-}
-
 /* The exec never started: say why (container gone, stopped, engine). */
 static int not_started(const char *engine, const char *name, const char *cname,
 		       const sbx_oci_client *c, sbx_error *err)
@@ -90,7 +75,7 @@ int sbx_oci_exec(const char *engine, const char *name, const sbx_sbconf *c, cons
 	if (r == 0)
 		r = sbx_oci_cname(name, cname, sizeof(cname), err);
 	if (r == 0)
-		r = validate(o, err);
+		r = sbx_exec_opts_check(o, true, err);
 	if (r == 0)
 		r = sbx_oci_runtime(engine, &h.runtime, err);
 	if (r < 0)

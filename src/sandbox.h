@@ -52,6 +52,9 @@ long sbx_sandbox_oom_count(sbx_sandbox *sb);
  * an error on it) or negative with err. */
 int sbx_exec_start(sbx_sandbox *sb, const sbx_exec_opts *o, const int fds[3], sbx_error *err);
 
+/* Command (when need_argv), cwd and env of an exec request. */
+int sbx_exec_opts_check(const sbx_exec_opts *o, bool need_argv, sbx_error *err);
+
 /* The sandbox's environment with o's entries on top (sbx_env_free). */
 char **sbx_sandbox_env(const sbx_sbconf *c, const sbx_exec_opts *o);
 

@@ -211,7 +211,7 @@ int sbx_exec_finish(sbx_sandbox *sb, int conn, int early, int out, int err_fd,
 	return r;
 }
 
-static int check_exec_opts(const sbx_exec_opts *o, bool need_argv, sbx_error *err)
+int sbx_exec_opts_check(const sbx_exec_opts *o, bool need_argv, sbx_error *err)
 {
 	if (need_argv && (!o->argv || !o->argv[0] || !o->argv[0][0]))
 		return sbx_fail(err, SBX_E_INVALID, "no command given");
@@ -244,7 +244,7 @@ char **sbx_sandbox_env(const sbx_sbconf *c, const sbx_exec_opts *o)
 
 int sbx_exec_start(sbx_sandbox *sb, const sbx_exec_opts *o, const int fds[3], sbx_error *err)
 {
-	int r = check_exec_opts(o, true, err);
+	int r = sbx_exec_opts_check(o, true, err);
 	if (r < 0)
 		return r;
 	sbx_sbconf c;
@@ -289,7 +289,7 @@ SBX_API int sbx_sandbox_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result
 	char eng[16];
 	if (sbx_sandbox_engine(sb, eng)) {
 		sbx_sbconf c;
-		int r = check_exec_opts(o, true, err);
+		int r = sbx_exec_opts_check(o, true, err);
 		if (r == 0)
 			r = sbx_sandbox_conf(sb, &c, err);
 		if (r < 0)

@@ -446,6 +446,17 @@ bool sbx_cgroup_oom_killed(const sbx_cgroup *cg)
 	return sbx_read_fileat(fd, "memory.failcnt", buf, sizeof(buf)) > 0 && atol(buf) > 0;
 }
 
+void sbx_cgroup_set_weight(sbx_cgroup *cg, bool low)
+{
+	int fd = cg->dirfd[SBX_CG_CPU];
+	if (fd < 0)
+		return;
+	if (cg->version[SBX_CG_CPU] == 2)
+		sbx_write_fileat(fd, "cpu.weight", low ? "1" : "100");
+	else
+		sbx_write_fileat(fd, "cpu.shares", low ? "2" : "1024");
+}
+
 long sbx_cgroup_oom_count_at(const char *dir)
 {
 	_cleanup_close_ int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);

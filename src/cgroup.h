@@ -50,6 +50,10 @@ const char *sbx_cgroup_kill(sbx_cgroup *cg);
 /* Was anything in the cgroup killed by the OOM killer? */
 bool sbx_cgroup_oom_killed(const sbx_cgroup *cg);
 
+/* CPU weight relative to other sandboxes: low for a pool's sandboxes
+ * while they are made and wait, normal once handed out. */
+void sbx_cgroup_set_weight(sbx_cgroup *cg, bool low);
+
 /* OOM kills so far in the memory cgroup at dir (v1 or v2), -1 if unknown. */
 long sbx_cgroup_oom_count_at(const char *dir);
 

@@ -258,9 +258,10 @@ SBX_API int sbx_pool_acquire(sbx_pool *p, int64_t timeout_ms, sbx_sandbox **out,
 			}
 			p->n_in_use++;
 			track_out(p, n->sb);
-			record_latency(p, t0);
 			*out = n->sb;
 			free(n);
+			sbx_pooled_activate(*out);
+			record_latency(p, t0);
 			pthread_cond_signal(&p->work); /* replenish */
 			pthread_mutex_unlock(&p->mu);
 			return 0;
@@ -287,6 +288,7 @@ SBX_API int sbx_pool_acquire(sbx_pool *p, int64_t timeout_ms, sbx_sandbox **out,
 				p->created++;
 				p->n_in_use++;
 				track_out(p, sb);
+				sbx_pooled_activate(sb);
 				record_latency(p, t0);
 				*out = sb;
 			} else {

@@ -42,6 +42,10 @@ int sbx_pooled_create(const sbx_sbconf *conf, bool python, const char *preload, 
 		return 0;
 	}
 	int r = sbx_launcher_start(&pd->ln, &conf->cfg, true, 0, err);
+	/* Warming (Python's start-up) must not take CPU from sandboxes at
+	 * work: lowest weight until handed out (sbx_pooled_activate). */
+	if (r == 0)
+		sbx_cgroup_set_weight(&pd->ln.cg, true);
 	if (r == 0)
 		r = sbx_launcher_wait_ready(&pd->ln, err);
 	if (r == 0 && python)
@@ -52,6 +56,12 @@ int sbx_pooled_create(const sbx_sbconf *conf, bool python, const char *preload, 
 	}
 	*out = sb;
 	return 0;
+}
+
+void sbx_pooled_activate(sbx_sandbox *sb)
+{
+	if (!sb->pooled->oci_engine[0])
+		sbx_cgroup_set_weight(&sb->pooled->ln.cg, false);
 }
 
 bool sbx_pooled_dead(const sbx_sandbox *sb)

@@ -12,6 +12,9 @@
 int sbx_pooled_create(const sbx_sbconf *conf, bool python, const char *preload, sbx_sandbox **out,
 		      sbx_error *err);
 
+/* Handed out: full CPU weight from now on. */
+void sbx_pooled_activate(sbx_sandbox *sb);
+
 /* Did its init die (checked without blocking)? */
 bool sbx_pooled_dead(const sbx_sandbox *sb);
 

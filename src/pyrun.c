@@ -261,6 +261,7 @@ SBX_API int sbx_run_python(const sbx_config *cfg, const sbx_python_opts *o, sbx_
 	if (r == 0)
 		r = sbx_pooled_create(&conf, true, NULL, &sb, err);
 	if (r == 0) {
+		sbx_pooled_activate(sb);
 		sbx_python_opts po = *o;
 		if (!po.exec.timeout_ms && cfg->timeout_ms)
 			po.exec.timeout_ms = cfg->timeout_ms;

@@ -7,7 +7,7 @@
  * a well-formed sequence (Unicode Table 3-7); otherwise *ok is 0 and the
  * length is that of the maximal subpart of an ill-formed sequence (at least
  * 1), which is replaced by one U+FFFD. */
-static size_t utf8_seq(const unsigned char *s, size_t n, int *ok)
+size_t sbx_utf8_seq(const unsigned char *s, size_t n, int *ok)
 {
 	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
 	size_t need;
@@ -96,7 +96,7 @@ int sbx_json_string(sbx_buf *b, const char *data, size_t len)
 	sbx_buf_append(b, "\"", 1);
 	while (i < len) {
 		int ok;
-		size_t n = utf8_seq(s + i, len - i, &ok);
+		size_t n = sbx_utf8_seq(s + i, len - i, &ok);
 		size_t en = ok && n == 1 ? json_escape(s[i], esc) : 0;
 		if (ok && en == 0) {
 			i += n;

@@ -1,6 +1,7 @@
 /* Strict JSON decoder: recursive descent bounded by SBX_JPARSE_MAX_DEPTH.
  * A partial tree is kept consistent (every counted slot initialised) so that
  * any failure is cleaned up by freeing the root. */
+#include "json.h"
 #include "jsonparse.h"
 
 #include <locale.h>
@@ -115,38 +116,13 @@ static long hex4(struct jp *p, size_t at, size_t end)
 	return v;
 }
 
-/* Length of the well-formed UTF-8 sequence at s[0..n) (Unicode Table 3-7),
- * or 0 if it is ill-formed or truncated. */
+/* Length of the well-formed UTF-8 sequence at s[0..n), or 0 if it is
+ * ill-formed or truncated. */
 static size_t utf8_len(const unsigned char *s, size_t n)
 {
-	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-	size_t need;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		need = 1;
-	else if (c >= 0xE0 && c <= 0xEF)
-		need = 2;
-	else if (c >= 0xF0 && c <= 0xF4)
-		need = 3;
-	else
-		return 0;
-	if (c == 0xE0)
-		lo = 0xA0; /* overlong */
-	else if (c == 0xED)
-		hi = 0x9F; /* surrogates */
-	else if (c == 0xF0)
-		lo = 0x90; /* overlong */
-	else if (c == 0xF4)
-		hi = 0x8F; /* > U+10FFFF */
-	for (size_t k = 1; k <= need; k++) {
-		if (k >= n || s[k] < lo || s[k] > hi)
-			return 0;
-		lo = 0x80;
-		hi = 0xBF;
-	}
-	return need + 1;
+	int ok;
+	size_t len = sbx_utf8_seq(s, n, &ok);
+	return ok ? len : 0;
 }
 
 static size_t utf8_put(char *o, unsigned long cp)

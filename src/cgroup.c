@@ -336,21 +336,16 @@ int sbx_cgroup_create(sbx_cgroup *cg, const char *parent, const sbx_cg_limits *l
 	return 0;
 }
 
-int sbx_cgroup_attach(sbx_cgroup *cg, pid_t pid, bool joined_v1, bool joined_v2, sbx_error *err)
+int sbx_cgroup_attach(sbx_cgroup *cg, pid_t pid, bool joined_v2, sbx_error *err)
 {
+	if (joined_v2)
+		return 0;
 	char v[32];
 	snprintf(v, sizeof(v), "%d", (int)pid);
-	bool v2_done = joined_v2;
-	for (int c = 0; c < SBX_CG_N; c++) {
-		if (cg->dirfd[c] < 0 || (cg->version[c] == 2 && v2_done) ||
-		    (cg->version[c] == 1 && joined_v1))
-			continue;
-		int r = write_knob(cg, c, "cgroup.procs", v, err);
-		if (r < 0)
-			return r;
-		if (cg->version[c] == 2)
-			v2_done = true;
-	}
+	/* v2 controllers share one cgroup: one write moves pid into all. */
+	for (int c = 0; c < SBX_CG_N; c++)
+		if (cg->dirfd[c] >= 0 && cg->version[c] == 2)
+			return write_knob(cg, c, "cgroup.procs", v, err);
 	return 0;
 }
 
@@ -462,15 +457,6 @@ long sbx_cgroup_oom_count_at(const char *dir)
 	_cleanup_close_ int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	long k = read_key(fd, "memory.events", "oom_kill");
 	return k >= 0 ? k : read_key(fd, "memory.oom_control", "oom_kill");
-}
-
-long sbx_cgroup_nprocs(const sbx_cgroup *cg)
-{
-	char buf[64];
-	int fd = cg->dirfd[SBX_CG_PIDS];
-	if (fd < 0 || sbx_read_fileat(fd, "pids.current", buf, sizeof(buf)) < 0)
-		return -1;
-	return atol(buf);
 }
 
 void sbx_cgroup_destroy(sbx_cgroup *cg)

@@ -31,10 +31,9 @@ typedef struct sbx_cgroup {
  * caller's cgroup) and write the limits. On failure nothing is left. */
 int sbx_cgroup_create(sbx_cgroup *cg, const char *parent, const sbx_cg_limits *lim, sbx_error *err);
 
-/* Move pid into the controller cgroups it has not joined: v1 ones unless
- * joined_v1 (the child joins them itself, see init.c), v2 unless joined_v2
- * (CLONE_INTO_CGROUP). */
-int sbx_cgroup_attach(sbx_cgroup *cg, pid_t pid, bool joined_v1, bool joined_v2, sbx_error *err);
+/* Move pid into the v2 cgroup unless it joined it with CLONE_INTO_CGROUP
+ * (joined_v2). v1 cgroups the child joins itself (init.c). */
+int sbx_cgroup_attach(sbx_cgroup *cg, pid_t pid, bool joined_v2, sbx_error *err);
 
 /* Open the "tasks" file of every v1 controller cgroup (write-only), for the
  * child to join itself. Returns how many fds were stored (at most max). */
@@ -56,9 +55,6 @@ void sbx_cgroup_set_weight(sbx_cgroup *cg, bool low);
 
 /* OOM kills so far in the memory cgroup at dir (v1 or v2), -1 if unknown. */
 long sbx_cgroup_oom_count_at(const char *dir);
-
-/* Number of processes in the cgroup (pids controller), or -1. */
-long sbx_cgroup_nprocs(const sbx_cgroup *cg);
 
 /* Remove the cgroups (retrying while processes are still exiting) and close
  * the fds. Safe on a zeroed/failed cgroup and twice. */

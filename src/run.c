@@ -243,7 +243,7 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
 		sbx_debug("time cgroup %lluus", (unsigned long long)t_us(t0));
 	}
 	if (r == 0)
-		r = sbx_cgroup_attach(&s->cg, pid, true, into_cg, err);
+		r = sbx_cgroup_attach(&s->cg, pid, into_cg, err);
 	int fds[SBX_CG_N];
 	int nfds = r == 0 ? sbx_cgroup_v1_task_fds(&s->cg, fds, SBX_CG_N) : 0;
 	if (nfds < 0)

@@ -762,3 +762,42 @@ t_pool_c_api() {
 	[ -z "$left" ] || fail "processes of pool_test left running:$left"
 	: >"$T/.details"
 }
+
+# pool_cg_weight DIR: the cpu weight file's value in a sandbox cgroup dir.
+pool_cg_weight() {
+	cat "$1/cpu.shares" 2>/dev/null || cat "$1/cpu.weight" 2>/dev/null
+}
+
+# Idle sandboxes (and their interpreter's start-up) run at the lowest CPU
+# weight so they do not slow sandboxes at work; a handed-out one gets the
+# normal weight.
+t_pool_cpu_weight() {
+	local S=$T/p.sock dpid d dirs=() w busy= i pid
+	pool_up d "$S" --size 1
+	pool_wait_stat "$S" idle 1 60 || { pool_stats_detail "$S"; fail "idle never reached 1"; }
+	dpid=$(cat "$T/.runs/d.pid")
+	for d in $(pool_cg_dirs "$dpid"); do
+		[ -e "$d/cpu.shares" ] || [ -e "$d/cpu.weight" ] && dirs+=("$d")
+	done
+	[ ${#dirs[@]} -ge 1 ] || fail "no cpu cgroup for the idle sandbox of daemon $dpid"
+	for d in "${dirs[@]}"; do
+		w=$(pool_cg_weight "$d")
+		[ "$w" = 2 ] || [ "$w" = 1 ] || fail "idle sandbox cgroup $d has cpu weight $w, want the lowest (shares 2 / weight 1)"
+	done
+	sbx_start r run --pool "$S" -- sleep 3
+	for ((i = 0; i < 200; i++)); do
+		for d in $(pool_cg_dirs "$dpid"); do
+			[ -e "$d/cpu.shares" ] || [ -e "$d/cpu.weight" ] || continue
+			for pid in $(cat "$d/cgroup.procs" 2>/dev/null); do
+				[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ] && busy=$d
+			done
+		done
+		[ -n "$busy" ] && break
+		sleep 0.05
+	done
+	[ -n "$busy" ] || fail "no cgroup holds the request's sleep"
+	w=$(pool_cg_weight "$busy")
+	[ "$w" = 1024 ] || [ "$w" = 100 ] || fail "handed-out sandbox cgroup $busy has cpu weight $w, want the normal one (shares 1024 / weight 100)"
+	sbx_wait r 30
+	expect_rc 0 "the request"
+}

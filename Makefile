@@ -16,11 +16,15 @@ CPPFLAGS_SBX = -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -DSBX_DATADIR='"$(DATADI
 ALLCFLAGS = $(CPPFLAGS_SBX) $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden
 LDLIBS_SBX = -lseccomp -lcap -lcgroup -lpthread
 
-# Every library source; the CLI's own files are cli*.c.
-LIB_SRC  = $(filter-out src/cli%.c,$(wildcard src/*.c))
-CLI_SRC  = $(wildcard src/cli*.c)
+# src/ is in layers, one folder each (docs/architecture.md; tools/check-layers).
+# libsbx is every folder but cli/; the CLI's own code (cli/) is not in it.
+LAYERS   = base proto core state drivers pool api
+LIB_SRC  = $(foreach d,$(LAYERS),$(wildcard src/$(d)/*.c))
+CLI_SRC  = $(wildcard src/cli/*.c)
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  = $(CLI_SRC:src/%.c=$(BUILD)/obj/%.o)
+# The CLI's objects but its main(), for unit tests of CLI logic.
+CLI_LIB_OBJ = $(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJ))
 GEN_OBJ  = $(BUILD)/obj/gen/seccomp_bpf.o $(BUILD)/obj/gen/pyrunner.o
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -38,7 +42,7 @@ VM_PKGS   = qemu-system-x86 busybox-static cpio xz-utils kmod
 
 all: $(BUILD)/sbx $(BUILD)/libsbx.a $(BUILD)/libsbx.so $(BUILD)/sbx.pc
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/sbx.h
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*/*.h) include/sbx.h
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"; $(CC) $(ALLCFLAGS) -c -o $@ $<
 
@@ -51,9 +55,9 @@ $(BUILD)/gen/seccomp_bpf.c: $(BUILD)/gen-seccomp
 	$(Q)$< > $@.tmp && mv $@.tmp $@
 
 # The pre-started Python interpreter's source, embedded as bytes.
-$(BUILD)/gen/pyrunner.c: src/pyrunner.py
+$(BUILD)/gen/pyrunner.c: src/pool/pyrunner.py
 	@mkdir -p $(dir $@)
-	$(Q){ echo '/* Generated from src/pyrunner.py. Do not edit. */'; \
+	$(Q){ echo '/* Generated from src/pool/pyrunner.py. Do not edit. */'; \
 	  echo 'const char sbx_pyrunner_src[] = {'; \
 	  od -An -v -tx1 $< | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	  echo '0x00};'; } > $@.tmp && mv $@.tmp $@
@@ -79,9 +83,9 @@ $(BUILD)/sbx.pc: sbx.pc.in Makefile
 	    -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define SBX_VERSION "\(.*\)"/\1/p' include/sbx.h)|' $< > $@
 
 # Unit tests link the static library's objects (hidden symbols are fine there).
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libsbx.a
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libsbx.a $(CLI_LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CPPFLAGS_SBX) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libsbx.a -lcmocka $(LDLIBS_SBX)
+	$(Q)$(CC) $(CPPFLAGS_SBX) $(WARN) $(CFLAGS) -o $@ $< $(CLI_LIB_OBJ) $(BUILD)/libsbx.a -lcmocka $(LDLIBS_SBX)
 
 # Install exactly what is needed, only when something is missing.
 deps:
@@ -140,7 +144,7 @@ uninstall:
 	      $(DESTDIR)$(LIBDIR)/libsbx.so.0 $(DESTDIR)$(INCDIR)/sbx.h $(DESTDIR)$(LIBDIR)/pkgconfig/sbx.pc
 	rm -rf $(DESTDIR)$(DATADIR)
 
-FORMATTED = src/*.c src/*.h include/*.h tests/unit/*.c tests/integration/helpers/*.c tools/*.c
+FORMATTED = src/*/*.c src/*/*.h include/*.h tests/unit/*.c tests/integration/helpers/*.c tools/*.c
 
 format:
 	clang-format -i $(FORMATTED)

@@ -3,7 +3,7 @@
  * instead of compiling it in every process. */
 #include <stdio.h>
 
-#include "seccomp_policy.h"
+#include "core/seccomp_policy.h"
 
 /* The generator embeds no program: it is the one compiling it. */
 const unsigned short sbx_seccomp_prebuilt_len = 0;

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "buf.h"
-#include "json.h"
+#include "base/buf.h"
+#include "proto/json.h"
 
 #define R "\xEF\xBF\xBD" /* U+FFFD REPLACEMENT CHARACTER */
 

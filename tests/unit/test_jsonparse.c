@@ -11,9 +11,9 @@
 #include <math.h>
 #include <cmocka.h>
 
-#include "buf.h"
-#include "json.h"
-#include "jsonparse.h"
+#include "base/buf.h"
+#include "proto/json.h"
+#include "proto/jsonparse.h"
 
 /* ---- helpers -------------------------------------------------------- */
 

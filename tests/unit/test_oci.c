@@ -18,8 +18,8 @@
 #include <cmocka.h>
 
 #include "sbx.h"
-#include "internal.h"
-#include "oci_int.h"
+#include "base/util.h"
+#include "drivers/oci_int.h"
 
 /* ---------------------------------------------------------------- helpers */
 

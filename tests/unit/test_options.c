@@ -6,8 +6,8 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "env.h"
-#include "options.h"
+#include "base/env.h"
+#include "cli/options.h"
 
 #define ARGV(...) ((char *[]){"sbx", "run", __VA_ARGS__, NULL})
 #define ARGC(...) ((int)(sizeof((char *[]){"sbx", "run", __VA_ARGS__}) / sizeof(char *)))

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "sbx.h"
-#include "parse.h"
+#include "base/parse.h"
 
 #define SENTINEL64 0xDEADBEEFCAFEF00Dull
 #define SENTINEL32 0xDEADBEEFu

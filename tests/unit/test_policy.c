@@ -8,8 +8,8 @@
 #include <linux/sched.h>
 #include <string.h>
 
-#include "seccomp_policy.h"
-#include "supervise.h"
+#include "core/seccomp_policy.h"
+#include "core/supervise.h"
 
 static const sbx_sc_rule *find(const char *name, unsigned ncmp)
 {

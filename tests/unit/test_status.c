@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "sbx.h"
-#include "status.h"
+#include "base/status.h"
 
 /* Build a wait status synthetically (glibc layout). */
 static int exited(int code)

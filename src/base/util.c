@@ -1,0 +1,158 @@
+/* Small helpers shared by the library's files. */
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <stdio.h>
+#include <string.h>
+#include <pthread.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "base/util.h"
+
+int sbx_fail(sbx_error *err, sbx_errcode code, const char *fmt, ...)
+{
+	if (err) {
+		va_list ap;
+		va_start(ap, fmt);
+		err->code = code;
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return -(int)code;
+}
+
+int sbx_debug_on(void)
+{
+	const char *v = getenv("SBX_DEBUG");
+	return v && *v && strcmp(v, "0") != 0;
+}
+
+void sbx_debug(const char *fmt, ...)
+{
+	if (!sbx_debug_on())
+		return;
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	dprintf(STDERR_FILENO, "sbx-debug: %.*s", n, line);
+}
+
+int sbx_write_fileat(int dirfd, const char *name, const char *data)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(data);
+	ssize_t n = write(fd, data, len);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != len)
+		return -EIO;
+	return 0;
+}
+
+int sbx_write_file(const char *path, const char *data)
+{
+	return sbx_write_fileat(AT_FDCWD, path, data);
+}
+
+ssize_t sbx_read_fileat(int dirfd, const char *name, char *buf, size_t cap)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t len = 0;
+	while (len + 1 < cap) {
+		ssize_t n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+
+uint64_t sbx_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void sbx_random_id(char *out, size_t n)
+{
+	unsigned char raw[32];
+	size_t need = (n + 1) / 2;
+	if (need > sizeof(raw))
+		need = sizeof(raw);
+	if (getrandom(raw, need, 0) != (ssize_t)need) {
+		/* Fall back to time and pid: ids only need to be unique. */
+		uint64_t t = sbx_now_ns() ^ ((uint64_t)getpid() << 32);
+		for (size_t i = 0; i < need; i++)
+			raw[i] = (unsigned char)(t >> ((i % 8) * 8)) ^ (unsigned char)i;
+	}
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++)
+		out[i] = hex[(raw[i / 2] >> ((i % 2) ? 0 : 4)) & 0xf];
+	out[n] = '\0';
+}
+
+int sbx_mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static pthread_rwlock_t fds_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+void sbx_fds_hold(void)
+{
+	pthread_rwlock_rdlock(&fds_lock);
+}
+
+void sbx_fds_release(void)
+{
+	pthread_rwlock_unlock(&fds_lock);
+}
+
+void sbx_clone_lock(void)
+{
+	pthread_rwlock_wrlock(&fds_lock);
+}
+
+void sbx_clone_unlock(void)
+{
+	pthread_rwlock_unlock(&fds_lock);
+}
+
+void sbx_clone_lock_reset(void)
+{
+	/* In a child forked with the lock held: it is the only thread now,
+	 * and an unlock would not be recognised as the writer's. */
+	fds_lock = (pthread_rwlock_t)PTHREAD_RWLOCK_INITIALIZER;
+}

@@ -1,0 +1,456 @@
+/* `sbx pool serve`: a warm pool on a Unix socket, JSON lines. */
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "base/buf.h"
+#include "cli/daemon.h"
+#include "base/util.h"
+#include "proto/json.h"
+#include "proto/jsonparse.h"
+#include "pool/pool.h"
+
+#define MAX_CLIENTS 256
+
+typedef struct conn_arg {
+	sbx_pool *pool;
+	int fd;
+} conn_arg;
+
+/* Connections in flight; on stop they are cancelled and waited for. */
+static pthread_mutex_t clients_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t clients_cv = PTHREAD_COND_INITIALIZER;
+static int n_clients;
+static int client_fds[MAX_CLIENTS];
+static int cancel_efd = -1; /* readable once stopping: kills running requests */
+
+/* Write a whole response line. */
+static void reply(int fd, sbx_buf *b)
+{
+	sbx_buf_puts(b, "\n");
+	for (size_t off = 0; !b->oom && off < b->len;) {
+		ssize_t w = send(fd, b->data + off, b->len - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+static void head(sbx_buf *b, const sbx_jval *req)
+{
+	sbx_buf_printf(b, "{\"v\":%d", SBX_PROTO_VERSION);
+	int64_t id;
+	if (req && sbx_jget_int(req, "id", &id))
+		sbx_buf_printf(b, ",\"id\":%lld", (long long)id);
+}
+
+static void reply_error(int fd, const sbx_jval *req, int code, const char *msg)
+{
+	sbx_buf b = {0};
+	head(&b, req);
+	sbx_buf_printf(&b, ",\"ok\":false,\"code\":%d,\"error\":", code);
+	sbx_json_string(&b, msg, strlen(msg));
+	sbx_buf_puts(&b, "}");
+	reply(fd, &b);
+	sbx_buf_free(&b);
+}
+
+/* An array of strings as a NULL-terminated vector pointing into the tree. */
+static const char **strings(const sbx_jval *arr, size_t *n, bool *bad)
+{
+	*n = 0;
+	if (!arr)
+		return NULL;
+	if (arr->type != SBX_J_ARR) {
+		*bad = true;
+		return NULL;
+	}
+	const char **v = calloc(arr->n + 1, sizeof(char *));
+	if (!v) {
+		*bad = true;
+		return NULL;
+	}
+	for (size_t i = 0; i < arr->n; i++) {
+		if (arr->items[i].type != SBX_J_STR ||
+		    strlen(arr->items[i].str) != arr->items[i].len) {
+			*bad = true;
+			free(v);
+			return NULL;
+		}
+		v[i] = arr->items[i].str;
+	}
+	*n = arr->n;
+	return v;
+}
+
+/* stdin text for the command: a pipe fed by a thread (it may be large). */
+typedef struct feed {
+	int fd;
+	const char *data;
+	size_t len;
+} feed;
+
+static void *feeder(void *arg)
+{
+	feed *f = arg;
+	for (size_t off = 0; off < f->len;) {
+		ssize_t w = write(f->fd, f->data + off, f->len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	close(f->fd);
+	return NULL;
+}
+
+static void do_run(conn_arg *c, const sbx_jval *req, bool python)
+{
+	char msg[600];
+	bool bad = false;
+	size_t argc = 0, envc = 0, nargs = 0;
+	const char **argv = strings(sbx_jget(req, "argv"), &argc, &bad);
+	const char **env = strings(sbx_jget(req, "env"), &envc, &bad);
+	const char **args = strings(sbx_jget(req, "args"), &nargs, &bad);
+	const sbx_jval *src = sbx_jget(req, "source");
+	const sbx_jval *in = sbx_jget(req, "stdin");
+	/* Defaults: the pool's own (sbx pool serve --timeout/--output-limit). */
+	const sbx_config *tmpl = sbx_pool_template(c->pool);
+	int64_t timeout = (int64_t)tmpl->timeout_ms, limit = (int64_t)tmpl->output_limit;
+	sbx_jget_int(req, "timeout_ms", &timeout);
+	sbx_jget_int(req, "output_limit", &limit);
+	for (size_t i = 0; !bad && i < envc; i++)
+		bad = !strchr(env[i], '=') || env[i][0] == '=';
+	if (bad || (!python && argc == 0) || (python && (!src || src->type != SBX_J_STR)) ||
+	    (in && in->type != SBX_J_STR) || timeout < 0 || limit <= 0) {
+		reply_error(c->fd, req, SBX_EXIT_ERROR,
+			    python
+				? "python needs \"source\" (string); args, env: arrays of strings"
+				: "run needs \"argv\" (non-empty array of strings); env: strings");
+		goto out;
+	}
+	sbx_exec_opts eo;
+	sbx_exec_opts_init(&eo);
+	eo.argv = argv;
+	eo.env = env;
+	eo.n_env = envc;
+	eo.cwd = sbx_jget_str(req, "cwd");
+	eo.timeout_ms = (uint64_t)timeout;
+	eo.output_limit = (uint64_t)limit;
+	eo.capture = true;
+	eo.cancel_fd = cancel_efd;
+	int sp[2] = {-1, -1};
+	pthread_t th;
+	feed f;
+	bool fed = false;
+	if (in && pipe2(sp, O_CLOEXEC) == 0) {
+		f = (feed){sp[1], in->str, in->len};
+		fed = pthread_create(&th, NULL, feeder, &f) == 0;
+		if (!fed)
+			close(sp[1]);
+		eo.stdin_fd = sp[0];
+	}
+	sbx_sandbox *sb;
+	sbx_error err = {0};
+	sbx_result res;
+	int r = sbx_pool_acquire(c->pool, SBX_POOL_DEFAULT, &sb, &err);
+	if (r == 0) {
+		if (python) {
+			sbx_python_opts po;
+			sbx_python_opts_init(&po);
+			po.exec = eo;
+			po.source = src->str;
+			po.source_len = src->len;
+			po.filename = sbx_jget_str(req, "filename");
+			po.args = args;
+			r = sbx_sandbox_python(sb, &po, &res, &err);
+		} else {
+			r = sbx_sandbox_exec(sb, &eo, &res, &err);
+		}
+		/* "keep": the sandbox lives on as a named sandbox. */
+		const char *keep = sbx_jget_str(req, "keep");
+		sbx_error kerr = {0};
+		if (keep && sbx_pool_release_named(c->pool, sb, keep, &kerr) < 0) {
+			sbx_pool_release(c->pool, sb);
+			if (r == 0) {
+				sbx_result_free(&res);
+				r = -1;
+				err = kerr;
+			}
+		} else if (!keep) {
+			sbx_pool_release(c->pool, sb);
+		}
+	}
+	if (sp[0] >= 0)
+		close(sp[0]); /* the feeder sees EPIPE if the command did not read */
+	if (fed)
+		pthread_join(th, NULL);
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "%s", err.msg);
+		reply_error(c->fd, req, SBX_EXIT_ERROR, msg);
+		goto out;
+	}
+	char *js = sbx_result_to_json(&res);
+	sbx_buf b = {0};
+	head(&b, req);
+	sbx_buf_puts(&b, ",\"ok\":true,\"result\":");
+	sbx_buf_puts(&b, js ? js : "null");
+	sbx_buf_puts(&b, "}");
+	reply(c->fd, &b);
+	sbx_buf_free(&b);
+	free(js);
+	sbx_result_free(&res);
+out:
+	free(argv);
+	free(env);
+	free(args);
+}
+
+static void do_stats(conn_arg *c, const sbx_jval *req)
+{
+	sbx_pool_stats st;
+	sbx_pool_get_stats(c->pool, &st);
+	sbx_buf b = {0};
+	head(&b, req);
+	sbx_buf_printf(&b,
+		       ",\"ok\":true,\"stats\":{\"idle\":%u,\"in_use\":%u,\"created\":%llu,"
+		       "\"destroyed\":%llu,\"failures\":%llu,\"acquired\":%llu,"
+		       "\"acquire_p50_ms\":%.3f,\"acquire_p95_ms\":%.3f,\"last_error\":",
+		       st.idle, st.in_use, (unsigned long long)st.created,
+		       (unsigned long long)st.destroyed, (unsigned long long)st.failures,
+		       (unsigned long long)st.acquired, st.acquire_p50_ms, st.acquire_p95_ms);
+	sbx_json_string(&b, st.last_error, strlen(st.last_error));
+	sbx_buf_puts(&b, "}}");
+	reply(c->fd, &b);
+	sbx_buf_free(&b);
+}
+
+static void handle_line(conn_arg *c, const char *line, size_t len)
+{
+	char perr[200];
+	sbx_jval *req = sbx_jparse(line, len, perr, sizeof(perr));
+	if (!req || req->type != SBX_J_OBJ) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "bad request: %s", req ? "not an object" : perr);
+		reply_error(c->fd, NULL, SBX_EXIT_ERROR, msg);
+		sbx_jfree(req);
+		return;
+	}
+	int64_t v = 0;
+	const char *op = sbx_jget_str(req, "op");
+	if (!sbx_jget_int(req, "v", &v) || v != SBX_PROTO_VERSION)
+		reply_error(c->fd, req, SBX_EXIT_ERROR,
+			    "unsupported protocol version (expected \"v\":1)");
+	else if (!op)
+		reply_error(c->fd, req, SBX_EXIT_ERROR, "missing \"op\"");
+	else if (!strcmp(op, "run"))
+		do_run(c, req, false);
+	else if (!strcmp(op, "python"))
+		do_run(c, req, true);
+	else if (!strcmp(op, "stats"))
+		do_stats(c, req);
+	else if (!strcmp(op, "ping")) {
+		sbx_buf b = {0};
+		head(&b, req);
+		sbx_buf_puts(&b, ",\"ok\":true}");
+		reply(c->fd, &b);
+		sbx_buf_free(&b);
+	} else {
+		reply_error(c->fd, req, SBX_EXIT_ERROR, "unknown op (run, python, stats, ping)");
+	}
+	sbx_jfree(req);
+}
+
+static void *client_main(void *arg)
+{
+	conn_arg *c = arg;
+	sbx_buf in = {0};
+	char buf[65536];
+	for (;;) {
+		char *nl;
+		while (in.len && (nl = memchr(in.data, '\n', in.len))) {
+			size_t n = (size_t)(nl - in.data);
+			handle_line(c, in.data, n);
+			memmove(in.data, nl + 1, in.len - n - 1);
+			in.len -= n + 1;
+		}
+		if (in.len > SBX_DAEMON_MAX_LINE) {
+			reply_error(c->fd, NULL, SBX_EXIT_ERROR, "request line too long");
+			break;
+		}
+		ssize_t r = recv(c->fd, buf, sizeof(buf), 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || sbx_buf_append(&in, buf, (size_t)r) < 0)
+			break;
+	}
+	sbx_buf_free(&in);
+	pthread_mutex_lock(&clients_mu);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (client_fds[i] == c->fd)
+			client_fds[i] = -1;
+	close(c->fd);
+	free(c);
+	n_clients--;
+	pthread_cond_broadcast(&clients_cv);
+	pthread_mutex_unlock(&clients_mu);
+	return NULL;
+}
+
+int sbx_daemon_listen(const char *path, const char *group, sbx_error *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return sbx_fail(err, SBX_E_INVALID, "socket path too long: %s", path);
+	strcpy(sa.sun_path, path);
+	gid_t gid = 0;
+	if (group) {
+		struct group *g = getgrnam(group);
+		if (!g)
+			return sbx_fail(err, SBX_E_INVALID, "no such group: %s", group);
+		gid = g->gr_gid;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return sbx_fail(err, SBX_E_SYSTEM, "socket: %s", strerror(errno));
+	/* A socket file nobody answers on is a leftover; a live one is not
+	 * ours to take. */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(fd);
+		return sbx_fail(err, SBX_E_EXISTS, "a daemon already serves %s", path);
+	}
+	close(fd);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	mode_t old = umask(0177);
+	int r = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r == 0 && group && (chown(path, 0, gid) < 0 || chmod(path, 0660) < 0))
+		r = -1;
+	if (r < 0 || listen(fd, 128) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		unlink(path);
+		return sbx_fail(err, SBX_E_SYSTEM, "listen on %s: %s", path, strerror(e));
+	}
+	return fd;
+}
+
+int sbx_daemon_serve(sbx_pool *p, int lfd, const char *path, int stop_fd, sbx_error *err)
+{
+	(void)err;
+	cancel_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		client_fds[i] = -1;
+	for (;;) {
+		struct pollfd pf[2] = {{lfd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+		if (poll(pf, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pf[1].revents)
+			break;
+		if (!(pf[0].revents & POLLIN))
+			continue;
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		pthread_mutex_lock(&clients_mu);
+		int slot = -1;
+		for (int i = 0; i < MAX_CLIENTS && slot < 0; i++)
+			if (client_fds[i] < 0)
+				slot = i;
+		if (slot >= 0) {
+			client_fds[slot] = fd;
+			n_clients++;
+		}
+		pthread_mutex_unlock(&clients_mu);
+		conn_arg *c = slot >= 0 ? malloc(sizeof(*c)) : NULL;
+		pthread_t th;
+		pthread_attr_t at;
+		pthread_attr_init(&at);
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		bool started = false;
+		if (c) {
+			*c = (conn_arg){p, fd};
+			started = pthread_create(&th, &at, client_main, c) == 0;
+			if (!started)
+				free(c);
+		}
+		pthread_attr_destroy(&at);
+		if (!started) {
+			reply_error(fd, NULL, SBX_EXIT_ERROR, "too many clients");
+			pthread_mutex_lock(&clients_mu);
+			if (slot >= 0) {
+				client_fds[slot] = -1;
+				n_clients--;
+			}
+			pthread_mutex_unlock(&clients_mu);
+			close(fd);
+		}
+	}
+	close(lfd);
+	unlink(path);
+	/* Stop: running requests are killed (their cancel fd), idle
+	 * connections closed, acquisitions refused; then wait for every
+	 * connection thread, so the pool can go. */
+	if (cancel_efd >= 0)
+		(void)!write(cancel_efd, &(uint64_t){1}, sizeof(uint64_t));
+	sbx_pool_stop(p);
+	pthread_mutex_lock(&clients_mu);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (client_fds[i] >= 0)
+			shutdown(client_fds[i], SHUT_RDWR);
+	while (n_clients > 0)
+		pthread_cond_wait(&clients_cv, &clients_mu);
+	pthread_mutex_unlock(&clients_mu);
+	if (cancel_efd >= 0)
+		close(cancel_efd);
+	cancel_efd = -1;
+	return 0;
+}
+
+int sbx_daemon_call(const char *path, const char *req, size_t len, char **resp, sbx_error *err)
+{
+	*resp = NULL;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return sbx_fail(err, SBX_E_INVALID, "socket path too long: %s", path);
+	strcpy(sa.sun_path, path);
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return sbx_fail(err, SBX_E_STATE, "cannot reach the pool at %s: %s", path,
+				strerror(errno));
+	for (size_t off = 0; off < len;) {
+		ssize_t w = send(fd, req + off, len - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return sbx_fail(err, SBX_E_STATE, "pool %s: %s", path, strerror(errno));
+		off += (size_t)w;
+	}
+	sbx_buf in = {0};
+	char buf[65536];
+	char *nl = NULL;
+	while (!(in.len && (nl = memchr(in.data, '\n', in.len)))) {
+		ssize_t r = recv(fd, buf, sizeof(buf), 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || sbx_buf_append(&in, buf, (size_t)r) < 0) {
+			sbx_buf_free(&in);
+			return sbx_fail(err, SBX_E_STATE, "pool %s closed the connection", path);
+		}
+	}
+	*nl = '\0';
+	*resp = in.data;
+	return 0;
+}

@@ -1,0 +1,218 @@
+/* The sandbox's pid 1: set-up inside the namespaces, then reaper. */
+#include <fcntl.h>
+#include <net/if.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "base/fdutil.h"
+#include "base/util.h"
+#include "core/launch.h"
+#include "proto/proto.h"
+
+static void send_msg(int sock, char type, const void *p, size_t n)
+{
+	char buf[512];
+	if (n > sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	buf[0] = type;
+	memcpy(buf + 1, p, n);
+	send(sock, buf, n + 1, MSG_NOSIGNAL);
+}
+
+static _Noreturn void fail(const sbx_launch *l, const char *text)
+{
+	send_msg(l->sock, SBX_MSG_ERROR, text, strlen(text));
+	_exit(1);
+}
+
+/* SBX_DEBUG step timings from inside (stderr is still the caller's). */
+static void stamp(const sbx_launch *l, const char *what)
+{
+	if (!l->debug)
+		return;
+	char buf[96];
+	int n = snprintf(buf, sizeof(buf), "sbx-debug: time child-%s %lluus\n", what,
+			 (unsigned long long)((sbx_now_ns() - l->t0) / 1000));
+	if (n > 0)
+		(void)!write(STDERR_FILENO, buf, (size_t)n);
+}
+
+static void wait_for(const sbx_launch *l, char type)
+{
+	char c = 0;
+	ssize_t n;
+	do
+		n = recv(l->sock, &c, 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n != 1 || c != type)
+		_exit(1); /* the parent gave up */
+}
+
+/* GO carries fds of the v1 cgroups' "tasks" files, opened by the parent.
+ * We move ourselves: a task writing "0" there skips the global threadgroup
+ * lock, whose write side waits for an RCU grace period (5-10 ms) when the
+ * parent moves us instead. The kernel checks the opener's credentials. */
+static void join_cgroups(const sbx_launch *l)
+{
+	char buf[8];
+	int fds[4], nfds = 0;
+	ssize_t n = sbx_msg_recv(l->sock, buf, sizeof(buf), fds, &nfds, 4);
+	if (n < 1 || buf[0] != SBX_MSG_GO)
+		_exit(1); /* the parent gave up */
+	for (int i = 0; i < nfds; i++) {
+		ssize_t w = write(fds[i], "0", 1);
+		int e = errno;
+		close(fds[i]);
+		if (w != 1) {
+			char msg[128];
+			snprintf(msg, sizeof(msg), "join cgroup: %s", strerror(e));
+			fail(l, msg);
+		}
+	}
+}
+
+static int loopback_up(void)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	int r = 0;
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		r = -errno;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (r == 0 && ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		r = -errno;
+	close(s);
+	return r;
+}
+
+/* We are a copy of the caller: our /proc/PID/cmdline shows its command
+ * line (host paths, options, --env values) to everything in the sandbox.
+ * Overwrite that memory in place (the copy is ours). */
+static void hide_cmdline(void)
+{
+	extern char *program_invocation_name;
+	char buf[4096];
+	size_t len = 0;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+		len += (size_t)n;
+	if (fd >= 0)
+		close(fd);
+	char *p = program_invocation_name;
+	if (p && len > 0) {
+		memset(p, 0, len);
+		memcpy(p, "sbx-init", len > 8 ? 8 : len - 1);
+	}
+	prctl(PR_SET_NAME, "sbx-init");
+}
+
+_Noreturn void sbx_init_main(const sbx_launch *l)
+{
+	char msg[480];
+	hide_cmdline();
+	/* A one-shot sandbox dies with the thread that started it; a long-lived
+	 * one when its owner closes the control socket (see server.c), so that
+	 * ownership can move to another process. */
+	if (!l->server)
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Nothing in the sandbox may ptrace us or open our fds via /proc. */
+	prctl(PR_SET_DUMPABLE, 0);
+
+	/* Keep only what we need: a threaded parent may hold other sandboxes'
+	 * pipes, which must not stay open here. */
+	int keep[] = {l->sock, l->stdin_fd, l->stdout_fd, l->stderr_fd, l->ws_fd};
+	sbx_close_all_except(keep, ARRAY_LEN(keep));
+
+	wait_for(l, SBX_MSG_MAPPED);
+	stamp(l, "mapped");
+
+	/* Our credentials are still the host's root, unmapped in the new user
+	 * namespace: become its root (host uid map_uid) before touching files. */
+	/* Raw system calls: glibc's wrappers would wait for every thread of
+	 * the (possibly threaded) parent to change its ids too. */
+	if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setgroups, 0, NULL) < 0 ||
+	    syscall(SYS_setresuid, 0, 0, 0) < 0) {
+		snprintf(msg, sizeof(msg), "switch to namespace root: %s", strerror(errno));
+		fail(l, msg);
+	}
+	/* A credential change resets dumpability to fs.suid_dumpable: set it
+	 * again, or with suid_dumpable=1 the command could ptrace us. */
+	prctl(PR_SET_DUMPABLE, 0);
+	/* Mounts go on while the parent moves us into the cgroups (a v1
+	 * migration waits for an RCU grace period). */
+	if (sbx_mounts_setup(l, msg, sizeof(msg)) < 0)
+		fail(l, msg);
+	stamp(l, "mounted");
+	if (sethostname(l->hostname, strlen(l->hostname)) < 0) {
+		snprintf(msg, sizeof(msg), "sethostname: %s", strerror(errno));
+		fail(l, msg);
+	}
+	if (l->net_loopback) {
+		int r = loopback_up();
+		if (r < 0) {
+			snprintf(msg, sizeof(msg), "bring up lo: %s", strerror(-r));
+			fail(l, msg);
+		}
+	}
+	struct stat st;
+	if (stat(l->cwd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(msg, sizeof(msg), "working directory %s: %s", l->cwd,
+			 errno ? strerror(errno) : "not a directory");
+		fail(l, msg);
+	}
+
+	join_cgroups(l);
+	stamp(l, "go");
+	/* In the sandbox's cgroups now: make them the root of our view. */
+	if (unshare(CLONE_NEWCGROUP) < 0) {
+		snprintf(msg, sizeof(msg), "cgroup namespace: %s", strerror(errno));
+		fail(l, msg);
+	}
+	if (l->server) {
+		sbx_closep((int *)&l->ws_fd);
+		send_msg(l->sock, SBX_MSG_READY, "", 0);
+		sbx_server_main(l);
+	}
+	stamp(l, "spawn");
+	pid_t w = sbx_spawn_workload(l, l->stdin_fd, l->stdout_fd, l->stderr_fd);
+	if (w < 0) {
+		snprintf(msg, sizeof(msg), "spawn: %s", strerror(-w));
+		fail(l, msg);
+	}
+
+	/* Only the command (and what it starts) may hold the output pipes. */
+	int keep2[] = {l->sock};
+	sbx_close_all_except(keep2, ARRAY_LEN(keep2));
+	/* We only reap from now on: give up every privilege. */
+	sbx_privs_drop_all(&l->privs);
+	prctl(PR_SET_DUMPABLE, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+
+	for (;;) {
+		int status;
+		pid_t p = waitpid(-1, &status, __WALL);
+		if (p == w) {
+			stamp(l, "reaped");
+			/* Returning ends the pid namespace: the kernel kills
+			 * everything the command left behind. */
+			send_msg(l->sock, SBX_MSG_STATUS, &status, sizeof(status));
+			_exit(0);
+		}
+		if (p < 0 && errno != EINTR)
+			_exit(1);
+	}
+}

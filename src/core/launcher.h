@@ -1,0 +1,42 @@
+/* Starting a sandbox: everything from validation to the GO message, shared
+ * by one-shot runs and long-lived sandboxes' supervisors. */
+#ifndef SBX_LAUNCHER_H
+#define SBX_LAUNCHER_H
+
+#include "core/cgroup.h"
+#include "core/launch.h"
+
+typedef struct sbx_launcher {
+	sbx_launch l;
+	sbx_cgroup cg;
+	char **envp;
+	char **argv;		     /* our copy: the caller's may live in memory init wipes */
+	int out[2], err[2], sock[2]; /* [0] parent's end */
+	pid_t pid;		     /* the sandbox's init, 0 once handed over */
+	int pidfd;
+} sbx_launcher;
+
+void sbx_launcher_init(sbx_launcher *s);
+
+/* Validate cfg, create cgroups, clone the init, map ids, join cgroups and
+ * send GO. server starts a long-lived sandbox (no command, no output
+ * pipes) that serves connections passed with sbx_launcher_connect. On failure everything taken is
+ * released by sbx_launcher_release. */
+int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
+		       uint64_t idle_timeout_ms, sbx_error *err);
+
+/* Server mode: wait for the init's READY (or its set-up error). */
+int sbx_launcher_wait_ready(sbx_launcher *s, sbx_error *err);
+
+/* Server mode: a new connection to the sandbox's server (SOCK_SEQPACKET),
+ * passed to the init over its control socket. fd or negative with err. */
+int sbx_launcher_connect(int sock, sbx_error *err);
+
+/* Close our fds of a sandbox that now belongs to someone else (nothing is
+ * killed or removed). */
+void sbx_launcher_forget(sbx_launcher *s);
+
+/* Kill and reap the init if still owned, close fds, remove cgroups. */
+void sbx_launcher_release(sbx_launcher *s);
+
+#endif

@@ -1,0 +1,67 @@
+/* Dropping privileges: capabilities, securebits, no_new_privs, rlimits. */
+#include <fcntl.h>
+#include <linux/securebits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+
+#include "base/util.h"
+#include "core/privs.h"
+
+static struct {
+	cap_t empty;
+	int last_cap;
+} shared;
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+
+static void init_shared(void)
+{
+	shared.empty = cap_init(); /* all flags clear */
+	char buf[16];
+	shared.last_cap = CAP_LAST_CAP;
+	if (sbx_read_fileat(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", buf, sizeof(buf)) > 0)
+		shared.last_cap = atoi(buf);
+}
+
+int sbx_privs_prepare(sbx_privs *p, const sbx_config *cfg, sbx_error *err)
+{
+	pthread_once(&shared_once, init_shared);
+	if (!shared.empty)
+		return sbx_fail(err, SBX_E_SYSTEM, "libcap: cannot allocate a capability set");
+	p->empty = shared.empty;
+	p->last_cap = shared.last_cap;
+	p->nofile = (struct rlimit){cfg->nofile, cfg->nofile};
+	p->core = (struct rlimit){0, 0};
+	rlim_t fs = cfg->fsize_limit ? (rlim_t)cfg->fsize_limit : RLIM_INFINITY;
+	p->fsize = (struct rlimit){fs, fs};
+	return 0;
+}
+
+int sbx_privs_drop_all(const sbx_privs *p)
+{
+	/* Root inside must never regain capabilities through execve, set-uid
+	 * transitions or ambient raising; lock all of it. */
+	unsigned bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+			SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+			SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+	if (cap_set_secbits(bits) < 0)
+		return -errno;
+	for (int c = 0; c <= p->last_cap; c++)
+		if (cap_drop_bound((cap_value_t)c) < 0 && errno != EINVAL)
+			return -errno;
+	if (cap_reset_ambient() < 0 && errno != EINVAL)
+		return -errno;
+	if (cap_set_proc(p->empty) < 0)
+		return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+int sbx_rlimits_apply(const sbx_privs *p)
+{
+	if (setrlimit(RLIMIT_NOFILE, &p->nofile) < 0 || setrlimit(RLIMIT_CORE, &p->core) < 0 ||
+	    setrlimit(RLIMIT_FSIZE, &p->fsize) < 0)
+		return -errno;
+	return 0;
+}

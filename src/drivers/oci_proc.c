@@ -1,0 +1,403 @@
+/* docker/podman driver: spawning the engine's client and supervising it
+ * (output caps, timeout, cancellation, reaping). */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/close_range.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "base/util.h"
+#include "drivers/oci_int.h"
+
+/* Once the stop action has run, the client gets this long to exit by
+ * itself before it is SIGKILLed. */
+#define CLIENT_GRACE_NS (10000ull * 1000 * 1000)
+/* The stop action is repeated this often while the client lives (the
+ * container may not have existed yet the first time). */
+#define KILL_RETRY_NS (500ull * 1000 * 1000)
+/* After the client exited, output still in flight gets this long. */
+#define DRAIN_NS (1000ull * 1000 * 1000)
+/* Engine messages kept for an error line. */
+#define HELD_MAX 16384
+
+extern char **environ;
+
+bool sbx_oci_which(const char *prog, char *out, size_t cap)
+{
+	if (strchr(prog, '/')) {
+		snprintf(out, cap, "%s", prog);
+		return access(prog, X_OK) == 0;
+	}
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	while (*path) {
+		const char *e = strchr(path, ':');
+		size_t n = e ? (size_t)(e - path) : strlen(path);
+		if (n && n + strlen(prog) + 2 <= cap) {
+			snprintf(out, cap, "%.*s/%s", (int)n, path, prog);
+			struct stat st;
+			if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+				return true;
+		}
+		if (!e)
+			break;
+		path = e + 1;
+	}
+	return false;
+}
+
+/* In the child, between fork and exec: async-signal-safe calls only. */
+static _Noreturn void child(const char *path, char *const *argv, int in, int out, int err,
+			    int report)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	/* The caller may block signals (signalfd) or ignore some: the client
+	 * starts clean, in its own process group so that a terminal's ^C
+	 * reaches sbx (which cancels) and not the client behind its back. */
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	setpgid(0, 0);
+	int fds[3] = {in, out, err};
+	/* Out of the way of 0..2 first, so no dup2 clobbers another's source. */
+	for (int i = 0; i < 3; i++)
+		if (fds[i] < 3 && (fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) < 0)
+			goto fail;
+	for (int i = 0; i < 3; i++)
+		if (dup2(fds[i], i) < 0)
+			goto fail;
+	if (syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC) < 0) {
+		/* Old kernel: close what is there. */
+		for (int fd = 3; fd < 65536; fd++)
+			if (fd != report)
+				close(fd);
+	}
+	execve(path, argv, environ);
+fail:;
+	int e = errno;
+	(void)!write(report, &e, sizeof(e));
+	_exit(127);
+}
+
+int sbx_oci_spawn(char *const *argv, int in, int out, int err, pid_t *pid, int *pidfd)
+{
+	char path[PATH_MAX];
+	if (!sbx_oci_which(argv[0], path, sizeof(path)))
+		return -ENOENT;
+	int rep[2];
+	if (pipe2(rep, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t p = fork();
+	if (p == 0)
+		child(path, argv, in, out, err, rep[1]);
+	int e = errno;
+	close(rep[1]);
+	if (p < 0) {
+		close(rep[0]);
+		return -e;
+	}
+	/* The exec closes the report pipe; an errno means it failed. */
+	int ce = 0;
+	ssize_t n;
+	do
+		n = read(rep[0], &ce, sizeof(ce));
+	while (n < 0 && errno == EINTR);
+	close(rep[0]);
+	int fd = n == sizeof(ce) ? -1 : (int)syscall(SYS_pidfd_open, p, 0);
+	if (fd < 0) {
+		int r = n == sizeof(ce) ? ce : errno;
+		kill(p, SIGKILL);
+		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+			;
+		return -r;
+	}
+	*pid = p;
+	*pidfd = fd;
+	return 0;
+}
+
+/* stderr before the wrapper's marker line is the engine's; the marker
+ * line itself is dropped; what follows is the command's. */
+static int feed_err(sbx_oci_client *c, const char *p, size_t n)
+{
+	if (!c->want_mark || c->seen_mark)
+		return sbx_stream_feed(&c->err, p, n);
+	size_t before = c->held.len;
+	if (sbx_buf_append(&c->held, p, n) < 0)
+		return -1;
+	const size_t ml = sizeof(SBX_OCI_MARK) - 1;
+	/* Only lines that start in what is new (or just before) can be it. */
+	size_t from = before > ml + 24 ? before - ml - 24 : 0;
+	for (char *s = c->held.data + from; s && (size_t)(s - c->held.data) < c->held.len;) {
+		bool bol = s == c->held.data || s[-1] == '\n';
+		char *nl = memchr(s, '\n', c->held.len - (size_t)(s - c->held.data));
+		if (bol && !nl)
+			break; /* the line is not complete yet */
+		if (bol && (size_t)(nl - s) > ml && !memcmp(s, SBX_OCI_MARK, ml)) {
+			c->seen_mark = true;
+			c->mark_pid = strtol(s + ml, NULL, 10);
+			size_t head = (size_t)(s - c->held.data);
+			size_t tail_at = (size_t)(nl + 1 - c->held.data);
+			int r =
+			    sbx_stream_feed(&c->err, c->held.data + tail_at, c->held.len - tail_at);
+			/* keep (the start of) the engine's lines, for debugging */
+			c->held.len = head < HELD_MAX ? head : HELD_MAX / 2;
+			c->held.data[head] = '\0';
+			return r;
+		}
+		s = nl ? nl + 1 : NULL;
+	}
+	if (c->held.len > HELD_MAX) {
+		/* Keep the beginning (the error) and the last partial line (a
+		 * marker may still complete). */
+		char *last = memrchr(c->held.data, '\n', c->held.len);
+		size_t keep_from = last ? (size_t)(last + 1 - c->held.data) : c->held.len;
+		size_t tail = c->held.len - keep_from;
+		if (tail < 256 && HELD_MAX / 2 + tail < c->held.len) {
+			memmove(c->held.data + HELD_MAX / 2, c->held.data + keep_from, tail);
+			c->held.len = HELD_MAX / 2 + tail;
+			c->held.data[c->held.len] = '\0';
+		} else if (tail >= 256) {
+			c->held.len = HELD_MAX / 2;
+			c->held.data[c->held.len] = '\0';
+		}
+	}
+	return 0;
+}
+
+static int read_err(sbx_oci_client *c)
+{
+	char buf[65536];
+	ssize_t n = read(c->err.fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n <= 0) {
+		sbx_closep(&c->err.fd);
+		return 0;
+	}
+	return feed_err(c, buf, (size_t)n);
+}
+
+static void reap(sbx_oci_client *c)
+{
+	int st = 0;
+	pid_t p;
+	do
+		p = waitpid(c->pid, &st, 0);
+	while (p < 0 && errno == EINTR);
+	c->wstatus = p == c->pid ? st : (SIGKILL & 0x7f);
+	c->reaped = true;
+	sbx_closep(&c->pidfd);
+}
+
+static void stop_client(sbx_oci_client *c)
+{
+	if (c->kill)
+		c->kill(c->kill_ctx, c);
+	else if (!c->reaped)
+		syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
+}
+
+static int min_ms(int cur, uint64_t at, uint64_t now)
+{
+	int ms = at > now ? (int)((at - now + 999999) / 1000000) : 0;
+	return cur < 0 || ms < cur ? ms : cur;
+}
+
+static int watch(sbx_oci_client *c)
+{
+	int rc = 0;
+	uint64_t reaped_at = 0, stop_at = 0, next_stop = 0;
+	bool client_killed = false;
+	while (!c->reaped || c->out.fd >= 0 || c->err.fd >= 0) {
+		uint64_t now = sbx_now_ns();
+		if (!c->reaped && c->deadline_ns && now >= c->deadline_ns && !stop_at) {
+			c->timed_out = true;
+			stop_at = now;
+			next_stop = now + KILL_RETRY_NS;
+			stop_client(c);
+			now = sbx_now_ns();
+		}
+		if (stop_at && !c->reaped) {
+			if (!client_killed && now - stop_at > CLIENT_GRACE_NS) {
+				syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
+				client_killed = true;
+			} else if (!client_killed && now >= next_stop) {
+				stop_client(c);
+				now = sbx_now_ns();
+				next_stop = now + KILL_RETRY_NS;
+			}
+		}
+		if (c->reaped && now - reaped_at > DRAIN_NS)
+			break;
+		int timeout = -1;
+		if (c->reaped)
+			timeout = min_ms(timeout, reaped_at + DRAIN_NS, now);
+		else if (stop_at)
+			timeout =
+			    min_ms(timeout, client_killed ? now + KILL_RETRY_NS : next_stop, now);
+		else if (c->deadline_ns)
+			timeout = min_ms(timeout, c->deadline_ns, now);
+		struct pollfd pf[4];
+		int idx[4], n = 0;
+		int fds[4] = {c->out.fd, c->err.fd, c->reaped ? -1 : c->pidfd,
+			      c->cancelled || c->reaped ? -1 : c->cancel_fd};
+		for (int i = 0; i < 4; i++) {
+			if (fds[i] < 0)
+				continue;
+			pf[n] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+			idx[n++] = i;
+		}
+		int pr = poll(pf, (nfds_t)n, timeout);
+		if (pr < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		for (int k = 0; k < n; k++) {
+			if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
+				continue;
+			switch (idx[k]) {
+			case 0:
+				if (sbx_stream_read(&c->out) < 0)
+					rc = -ENOMEM;
+				break;
+			case 1:
+				if (read_err(c) < 0)
+					rc = -ENOMEM;
+				break;
+			case 2:
+				reap(c);
+				reaped_at = sbx_now_ns();
+				break;
+			case 3:
+				c->cancelled = true;
+				if (!stop_at) {
+					stop_at = sbx_now_ns();
+					next_stop = stop_at + KILL_RETRY_NS;
+					stop_client(c);
+				}
+				break;
+			}
+		}
+		if (rc < 0)
+			break;
+	}
+	if (!c->reaped) { /* internal failure: the client goes now */
+		stop_client(c);
+		syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
+		reap(c);
+	}
+	sbx_closep(&c->out.fd);
+	sbx_closep(&c->err.fd);
+	return rc;
+}
+
+int sbx_oci_client_run(sbx_oci_client *c, char *const *argv, int in, const char *engine,
+		       sbx_error *err)
+{
+	int outp[2] = {-1, -1}, errp[2] = {-1, -1};
+	_cleanup_close_ int nul = -1;
+	c->out.fd = c->err.fd = -1;
+	c->pidfd = -1;
+	c->pid = 0;
+	if (in < 0 && (in = nul = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+		return sbx_fail(err, SBX_E_SYSTEM, "open /dev/null: %s", strerror(errno));
+	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		int e = errno;
+		for (int i = 0; i < 2; i++) {
+			sbx_closep(&outp[i]);
+			sbx_closep(&errp[i]);
+		}
+		return sbx_fail(err, SBX_E_SYSTEM, "pipes: %s", strerror(e));
+	}
+	int r = sbx_oci_spawn(argv, in, outp[1], errp[1], &c->pid, &c->pidfd);
+	sbx_closep(&outp[1]);
+	sbx_closep(&errp[1]);
+	if (r < 0) {
+		sbx_closep(&outp[0]);
+		sbx_closep(&errp[0]);
+		c->pid = 0;
+		if (r == -ENOENT)
+			return sbx_fail(err, SBX_E_SYSTEM, "%s: not found in PATH (install %s)",
+					engine, engine);
+		return sbx_fail(err, SBX_E_SYSTEM, "%s: cannot start: %s", engine, strerror(-r));
+	}
+	c->out.fd = outp[0];
+	c->err.fd = errp[0];
+	r = watch(c);
+	if (r < 0)
+		return sbx_fail(err, SBX_E_SYSTEM, "supervising %s: %s", engine, strerror(-r));
+	return 0;
+}
+
+void sbx_oci_client_free(sbx_oci_client *c)
+{
+	sbx_closep(&c->out.fd);
+	sbx_closep(&c->err.fd);
+	sbx_closep(&c->pidfd);
+	sbx_buf_free(&c->out.buf);
+	sbx_buf_free(&c->err.buf);
+	sbx_buf_free(&c->held);
+}
+
+int sbx_oci_cmd(const char *engine, char *const *argv, int in, uint64_t out_max,
+		uint64_t timeout_ms, sbx_oci_out *o, sbx_error *err)
+{
+	memset(o, 0, sizeof(*o));
+	sbx_oci_client c = {
+	    .out = {.tee_fd = -1, .capture = true, .limit = out_max ? out_max : 1},
+	    .err = {.tee_fd = -1, .capture = true, .limit = 8192},
+	    .cancel_fd = -1,
+	    .deadline_ns = timeout_ms ? sbx_now_ns() + timeout_ms * 1000000ull : 0,
+	};
+	int r = sbx_oci_client_run(&c, argv, in, engine, err);
+	if (r == 0) {
+		o->code = sbx_oci_code(c.wstatus);
+		o->timed_out = c.timed_out;
+		o->out_truncated = c.out.truncated;
+		o->out = c.out.buf;
+		o->err = c.err.buf;
+		memset(&c.out.buf, 0, sizeof(c.out.buf));
+		memset(&c.err.buf, 0, sizeof(c.err.buf));
+		if (o->out.oom || o->err.oom)
+			r = sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	}
+	sbx_oci_client_free(&c);
+	return r;
+}
+
+void sbx_oci_out_free(sbx_oci_out *o)
+{
+	sbx_buf_free(&o->out);
+	sbx_buf_free(&o->err);
+}
+
+int sbx_oci_simple(const char *engine, const char *const *args, uint64_t timeout_ms, sbx_oci_out *o,
+		   sbx_error *err)
+{
+	memset(o, 0, sizeof(*o));
+	const char *rt = NULL;
+	int r = sbx_oci_runtime(engine, &rt, err);
+	if (r < 0)
+		return r;
+	sbx_oci_host h = {.runtime = rt};
+	sbx_strv a = {0};
+	sbx_oci_args_engine(&a, engine, &h);
+	for (size_t i = 0; args[i]; i++)
+		sbx_strv_add(&a, args[i]);
+	if (a.oom)
+		r = sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	else
+		r = sbx_oci_cmd(engine, a.v, -1, 1 << 20, timeout_ms, o, err);
+	sbx_strv_free(&a);
+	return r;
+}

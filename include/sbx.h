@@ -44,9 +44,12 @@ typedef enum {
 	SBX_E_PATH = 11,     /* path escapes the sandbox or is unusable */
 } sbx_errcode;
 
-/* Error detail: a code and one human-readable line (no trailing newline). */
+/* Error detail: a code, the errno behind it (0 if none) and one
+ * human-readable line (no trailing newline), outermost context first:
+ * "creating sandbox box1: cgroup memory: mkdir: Permission denied". */
 typedef struct sbx_error {
 	sbx_errcode code;
+	int sys_errno;
 	char msg[512];
 } sbx_error;
 

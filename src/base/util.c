@@ -16,10 +16,43 @@ int sbx_fail(sbx_error *err, sbx_errcode code, const char *fmt, ...)
 		va_list ap;
 		va_start(ap, fmt);
 		err->code = code;
+		err->sys_errno = 0;
 		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 		va_end(ap);
 	}
 	return -(int)code;
+}
+
+int sbx_fail_errno(sbx_error *err, sbx_errcode code, int errnum, const char *fmt, ...)
+{
+	if (err) {
+		va_list ap;
+		va_start(ap, fmt);
+		err->code = code;
+		err->sys_errno = errnum;
+		int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < sizeof(err->msg)) {
+			char eb[128];
+			snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, ": %s",
+				 strerror_r(errnum, eb, sizeof(eb)));
+		}
+	}
+	return -(int)code;
+}
+
+int sbx_error_wrap(sbx_error *err, int r, const char *fmt, ...)
+{
+	if (!err)
+		return r;
+	char ctx[sizeof(err->msg)], old[sizeof(err->msg)];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ctx, sizeof(ctx), fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof(old));
+	snprintf(err->msg, sizeof(err->msg), "%s: %s", ctx, old);
+	return r;
 }
 
 int sbx_debug_on(void)

@@ -39,8 +39,24 @@ static inline int sbx_steal_fd(int *fd)
 	return r;
 }
 
+/* ---- The error convention of libsbx --------------------------------------
+ * A function that can fail returns int: >= 0 on success, a negative
+ * sbx_errcode on failure, with the detail in `sbx_error *err` (which may be
+ * NULL when the caller does not want it). It fails with sbx_fail (no errno)
+ * or sbx_fail_errno (the errno is kept in err->sys_errno and its text ends
+ * the message); a caller that passes a failure up adds its own context in
+ * front with sbx_error_wrap. Nothing else is returned as an error: no -1 with
+ * errno, no -errno, no bool, no separate message buffer. */
+
 /* Fill err (may be NULL) and return -code. */
 int sbx_fail(sbx_error *err, sbx_errcode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* As sbx_fail, with errnum recorded and its text appended: "<fmt>: <strerror>". */
+int sbx_fail_errno(sbx_error *err, sbx_errcode code, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Put context in front of err's message ("<fmt>: <message>") and return r
+ * (the negative code being passed up). Code and errno stay. */
+int sbx_error_wrap(sbx_error *err, int r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* SBX_DEBUG=1 in the environment: one "sbx-debug: ..." line on stderr. */

@@ -38,7 +38,7 @@ BENCH_PKGS = bubblewrap
 VM_PKGS   = qemu-system-x86 busybox-static cpio xz-utils kmod
 
 .PHONY: all deps rootfs test unit integration asan demo install uninstall format \
-        format-check clean vmtest bench check-leaks
+        format-check clean vmtest bench check-leaks layers
 
 all: $(BUILD)/sbx $(BUILD)/libsbx.a $(BUILD)/libsbx.so $(BUILD)/sbx.pc
 
@@ -121,10 +121,15 @@ vmtest: all
 
 test: deps all rootfs
 	$(MAKE) format-check
+	$(MAKE) layers
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) asan
 	$(MAKE) vmtest
+
+# No folder of src/ uses one above it, no module circles (includes and links).
+layers: all
+	tools/check-layers $(BUILD)
 
 bench: all rootfs
 	tools/bench

@@ -52,8 +52,8 @@ static void test_extras_appended_in_order(void **state)
 {
 	(void)state;
 	const char *extra[] = {"ZED=1", "ALPHA=2", "MID=a=b", "EMPTY="};
-	ENV_IS(sbx_env_build("h", extra, 4), BASE_PATH, "HOME=/root", "LANG=C.UTF-8",
-	       "HOSTNAME=h", "ZED=1", "ALPHA=2", "MID=a=b", "EMPTY=");
+	ENV_IS(sbx_env_build("h", extra, 4), BASE_PATH, "HOME=/root", "LANG=C.UTF-8", "HOSTNAME=h",
+	       "ZED=1", "ALPHA=2", "MID=a=b", "EMPTY=");
 }
 
 /* An extra with a base key replaces it where it stands. */
@@ -70,8 +70,8 @@ static void test_duplicates(void **state)
 {
 	(void)state;
 	const char *extra[] = {"A=1", "B=1", "A=2", "C=1", "A=3", "B=2"};
-	ENV_IS(sbx_env_build("h", extra, 6), BASE_PATH, "HOME=/root", "LANG=C.UTF-8",
-	       "HOSTNAME=h", "A=3", "B=2", "C=1");
+	ENV_IS(sbx_env_build("h", extra, 6), BASE_PATH, "HOME=/root", "LANG=C.UTF-8", "HOSTNAME=h",
+	       "A=3", "B=2", "C=1");
 }
 
 /* Keys are compared whole: a prefix or an extension is another key. */
@@ -79,8 +79,8 @@ static void test_keys_compared_whole(void **state)
 {
 	(void)state;
 	const char *extra[] = {"PATHX=1", "PAT=2", "HOM=3", "HOME_DIR=4", "home=5"};
-	ENV_IS(sbx_env_build("h", extra, 5), BASE_PATH, "HOME=/root", "LANG=C.UTF-8",
-	       "HOSTNAME=h", "PATHX=1", "PAT=2", "HOM=3", "HOME_DIR=4", "home=5");
+	ENV_IS(sbx_env_build("h", extra, 5), BASE_PATH, "HOME=/root", "LANG=C.UTF-8", "HOSTNAME=h",
+	       "PATHX=1", "PAT=2", "HOM=3", "HOME_DIR=4", "home=5");
 }
 
 /* An entry without '=' (the library's callers refuse them, see
@@ -89,8 +89,8 @@ static void test_entries_without_equals(void **state)
 {
 	(void)state;
 	const char *extra[] = {"NOEQ", "FOO=1", "FOO", "NOEQ=now"};
-	ENV_IS(sbx_env_build("h", extra, 4), BASE_PATH, "HOME=/root", "LANG=C.UTF-8",
-	       "HOSTNAME=h", "NOEQ=now", "FOO");
+	ENV_IS(sbx_env_build("h", extra, 4), BASE_PATH, "HOME=/root", "LANG=C.UTF-8", "HOSTNAME=h",
+	       "NOEQ=now", "FOO");
 	const char *home[] = {"HOME"};
 	ENV_IS(sbx_env_build("h", home, 1), BASE_PATH, "HOME", "LANG=C.UTF-8", "HOSTNAME=h");
 }

@@ -60,7 +60,7 @@ SBX_API int sbx_sandbox_open(const char *name, sbx_sandbox **out, sbx_error *err
 
 static bool running(const sbx_paths *p, sbx_sbstate *st)
 {
-	return sbx_sbstate_load(p, st) == 0 && sbx_sbstate_alive(st);
+	return sbx_sbstate_load(p, st, NULL) == 0 && sbx_sbstate_alive(st);
 }
 
 SBX_API bool sbx_sandbox_is_running(sbx_sandbox *sb)
@@ -76,7 +76,7 @@ SBX_API bool sbx_sandbox_is_running(sbx_sandbox *sb)
 static void clean_stale(const sbx_paths *p)
 {
 	sbx_sbstate st;
-	if (sbx_sbstate_load(p, &st) == 0 && !sbx_sbstate_alive(&st))
+	if (sbx_sbstate_load(p, &st, NULL) == 0 && !sbx_sbstate_alive(&st))
 		sbx_sbstate_cleanup(p, &st);
 	else if (access(p->state, F_OK) < 0)
 		sbx_sbstate_cleanup(p, &(sbx_sbstate){0});
@@ -416,7 +416,7 @@ void sbx_sandbox_cgroups(sbx_sandbox *sb, sbx_sbstate *st)
 {
 	memset(st, 0, sizeof(*st));
 	if (!sb->pooled) {
-		sbx_sbstate_load(&sb->p, st);
+		sbx_sbstate_load(&sb->p, st, NULL);
 		return;
 	}
 	for (int c = 0, k = 0; c < SBX_CG_N; c++)

@@ -12,16 +12,13 @@
 #include <time.h>
 
 #include "core/cgroup.h"
+#include "base/readall.h"
 #include "base/util.h"
 
 static const char *const ctrl_names[SBX_CG_N] = {"memory", "cpu", "pids"};
 
 /* Host layout, discovered once per process. */
-static struct {
-	int version[SBX_CG_N];
-	char mount[SBX_CG_N][PATH_MAX]; /* hierarchy mount point */
-	char own[SBX_CG_N][PATH_MAX];	/* our cgroup, relative to the mount */
-} host;
+static sbx_cg_host host;
 static pthread_once_t host_once = PTHREAD_ONCE_INIT;
 
 const char *sbx_cgroup_ctrl_name(int ctrl)
@@ -31,94 +28,20 @@ const char *sbx_cgroup_ctrl_name(int ctrl)
 
 /* Discovery reads /proc/self/mountinfo and /proc/self/cgroup directly:
  * libcgroup's cgroup_init() costs 1-2 ms per process, most of sbx's start-up
- * budget. libcgroup cross-checks this discovery (sbx_cgroup_crosscheck). */
-
-static bool has_word(const char *list, const char *word, char sep)
-{
-	size_t wl = strlen(word);
-	for (const char *p = list; p && *p;) {
-		const char *e = strchr(p, sep);
-		size_t l = e ? (size_t)(e - p) : strlen(p);
-		if (l == wl && strncmp(p, word, wl) == 0)
-			return true;
-		p = e ? e + 1 : NULL;
-	}
-	return false;
-}
-
-/* Our cgroup for a v1 controller (or the "0::" v2 line with ctrl NULL). */
-static int own_path(const char *ctrl, char *out, size_t cap)
-{
-	char buf[8192];
-	if (sbx_read_fileat(AT_FDCWD, "/proc/self/cgroup", buf, sizeof(buf)) < 0)
-		return -1;
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c2)
-			continue;
-		*c2 = '\0';
-		bool match = ctrl ? has_word(c1 + 1, ctrl, ',') : (c1[1] == '\0');
-		if (match) {
-			snprintf(out, cap, "%s", c2 + 1);
-			return 0;
-		}
-	}
-	return -1;
-}
-
-static bool v2_has_controller(const char *mount, const char *ctrl)
-{
-	char buf[512];
-	_cleanup_close_ int fd = open(mount, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || sbx_read_fileat(fd, "cgroup.controllers", buf, sizeof(buf)) < 0)
-		return false;
-	for (char *w = strtok(buf, " \n"); w; w = strtok(NULL, " \n"))
-		if (strcmp(w, ctrl) == 0)
-			return true;
-	return false;
-}
-
+ * budget. libcgroup cross-checks this discovery (sbx_cgroup_crosscheck).
+ * The parsing is in cgroup_host.c; here are only the reads. */
 static void discover_host(void)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL;
-	size_t n = 0;
-	char v2mount[PATH_MAX] = "";
-	while (f && getline(&line, &n, f) > 0) {
-		/* id parent maj:min root mountpoint opts... - fstype source super */
-		char root[PATH_MAX], mnt[PATH_MAX], fstype[32], super[512];
-		char *dash = strstr(line, " - ");
-		if (!dash || sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2 ||
-		    sscanf(dash + 3, "%31s %*s %511s", fstype, super) != 2)
-			continue;
-		if (strcmp(fstype, "cgroup2") == 0 && !v2mount[0]) {
-			snprintf(v2mount, sizeof(v2mount), "%s", mnt);
-			continue;
-		}
-		if (strcmp(fstype, "cgroup") != 0 || strcmp(root, "/") != 0)
-			continue;
-		for (int c = 0; c < SBX_CG_N; c++) {
-			if (host.version[c] || !has_word(super, ctrl_names[c], ','))
-				continue;
-			if (own_path(ctrl_names[c], host.own[c], PATH_MAX) == 0) {
-				host.version[c] = 1;
-				snprintf(host.mount[c], PATH_MAX, "%s", mnt);
-			}
-		}
+	_cleanup_free_ char *mountinfo = NULL, *own = NULL, *ctrls = NULL;
+	char v2[PATH_MAX];
+	sbx_read_all(AT_FDCWD, "/proc/self/mountinfo", 64u << 20, &mountinfo, NULL, NULL);
+	sbx_read_all(AT_FDCWD, "/proc/self/cgroup", 1u << 20, &own, NULL, NULL);
+	if (mountinfo && sbx_cg_v2_mount(mountinfo, v2, sizeof(v2)) == 0) {
+		_cleanup_close_ int fd = open(v2, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0)
+			sbx_read_all(fd, "cgroup.controllers", 64u << 10, &ctrls, NULL, NULL);
 	}
-	free(line);
-	if (f)
-		fclose(f);
-	char v2own[PATH_MAX] = "/";
-	if (v2mount[0])
-		own_path(NULL, v2own, sizeof(v2own));
-	for (int c = 0; c < SBX_CG_N; c++) {
-		if (!host.version[c] && v2mount[0] && v2_has_controller(v2mount, ctrl_names[c])) {
-			host.version[c] = 2;
-			snprintf(host.mount[c], PATH_MAX, "%s", v2mount);
-			snprintf(host.own[c], PATH_MAX, "%s", v2own);
-		}
-	}
+	sbx_cg_host_parse(mountinfo, own, ctrls, &host);
 }
 
 int sbx_cgroup_crosscheck(char *msg, size_t cap)

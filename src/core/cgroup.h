@@ -7,9 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "core/cgroup_host.h" /* SBX_CG_MEMORY, _CPU, _PIDS, SBX_CG_N */
 #include "sbx.h"
-
-enum { SBX_CG_MEMORY, SBX_CG_CPU, SBX_CG_PIDS, SBX_CG_N };
 
 typedef struct sbx_cg_limits {
 	uint64_t memory_bytes; /* 0: unlimited */

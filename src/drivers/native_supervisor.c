@@ -45,10 +45,7 @@ static int write_state(const sbx_paths *p, const sbx_launcher *s, sbx_error *err
 	for (int i = 0, k = 0; i < SBX_CG_N; i++)
 		if (s->cg.path[i][0])
 			snprintf(st.cg[k++], PATH_MAX, "%s", s->cg.path[i]);
-	int r = sbx_sbstate_save(p, &st);
-	if (r < 0)
-		return sbx_fail(err, SBX_E_SYSTEM, "cannot write %s: %s", p->state, strerror(-r));
-	return 0;
+	return sbx_sbstate_save(p, &st, err);
 }
 
 /* Until the init ends (idle, crash, killed) or we are told to stop, hand

@@ -2,6 +2,8 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -10,6 +12,7 @@
 
 #include "base/util.h"
 #include "base/parse.h"
+#include "base/readall.h"
 #include "state/store.h"
 
 const char *sbx_state_root(void)
@@ -44,35 +47,6 @@ int sbx_paths_for(const char *name, sbx_paths *p, sbx_error *err)
 	snprintf(p->state, sizeof(p->state), "%s/state", p->run);
 	snprintf(p->sock, sizeof(p->sock), "%s/ctl.sock", p->run);
 	return 0;
-}
-
-/* Values are written with \\ and \n escaped, one key=value per line. */
-static void put(FILE *f, const char *key, const char *v)
-{
-	fprintf(f, "%s=", key);
-	for (; *v; v++) {
-		if (*v == '\\')
-			fputs("\\\\", f);
-		else if (*v == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*v, f);
-	}
-	fputc('\n', f);
-}
-
-static void unescape(char *s)
-{
-	char *o = s;
-	for (; *s; s++) {
-		if (*s == '\\' && s[1]) {
-			s++;
-			*o++ = *s == 'n' ? '\n' : *s;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = '\0';
 }
 
 static int copy_str(char *dst, size_t cap, const char *src, const char *what, sbx_error *err)
@@ -146,126 +120,410 @@ int sbx_sbconf_from(sbx_sbconf *c, const sbx_config *cfg, sbx_error *err)
 	return r;
 }
 
-int sbx_sbconf_save(const sbx_paths *p, const sbx_sbconf *c, sbx_error *err)
+/* ---- The config and state files as text (no I/O) ------------------------ */
+
+/* key=value, with \ and newline escaped (\\, \n) in the value. */
+static void put(sbx_buf *b, const char *key, const char *v)
 {
-	char tmp[PATH_MAX + 8];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", p->config);
-	FILE *f = fopen(tmp, "we");
-	if (!f)
-		return sbx_fail(err, SBX_E_SYSTEM, "cannot write %s: %s", tmp, strerror(errno));
+	sbx_buf_puts(b, key);
+	sbx_buf_puts(b, "=");
+	for (; *v; v++) {
+		if (*v == '\\')
+			sbx_buf_puts(b, "\\\\");
+		else if (*v == '\n')
+			sbx_buf_puts(b, "\\n");
+		else
+			sbx_buf_append(b, v, 1);
+	}
+	sbx_buf_puts(b, "\n");
+}
+
+static int buf_result(const sbx_buf *b, sbx_error *err)
+{
+	return b->oom ? sbx_fail_errno(err, SBX_E_SYSTEM, ENOMEM, "out of memory") : 0;
+}
+
+int sbx_sbconf_format(const sbx_sbconf *c, sbx_buf *b, sbx_error *err)
+{
 	const sbx_config *g = &c->cfg;
-	fprintf(f, "version=1\ncreated=%lld\n", (long long)c->created);
-	put(f, "rootfs", c->rootfs);
-	fprintf(f, "memory=%llu\ncpu_millis=%u\npids=%u\ntimeout_ms=%llu\noutput_limit=%llu\n",
-		(unsigned long long)g->memory_bytes, g->cpu_millis, g->pids_max,
-		(unsigned long long)g->timeout_ms, (unsigned long long)g->output_limit);
-	fprintf(f, "tmp_size=%llu\nfsize=%llu\nnofile=%u\nnet=%s\n",
-		(unsigned long long)g->tmp_size, (unsigned long long)g->fsize_limit, g->nofile,
-		g->net == SBX_NET_LOOPBACK ? "loopback" : "none");
-	put(f, "workspace", c->workspace);
-	fprintf(f, "workspace_mode=%s\nown_workspace=%d\n",
-		g->workspace_mode == SBX_WS_RO	 ? "ro"
-		: g->workspace_mode == SBX_WS_RW ? "rw"
-						 : "none",
-		c->own_workspace);
-	put(f, "cwd", c->cwd);
-	put(f, "hostname", c->hostname);
-	put(f, "cgroup_parent", c->cgroup_parent);
-	put(f, "driver", c->driver);
-	put(f, "image", c->image);
-	fprintf(f, "map_uid=%u\nmap_gid=%u\nmap_count=%u\nidle_timeout_ms=%llu\n", g->map_uid,
-		g->map_gid, g->map_count, (unsigned long long)c->idle_timeout_ms);
+	sbx_buf_printf(b, "version=1\ncreated=%lld\n", (long long)c->created);
+	put(b, "rootfs", c->rootfs);
+	sbx_buf_printf(b,
+		       "memory=%llu\ncpu_millis=%u\npids=%u\ntimeout_ms=%llu\noutput_limit=%llu\n",
+		       (unsigned long long)g->memory_bytes, g->cpu_millis, g->pids_max,
+		       (unsigned long long)g->timeout_ms, (unsigned long long)g->output_limit);
+	sbx_buf_printf(b, "tmp_size=%llu\nfsize=%llu\nnofile=%u\nnet=%s\n",
+		       (unsigned long long)g->tmp_size, (unsigned long long)g->fsize_limit,
+		       g->nofile, g->net == SBX_NET_LOOPBACK ? "loopback" : "none");
+	put(b, "workspace", c->workspace);
+	sbx_buf_printf(b, "workspace_mode=%s\nown_workspace=%d\n",
+		       g->workspace_mode == SBX_WS_RO	? "ro"
+		       : g->workspace_mode == SBX_WS_RW ? "rw"
+							: "none",
+		       c->own_workspace);
+	put(b, "cwd", c->cwd);
+	put(b, "hostname", c->hostname);
+	put(b, "cgroup_parent", c->cgroup_parent);
+	put(b, "driver", c->driver);
+	put(b, "image", c->image);
+	sbx_buf_printf(b, "map_uid=%u\nmap_gid=%u\nmap_count=%u\nidle_timeout_ms=%llu\n",
+		       g->map_uid, g->map_gid, g->map_count,
+		       (unsigned long long)c->idle_timeout_ms);
 	for (size_t i = 0; i < c->n_env; i++)
-		put(f, "env", c->env[i]);
-	bool bad = ferror(f);
-	if (fclose(f) != 0 || bad || rename(tmp, p->config) < 0) {
-		unlink(tmp);
-		return sbx_fail(err, SBX_E_SYSTEM, "cannot write %s: %s", p->config,
-				strerror(errno));
+		put(b, "env", c->env[i]);
+	return buf_result(b, err);
+}
+
+int sbx_sbstate_format(const sbx_sbstate *s, sbx_buf *b, sbx_error *err)
+{
+	sbx_buf_printf(b, "sup_pid=%d\nsup_start=%llu\ninit_pid=%d\nstarted=%lld\n",
+		       (int)s->sup_pid, (unsigned long long)s->sup_start, (int)s->init_pid,
+		       (long long)s->started);
+	for (int c = 0; c < SBX_CG_N; c++)
+		if (s->cg[c][0])
+			put(b, "cgroup", s->cg[c]);
+	return buf_result(b, err);
+}
+
+/* The reading side: a table of the keys a file may hold, where each value
+ * goes (an offset into the struct being filled) and how it is checked. */
+typedef enum key_kind {
+	K_VERSION, /* must be 1 */
+	K_U64,
+	K_U32,
+	K_PID, /* int, 0..INT32_MAX */
+	K_I64,
+	K_BOOL, /* 0 or 1 */
+	K_STR,	/* char[cap] */
+	K_NET,	/* none, loopback */
+	K_WS,	/* none, ro, rw */
+	K_LIST, /* may repeat: each value goes to file_spec.list */
+} key_kind;
+
+typedef struct key_spec {
+	const char *key;
+	key_kind kind;
+	size_t off, cap;
+	bool required;
+} key_spec;
+
+typedef struct file_spec {
+	const key_spec *fields;
+	size_t n;
+	int (*list)(void *obj, unsigned line, const char *v, sbx_error *err);
+} file_spec;
+
+/* Decimal digits only (no sign, space or empty string), at most max. */
+static int parse_u64(const char *v, uint64_t max, uint64_t *out)
+{
+	if (!*v)
+		return -1;
+	uint64_t n = 0;
+	for (; *v; v++) {
+		if (*v < '0' || *v > '9')
+			return -1;
+		uint64_t d = (uint64_t)(*v - '0');
+		if (d > max || n > (max - d) / 10)
+			return -1;
+		n = n * 10 + d;
+	}
+	*out = n;
+	return 0;
+}
+
+static int parse_i64(const char *v, int64_t *out)
+{
+	uint64_t u;
+	bool neg = *v == '-';
+	if (parse_u64(v + neg, INT64_MAX, &u) < 0)
+		return -1;
+	*out = neg ? -(int64_t)u : (int64_t)u;
+	return 0;
+}
+
+/* Undo put()'s escaping of n bytes of s into out (n+1 bytes). -1 on an
+ * escape put() does not write. */
+static int unescape(const char *s, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '\\') {
+			*out++ = s[i];
+			continue;
+		}
+		if (++i == n || (s[i] != '\\' && s[i] != 'n'))
+			return -1;
+		*out++ = s[i] == 'n' ? '\n' : '\\';
+	}
+	*out = '\0';
+	return 0;
+}
+
+static int set_field(const file_spec *fs, const key_spec *f, void *obj, unsigned no, const char *v,
+		     sbx_error *err)
+{
+	char *at = (char *)obj + f->off;
+	uint64_t u, max = UINT64_MAX;
+	int64_t i;
+	switch (f->kind) {
+	case K_VERSION:
+		if (strcmp(v, "1") != 0)
+			return sbx_fail(err, SBX_E_STATE, "line %u: version %.20s is not supported",
+					no, v);
+		return 0;
+	case K_U32:
+	case K_PID:
+		max = f->kind == K_U32 ? UINT32_MAX : INT32_MAX;
+		/* fall through */
+	case K_U64:
+		if (parse_u64(v, max, &u) < 0)
+			return sbx_fail(err, SBX_E_STATE,
+					"line %u: %s=%.40s is not a number from 0 to %llu", no,
+					f->key, v, (unsigned long long)max);
+		if (f->kind == K_U64)
+			*(uint64_t *)(void *)at = u;
+		else if (f->kind == K_U32)
+			*(uint32_t *)(void *)at = (uint32_t)u;
+		else
+			*(pid_t *)(void *)at = (pid_t)u;
+		return 0;
+	case K_I64:
+		if (parse_i64(v, &i) < 0)
+			return sbx_fail(err, SBX_E_STATE, "line %u: %s=%.40s is not a number", no,
+					f->key, v);
+		*(int64_t *)(void *)at = i;
+		return 0;
+	case K_BOOL:
+		if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+			return sbx_fail(err, SBX_E_STATE, "line %u: %s=%.40s is not 0 or 1", no,
+					f->key, v);
+		*(bool *)(void *)at = v[0] == '1';
+		return 0;
+	case K_STR:
+		if (strlen(v) >= f->cap)
+			return sbx_fail(err, SBX_E_INVALID, "line %u: %s too long", no, f->key);
+		memcpy(at, v, strlen(v) + 1);
+		return 0;
+	case K_NET:
+		if (strcmp(v, "none") != 0 && strcmp(v, "loopback") != 0)
+			return sbx_fail(err, SBX_E_STATE,
+					"line %u: %s=%.40s is not none or loopback", no, f->key, v);
+		*(sbx_net_mode *)(void *)at = v[0] == 'l' ? SBX_NET_LOOPBACK : SBX_NET_NONE;
+		return 0;
+	case K_WS:
+		if (strcmp(v, "none") != 0 && strcmp(v, "ro") != 0 && strcmp(v, "rw") != 0)
+			return sbx_fail(err, SBX_E_STATE, "line %u: %s=%.40s is not none, ro or rw",
+					no, f->key, v);
+		*(sbx_ws_mode *)(void *)at = !strcmp(v, "ro")	? SBX_WS_RO
+					     : !strcmp(v, "rw") ? SBX_WS_RW
+								: SBX_WS_NONE;
+		return 0;
+	case K_LIST:
+		return fs->list(obj, no, v, err);
 	}
 	return 0;
+}
+
+static int parse_file(const file_spec *fs, const char *text, size_t len, void *obj, sbx_error *err)
+{
+	if (len == 0)
+		return sbx_fail(err, SBX_E_STATE, "empty file");
+	if (text[len - 1] != '\n')
+		return sbx_fail(err, SBX_E_STATE, "truncated (no newline at the end)");
+	uint64_t seen = 0;
+	unsigned no = 0;
+	for (const char *p = text, *end = text + len; p < end;) {
+		const char *line = p, *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t ll = (size_t)(nl - line);
+		p = nl + 1;
+		no++;
+		if (ll == 0)
+			continue;
+		if (memchr(line, '\0', ll))
+			return sbx_fail(err, SBX_E_STATE, "line %u: NUL byte", no);
+		const char *eq = memchr(line, '=', ll);
+		if (!eq || eq == line)
+			return sbx_fail(err, SBX_E_STATE, "line %u is not key=value: %.*s", no,
+					(int)(ll < 40 ? ll : 40), line);
+		size_t kl = (size_t)(eq - line), vl = ll - kl - 1, k = 0;
+		while (k < fs->n && !(strlen(fs->fields[k].key) == kl &&
+				      memcmp(fs->fields[k].key, line, kl) == 0))
+			k++;
+		if (k == fs->n)
+			continue; /* a key of a newer sbx */
+		const key_spec *f = &fs->fields[k];
+		if (f->kind != K_LIST && (seen & (1ull << k)))
+			return sbx_fail(err, SBX_E_STATE, "line %u: %s given twice", no, f->key);
+		seen |= 1ull << k;
+		_cleanup_free_ char *v = malloc(vl + 1);
+		if (!v)
+			return sbx_fail_errno(err, SBX_E_SYSTEM, ENOMEM, "out of memory");
+		if (unescape(eq + 1, vl, v) < 0)
+			return sbx_fail(err, SBX_E_STATE, "line %u: %s: bad escape", no, f->key);
+		int r = set_field(fs, f, obj, no, v, err);
+		if (r < 0)
+			return r;
+	}
+	for (size_t k = 0; k < fs->n; k++)
+		if (fs->fields[k].required && !(seen & (1ull << k)))
+			return sbx_fail(err, SBX_E_STATE, "no %s line", fs->fields[k].key);
+	return 0;
+}
+
+#define CONF(k, kind, member)                                                                      \
+	{                                                                                          \
+		k, kind, offsetof(sbx_sbconf, member), 0, false                                    \
+	}
+#define CONF_STR(k, member)                                                                        \
+	{                                                                                          \
+		k, K_STR, offsetof(sbx_sbconf, member), sizeof(((sbx_sbconf *)0)->member), false   \
+	}
+
+static const key_spec conf_fields[] = {
+    {"version", K_VERSION, 0, 0, true},
+    CONF("created", K_I64, created),
+    CONF_STR("rootfs", rootfs),
+    CONF("memory", K_U64, cfg.memory_bytes),
+    CONF("cpu_millis", K_U32, cfg.cpu_millis),
+    CONF("pids", K_U32, cfg.pids_max),
+    CONF("timeout_ms", K_U64, cfg.timeout_ms),
+    CONF("output_limit", K_U64, cfg.output_limit),
+    CONF("tmp_size", K_U64, cfg.tmp_size),
+    CONF("fsize", K_U64, cfg.fsize_limit),
+    CONF("nofile", K_U32, cfg.nofile),
+    CONF("net", K_NET, cfg.net),
+    CONF_STR("workspace", workspace),
+    CONF("workspace_mode", K_WS, cfg.workspace_mode),
+    CONF("own_workspace", K_BOOL, own_workspace),
+    CONF_STR("cwd", cwd),
+    CONF_STR("hostname", hostname),
+    CONF_STR("cgroup_parent", cgroup_parent),
+    CONF_STR("driver", driver),
+    CONF_STR("image", image),
+    CONF("map_uid", K_U32, cfg.map_uid),
+    CONF("map_gid", K_U32, cfg.map_gid),
+    CONF("map_count", K_U32, cfg.map_count),
+    CONF("idle_timeout_ms", K_U64, idle_timeout_ms),
+    {"env", K_LIST, 0, 0, false},
+};
+_Static_assert(ARRAY_LEN(conf_fields) <= 64, "one bit per key in parse_file");
+_Static_assert(sizeof(uid_t) == sizeof(uint32_t) && sizeof(gid_t) == sizeof(uint32_t),
+	       "map_uid and map_gid are read as uint32_t");
+_Static_assert(sizeof(bool) == 1, "own_workspace");
+
+static int conf_env(void *obj, unsigned no, const char *v, sbx_error *err)
+{
+	const char *eq = strchr(v, '=');
+	if (!eq || eq == v)
+		return sbx_fail(err, SBX_E_INVALID, "line %u: invalid environment entry: %.100s",
+				no, v);
+	if (add_env(obj, v) < 0)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, ENOMEM, "out of memory");
+	return 0;
+}
+
+int sbx_sbconf_parse(const char *text, size_t len, sbx_sbconf *c, sbx_error *err)
+{
+	static const file_spec spec = {conf_fields, ARRAY_LEN(conf_fields), conf_env};
+	memset(c, 0, sizeof(*c));
+	sbx_config_init(&c->cfg);
+	int r = parse_file(&spec, text, len, c, err);
+	if (r < 0)
+		sbx_sbconf_free(c);
+	point_strings(c);
+	return r;
+}
+
+#define STATE(k, kind, member)                                                                     \
+	{                                                                                          \
+		k, kind, offsetof(sbx_sbstate, member), 0, true                                    \
+	}
+
+static const key_spec state_fields[] = {
+    STATE("sup_pid", K_PID, sup_pid),	STATE("sup_start", K_U64, sup_start),
+    STATE("init_pid", K_PID, init_pid), STATE("started", K_I64, started),
+    {"cgroup", K_LIST, 0, 0, false},
+};
+_Static_assert(sizeof(pid_t) == sizeof(int32_t), "pids are read as int32");
+
+static int state_cgroup(void *obj, unsigned no, const char *v, sbx_error *err)
+{
+	sbx_sbstate *s = obj;
+	int k = 0;
+	while (k < SBX_CG_N && s->cg[k][0])
+		k++;
+	if (k == SBX_CG_N)
+		return sbx_fail(err, SBX_E_STATE, "line %u: more than %d cgroup lines", no,
+				SBX_CG_N);
+	if (!v[0] || strlen(v) >= sizeof(s->cg[k]))
+		return sbx_fail(err, SBX_E_STATE, "line %u: cgroup path empty or too long", no);
+	memcpy(s->cg[k], v, strlen(v) + 1);
+	return 0;
+}
+
+int sbx_sbstate_parse(const char *text, size_t len, sbx_sbstate *s, sbx_error *err)
+{
+	static const file_spec spec = {state_fields, ARRAY_LEN(state_fields), state_cgroup};
+	memset(s, 0, sizeof(*s));
+	int r = parse_file(&spec, text, len, s, err);
+	if (r < 0)
+		memset(s, 0, sizeof(*s));
+	return r;
+}
+
+/* ---- Saving and loading ------------------------------------------------- */
+
+/* Bounds on what load reads: a config holds at most the env of a request
+ * (SBX_PROTO_MAX_ARGS, 1 MiB), escaped; a state file a few paths. */
+#define CONF_MAX (8u << 20)
+#define STATE_MAX (64u << 10)
+
+/* b's text into path: written to path.tmp, then renamed over path. */
+static int write_atomic(const char *path, const sbx_buf *b, sbx_error *err)
+{
+	char tmp[PATH_MAX + 8];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot write %s", tmp);
+	int e = 0;
+	for (size_t off = 0; off < b->len && !e;) {
+		ssize_t n = write(fd, b->data + off, b->len - off);
+		if (n > 0)
+			off += (size_t)n;
+		else if (n == 0 || errno != EINTR)
+			e = n == 0 ? EIO : errno;
+	}
+	if (close(sbx_steal_fd(&fd)) < 0 && !e)
+		e = errno;
+	if (!e && rename(tmp, path) < 0)
+		e = errno;
+	if (e) {
+		unlink(tmp);
+		return sbx_fail_errno(err, SBX_E_SYSTEM, e, "cannot write %s", path);
+	}
+	return 0;
+}
+
+int sbx_sbconf_save(const sbx_paths *p, const sbx_sbconf *c, sbx_error *err)
+{
+	_cleanup_(sbx_buf_free) sbx_buf b = {0};
+	int r = sbx_sbconf_format(c, &b, err);
+	return r < 0 ? r : write_atomic(p->config, &b, err);
 }
 
 int sbx_sbconf_load(const sbx_paths *p, sbx_sbconf *c, sbx_error *err)
 {
 	memset(c, 0, sizeof(*c));
 	sbx_config_init(&c->cfg);
-	FILE *f = fopen(p->config, "re");
-	if (!f)
-		return errno == ENOENT
-			   ? sbx_fail(err, SBX_E_NOTFOUND, "no such sandbox: %s", p->name)
-			   : sbx_fail(err, SBX_E_SYSTEM, "cannot read %s: %s", p->config,
-				      strerror(errno));
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int r = 0;
-	sbx_config *g = &c->cfg;
-	while (r == 0 && (n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] == '\n')
-			line[n - 1] = '\0';
-		char *eq = strchr(line, '=');
-		if (!eq)
-			continue;
-		*eq = '\0';
-		char *k = line, *v = eq + 1;
-		unescape(v);
-		unsigned long long u = strtoull(v, NULL, 10);
-		if (!strcmp(k, "created"))
-			c->created = (int64_t)u;
-		else if (!strcmp(k, "rootfs"))
-			r = copy_str(c->rootfs, sizeof(c->rootfs), v, k, err);
-		else if (!strcmp(k, "memory"))
-			g->memory_bytes = u;
-		else if (!strcmp(k, "cpu_millis"))
-			g->cpu_millis = (uint32_t)u;
-		else if (!strcmp(k, "pids"))
-			g->pids_max = (uint32_t)u;
-		else if (!strcmp(k, "timeout_ms"))
-			g->timeout_ms = u;
-		else if (!strcmp(k, "output_limit"))
-			g->output_limit = u;
-		else if (!strcmp(k, "tmp_size"))
-			g->tmp_size = u;
-		else if (!strcmp(k, "fsize"))
-			g->fsize_limit = u;
-		else if (!strcmp(k, "nofile"))
-			g->nofile = (uint32_t)u;
-		else if (!strcmp(k, "net"))
-			g->net = !strcmp(v, "loopback") ? SBX_NET_LOOPBACK : SBX_NET_NONE;
-		else if (!strcmp(k, "workspace"))
-			r = copy_str(c->workspace, sizeof(c->workspace), v, k, err);
-		else if (!strcmp(k, "workspace_mode"))
-			g->workspace_mode = !strcmp(v, "ro")   ? SBX_WS_RO
-					    : !strcmp(v, "rw") ? SBX_WS_RW
-							       : SBX_WS_NONE;
-		else if (!strcmp(k, "own_workspace"))
-			c->own_workspace = u != 0;
-		else if (!strcmp(k, "cwd"))
-			r = copy_str(c->cwd, sizeof(c->cwd), v, k, err);
-		else if (!strcmp(k, "hostname"))
-			r = copy_str(c->hostname, sizeof(c->hostname), v, k, err);
-		else if (!strcmp(k, "cgroup_parent"))
-			r = copy_str(c->cgroup_parent, sizeof(c->cgroup_parent), v, k, err);
-		else if (!strcmp(k, "driver"))
-			r = copy_str(c->driver, sizeof(c->driver), v, k, err);
-		else if (!strcmp(k, "image"))
-			r = copy_str(c->image, sizeof(c->image), v, k, err);
-		else if (!strcmp(k, "map_uid"))
-			g->map_uid = (uid_t)u;
-		else if (!strcmp(k, "map_gid"))
-			g->map_gid = (gid_t)u;
-		else if (!strcmp(k, "map_count"))
-			g->map_count = (uint32_t)u;
-		else if (!strcmp(k, "idle_timeout_ms"))
-			c->idle_timeout_ms = u;
-		else if (!strcmp(k, "env") && add_env(c, v) < 0)
-			r = sbx_fail(err, SBX_E_SYSTEM, "out of memory");
-	}
-	free(line);
-	fclose(f);
-	point_strings(c);
-	return r;
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = sbx_read_all(AT_FDCWD, p->config, CONF_MAX, &text, &len, err);
+	if (r == -SBX_E_NOTFOUND)
+		return sbx_fail(err, SBX_E_NOTFOUND, "no such sandbox: %s", p->name);
+	if (r < 0)
+		return r;
+	r = sbx_sbconf_parse(text, len, c, err);
+	return r < 0 ? sbx_error_wrap(err, r, "sandbox %s: %s", p->name, p->config) : 0;
 }
 
 void sbx_sbconf_free(sbx_sbconf *c)
@@ -275,62 +533,26 @@ void sbx_sbconf_free(sbx_sbconf *c)
 	free(c->env);
 	c->env = NULL;
 	c->n_env = 0;
+	c->cfg.env = NULL;
+	c->cfg.n_env = 0;
 }
 
-int sbx_sbstate_save(const sbx_paths *p, const sbx_sbstate *s)
+int sbx_sbstate_save(const sbx_paths *p, const sbx_sbstate *s, sbx_error *err)
 {
-	char tmp[PATH_MAX + 8];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", p->state);
-	FILE *f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	fprintf(f, "sup_pid=%d\nsup_start=%llu\ninit_pid=%d\nstarted=%lld\n", (int)s->sup_pid,
-		(unsigned long long)s->sup_start, (int)s->init_pid, (long long)s->started);
-	for (int c = 0; c < SBX_CG_N; c++)
-		if (s->cg[c][0])
-			put(f, "cgroup", s->cg[c]);
-	bool bad = ferror(f);
-	if (fclose(f) != 0 || bad || rename(tmp, p->state) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return -e;
-	}
-	return 0;
+	_cleanup_(sbx_buf_free) sbx_buf b = {0};
+	int r = sbx_sbstate_format(s, &b, err);
+	return r < 0 ? r : write_atomic(p->state, &b, err);
 }
 
-int sbx_sbstate_load(const sbx_paths *p, sbx_sbstate *s)
+int sbx_sbstate_load(const sbx_paths *p, sbx_sbstate *s, sbx_error *err)
 {
 	memset(s, 0, sizeof(*s));
-	FILE *f = fopen(p->state, "re");
-	if (!f)
-		return -errno;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int ncg = 0;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] == '\n')
-			line[n - 1] = '\0';
-		char *eq = strchr(line, '=');
-		if (!eq)
-			continue;
-		*eq = '\0';
-		char *v = eq + 1;
-		unescape(v);
-		if (!strcmp(line, "sup_pid"))
-			s->sup_pid = (pid_t)atoi(v);
-		else if (!strcmp(line, "sup_start"))
-			s->sup_start = strtoull(v, NULL, 10);
-		else if (!strcmp(line, "init_pid"))
-			s->init_pid = (pid_t)atoi(v);
-		else if (!strcmp(line, "started"))
-			s->started = strtoll(v, NULL, 10);
-		else if (!strcmp(line, "cgroup") && ncg < SBX_CG_N)
-			snprintf(s->cg[ncg++], PATH_MAX, "%s", v);
-	}
-	free(line);
-	fclose(f);
-	return 0;
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = sbx_read_all(AT_FDCWD, p->state, STATE_MAX, &text, &len, err);
+	if (r == 0)
+		r = sbx_sbstate_parse(text, len, s, err);
+	return r < 0 ? sbx_error_wrap(err, r, "sandbox %s", p->name) : 0;
 }
 
 uint64_t sbx_proc_start(pid_t pid)

@@ -4,6 +4,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include "base/buf.h"
 #include "core/cgroup.h"
 #include "sbx.h"
 
@@ -38,9 +39,26 @@ typedef struct sbx_sbconf {
 
 /* Copy cfg's values into c (strings copied). */
 int sbx_sbconf_from(sbx_sbconf *c, const sbx_config *cfg, sbx_error *err);
+/* Write / read p->config (written whole to a temporary file, then renamed).
+ * load: SBX_E_NOTFOUND if there is no config, else as sbx_sbconf_parse. */
 int sbx_sbconf_save(const sbx_paths *p, const sbx_sbconf *c, sbx_error *err);
 int sbx_sbconf_load(const sbx_paths *p, sbx_sbconf *c, sbx_error *err);
-void sbx_sbconf_free(sbx_sbconf *c);
+void sbx_sbconf_free(sbx_sbconf *c); /* safe on a failed load and twice */
+
+/* The config file, without I/O. One key=value per line, "\\" and "\n"
+ * escaped in values; "env" repeats, once per entry, in order.
+ * format appends c's file text to out (SBX_E_SYSTEM when out of memory).
+ * parse fills c from text (len bytes, no NUL needed): keys it does not know
+ * are skipped (a newer sbx may add some), absent ones keep the defaults of
+ * sbx_config_init. Anything else that is not what format writes fails with
+ * SBX_E_STATE and the line in the message: an empty file, no "version=1",
+ * a last line without its newline (truncated), a line without '=', a key
+ * given twice, a number that is not decimal digits or out of the field's
+ * range, an unknown word (net, workspace_mode), a bad escape, a NUL byte.
+ * An env entry without '=' fails with SBX_E_INVALID, a value too long for
+ * its field too. On failure c owns nothing. */
+int sbx_sbconf_format(const sbx_sbconf *c, sbx_buf *out, sbx_error *err);
+int sbx_sbconf_parse(const char *text, size_t len, sbx_sbconf *c, sbx_error *err);
 
 /* Runtime state of a started sandbox, written by its supervisor. */
 typedef struct sbx_sbstate {
@@ -51,8 +69,16 @@ typedef struct sbx_sbstate {
 	char cg[SBX_CG_N][PATH_MAX];
 } sbx_sbstate;
 
-int sbx_sbstate_save(const sbx_paths *p, const sbx_sbstate *s);
-int sbx_sbstate_load(const sbx_paths *p, sbx_sbstate *s); /* -ENOENT if none */
+/* Write / read p->state. load: SBX_E_NOTFOUND if there is none, else as
+ * sbx_sbstate_parse. */
+int sbx_sbstate_save(const sbx_paths *p, const sbx_sbstate *s, sbx_error *err);
+int sbx_sbstate_load(const sbx_paths *p, sbx_sbstate *s, sbx_error *err);
+/* The state file, without I/O: sup_pid, sup_start, init_pid, started (all
+ * required) and one "cgroup" line per cgroup (at most SBX_CG_N), escaped as
+ * in the config file. parse refuses what sbx_sbconf_parse refuses, with
+ * SBX_E_STATE; cgroup paths land in s->cg in the order of the file. */
+int sbx_sbstate_format(const sbx_sbstate *s, sbx_buf *out, sbx_error *err);
+int sbx_sbstate_parse(const char *text, size_t len, sbx_sbstate *s, sbx_error *err);
 /* Start time of pid in clock ticks since boot; 0 if it does not exist or
  * is a zombie. */
 uint64_t sbx_proc_start(pid_t pid);

@@ -1,0 +1,417 @@
+/* Unit tests: src/proto/proto.c, records on a real
+ * socketpair(AF_UNIX, SOCK_SEQPACKET): type byte, payload, fd passing,
+ * truncation, peer gone, chunked payloads. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "proto/proto.h"
+
+static int sp[2];
+
+static int pair_setup(void **state)
+{
+	(void)state;
+	return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp);
+}
+
+static int pair_teardown(void **state)
+{
+	(void)state;
+	if (sp[0] >= 0)
+		close(sp[0]);
+	if (sp[1] >= 0)
+		close(sp[1]);
+	return 0;
+}
+
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	int n = 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* A new file with known contents; its fd. */
+static int memfile(const char *contents)
+{
+	int fd = memfd_create("proto-test", MFD_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, contents, strlen(contents)), (ssize_t)strlen(contents));
+	return fd;
+}
+
+static void assert_same_file(int a, int b)
+{
+	struct stat sa, sb;
+	assert_int_equal(fstat(a, &sa), 0);
+	assert_int_equal(fstat(b, &sb), 0);
+	assert_int_equal(sa.st_dev, sb.st_dev);
+	assert_int_equal(sa.st_ino, sb.st_ino);
+	assert_int_not_equal(a, b); /* a new descriptor, not the number sent */
+}
+
+/* ---- type and payload ---------------------------------------------------- */
+
+static void test_type_and_payload(void **state)
+{
+	(void)state;
+	const char payload[] = "hello\0world"; /* binary: NUL inside */
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_READ, payload, sizeof(payload), NULL, 0), 0);
+	char buf[64];
+	int fds[2] = {-1, -1}, nfds = 99;
+	ssize_t n = sbx_msg_recv(sp[1], buf, sizeof(buf), fds, &nfds, 2);
+	assert_int_equal(n, 1 + sizeof(payload));
+	assert_int_equal(buf[0], SBX_REQ_READ);
+	assert_memory_equal(buf + 1, payload, sizeof(payload));
+	assert_int_equal(nfds, 0);
+	assert_int_equal(fds[0], -1);
+}
+
+static void test_empty_payload(void **state)
+{
+	(void)state;
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_PING, NULL, 0, NULL, 0), 0);
+	/* A payload pointer with n == 0 sends nothing more either. */
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REP_OK, "ignored", 0, NULL, 0), 0);
+	char buf[16];
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0), 1);
+	assert_int_equal(buf[0], SBX_REQ_PING);
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0), 1);
+	assert_int_equal(buf[0], SBX_REP_OK);
+}
+
+static void test_records_keep_boundaries(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		char p[8];
+		int k = snprintf(p, sizeof(p), "%d", i * 111);
+		assert_int_equal(sbx_msg_send(sp[0], SBX_MSG_CHUNK, p, (size_t)k, NULL, 0), 0);
+	}
+	for (int i = 0; i < 5; i++) {
+		char buf[64], want[8];
+		int k = snprintf(want, sizeof(want), "%d", i * 111);
+		ssize_t n = sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0);
+		assert_int_equal(n, k + 1);
+		assert_memory_equal(buf + 1, want, (size_t)k);
+	}
+}
+
+static void test_both_directions(void **state)
+{
+	(void)state;
+	int32_t pid = 4242;
+	assert_int_equal(sbx_msg_send(sp[1], SBX_REP_STARTED, &pid, sizeof(pid), NULL, 0), 0);
+	char buf[16];
+	assert_int_equal(sbx_msg_recv(sp[0], buf, sizeof(buf), NULL, NULL, 0), 5);
+	assert_int_equal(buf[0], SBX_REP_STARTED);
+	int32_t got;
+	memcpy(&got, buf + 1, sizeof(got));
+	assert_int_equal(got, 4242);
+}
+
+/* ---- fd passing ---------------------------------------------------------- */
+
+static void test_fd_passing(void **state)
+{
+	(void)state;
+	int f = memfile("through the socket");
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_EXEC, "x", 1, &f, 1), 0);
+	char buf[16];
+	int fds[4] = {-1, -1, -1, -1}, nfds = 0;
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), fds, &nfds, 4), 2);
+	assert_int_equal(nfds, 1);
+	assert_same_file(f, fds[0]);
+	/* Received fds are close-on-exec. */
+	assert_true(fcntl(fds[0], F_GETFD) & FD_CLOEXEC);
+	/* The same open file: reading from the start gives what was written. */
+	char got[32] = {0};
+	assert_int_equal(pread(fds[0], got, sizeof(got) - 1, 0), 18);
+	assert_string_equal(got, "through the socket");
+	/* The sender's fd stays open and its own. */
+	assert_int_equal(fcntl(f, F_GETFD) >= 0, 1);
+	close(fds[0]);
+	close(f);
+}
+
+static void test_fd_order_kept(void **state)
+{
+	(void)state;
+	int in[4] = {memfile("0"), memfile("1"), memfile("2"), memfile("3")};
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_EXEC, NULL, 0, in, 4), 0);
+	char buf[8];
+	int out[4], nfds = 0;
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), out, &nfds, 4), 1);
+	assert_int_equal(nfds, 4);
+	for (int i = 0; i < 4; i++) {
+		assert_same_file(in[i], out[i]);
+		close(in[i]);
+		close(out[i]);
+	}
+}
+
+static void test_too_many_fds_to_send(void **state)
+{
+	(void)state;
+	int in[5];
+	for (int i = 0; i < 5; i++)
+		in[i] = memfile("x");
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_EXEC, NULL, 0, in, 5), -EINVAL);
+	/* Nothing was sent. */
+	char buf[8];
+	assert_int_equal(recv(sp[1], buf, sizeof(buf), MSG_DONTWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+	for (int i = 0; i < 5; i++)
+		close(in[i]);
+}
+
+/* More fds than the receiver takes: the rest are closed, not leaked. */
+static void test_extra_fds_closed(void **state)
+{
+	(void)state;
+	int in[3] = {memfile("a"), memfile("b"), memfile("c")};
+	int before = open_fds();
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_EXEC, NULL, 0, in, 3), 0);
+	char buf[8];
+	int out[1] = {-1}, nfds = 0;
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), out, &nfds, 1), 1);
+	assert_int_equal(nfds, 1);
+	assert_same_file(in[0], out[0]);
+	assert_int_equal(open_fds(), before + 1);
+	close(out[0]);
+
+	/* A receiver that takes none closes them all. */
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_EXEC, NULL, 0, in, 3), 0);
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0), 1);
+	assert_int_equal(open_fds(), before);
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_EXEC, NULL, 0, in, 3), 0);
+	nfds = 7;
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), out, &nfds, 0), 1);
+	assert_int_equal(nfds, 0);
+	assert_int_equal(open_fds(), before);
+	for (int i = 0; i < 3; i++)
+		close(in[i]);
+}
+
+/* ---- sizes ----------------------------------------------------------------- */
+
+static void test_truncated_record(void **state)
+{
+	(void)state;
+	char big[100];
+	memset(big, 'z', sizeof(big));
+	int f = memfile("t");
+	int before = open_fds();
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REP_DATA, big, sizeof(big), &f, 1), 0);
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REP_OK, NULL, 0, NULL, 0), 0);
+	char buf[10];
+	int fds[1] = {-1}, nfds = 0;
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), fds, &nfds, 1), -EMSGSIZE);
+	for (int i = 0; i < nfds; i++) /* whatever came with it is the caller's */
+		close(fds[i]);
+	assert_int_equal(open_fds(), before);
+	/* The rest of the record is gone; the next one is whole. */
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0), 1);
+	assert_int_equal(buf[0], SBX_REP_OK);
+	close(f);
+}
+
+static void test_exact_fit(void **state)
+{
+	(void)state;
+	char p[9];
+	memset(p, 'q', sizeof(p));
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REP_DATA, p, sizeof(p), NULL, 0), 0);
+	char buf[10];
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0), 10);
+}
+
+static void test_oversized_send(void **state)
+{
+	(void)state;
+	/* Larger than a socket buffer can ever hold: refused whole. */
+	size_t n = 8u << 20;
+	char *p = calloc(1, n);
+	assert_non_null(p);
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REP_DATA, p, n, NULL, 0), -EMSGSIZE);
+	free(p);
+	char buf[8];
+	assert_int_equal(recv(sp[1], buf, sizeof(buf), MSG_DONTWAIT), -1);
+}
+
+/* ---- peer gone --------------------------------------------------------------- */
+
+static void test_peer_closed(void **state)
+{
+	(void)state;
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REP_OK, NULL, 0, NULL, 0), 0);
+	close(sp[0]);
+	sp[0] = -1;
+	char buf[8];
+	/* What was sent before the close still arrives, then EOF. */
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0), 1);
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0), 0);
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0), 0);
+	/* Sending to it fails without SIGPIPE. */
+	assert_int_equal(sbx_msg_send(sp[1], SBX_REP_OK, NULL, 0, NULL, 0), -EPIPE);
+}
+
+/* A peer that exits with our data unread leaves ECONNRESET pending ahead of
+ * what it sent: that is skipped once, the peer's last record still comes. */
+static void test_peer_reset_with_unread(void **state)
+{
+	(void)state;
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_PING, NULL, 0, NULL, 0), 0); /* unread */
+	assert_int_equal(sbx_msg_send(sp[1], SBX_REP_ERROR, "bye", 3, NULL, 0), 0);
+	close(sp[1]);
+	sp[1] = -1;
+	char buf[8];
+	assert_int_equal(sbx_msg_recv(sp[0], buf, sizeof(buf), NULL, NULL, 0), 4);
+	assert_memory_equal(buf, "Ebye", 4);
+	assert_int_equal(sbx_msg_recv(sp[0], buf, sizeof(buf), NULL, NULL, 0), 0);
+}
+
+static void test_bad_fd(void **state)
+{
+	(void)state;
+	char buf[8];
+	assert_int_equal(sbx_msg_send(-1, SBX_REP_OK, NULL, 0, NULL, 0), -EBADF);
+	assert_int_equal(sbx_msg_recv(-1, buf, sizeof(buf), NULL, NULL, 0), -EBADF);
+}
+
+/* ---- chunks ---------------------------------------------------------------- */
+
+typedef struct sender {
+	int fd;
+	const char *p;
+	size_t n;
+	int r;
+} sender;
+
+static void *send_chunks(void *arg)
+{
+	sender *s = arg;
+	s->r = sbx_chunks_send(s->fd, s->p, s->n);
+	return NULL;
+}
+
+static void test_chunks_round_trip(void **state)
+{
+	(void)state;
+	/* More than a socket buffer: the sender runs beside the receiver. */
+	size_t n = 3 * SBX_PROTO_CHUNK + 123;
+	char *in = malloc(n), *out = malloc(n);
+	assert_non_null(in);
+	assert_non_null(out);
+	for (size_t i = 0; i < n; i++)
+		in[i] = (char)(i * 31 + 7);
+	sender s = {sp[0], in, n, -1};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, send_chunks, &s), 0);
+	assert_int_equal(sbx_chunks_recv(sp[1], out, n), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(s.r, 0);
+	assert_memory_equal(in, out, n);
+	free(in);
+	free(out);
+}
+
+static void test_chunks_record_sizes(void **state)
+{
+	(void)state;
+	size_t n = SBX_PROTO_CHUNK + 1;
+	char *in = calloc(1, n);
+	assert_non_null(in);
+	sender s = {sp[0], in, n, -1};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, send_chunks, &s), 0);
+	char *buf = malloc(SBX_PROTO_CHUNK + 2);
+	assert_non_null(buf);
+	assert_int_equal(sbx_msg_recv(sp[1], buf, SBX_PROTO_CHUNK + 2, NULL, NULL, 0),
+			 SBX_PROTO_CHUNK + 1);
+	assert_int_equal(buf[0], SBX_MSG_CHUNK);
+	assert_int_equal(sbx_msg_recv(sp[1], buf, SBX_PROTO_CHUNK + 2, NULL, NULL, 0), 2);
+	pthread_join(t, NULL);
+	assert_int_equal(s.r, 0);
+	/* Nothing at all for n == 0. */
+	assert_int_equal(sbx_chunks_send(sp[0], in, 0), 0);
+	assert_int_equal(recv(sp[1], buf, 8, MSG_DONTWAIT), -1);
+	assert_int_equal(sbx_chunks_recv(sp[1], buf, 0), 0);
+	free(buf);
+	free(in);
+}
+
+static void test_chunks_wrong_type(void **state)
+{
+	(void)state;
+	char out[8];
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REP_DATA, "abc", 3, NULL, 0), 0);
+	assert_int_equal(sbx_chunks_recv(sp[1], out, 3), -EPROTO);
+}
+
+static void test_chunks_too_long(void **state)
+{
+	(void)state;
+	char out[8];
+	assert_int_equal(sbx_msg_send(sp[0], SBX_MSG_CHUNK, "abcdef", 6, NULL, 0), 0);
+	assert_int_equal(sbx_chunks_recv(sp[1], out, 5), -EPROTO);
+}
+
+static void test_chunks_peer_closed(void **state)
+{
+	(void)state;
+	char out[8];
+	assert_int_equal(sbx_msg_send(sp[0], SBX_MSG_CHUNK, "abc", 3, NULL, 0), 0);
+	close(sp[0]);
+	sp[0] = -1;
+	assert_int_equal(sbx_chunks_recv(sp[1], out, 6), -EPIPE);
+	assert_memory_equal(out, "abc", 3);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, pair_setup, pair_teardown)
+
+int main(void)
+{
+	/* clang-format off */
+	const struct CMUnitTest tests[] = {
+		T(test_type_and_payload),
+		T(test_empty_payload),
+		T(test_records_keep_boundaries),
+		T(test_both_directions),
+		T(test_fd_passing),
+		T(test_fd_order_kept),
+		T(test_too_many_fds_to_send),
+		T(test_extra_fds_closed),
+		T(test_truncated_record),
+		T(test_exact_fit),
+		T(test_oversized_send),
+		T(test_peer_closed),
+		T(test_peer_reset_with_unread),
+		T(test_bad_fd),
+		T(test_chunks_round_trip),
+		T(test_chunks_record_sizes),
+		T(test_chunks_wrong_type),
+		T(test_chunks_too_long),
+		T(test_chunks_peer_closed),
+	};
+	/* clang-format on */
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -5,7 +5,8 @@
 #include <stddef.h>
 
 /* NULL-terminated, malloc'd array (free with sbx_env_free). Later entries
- * replace earlier ones with the same key. NULL on ENOMEM. */
+ * replace earlier ones with the same key. An allocator: NULL means out of
+ * memory, its only failure (base/util.h). */
 char **sbx_env_build(const char *hostname, const char *const *extra, size_t n_extra);
 void sbx_env_free(char **env);
 

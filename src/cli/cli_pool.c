@@ -97,25 +97,23 @@ static int call(const char *sock, sbx_buf *req, sbx_jval **resp_out)
 	sbx_buf_puts(req, "\n");
 	if (req->oom)
 		return sbx_cli_error("out of memory");
-	char *resp = NULL;
+	_cleanup_free_ char *resp = NULL;
 	sbx_error err = {0};
 	if (sbx_daemon_call(sock, req->data, req->len, &resp, &err) < 0)
 		return sbx_cli_error("%s", err.msg);
-	char perr[200];
-	sbx_jval *v = sbx_jparse(resp, strlen(resp), perr, sizeof(perr));
-	free(resp);
+	_cleanup_jval_ sbx_jval *v = NULL;
+	int r = sbx_jparse(resp, strlen(resp), &v, &err);
 	bool ok = false;
-	if (!v || !sbx_jget_bool(v, "ok", &ok)) {
-		sbx_jfree(v);
-		return sbx_cli_error("bad response from the pool: %s", v ? "no \"ok\"" : perr);
-	}
+	if (r == 0 && !sbx_jget_bool(v, "ok", &ok))
+		r = sbx_fail(&err, SBX_E_INVALID, "no \"ok\"");
+	if (r < 0)
+		return sbx_cli_error("bad response from the pool: %s", err.msg);
 	if (!ok) {
 		const char *e = sbx_jget_str(v, "error");
-		int rc = sbx_cli_error("%s", e ? e : "the pool failed the request");
-		sbx_jfree(v);
-		return rc;
+		return sbx_cli_error("%s", e ? e : "the pool failed the request");
 	}
 	*resp_out = v;
+	v = NULL;
 	return 0;
 }
 
@@ -189,7 +187,7 @@ int sbx_cli_pool(int argc, char **argv)
 }
 
 /* Read all of stdin when it is a pipe or a file (never a terminal). */
-static int slurp_stdin(sbx_buf *b, bool *have)
+static int slurp_stdin(sbx_buf *b, bool *have, sbx_error *err)
 {
 	struct stat st;
 	*have = false;
@@ -200,8 +198,10 @@ static int slurp_stdin(sbx_buf *b, bool *have)
 	ssize_t n;
 	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
 		if (sbx_buf_append(b, buf, (size_t)n) < 0)
-			return -1;
-	return n < 0 ? -1 : 0;
+			return sbx_fail_errno(err, SBX_E_SYSTEM, ENOMEM, "cannot read stdin");
+	if (n < 0)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot read stdin");
+	return 0;
 }
 
 static void json_strv(sbx_buf *b, const char *key, const char *const *v, size_t n)
@@ -288,12 +288,11 @@ int sbx_cli_run_remote(const sbx_run_opts *o)
 	const char *bad = sbx_opts_disallowed(o, CLIENT_OPTS | SBX_OPT_POOL);
 	if (bad)
 		return sbx_cli_error("option %s is not valid with --pool (the pool sets it)", bad);
-	sbx_buf in = {0}, req = {0};
+	_cleanup_buf_ sbx_buf in = {0}, req = {0};
 	bool have_in;
-	if (slurp_stdin(&in, &have_in) < 0) {
-		sbx_buf_free(&in);
-		return sbx_cli_error("cannot read stdin");
-	}
+	sbx_error err;
+	if (slurp_stdin(&in, &have_in, &err) < 0)
+		return sbx_cli_error("%s", err.msg);
 	size_t argc = 0;
 	while (o->cfg.argv[argc])
 		argc++;
@@ -301,28 +300,27 @@ int sbx_cli_run_remote(const sbx_run_opts *o)
 	json_strv(&req, "argv", o->cfg.argv, argc);
 	request_common(&req, o, &in, have_in);
 	sbx_buf_puts(&req, "}");
-	sbx_jval *v = NULL;
+	_cleanup_jval_ sbx_jval *v = NULL;
 	int rc = call(o->pool, &req, &v);
 	if (!rc)
 		rc = finish_remote(v, o->json, o);
-	sbx_jfree(v);
-	sbx_buf_free(&in);
-	sbx_buf_free(&req);
 	return rc;
 }
 
-static int read_file(const char *path, sbx_buf *b)
+static int read_file(const char *path, sbx_buf *b, sbx_error *err)
 {
-	FILE *f = fopen(path, "rbe");
+	_cleanup_fclose_ FILE *f = fopen(path, "rbe");
 	if (!f)
-		return -1;
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot read script %s", path);
 	char buf[65536];
 	size_t n;
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		sbx_buf_append(b, buf, n);
-	int bad = ferror(f) || b->oom;
-	fclose(f);
-	return bad ? -1 : 0;
+	if (ferror(f))
+		return sbx_fail_errno(err, SBX_E_SYSTEM, EIO, "cannot read script %s", path);
+	if (b->oom)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, ENOMEM, "cannot read script %s", path);
+	return 0;
 }
 
 int sbx_cli_python(int argc, char **argv)
@@ -355,15 +353,23 @@ int sbx_cli_python(int argc, char **argv)
 	const char *script = o.cfg.argv[0];
 	sbx_buf src = {0}, in = {0};
 	bool have_in = false;
-	if (!strcmp(script, "-") ? slurp_stdin(&src, &have_in) < 0 || !have_in
-				 : read_file(script, &src) < 0) {
-		rc = sbx_cli_error("cannot read script %s",
-				   strcmp(script, "-") ? script : "from stdin");
+	sbx_error err = {0};
+	if (strcmp(script, "-") == 0) {
+		int r = slurp_stdin(&src, &have_in, &err);
+		if (r == 0 && !have_in)
+			r = sbx_fail(&err, SBX_E_INVALID,
+				     "cannot read script from stdin (a terminal)");
+		if (r < 0) {
+			rc = sbx_cli_error("%s", err.msg);
+			goto out;
+		}
+	} else if (read_file(script, &src, &err) < 0) {
+		rc = sbx_cli_error("%s", err.msg);
 		goto out;
 	}
 	if (o.pool) {
-		if (strcmp(script, "-") && slurp_stdin(&in, &have_in) < 0) {
-			rc = sbx_cli_error("cannot read stdin");
+		if (strcmp(script, "-") && slurp_stdin(&in, &have_in, &err) < 0) {
+			rc = sbx_cli_error("%s", err.msg);
 			goto out;
 		}
 		sbx_buf req = {0};
@@ -412,7 +418,6 @@ int sbx_cli_python(int argc, char **argv)
 	cfg.n_env = 0;
 	cfg.cwd = NULL;
 	sbx_result res;
-	sbx_error err = {0};
 	if (sbx_run_python(&cfg, &po, &res, &err) < 0)
 		rc = sbx_cli_error("%s", err.msg);
 	else

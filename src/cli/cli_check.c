@@ -153,17 +153,13 @@ static void check_native(report *r, const sbx_run_opts *o)
 
 int sbx_cli_check(int argc, char **argv)
 {
-	sbx_run_opts o;
+	_cleanup_(sbx_opts_free) sbx_run_opts o;
 	char msg[512];
-	if (sbx_opts_parse(&o, argc, argv, 2, msg, sizeof(msg)) < 0) {
-		sbx_opts_free(&o);
+	if (sbx_opts_parse(&o, argc, argv, 2, msg, sizeof(msg)) < 0)
 		return sbx_cli_error("%s", msg);
-	}
 	const char *bad = sbx_opts_disallowed(&o, SBX_OPT_DRIVER | SBX_OPT_IMAGE | SBX_OPT_ROOTFS);
-	if (bad) {
-		sbx_opts_free(&o);
+	if (bad)
 		return sbx_cli_error("option %s is not valid for check", bad);
-	}
 	report r = {0};
 	const char *drv = o.cfg.driver ? o.cfg.driver : "native";
 	printf("driver %s\n", drv);
@@ -178,6 +174,5 @@ int sbx_cli_check(int argc, char **argv)
 			line(&r, false, true, drv, "%s", msg);
 	}
 	printf("%s\n", r.failed ? "some checks failed" : "all checks passed");
-	sbx_opts_free(&o);
 	return r.failed ? 1 : 0;
 }

@@ -179,10 +179,8 @@ SBX_API int sbx_sandbox_create(const char *name, const sbx_config *cfg, uint64_t
 		goto fail_conf;
 	char sbdir[PATH_MAX + 16];
 	snprintf(sbdir, sizeof(sbdir), "%s/sandboxes", sbx_state_root());
-	if (sbx_mkdir_p(sbdir, 0700) < 0) {
-		r = sbx_fail(err, SBX_E_SYSTEM, "cannot create %s: %s", sbdir, strerror(errno));
+	if ((r = sbx_mkdir_p(sbdir, 0700, err)) < 0)
 		goto fail_conf;
-	}
 	if (mkdir(sb->p.dir, 0700) < 0) {
 		r = errno == EEXIST ? sbx_fail(err, SBX_E_EXISTS, "sandbox %s already exists", name)
 				    : sbx_fail(err, SBX_E_SYSTEM, "cannot create %s: %s", sb->p.dir,
@@ -315,7 +313,7 @@ static int64_t read_num(const char *dir, const char *file, const char *key)
 {
 	char path[PATH_MAX + 64], buf[4096];
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	if (sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+	if (sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf), NULL) <= 0)
 		return -1;
 	if (!key)
 		return strtoll(buf, NULL, 10);

@@ -38,16 +38,17 @@ int sbx_config_validate(const sbx_config *cfg, bool need_argv, sbx_error *err)
 {
 	if (need_argv && (!cfg->argv || !cfg->argv[0] || !cfg->argv[0][0]))
 		return sbx_fail(err, SBX_E_INVALID, "no command given");
-	if (cfg->cwd && sbx_valid_inside_path(cfg->cwd) < 0)
+	int r;
+	/* The words of this one are documented (docs/protocol.md). */
+	if (cfg->cwd && sbx_valid_inside_path(cfg->cwd, NULL) < 0)
 		return sbx_fail(err, SBX_E_PATH,
 				"invalid working directory %s: must be absolute, without . or ..",
 				cfg->cwd);
-	if (cfg->hostname && sbx_valid_hostname(cfg->hostname) < 0)
-		return sbx_fail(err, SBX_E_INVALID, "invalid hostname: %s", cfg->hostname);
+	if (cfg->hostname && (r = sbx_valid_hostname(cfg->hostname, err)) < 0)
+		return r;
 	for (size_t i = 0; i < cfg->n_env; i++)
-		if (sbx_parse_env(cfg->env[i]) < 0)
-			return sbx_fail(err, SBX_E_INVALID, "invalid environment entry: %s",
-					cfg->env[i]);
+		if ((r = sbx_parse_env(cfg->env[i], err)) < 0)
+			return r;
 	if (cfg->workspace_mode != SBX_WS_NONE && (!cfg->workspace || !*cfg->workspace))
 		return sbx_fail(err, SBX_E_INVALID, "workspace mode given without a directory");
 	if (cfg->output_limit == 0)

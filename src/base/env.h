@@ -7,7 +7,8 @@
 /* NULL-terminated, malloc'd array (free with sbx_env_free): PATH, HOME,
  * LANG, HOSTNAME=hostname, then the extras in order. An entry whose key is
  * already there replaces it in its place (the last one wins); keys are
- * compared whole, and an entry without '=' is its own key. NULL on ENOMEM. */
+ * compared whole, and an entry without '=' is its own key. An allocator:
+ * NULL means out of memory, its only failure (base/util.h). */
 char **sbx_env_build(const char *hostname, const char *const *extra, size_t n_extra);
 void sbx_env_free(char **env);
 

@@ -27,6 +27,10 @@ static int is_alnum(char c)
 	return is_alpha(c) || is_digit(c);
 }
 
+/* The number parsers below serve the public sbx_parse_size, _duration and
+ * _cpus, whose documented contract (include/sbx.h) is 0, or -1 on bad
+ * input; they answer the same way. */
+
 /* Parse a run of at least one decimal digit at *sp into *out, advancing *sp.
  * -1 on no digit or uint64 overflow. */
 static int parse_u64(const char **sp, uint64_t *out)
@@ -231,15 +235,18 @@ SBX_API int sbx_parse_cpus(const char *s, uint32_t *out_millis)
 
 /* ---- strings -------------------------------------------------------- */
 
-int sbx_parse_env(const char *kv)
+int sbx_parse_env(const char *kv, sbx_error *err)
 {
-	if (!kv || !(is_alpha(*kv) || *kv == '_'))
-		return -1;
-	for (kv++; *kv != '='; kv++) {
-		if (!(is_alnum(*kv) || *kv == '_'))
-			return -1; /* includes the terminating NUL: no '=' */
+	const char *k = kv;
+	if (!k || !(is_alpha(*k) || *k == '_'))
+		goto bad;
+	for (k++; *k != '='; k++) {
+		if (!(is_alnum(*k) || *k == '_'))
+			goto bad; /* includes the terminating NUL: no '=' */
 	}
 	return 0;
+bad:
+	return sbx_fail(err, SBX_E_INVALID, "invalid environment entry: %s", kv ? kv : "(null)");
 }
 
 /* Length of DIR in spec, with the mode in *mode. What follows the last ':'
@@ -262,50 +269,56 @@ static size_t workspace_split(const char *spec, sbx_ws_mode *mode)
 	return (size_t)(colon - spec);
 }
 
-int sbx_parse_workspace(const char *spec, char **dir, sbx_ws_mode *mode)
+int sbx_parse_workspace(const char *spec, char **dir, sbx_ws_mode *mode, sbx_error *err)
 {
 	sbx_ws_mode m;
 
 	if (dir)
 		*dir = NULL;
 	if (!spec || !dir || !mode)
-		return -1;
+		return sbx_fail(err, SBX_E_INVALID, "invalid workspace: none given");
 	size_t n = workspace_split(spec, &m);
 	if (n == 0)
-		return -1;
+		return sbx_fail(err, SBX_E_INVALID,
+				"invalid workspace '%s' (DIR, DIR:ro or DIR:rw)", spec);
 	char *d = strndup(spec, n);
 	if (!d)
-		return -1;
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "workspace");
 	*dir = d;
 	*mode = m;
 	return 0;
 }
 
-int sbx_valid_name(const char *name)
+int sbx_valid_name(const char *name, sbx_error *err)
 {
+	size_t i = 0;
 	if (!name || !is_alnum(name[0]))
-		return -1;
-	size_t i;
+		goto bad;
 	for (i = 1; name[i] != '\0'; i++) {
 		char c = name[i];
 		if (i >= SBX_NAME_MAX || !(is_alnum(c) || c == '_' || c == '.' || c == '-'))
-			return -1;
+			goto bad;
 	}
 	return 0;
+bad:
+	return sbx_fail(err, SBX_E_INVALID,
+			"invalid sandbox name '%s' (letters, digits, _ . -; at most 64; "
+			"starting with a letter or digit)",
+			name ? name : "");
 }
 
-int sbx_valid_hostname(const char *name)
+int sbx_valid_hostname(const char *name, sbx_error *err)
 {
-	if (!name)
-		return -1;
-	size_t n = strlen(name);
+	size_t n = name ? strlen(name) : 0;
 	if (n == 0 || n > SBX_HOSTNAME_MAX || name[0] == '-' || name[n - 1] == '-')
-		return -1;
+		goto bad;
 	for (size_t i = 0; i < n; i++) {
 		if (!(is_alnum(name[i]) || name[i] == '-'))
-			return -1;
+			goto bad;
 	}
 	return 0;
+bad:
+	return sbx_fail(err, SBX_E_INVALID, "invalid hostname: %s", name ? name : "(null)");
 }
 
 /* Is the component [c, c+n) "." or ".."? */
@@ -314,18 +327,21 @@ static int is_dot_component(const char *c, size_t n)
 	return (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.');
 }
 
-int sbx_valid_inside_path(const char *path)
+int sbx_valid_inside_path(const char *path, sbx_error *err)
 {
 	if (!path || path[0] != '/')
-		return -1;
+		goto bad;
 	const char *c = path;
 	while (*c != '\0') {
 		while (*c == '/')
 			c++;
 		size_t n = strcspn(c, "/");
 		if (is_dot_component(c, n))
-			return -1;
+			goto bad;
 		c += n;
 	}
 	return 0;
+bad:
+	return sbx_fail(err, SBX_E_PATH, "invalid path %s: must be absolute, without . or ..",
+			path ? path : "(null)");
 }

@@ -51,6 +51,7 @@ int sbx_error_wrap(sbx_error *err, int r, const char *fmt, ...)
 	vsnprintf(ctx, sizeof(ctx), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
+	old[sizeof(old) - 1] = '\0';
 	snprintf(err->msg, sizeof(err->msg), "%s: %s", ctx, old);
 	return r;
 }
@@ -78,37 +79,37 @@ void sbx_debug(const char *fmt, ...)
 	dprintf(STDERR_FILENO, "sbx-debug: %.*s", n, line);
 }
 
-int sbx_write_fileat(int dirfd, const char *name, const char *data)
+int sbx_write_fileat(int dirfd, const char *name, const char *data, sbx_error *err)
 {
 	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "write %s", name);
 	size_t len = strlen(data);
 	ssize_t n = write(fd, data, len);
 	if (n < 0)
-		return -errno;
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "write %s", name);
 	if ((size_t)n != len)
-		return -EIO;
+		return sbx_fail_errno(err, SBX_E_SYSTEM, EIO, "write %s (short write)", name);
 	return 0;
 }
 
-int sbx_write_file(const char *path, const char *data)
+int sbx_write_file(const char *path, const char *data, sbx_error *err)
 {
-	return sbx_write_fileat(AT_FDCWD, path, data);
+	return sbx_write_fileat(AT_FDCWD, path, data, err);
 }
 
-ssize_t sbx_read_fileat(int dirfd, const char *name, char *buf, size_t cap)
+ssize_t sbx_read_fileat(int dirfd, const char *name, char *buf, size_t cap, sbx_error *err)
 {
 	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "read %s", name);
 	size_t len = 0;
 	while (len + 1 < cap) {
 		ssize_t n = read(fd, buf + len, cap - 1 - len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "read %s", name);
 		}
 		if (n == 0)
 			break;
@@ -143,22 +144,22 @@ void sbx_random_id(char *out, size_t n)
 	out[n] = '\0';
 }
 
-int sbx_mkdir_p(const char *path, mode_t mode)
+int sbx_mkdir_p(const char *path, mode_t mode, sbx_error *err)
 {
 	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return sbx_fail_errno(err, SBX_E_SYSTEM, ENAMETOOLONG, "cannot create %s", path);
 	for (char *p = buf + 1; *p; p++) {
 		if (*p != '/')
 			continue;
 		*p = '\0';
 		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -1;
+			return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot create %s", buf);
 		*p = '/';
 	}
-	return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot create %s", buf);
+	return 0;
 }
 
 static pthread_rwlock_t fds_lock = PTHREAD_RWLOCK_INITIALIZER;

@@ -2,9 +2,11 @@
 #ifndef SBX_INTERNAL_H
 #define SBX_INTERNAL_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -28,8 +30,24 @@ static inline void sbx_freep(void *p)
 	free(*(void **)p);
 	*(void **)p = NULL;
 }
+static inline void sbx_fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+	*f = NULL;
+}
+static inline void sbx_closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+	*d = NULL;
+}
+/* Parent side only: these run free/fclose/closedir, which may allocate or
+ * take locks; code running in a sandbox after clone uses none of them. */
 #define _cleanup_close_ _cleanup_(sbx_closep)
 #define _cleanup_free_ _cleanup_(sbx_freep)
+#define _cleanup_fclose_ _cleanup_(sbx_fclosep)
+#define _cleanup_closedir_ _cleanup_(sbx_closedirp)
 
 /* Return fd and forget it (so a cleanup attribute does not close it). */
 static inline int sbx_steal_fd(int *fd)
@@ -46,7 +64,23 @@ static inline int sbx_steal_fd(int *fd)
  * or sbx_fail_errno (the errno is kept in err->sys_errno and its text ends
  * the message); a caller that passes a failure up adds its own context in
  * front with sbx_error_wrap. Nothing else is returned as an error: no -1 with
- * errno, no -errno, no bool, no separate message buffer. */
+ * errno, no -errno, no bool, no separate message buffer.
+ *
+ * The code is what a caller acts on; the message, what a person reads; the
+ * errno, what a caller may test (err->sys_errno == EBUSY) after passing its
+ * own sbx_error. A caller that gives a failure another code or replaces
+ * the words keeps the errno: sbx_fail_errno(err, CODE, e.sys_errno, ...).
+ *
+ * Inside a sandbox, after clone (init, workload, server*, mounts), nothing
+ * may allocate: such code fills an sbx_error on its stack (sbx_fail and
+ * sbx_fail_errno only format into err->msg) and sends err->msg over the
+ * control socket (sbx_msg_send_error).
+ *
+ * Exceptions, each documented where it is declared: allocators (sbx_buf's
+ * appends, sbx_env_build, sbx_map: NULL or -1 means out of memory, the only
+ * failure), predicates and lookups (bool: a "no" is an answer, not a
+ * failure), and static one-line wrappers of a single system call, which
+ * keep that call's -1 and errno. */
 
 /* Fill err (may be NULL) and return -code. */
 int sbx_fail(sbx_error *err, sbx_errcode code, const char *fmt, ...)
@@ -64,11 +98,14 @@ int sbx_debug_on(void);
 void sbx_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Write a whole string to an existing file (cgroup knobs, id maps).
- * Returns 0 or -errno. */
-int sbx_write_file(const char *path, const char *data);
-int sbx_write_fileat(int dirfd, const char *name, const char *data);
-/* Read up to cap-1 bytes of a file, NUL-terminated. Returns length or -errno. */
-ssize_t sbx_read_fileat(int dirfd, const char *name, char *buf, size_t cap);
+ * 0, or -SBX_E_SYSTEM with err ("write NAME: <strerror>", errno kept). No
+ * allocation: usable inside a sandbox. */
+int sbx_write_file(const char *path, const char *data, sbx_error *err);
+int sbx_write_fileat(int dirfd, const char *name, const char *data, sbx_error *err);
+/* Read up to cap-1 bytes of a file, NUL-terminated. The length, or
+ * -SBX_E_SYSTEM with err ("read NAME: <strerror>", errno kept). No
+ * allocation: usable inside a sandbox. */
+ssize_t sbx_read_fileat(int dirfd, const char *name, char *buf, size_t cap, sbx_error *err);
 
 /* Checks every driver shares: command, cwd, hostname, env, workspace,
  * sizes. need_argv: a command is required (not for long-lived ones). */
@@ -85,8 +122,9 @@ void sbx_clone_lock(void); /* exclusive */
 void sbx_clone_unlock(void);
 void sbx_clone_lock_reset(void); /* in a child forked with the lock held */
 
-/* mkdir -p (missing parents made with mode too). 0 or -1 with errno. */
-int sbx_mkdir_p(const char *path, mode_t mode);
+/* mkdir -p (missing parents made with mode too). 0, or -SBX_E_SYSTEM with
+ * err ("cannot create DIR: <strerror>", DIR the one that failed). */
+int sbx_mkdir_p(const char *path, mode_t mode, sbx_error *err);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t sbx_now_ns(void);

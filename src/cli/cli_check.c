@@ -39,13 +39,19 @@ static void line(report *r, bool ok, bool required, const char *what, const char
 }
 
 /* Can a child create this namespace? */
-static bool try_unshare(int flag)
+static int try_unshare(int flag, sbx_error *err)
 {
 	pid_t p = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | flag | SIGCHLD, 0, NULL, NULL, 0);
 	if (p == 0)
 		_exit(0);
+	if (p < 0)
+		return sbx_fail_errno(err, SBX_E_KERNEL, errno, "cannot be created");
 	int st;
-	return p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	if (waitpid(p, &st, 0) != p)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot be created: waitpid");
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return sbx_fail(err, SBX_E_KERNEL, "cannot be created: the child failed");
+	return 0;
 }
 
 static void check_native(report *r, const sbx_run_opts *o)
@@ -68,15 +74,15 @@ static void check_native(report *r, const sbx_run_opts *o)
 	for (size_t i = 0; i < ARRAY_LEN(ns); i++) {
 		char what[32];
 		snprintf(what, sizeof(what), "%s namespace", ns[i].name);
-		bool ok = try_unshare(ns[i].flag);
-		if (ok)
+		sbx_error e;
+		if (try_unshare(ns[i].flag, &e) == 0)
 			line(r, true, true, what, "available");
 		else
-			line(r, false, true, what, "cannot be created: %s", strerror(errno));
+			line(r, false, true, what, "%s", e.msg);
 	}
 	char buf[256];
 	bool sc = sbx_read_fileat(AT_FDCWD, "/proc/sys/kernel/seccomp/actions_avail", buf,
-				  sizeof(buf)) > 0;
+				  sizeof(buf), NULL) > 0;
 	if (sc)
 		buf[strcspn(buf, "\n")] = '\0';
 	if (sc)
@@ -93,11 +99,12 @@ static void check_native(report *r, const sbx_run_opts *o)
 		else
 			line(r, false, true, what, "controller not mounted");
 	}
-	char msg[300];
-	bool agree = sbx_cgroup_crosscheck(msg, sizeof(msg)) == 0;
-	line(r, agree, false, "cgroup discovery", "%s", msg);
+	sbx_error cerr;
+	bool agree = sbx_cgroup_crosscheck(&cerr) == 0;
+	line(r, agree, false, "cgroup discovery", "%s",
+	     agree ? "cgroup discovery agrees with libcgroup" : cerr.msg);
 	if (sbx_cgroup_host_version(SBX_CG_MEMORY, NULL, NULL) == 1 &&
-	    sbx_read_fileat(AT_FDCWD, "/sys/kernel/rcu_expedited", buf, sizeof(buf)) > 0)
+	    sbx_read_fileat(AT_FDCWD, "/sys/kernel/rcu_expedited", buf, sizeof(buf), NULL) > 0)
 		line(r, true, false, "cgroup v1 note",
 		     "sbx joins v1 cgroups without a grace period; other tools pay 5-10 ms per "
 		     "migration (rcu_expedited=%c)",
@@ -146,17 +153,13 @@ static void check_native(report *r, const sbx_run_opts *o)
 
 int sbx_cli_check(int argc, char **argv)
 {
-	sbx_run_opts o;
+	_cleanup_(sbx_opts_free) sbx_run_opts o;
 	char msg[512];
-	if (sbx_opts_parse(&o, argc, argv, 2, msg, sizeof(msg)) < 0) {
-		sbx_opts_free(&o);
+	if (sbx_opts_parse(&o, argc, argv, 2, msg, sizeof(msg)) < 0)
 		return sbx_cli_error("%s", msg);
-	}
 	const char *bad = sbx_opts_disallowed(&o, SBX_OPT_DRIVER | SBX_OPT_IMAGE | SBX_OPT_ROOTFS);
-	if (bad) {
-		sbx_opts_free(&o);
+	if (bad)
 		return sbx_cli_error("option %s is not valid for check", bad);
-	}
 	report r = {0};
 	const char *drv = o.cfg.driver ? o.cfg.driver : "native";
 	printf("driver %s\n", drv);
@@ -171,6 +174,5 @@ int sbx_cli_check(int argc, char **argv)
 			line(&r, false, true, drv, "%s", msg);
 	}
 	printf("%s\n", r.failed ? "some checks failed" : "all checks passed");
-	sbx_opts_free(&o);
 	return r.failed ? 1 : 0;
 }

@@ -29,7 +29,7 @@ static void pool_usage(void)
 
 static int pool_serve(int argc, char **argv)
 {
-	sbx_run_opts o;
+	_cleanup_(sbx_opts_free) sbx_run_opts o;
 	char msg[512];
 	uint64_t allowed = SBX_OPT_SANDBOX | SBX_OPT_SOCKET | SBX_OPT_SIZE | SBX_OPT_MAXTOTAL |
 			   SBX_OPT_MAXAGE | SBX_OPT_ACQTIMEOUT | SBX_OPT_PYTHON | SBX_OPT_NOPYTHON |
@@ -46,10 +46,8 @@ static int pool_serve(int argc, char **argv)
 		rc = sbx_cli_error("pool serve needs --socket PATH");
 	if (!rc && o.size > o.max_total)
 		rc = sbx_cli_error("--size %u exceeds --max-total %u", o.size, o.max_total);
-	if (rc) {
-		sbx_opts_free(&o);
+	if (rc)
 		return rc;
-	}
 	/* Leftovers of an earlier pool killed with SIGKILL go first. */
 	sbx_cleanup(NULL);
 	sbx_pool_config pc;
@@ -88,7 +86,6 @@ static int pool_serve(int argc, char **argv)
 	if (sfd >= 0)
 		close(sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	sbx_opts_free(&o);
 	return rc;
 }
 
@@ -97,67 +94,55 @@ static int call(const char *sock, sbx_buf *req, sbx_jval **resp_out)
 	sbx_buf_puts(req, "\n");
 	if (req->oom)
 		return sbx_cli_error("out of memory");
-	char *resp = NULL;
+	_cleanup_free_ char *resp = NULL;
 	sbx_error err = {0};
 	if (sbx_daemon_call(sock, req->data, req->len, &resp, &err) < 0)
 		return sbx_cli_error("%s", err.msg);
-	char perr[200];
-	sbx_jval *v = sbx_jparse(resp, strlen(resp), perr, sizeof(perr));
-	free(resp);
+	_cleanup_jval_ sbx_jval *v = NULL;
+	int r = sbx_jparse(resp, strlen(resp), &v, &err);
 	bool ok = false;
-	if (!v || !sbx_jget_bool(v, "ok", &ok)) {
-		sbx_jfree(v);
-		return sbx_cli_error("bad response from the pool: %s", v ? "no \"ok\"" : perr);
-	}
+	if (r == 0 && !sbx_jget_bool(v, "ok", &ok))
+		r = sbx_fail(&err, SBX_E_INVALID, "no \"ok\"");
+	if (r < 0)
+		return sbx_cli_error("bad response from the pool: %s", err.msg);
 	if (!ok) {
 		const char *e = sbx_jget_str(v, "error");
-		int rc = sbx_cli_error("%s", e ? e : "the pool failed the request");
-		sbx_jfree(v);
-		return rc;
+		return sbx_cli_error("%s", e ? e : "the pool failed the request");
 	}
 	*resp_out = v;
+	v = NULL;
 	return 0;
 }
 
 static int pool_stats(int argc, char **argv)
 {
-	sbx_run_opts o;
+	_cleanup_(sbx_opts_free) sbx_run_opts o;
 	char msg[512];
-	int rc = 0;
 	if (sbx_opts_parse(&o, argc, argv, 3, msg, sizeof(msg)) < 0)
-		rc = sbx_cli_error("%s", msg);
-	else if (!o.socket)
-		rc = sbx_cli_error("pool stats needs --socket PATH");
-	if (!rc) {
-		sbx_buf req = {0};
-		sbx_buf_printf(&req, "{\"v\":%d,\"op\":\"stats\"}", SBX_PROTO_VERSION);
-		sbx_jval *v = NULL;
-		rc = call(o.socket, &req, &v);
-		sbx_buf_free(&req);
-		if (!rc) {
-			const sbx_jval *st = sbx_jget(v, "stats");
-			int64_t idle = 0, use = 0, cr = 0, de = 0, fa = 0, aq = 0;
-			sbx_jget_int(st, "idle", &idle);
-			sbx_jget_int(st, "in_use", &use);
-			sbx_jget_int(st, "created", &cr);
-			sbx_jget_int(st, "destroyed", &de);
-			sbx_jget_int(st, "failures", &fa);
-			sbx_jget_int(st, "acquired", &aq);
-			const sbx_jval *p50 = sbx_jget(st, "acquire_p50_ms"),
-				       *p95 = sbx_jget(st, "acquire_p95_ms");
-			const char *le = sbx_jget_str(st, "last_error");
-			printf(
-			    "idle %lld\nin_use %lld\ncreated %lld\ndestroyed %lld\nfailures %lld\n"
-			    "acquired %lld\nacquire_p50_ms %.3f\nacquire_p95_ms %.3f\nlast_error "
-			    "%s\n",
-			    (long long)idle, (long long)use, (long long)cr, (long long)de,
-			    (long long)fa, (long long)aq, p50 ? p50->num : 0.0,
-			    p95 ? p95->num : 0.0, le && *le ? le : "-");
-		}
-		sbx_jfree(v);
-	}
-	sbx_opts_free(&o);
-	return rc;
+		return sbx_cli_error("%s", msg);
+	if (!o.socket)
+		return sbx_cli_error("pool stats needs --socket PATH");
+	_cleanup_buf_ sbx_buf req = {0};
+	sbx_buf_printf(&req, "{\"v\":%d,\"op\":\"stats\"}", SBX_PROTO_VERSION);
+	_cleanup_jval_ sbx_jval *v = NULL;
+	int rc = call(o.socket, &req, &v);
+	if (rc)
+		return rc;
+	const sbx_jval *st = sbx_jget(v, "stats");
+	int64_t idle = 0, use = 0, cr = 0, de = 0, fa = 0, aq = 0;
+	sbx_jget_int(st, "idle", &idle);
+	sbx_jget_int(st, "in_use", &use);
+	sbx_jget_int(st, "created", &cr);
+	sbx_jget_int(st, "destroyed", &de);
+	sbx_jget_int(st, "failures", &fa);
+	sbx_jget_int(st, "acquired", &aq);
+	const sbx_jval *p50 = sbx_jget(st, "acquire_p50_ms"), *p95 = sbx_jget(st, "acquire_p95_ms");
+	const char *le = sbx_jget_str(st, "last_error");
+	printf("idle %lld\nin_use %lld\ncreated %lld\ndestroyed %lld\nfailures %lld\n"
+	       "acquired %lld\nacquire_p50_ms %.3f\nacquire_p95_ms %.3f\nlast_error %s\n",
+	       (long long)idle, (long long)use, (long long)cr, (long long)de, (long long)fa,
+	       (long long)aq, p50 ? p50->num : 0.0, p95 ? p95->num : 0.0, le && *le ? le : "-");
+	return 0;
 }
 
 int sbx_cli_cleanup(int argc, char **argv)
@@ -189,7 +174,7 @@ int sbx_cli_pool(int argc, char **argv)
 }
 
 /* Read all of stdin when it is a pipe or a file (never a terminal). */
-static int slurp_stdin(sbx_buf *b, bool *have)
+static int slurp_stdin(sbx_buf *b, bool *have, sbx_error *err)
 {
 	struct stat st;
 	*have = false;
@@ -200,8 +185,10 @@ static int slurp_stdin(sbx_buf *b, bool *have)
 	ssize_t n;
 	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
 		if (sbx_buf_append(b, buf, (size_t)n) < 0)
-			return -1;
-	return n < 0 ? -1 : 0;
+			return sbx_fail_errno(err, SBX_E_SYSTEM, ENOMEM, "cannot read stdin");
+	if (n < 0)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot read stdin");
+	return 0;
 }
 
 static void json_strv(sbx_buf *b, const char *key, const char *const *v, size_t n)
@@ -288,12 +275,11 @@ int sbx_cli_run_remote(const sbx_run_opts *o)
 	const char *bad = sbx_opts_disallowed(o, CLIENT_OPTS | SBX_OPT_POOL);
 	if (bad)
 		return sbx_cli_error("option %s is not valid with --pool (the pool sets it)", bad);
-	sbx_buf in = {0}, req = {0};
+	_cleanup_buf_ sbx_buf in = {0}, req = {0};
 	bool have_in;
-	if (slurp_stdin(&in, &have_in) < 0) {
-		sbx_buf_free(&in);
-		return sbx_cli_error("cannot read stdin");
-	}
+	sbx_error err;
+	if (slurp_stdin(&in, &have_in, &err) < 0)
+		return sbx_cli_error("%s", err.msg);
 	size_t argc = 0;
 	while (o->cfg.argv[argc])
 		argc++;
@@ -301,104 +287,70 @@ int sbx_cli_run_remote(const sbx_run_opts *o)
 	json_strv(&req, "argv", o->cfg.argv, argc);
 	request_common(&req, o, &in, have_in);
 	sbx_buf_puts(&req, "}");
-	sbx_jval *v = NULL;
+	_cleanup_jval_ sbx_jval *v = NULL;
 	int rc = call(o->pool, &req, &v);
 	if (!rc)
 		rc = finish_remote(v, o->json, o);
-	sbx_jfree(v);
-	sbx_buf_free(&in);
-	sbx_buf_free(&req);
 	return rc;
 }
 
-static int read_file(const char *path, sbx_buf *b)
+static int read_file(const char *path, sbx_buf *b, sbx_error *err)
 {
-	FILE *f = fopen(path, "rbe");
+	_cleanup_fclose_ FILE *f = fopen(path, "rbe");
 	if (!f)
-		return -1;
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot read script %s", path);
 	char buf[65536];
 	size_t n;
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		sbx_buf_append(b, buf, n);
-	int bad = ferror(f) || b->oom;
-	fclose(f);
-	return bad ? -1 : 0;
+	if (ferror(f))
+		return sbx_fail_errno(err, SBX_E_SYSTEM, EIO, "cannot read script %s", path);
+	if (b->oom)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, ENOMEM, "cannot read script %s", path);
+	return 0;
 }
 
-int sbx_cli_python(int argc, char **argv)
+/* sbx python --pool: the script goes to a pool daemon. */
+static int python_remote(const sbx_run_opts *o, const char *script, const sbx_buf *src)
 {
-	sbx_run_opts o;
-	char msg[512];
-	if (sbx_opts_parse(&o, argc, argv, 2, msg, sizeof(msg)) < 0) {
-		sbx_opts_free(&o);
-		return sbx_cli_error("%s", msg);
-	}
-	uint64_t allowed =
-	    o.pool ? CLIENT_OPTS | SBX_OPT_POOL : SBX_OPT_SANDBOX | SBX_OPT_JSON | SBX_OPT_HELP;
-	const char *bad = sbx_opts_disallowed(&o, allowed);
-	int rc = 0;
-	if (bad)
-		rc = sbx_cli_error("option %s is not valid for python%s", bad,
-				   o.pool ? " with --pool" : "");
-	else if (o.help) {
-		fputs("usage: sbx python [--pool SOCKET] [options] SCRIPT|- [ARG...]\n"
-		      "  runs SCRIPT (read on the host; - reads it from stdin) as python3 would,\n"
-		      "  in a warm pool sandbox with --pool, else in a fresh sandbox.\n",
-		      stdout);
-	} else if (!o.cfg.argv)
-		rc =
-		    sbx_cli_error("python: no script given (sbx python [options] SCRIPT [ARG...])");
-	if (rc || o.help) {
-		sbx_opts_free(&o);
-		return rc;
-	}
-	const char *script = o.cfg.argv[0];
-	sbx_buf src = {0}, in = {0};
-	bool have_in = false;
-	if (!strcmp(script, "-") ? slurp_stdin(&src, &have_in) < 0 || !have_in
-				 : read_file(script, &src) < 0) {
-		rc = sbx_cli_error("cannot read script %s",
-				   strcmp(script, "-") ? script : "from stdin");
-		goto out;
-	}
-	if (o.pool) {
-		if (strcmp(script, "-") && slurp_stdin(&in, &have_in) < 0) {
-			rc = sbx_cli_error("cannot read stdin");
-			goto out;
-		}
-		sbx_buf req = {0};
-		size_t nargs = 0;
-		while (o.cfg.argv[1 + nargs])
-			nargs++;
-		sbx_buf_printf(&req, "{\"v\":%d,\"op\":\"python\",\"source\":", SBX_PROTO_VERSION);
-		sbx_json_string(&req, src.data ? src.data : "", src.len);
-		sbx_buf_puts(&req, ",\"filename\":");
-		sbx_json_string(&req, script, strlen(script));
-		json_strv(&req, "args", o.cfg.argv + 1, nargs);
-		request_common(&req, &o, &in, have_in);
-		sbx_buf_puts(&req, "}");
-		sbx_jval *v = NULL;
-		rc = call(o.pool, &req, &v);
-		if (!rc)
-			rc = finish_remote(v, o.json, &o);
-		sbx_jfree(v);
-		sbx_buf_free(&req);
-		goto out;
-	}
+	_cleanup_buf_ sbx_buf in = {0}, req = {0};
+	/* A script read from stdin leaves the command an empty stdin. */
+	bool have_in = strcmp(script, "-") == 0;
+	sbx_error err;
+	if (!have_in && slurp_stdin(&in, &have_in, &err) < 0)
+		return sbx_cli_error("%s", err.msg);
+	size_t nargs = 0;
+	while (o->cfg.argv[1 + nargs])
+		nargs++;
+	sbx_buf_printf(&req, "{\"v\":%d,\"op\":\"python\",\"source\":", SBX_PROTO_VERSION);
+	sbx_json_string(&req, src->data ? src->data : "", src->len);
+	sbx_buf_puts(&req, ",\"filename\":");
+	sbx_json_string(&req, script, strlen(script));
+	json_strv(&req, "args", o->cfg.argv + 1, nargs);
+	request_common(&req, o, &in, have_in);
+	sbx_buf_puts(&req, "}");
+	_cleanup_jval_ sbx_jval *v = NULL;
+	int rc = call(o->pool, &req, &v);
+	return rc ? rc : finish_remote(v, o->json, o);
+}
+
+/* sbx python without --pool: a fresh sandbox. */
+static int python_local(const sbx_run_opts *o, const char *script, const sbx_buf *src)
+{
 	sbx_python_opts po;
 	sbx_python_opts_init(&po);
-	po.source = src.data ? src.data : "";
-	po.source_len = src.len;
+	po.source = src->data ? src->data : "";
+	po.source_len = src->len;
 	po.filename = script;
-	po.args = o.cfg.argv + 1;
-	po.exec.env = o.cfg.env;
-	po.exec.n_env = o.cfg.n_env;
-	po.exec.cwd = o.cfg.cwd;
-	po.exec.timeout_ms = o.cfg.timeout_ms;
-	po.exec.output_limit = o.cfg.output_limit;
+	po.args = o->cfg.argv + 1;
+	po.exec.env = o->cfg.env;
+	po.exec.n_env = o->cfg.n_env;
+	po.exec.cwd = o->cfg.cwd;
+	po.exec.timeout_ms = o->cfg.timeout_ms;
+	po.exec.output_limit = o->cfg.output_limit;
 	/* The script came from stdin: the program's stdin is at its end. */
 	po.exec.stdin_fd = strcmp(script, "-") ? STDIN_FILENO : -1;
-	if (o.json)
+	if (o->json)
 		po.exec.capture = true;
 	else {
 		po.exec.stdout_fd = STDOUT_FILENO;
@@ -407,23 +359,60 @@ int sbx_cli_python(int argc, char **argv)
 	sigset_t old;
 	int sfd = sbx_cli_signalfd(&old);
 	po.exec.cancel_fd = sfd;
-	sbx_config cfg = o.cfg;
+	sbx_config cfg = o->cfg;
 	cfg.env = NULL; /* applied per run above */
 	cfg.n_env = 0;
 	cfg.cwd = NULL;
 	sbx_result res;
 	sbx_error err = {0};
+	int rc;
 	if (sbx_run_python(&cfg, &po, &res, &err) < 0)
 		rc = sbx_cli_error("%s", err.msg);
 	else
-		rc = sbx_cli_finish(&res, o.json, po.exec.timeout_ms, cfg.memory_bytes,
+		rc = sbx_cli_finish(&res, o->json, po.exec.timeout_ms, cfg.memory_bytes,
 				    po.exec.output_limit, sfd);
 	if (sfd >= 0)
 		close(sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-out:
-	sbx_buf_free(&src);
-	sbx_buf_free(&in);
-	sbx_opts_free(&o);
 	return rc;
+}
+
+int sbx_cli_python(int argc, char **argv)
+{
+	_cleanup_(sbx_opts_free) sbx_run_opts o;
+	char msg[512];
+	if (sbx_opts_parse(&o, argc, argv, 2, msg, sizeof(msg)) < 0)
+		return sbx_cli_error("%s", msg);
+	uint64_t allowed =
+	    o.pool ? CLIENT_OPTS | SBX_OPT_POOL : SBX_OPT_SANDBOX | SBX_OPT_JSON | SBX_OPT_HELP;
+	const char *bad = sbx_opts_disallowed(&o, allowed);
+	if (bad)
+		return sbx_cli_error("option %s is not valid for python%s", bad,
+				     o.pool ? " with --pool" : "");
+	if (o.help) {
+		fputs("usage: sbx python [--pool SOCKET] [options] SCRIPT|- [ARG...]\n"
+		      "  runs SCRIPT (read on the host; - reads it from stdin) as python3 would,\n"
+		      "  in a warm pool sandbox with --pool, else in a fresh sandbox.\n",
+		      stdout);
+		return 0;
+	}
+	if (!o.cfg.argv)
+		return sbx_cli_error(
+		    "python: no script given (sbx python [options] SCRIPT [ARG...])");
+	const char *script = o.cfg.argv[0];
+	_cleanup_buf_ sbx_buf src = {0};
+	sbx_error err = {0};
+	int r;
+	if (strcmp(script, "-") == 0) {
+		bool have_in = false;
+		r = slurp_stdin(&src, &have_in, &err);
+		if (r == 0 && !have_in)
+			r = sbx_fail(&err, SBX_E_INVALID,
+				     "cannot read script from stdin (a terminal)");
+	} else {
+		r = read_file(script, &src, &err);
+	}
+	if (r < 0)
+		return sbx_cli_error("%s", err.msg);
+	return o.pool ? python_remote(&o, script, &src) : python_local(&o, script, &src);
 }

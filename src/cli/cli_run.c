@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/util.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -39,34 +40,24 @@ static void run_usage(void)
 int sbx_cli_run(int argc, char **argv)
 {
 	char msg[512];
-	sbx_run_opts o;
-	if (sbx_opts_parse(&o, argc, argv, 2, msg, sizeof(msg)) < 0) {
-		sbx_opts_free(&o);
+	_cleanup_(sbx_opts_free) sbx_run_opts o;
+	if (sbx_opts_parse(&o, argc, argv, 2, msg, sizeof(msg)) < 0)
 		return sbx_cli_error("%s", msg);
-	}
 	const char *bad = sbx_opts_disallowed(&o, SBX_OPT_SANDBOX | SBX_OPT_JSON | SBX_OPT_HELP |
 						      SBX_OPT_VERSION | SBX_OPT_POOL);
-	if (bad) {
-		sbx_opts_free(&o);
+	if (bad)
 		return sbx_cli_error("option %s is not valid for run", bad);
-	}
 	if (o.help || o.version) {
 		if (o.help)
 			run_usage();
 		else
 			printf("sbx %s\n", SBX_VERSION);
-		sbx_opts_free(&o);
 		return 0;
 	}
-	if (!o.cfg.argv) {
-		sbx_opts_free(&o);
+	if (!o.cfg.argv)
 		return sbx_cli_error("no command given (usage: sbx run [options] -- CMD [ARG...])");
-	}
-	if (o.pool) {
-		int rc = sbx_cli_run_remote(&o);
-		sbx_opts_free(&o);
-		return rc;
-	}
+	if (o.pool)
+		return sbx_cli_run_remote(&o);
 	sigset_t old;
 	int sfd = sbx_cli_signalfd(&old);
 	o.cfg.cancel_fd = sfd;
@@ -90,6 +81,5 @@ int sbx_cli_run(int argc, char **argv)
 	if (sfd >= 0)
 		close(sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	sbx_opts_free(&o);
 	return status;
 }

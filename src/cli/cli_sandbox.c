@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/util.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "proto/json.h"
@@ -39,6 +40,14 @@ static const char *name_arg(int argc, char **argv, const char *cmd, const char *
 	return argv[2];
 }
 
+static void close_sb(sbx_sandbox **sb)
+{
+	if (*sb)
+		sbx_sandbox_close(*sb);
+	*sb = NULL;
+}
+#define _cleanup_sandbox_ _cleanup_(close_sb)
+
 static int open_sb(const char *name, sbx_sandbox **sb)
 {
 	sbx_error err = {0};
@@ -53,15 +62,14 @@ int sbx_cli_create(int argc, char **argv)
 	    name_arg(argc, argv, "create", "NAME [run options] [--idle-timeout DUR]");
 	if (!name)
 		return SBX_EXIT_ERROR;
-	sbx_run_opts o;
+	_cleanup_(sbx_opts_free) sbx_run_opts o;
 	int rc = parse(argc, argv, "create", SBX_OPT_SANDBOX | SBX_OPT_IDLE, false, &o, 3);
-	if (rc == 0) {
-		sbx_error err = {0};
-		if (sbx_sandbox_create(name, &o.cfg, o.idle_timeout_ms, NULL, &err) < 0)
-			rc = sbx_cli_error("%s", err.msg);
-	}
-	sbx_opts_free(&o);
-	return rc;
+	if (rc != 0)
+		return rc;
+	sbx_error err = {0};
+	if (sbx_sandbox_create(name, &o.cfg, o.idle_timeout_ms, NULL, &err) < 0)
+		return sbx_cli_error("%s", err.msg);
+	return 0;
 }
 
 int sbx_cli_exec(int argc, char **argv)
@@ -69,17 +77,15 @@ int sbx_cli_exec(int argc, char **argv)
 	const char *name = name_arg(argc, argv, "exec", "NAME [options] -- CMD [ARG...]");
 	if (!name)
 		return SBX_EXIT_ERROR;
-	sbx_run_opts o;
+	_cleanup_(sbx_opts_free) sbx_run_opts o;
 	uint64_t allowed =
 	    SBX_OPT_TIMEOUT | SBX_OPT_ENV | SBX_OPT_CWD | SBX_OPT_OUTPUT | SBX_OPT_JSON;
 	int rc = parse(argc, argv, "exec", allowed, true, &o, 3);
-	sbx_sandbox *sb = NULL;
+	_cleanup_sandbox_ sbx_sandbox *sb = NULL;
 	if (rc == 0)
 		rc = open_sb(name, &sb);
-	if (rc != 0) {
-		sbx_opts_free(&o);
+	if (rc != 0)
 		return rc;
-	}
 	sbx_exec_opts x;
 	sbx_exec_opts_init(&x);
 	x.argv = o.cfg.argv;
@@ -107,8 +113,6 @@ int sbx_cli_exec(int argc, char **argv)
 	if (sfd >= 0)
 		close(sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	sbx_sandbox_close(sb);
-	sbx_opts_free(&o);
 	return rc;
 }
 

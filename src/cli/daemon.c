@@ -55,13 +55,12 @@ static void head(sbx_buf *b, const sbx_jval *req)
 
 static void reply_error(int fd, const sbx_jval *req, int code, const char *msg)
 {
-	sbx_buf b = {0};
+	_cleanup_buf_ sbx_buf b = {0};
 	head(&b, req);
 	sbx_buf_printf(&b, ",\"ok\":false,\"code\":%d,\"error\":", code);
 	sbx_json_string(&b, msg, strlen(msg));
 	sbx_buf_puts(&b, "}");
 	reply(fd, &b);
-	sbx_buf_free(&b);
 }
 
 /* An array of strings as a NULL-terminated vector pointing into the tree. */
@@ -116,12 +115,11 @@ static void *feeder(void *arg)
 
 static void do_run(conn_arg *c, const sbx_jval *req, bool python)
 {
-	char msg[600];
 	bool bad = false;
 	size_t argc = 0, envc = 0, nargs = 0;
-	const char **argv = strings(sbx_jget(req, "argv"), &argc, &bad);
-	const char **env = strings(sbx_jget(req, "env"), &envc, &bad);
-	const char **args = strings(sbx_jget(req, "args"), &nargs, &bad);
+	_cleanup_free_ const char **argv = strings(sbx_jget(req, "argv"), &argc, &bad);
+	_cleanup_free_ const char **env = strings(sbx_jget(req, "env"), &envc, &bad);
+	_cleanup_free_ const char **args = strings(sbx_jget(req, "args"), &nargs, &bad);
 	const sbx_jval *src = sbx_jget(req, "source");
 	const sbx_jval *in = sbx_jget(req, "stdin");
 	/* Defaults: the pool's own (sbx pool serve --timeout/--output-limit). */
@@ -137,7 +135,7 @@ static void do_run(conn_arg *c, const sbx_jval *req, bool python)
 			    python
 				? "python needs \"source\" (string); args, env: arrays of strings"
 				: "run needs \"argv\" (non-empty array of strings); env: strings");
-		goto out;
+		return;
 	}
 	sbx_exec_opts eo;
 	sbx_exec_opts_init(&eo);
@@ -180,11 +178,12 @@ static void do_run(conn_arg *c, const sbx_jval *req, bool python)
 		/* "keep": the sandbox lives on as a named sandbox. */
 		const char *keep = sbx_jget_str(req, "keep");
 		sbx_error kerr = {0};
-		if (keep && sbx_pool_release_named(c->pool, sb, keep, &kerr) < 0) {
+		int kr = keep ? sbx_pool_release_named(c->pool, sb, keep, &kerr) : 0;
+		if (kr < 0) {
 			sbx_pool_release(c->pool, sb);
 			if (r == 0) {
 				sbx_result_free(&res);
-				r = -1;
+				r = kr;
 				err = kerr;
 			}
 		} else if (!keep) {
@@ -196,31 +195,24 @@ static void do_run(conn_arg *c, const sbx_jval *req, bool python)
 	if (fed)
 		pthread_join(th, NULL);
 	if (r < 0) {
-		snprintf(msg, sizeof(msg), "%s", err.msg);
-		reply_error(c->fd, req, SBX_EXIT_ERROR, msg);
-		goto out;
+		reply_error(c->fd, req, SBX_EXIT_ERROR, err.msg);
+		return;
 	}
-	char *js = sbx_result_to_json(&res);
-	sbx_buf b = {0};
+	_cleanup_free_ char *js = sbx_result_to_json(&res);
+	_cleanup_buf_ sbx_buf b = {0};
 	head(&b, req);
 	sbx_buf_puts(&b, ",\"ok\":true,\"result\":");
 	sbx_buf_puts(&b, js ? js : "null");
 	sbx_buf_puts(&b, "}");
 	reply(c->fd, &b);
-	sbx_buf_free(&b);
-	free(js);
 	sbx_result_free(&res);
-out:
-	free(argv);
-	free(env);
-	free(args);
 }
 
 static void do_stats(conn_arg *c, const sbx_jval *req)
 {
 	sbx_pool_stats st;
 	sbx_pool_get_stats(c->pool, &st);
-	sbx_buf b = {0};
+	_cleanup_buf_ sbx_buf b = {0};
 	head(&b, req);
 	sbx_buf_printf(&b,
 		       ",\"ok\":true,\"stats\":{\"idle\":%u,\"in_use\":%u,\"created\":%llu,"
@@ -232,18 +224,18 @@ static void do_stats(conn_arg *c, const sbx_jval *req)
 	sbx_json_string(&b, st.last_error, strlen(st.last_error));
 	sbx_buf_puts(&b, "}}");
 	reply(c->fd, &b);
-	sbx_buf_free(&b);
 }
 
 static void handle_line(conn_arg *c, const char *line, size_t len)
 {
-	char perr[200];
-	sbx_jval *req = sbx_jparse(line, len, perr, sizeof(perr));
-	if (!req || req->type != SBX_J_OBJ) {
-		char msg[300];
-		snprintf(msg, sizeof(msg), "bad request: %s", req ? "not an object" : perr);
-		reply_error(c->fd, NULL, SBX_EXIT_ERROR, msg);
-		sbx_jfree(req);
+	sbx_error perr;
+	_cleanup_jval_ sbx_jval *req = NULL;
+	int r = sbx_jparse(line, len, &req, &perr);
+	if (r == 0 && req->type != SBX_J_OBJ)
+		r = sbx_fail(&perr, SBX_E_INVALID, "not an object");
+	if (r < 0) {
+		sbx_error_wrap(&perr, r, "bad request");
+		reply_error(c->fd, NULL, SBX_EXIT_ERROR, perr.msg);
 		return;
 	}
 	int64_t v = 0;
@@ -260,15 +252,13 @@ static void handle_line(conn_arg *c, const char *line, size_t len)
 	else if (!strcmp(op, "stats"))
 		do_stats(c, req);
 	else if (!strcmp(op, "ping")) {
-		sbx_buf b = {0};
+		_cleanup_buf_ sbx_buf b = {0};
 		head(&b, req);
 		sbx_buf_puts(&b, ",\"ok\":true}");
 		reply(c->fd, &b);
-		sbx_buf_free(&b);
 	} else {
 		reply_error(c->fd, req, SBX_EXIT_ERROR, "unknown op (run, python, stats, ping)");
 	}
-	sbx_jfree(req);
 }
 
 static void *client_main(void *arg)
@@ -320,18 +310,17 @@ int sbx_daemon_listen(const char *path, const char *group, sbx_error *err)
 			return sbx_fail(err, SBX_E_INVALID, "no such group: %s", group);
 		gid = g->gr_gid;
 	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return sbx_fail(err, SBX_E_SYSTEM, "socket: %s", strerror(errno));
-	/* A socket file nobody answers on is a leftover; a live one is not
-	 * ours to take. */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		close(fd);
-		return sbx_fail(err, SBX_E_EXISTS, "a daemon already serves %s", path);
+	{
+		_cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe < 0)
+			return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "socket");
+		/* A socket file nobody answers on is a leftover; a live one is
+		 * not ours to take. */
+		if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return sbx_fail(err, SBX_E_EXISTS, "a daemon already serves %s", path);
 	}
-	close(fd);
 	unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	mode_t old = umask(0177);
 	int r = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
@@ -339,24 +328,25 @@ int sbx_daemon_listen(const char *path, const char *group, sbx_error *err)
 		r = -1;
 	if (r < 0 || listen(fd, 128) < 0) {
 		int e = errno;
-		if (fd >= 0)
-			close(fd);
 		unlink(path);
-		return sbx_fail(err, SBX_E_SYSTEM, "listen on %s: %s", path, strerror(e));
+		return sbx_fail_errno(err, SBX_E_SYSTEM, e, "listen on %s", path);
 	}
-	return fd;
+	return sbx_steal_fd(&fd);
 }
 
 int sbx_daemon_serve(sbx_pool *p, int lfd, const char *path, int stop_fd, sbx_error *err)
 {
-	(void)err;
+	int rc = 0;
 	cancel_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		client_fds[i] = -1;
 	for (;;) {
 		struct pollfd pf[2] = {{lfd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
-		if (poll(pf, 2, -1) < 0 && errno != EINTR)
+		if (poll(pf, 2, -1) < 0 && errno != EINTR) {
+			/* Served no more: stop as on a signal, and say why. */
+			rc = sbx_fail_errno(err, SBX_E_SYSTEM, errno, "pool daemon: poll");
 			break;
+		}
 		if (pf[1].revents)
 			break;
 		if (!(pf[0].revents & POLLIN))
@@ -416,7 +406,7 @@ int sbx_daemon_serve(sbx_pool *p, int lfd, const char *path, int stop_fd, sbx_er
 	if (cancel_efd >= 0)
 		close(cancel_efd);
 	cancel_efd = -1;
-	return 0;
+	return rc;
 }
 
 int sbx_daemon_call(const char *path, const char *req, size_t len, char **resp, sbx_error *err)
@@ -428,29 +418,27 @@ int sbx_daemon_call(const char *path, const char *req, size_t len, char **resp, 
 	strcpy(sa.sun_path, path);
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return sbx_fail(err, SBX_E_STATE, "cannot reach the pool at %s: %s", path,
-				strerror(errno));
+		return sbx_fail_errno(err, SBX_E_STATE, errno, "cannot reach the pool at %s", path);
 	for (size_t off = 0; off < len;) {
 		ssize_t w = send(fd, req + off, len - off, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return sbx_fail(err, SBX_E_STATE, "pool %s: %s", path, strerror(errno));
+			return sbx_fail_errno(err, SBX_E_STATE, w < 0 ? errno : EPIPE, "pool %s",
+					      path);
 		off += (size_t)w;
 	}
-	sbx_buf in = {0};
+	_cleanup_buf_ sbx_buf in = {0};
 	char buf[65536];
 	char *nl = NULL;
 	while (!(in.len && (nl = memchr(in.data, '\n', in.len)))) {
 		ssize_t r = recv(fd, buf, sizeof(buf), 0);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0 || sbx_buf_append(&in, buf, (size_t)r) < 0) {
-			sbx_buf_free(&in);
+		if (r <= 0 || sbx_buf_append(&in, buf, (size_t)r) < 0)
 			return sbx_fail(err, SBX_E_STATE, "pool %s closed the connection", path);
-		}
 	}
 	*nl = '\0';
-	*resp = in.data;
+	*resp = sbx_buf_steal(&in);
 	return 0;
 }

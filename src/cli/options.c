@@ -137,12 +137,12 @@ static int apply(sbx_run_opts *o, enum opt_id id, const char *v, const char *nam
 	case O_WORKSPACE:
 		free(o->workspace_dir);
 		o->workspace_dir = NULL;
-		if (sbx_parse_workspace(v, &o->workspace_dir, &c->workspace_mode) < 0)
+		if (sbx_parse_workspace(v, &o->workspace_dir, &c->workspace_mode, NULL) < 0)
 			BAD("invalid --workspace '%s' (DIR, DIR:ro or DIR:rw)", v);
 		c->workspace = o->workspace_dir;
 		return 0;
 	case O_ENV: {
-		if (sbx_parse_env(v) < 0)
+		if (sbx_parse_env(v, NULL) < 0)
 			BAD("invalid --env '%s' (KEY=VALUE)", v);
 		const char **n = realloc(o->env, (o->n_env + 1) * sizeof(*n));
 		if (!n)
@@ -154,14 +154,14 @@ static int apply(sbx_run_opts *o, enum opt_id id, const char *v, const char *nam
 		return 0;
 	}
 	case O_CWD:
-		if (sbx_valid_inside_path(v) < 0)
+		if (sbx_valid_inside_path(v, NULL) < 0)
 			BAD("invalid --cwd '%s': an absolute path inside the sandbox, without . or "
 			    "..",
 			    v);
 		c->cwd = v;
 		return 0;
 	case O_HOSTNAME:
-		if (sbx_valid_hostname(v) < 0)
+		if (sbx_valid_hostname(v, NULL) < 0)
 			BAD("invalid --hostname '%s'", v);
 		c->hostname = v;
 		return 0;

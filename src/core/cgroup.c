@@ -44,29 +44,23 @@ static void discover_host(void)
 	sbx_cg_host_parse(mountinfo, own, ctrls, &host);
 }
 
-int sbx_cgroup_crosscheck(char *msg, size_t cap)
+int sbx_cgroup_crosscheck(sbx_error *err)
 {
 	pthread_once(&host_once, discover_host);
 	int rc = cgroup_init();
-	if (rc != 0) {
-		snprintf(msg, cap, "libcgroup: %s", cgroup_strerror(rc));
-		return -1;
-	}
+	if (rc != 0)
+		return sbx_fail(err, SBX_E_CGROUP, "libcgroup: %s", cgroup_strerror(rc));
 	for (int c = 0; c < SBX_CG_N; c++) {
-		char *mnt = NULL;
+		_cleanup_free_ char *mnt = NULL;
 		int r = cgroup_get_subsys_mount_point(ctrl_names[c], &mnt);
 		bool lib = r == 0 && mnt;
 		bool ok =
 		    lib ? host.version[c] && strcmp(mnt, host.mount[c]) == 0 : !host.version[c];
 		if (!ok)
-			snprintf(msg, cap, "%s: libcgroup says %s, sbx found %s", ctrl_names[c],
-				 lib ? mnt : "not mounted",
-				 host.version[c] ? host.mount[c] : "not mounted");
-		free(mnt);
-		if (!ok)
-			return -1;
+			return sbx_fail(err, SBX_E_CGROUP, "%s: libcgroup says %s, sbx found %s",
+					ctrl_names[c], lib ? mnt : "not mounted",
+					host.version[c] ? host.mount[c] : "not mounted");
 	}
-	snprintf(msg, cap, "cgroup discovery agrees with libcgroup");
 	return 0;
 }
 
@@ -89,7 +83,7 @@ void sbx_cgroup_init(sbx_cgroup *cg)
 }
 
 /* a + "/" + b, without doubled slashes. */
-static int join(char *out, size_t cap, const char *a, const char *b)
+static int join(char *out, size_t cap, const char *a, const char *b, sbx_error *err)
 {
 	size_t al = strlen(a);
 	while (al > 1 && a[al - 1] == '/')
@@ -97,27 +91,38 @@ static int join(char *out, size_t cap, const char *a, const char *b)
 	while (*b == '/')
 		b++;
 	int n = snprintf(out, cap, "%.*s%s%s", (int)al, a, *b && a[al - 1] != '/' ? "/" : "", b);
-	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+	if (n < 0 || (size_t)n >= cap)
+		return sbx_fail_errno(err, SBX_E_CGROUP, ENAMETOOLONG, "cgroup: %s/%s", a, b);
+	return 0;
 }
 
 /* parent dir (absolute path) of the sandbox cgroup for controller c. */
-static int parent_path(int c, const char *parent, char *out, size_t cap)
+static int parent_path(int c, const char *parent, char *out, size_t cap, sbx_error *err)
 {
 	char base[PATH_MAX];
 	if (!parent || parent[0] == '/')
-		return join(out, cap, host.mount[c], parent ? parent : host.own[c]);
-	if (join(base, sizeof(base), host.mount[c], host.own[c]) < 0)
-		return -1;
-	return join(out, cap, base, parent);
+		return join(out, cap, host.mount[c], parent ? parent : host.own[c], err);
+	int r = join(base, sizeof(base), host.mount[c], host.own[c], err);
+	return r < 0 ? r : join(out, cap, base, parent, err);
 }
 
 static int write_knob(sbx_cgroup *cg, int c, const char *knob, const char *val, sbx_error *err)
 {
-	int r = sbx_write_fileat(cg->dirfd[c], knob, val);
-	if (r < 0)
-		return sbx_fail(err, SBX_E_CGROUP, "cgroup: cannot write %s to %s/%s: %s", val,
-				cg->path[c], knob, strerror(-r));
+	sbx_error e;
+	if (sbx_write_fileat(cg->dirfd[c], knob, val, &e) < 0)
+		return sbx_fail_errno(err, SBX_E_CGROUP, e.sys_errno,
+				      "cgroup: cannot write %s to %s/%s", val, cg->path[c], knob);
 	return 0;
+}
+
+/* Is ctrl one of the words of list (cgroup.subtree_control)? */
+static bool listed(char *list, const char *ctrl)
+{
+	char *save = NULL;
+	for (char *w = strtok_r(list, " \n", &save); w; w = strtok_r(NULL, " \n", &save))
+		if (strcmp(w, ctrl) == 0)
+			return true;
+	return false;
 }
 
 /* cgroup v2: the parent must delegate the controller to its children. A
@@ -127,49 +132,53 @@ static int v2_enable_in_parent(const char *ppath, const char *ctrl, sbx_error *e
 {
 	_cleanup_close_ int pfd = open(ppath, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	char buf[512], want[64];
-	if (pfd < 0 || sbx_read_fileat(pfd, "cgroup.subtree_control", buf, sizeof(buf)) < 0)
-		return sbx_fail(err, SBX_E_CGROUP,
-				"cgroup v2: cannot read %s/cgroup.subtree_control", ppath);
-	for (char *w = strtok(buf, " \n"); w; w = strtok(NULL, " \n"))
-		if (strcmp(w, ctrl) == 0)
-			return 0;
+	sbx_error e;
+	if (pfd < 0)
+		return sbx_fail_errno(err, SBX_E_CGROUP, errno,
+				      "cgroup v2: cannot read %s/cgroup.subtree_control", ppath);
+	if (sbx_read_fileat(pfd, "cgroup.subtree_control", buf, sizeof(buf), &e) < 0)
+		return sbx_fail_errno(err, SBX_E_CGROUP, e.sys_errno,
+				      "cgroup v2: cannot read %s/cgroup.subtree_control", ppath);
+	if (listed(buf, ctrl))
+		return 0;
 	snprintf(want, sizeof(want), "+%s", ctrl);
-	int r = sbx_write_fileat(pfd, "cgroup.subtree_control", want);
-	if (r == -EBUSY)
-		return sbx_fail(err, SBX_E_CGROUP,
-				"cgroup v2: cannot enable %s for children of %s: it has member "
-				"processes (use --cgroup-parent with an empty cgroup)",
-				ctrl, ppath);
-	if (r < 0)
-		return sbx_fail(err, SBX_E_CGROUP, "cgroup v2: cannot enable %s in %s: %s", ctrl,
-				ppath, strerror(-r));
-	return 0;
+	if (sbx_write_fileat(pfd, "cgroup.subtree_control", want, &e) == 0)
+		return 0;
+	if (e.sys_errno == EBUSY)
+		return sbx_fail_errno(err, SBX_E_CGROUP, EBUSY,
+				      "cgroup v2: cannot enable %s for children of %s (it has "
+				      "member processes: use --cgroup-parent with an empty cgroup)",
+				      ctrl, ppath);
+	return sbx_fail_errno(err, SBX_E_CGROUP, e.sys_errno, "cgroup v2: cannot enable %s in %s",
+			      ctrl, ppath);
 }
 
 static int make_dir(sbx_cgroup *cg, int c, const char *parent, sbx_error *err)
 {
 	char ppath[PATH_MAX];
-	if (parent_path(c, parent, ppath, sizeof(ppath)) < 0)
-		return sbx_fail(err, SBX_E_CGROUP, "cgroup: path too long");
+	int r = parent_path(c, parent, ppath, sizeof(ppath), err);
+	if (r < 0)
+		return r;
 	struct stat st;
 	if (stat(ppath, &st) < 0 || !S_ISDIR(st.st_mode))
 		return sbx_fail(err, SBX_E_CGROUP, "cgroup parent not found: %s", ppath);
 	if (host.version[c] == 2) {
-		int r = v2_enable_in_parent(ppath, ctrl_names[c], err);
+		r = v2_enable_in_parent(ppath, ctrl_names[c], err);
 		if (r < 0)
 			return r;
 	}
 	char name[sizeof(cg->name)];
 	memcpy(name, cg->name, sizeof(name));
-	if (join(cg->path[c], PATH_MAX, ppath, name) < 0)
-		return sbx_fail(err, SBX_E_CGROUP, "cgroup: path too long");
+	r = join(cg->path[c], PATH_MAX, ppath, name, err);
+	if (r < 0)
+		return r;
 	if (mkdir(cg->path[c], 0755) < 0 && !(host.version[c] == 2 && errno == EEXIST))
-		return sbx_fail(err, SBX_E_CGROUP, "cgroup: cannot create %s: %s", cg->path[c],
-				strerror(errno));
+		return sbx_fail_errno(err, SBX_E_CGROUP, errno, "cgroup: cannot create %s",
+				      cg->path[c]);
 	cg->dirfd[c] = open(cg->path[c], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg->dirfd[c] < 0)
-		return sbx_fail(err, SBX_E_CGROUP, "cgroup: cannot open %s: %s", cg->path[c],
-				strerror(errno));
+		return sbx_fail_errno(err, SBX_E_CGROUP, errno, "cgroup: cannot open %s",
+				      cg->path[c]);
 	sbx_debug("cgroup %s v%d %s", ctrl_names[c], host.version[c], cg->path[c]);
 	return 0;
 }
@@ -194,8 +203,8 @@ static int write_limits(sbx_cgroup *cg, int c, const sbx_cg_limits *lim, sbx_err
 			if (r == 0 &&
 			    faccessat(cg->dirfd[c], "memory.memsw.limit_in_bytes", F_OK, 0) == 0)
 				r = write_knob(cg, c, "memory.memsw.limit_in_bytes", v, err);
-			if (r == 0)
-				sbx_write_fileat(cg->dirfd[c], "memory.swappiness", "0");
+			if (r == 0) /* best effort: some kernels refuse it */
+				sbx_write_fileat(cg->dirfd[c], "memory.swappiness", "0", NULL);
 		}
 		return r;
 	case SBX_CG_CPU:
@@ -271,7 +280,7 @@ int sbx_cgroup_attach(sbx_cgroup *cg, pid_t pid, bool joined_v2, sbx_error *err)
 	return 0;
 }
 
-int sbx_cgroup_v1_task_fds(const sbx_cgroup *cg, int *fds, int max)
+int sbx_cgroup_v1_task_fds(const sbx_cgroup *cg, int *fds, int max, sbx_error *err)
 {
 	int n = 0;
 	for (int c = 0; c < SBX_CG_N && n < max; c++) {
@@ -279,9 +288,11 @@ int sbx_cgroup_v1_task_fds(const sbx_cgroup *cg, int *fds, int max)
 			continue;
 		int fd = openat(cg->dirfd[c], "tasks", O_WRONLY | O_CLOEXEC);
 		if (fd < 0) {
+			int e = errno;
 			while (n > 0)
 				close(fds[--n]);
-			return -errno;
+			return sbx_fail_errno(err, SBX_E_CGROUP, e, "cgroup: cannot open %s/tasks",
+					      cg->path[c]);
 		}
 		fds[n++] = fd;
 	}
@@ -311,7 +322,7 @@ static int first_fd(const sbx_cgroup *cg, int prefer)
 static int kill_listed(int dirfd)
 {
 	char buf[16384];
-	if (sbx_read_fileat(dirfd, "cgroup.procs", buf, sizeof(buf)) <= 0)
+	if (sbx_read_fileat(dirfd, "cgroup.procs", buf, sizeof(buf), NULL) <= 0)
 		return 0;
 	int n = 0;
 	for (char *w = strtok(buf, "\n"); w; w = strtok(NULL, "\n")) {
@@ -324,7 +335,7 @@ static int kill_listed(int dirfd)
 
 const char *sbx_cgroup_kill(sbx_cgroup *cg)
 {
-	if (cg->v2_fd >= 0 && sbx_write_fileat(cg->v2_fd, "cgroup.kill", "1") == 0)
+	if (cg->v2_fd >= 0 && sbx_write_fileat(cg->v2_fd, "cgroup.kill", "1", NULL) == 0)
 		return "cgroup.kill";
 	int c = first_fd(cg, SBX_CG_PIDS);
 	if (c < 0)
@@ -339,7 +350,7 @@ const char *sbx_cgroup_kill(sbx_cgroup *cg)
 static long read_key(int dirfd, const char *file, const char *key)
 {
 	char buf[4096];
-	if (dirfd < 0 || sbx_read_fileat(dirfd, file, buf, sizeof(buf)) < 0)
+	if (dirfd < 0 || sbx_read_fileat(dirfd, file, buf, sizeof(buf), NULL) < 0)
 		return -1;
 	size_t kl = strlen(key);
 	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
@@ -360,7 +371,7 @@ bool sbx_cgroup_oom_killed(const sbx_cgroup *cg)
 		return k > 0;
 	/* Old v1 kernels: a hit limit with the OOM killer enabled. */
 	char buf[64];
-	return sbx_read_fileat(fd, "memory.failcnt", buf, sizeof(buf)) > 0 && atol(buf) > 0;
+	return sbx_read_fileat(fd, "memory.failcnt", buf, sizeof(buf), NULL) > 0 && atol(buf) > 0;
 }
 
 void sbx_cgroup_set_weight(sbx_cgroup *cg, bool low)
@@ -369,9 +380,9 @@ void sbx_cgroup_set_weight(sbx_cgroup *cg, bool low)
 	if (fd < 0)
 		return;
 	if (cg->version[SBX_CG_CPU] == 2)
-		sbx_write_fileat(fd, "cpu.weight", low ? "1" : "100");
+		sbx_write_fileat(fd, "cpu.weight", low ? "1" : "100", NULL);
 	else
-		sbx_write_fileat(fd, "cpu.shares", low ? "2" : "1024");
+		sbx_write_fileat(fd, "cpu.shares", low ? "2" : "1024", NULL);
 }
 
 long sbx_cgroup_oom_count_at(const char *dir)
@@ -420,7 +431,7 @@ static bool pid_gone(pid_t pid)
 {
 	char path[64], buf[512];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+	if (sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf), NULL) <= 0)
 		return true;
 	char *p = strrchr(buf, ')');
 	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
@@ -450,7 +461,7 @@ static int sweep(const char *dir, int depth)
 		char procs[16];
 		_cleanup_close_ int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (pid_gone(creator) && fd >= 0 &&
-		    sbx_read_fileat(fd, "cgroup.procs", procs, sizeof(procs)) == 0 &&
+		    sbx_read_fileat(fd, "cgroup.procs", procs, sizeof(procs), NULL) == 0 &&
 		    rmdir(path) == 0)
 			n++;
 	}

@@ -35,8 +35,9 @@ int sbx_cgroup_create(sbx_cgroup *cg, const char *parent, const sbx_cg_limits *l
 int sbx_cgroup_attach(sbx_cgroup *cg, pid_t pid, bool joined_v2, sbx_error *err);
 
 /* Open the "tasks" file of every v1 controller cgroup (write-only), for the
- * child to join itself. Returns how many fds were stored (at most max). */
-int sbx_cgroup_v1_task_fds(const sbx_cgroup *cg, int *fds, int max);
+ * child to join itself. Returns how many fds were stored (at most max), or
+ * -SBX_E_CGROUP with err (none left open). */
+int sbx_cgroup_v1_task_fds(const sbx_cgroup *cg, int *fds, int max, sbx_error *err);
 
 /* Is any of memory, cpu, pids on the v2 hierarchy on this host? */
 bool sbx_cgroup_host_any_v2(void);
@@ -49,7 +50,8 @@ const char *sbx_cgroup_kill(sbx_cgroup *cg);
 bool sbx_cgroup_oom_killed(const sbx_cgroup *cg);
 
 /* CPU weight relative to other sandboxes: low for a pool's sandboxes
- * while they are made and wait, normal once handed out. */
+ * while they are made and wait, normal once handed out. Best effort: a
+ * failure leaves the weight as it was. */
 void sbx_cgroup_set_weight(sbx_cgroup *cg, bool low);
 
 /* OOM kills so far in the memory cgroup at dir (v1 or v2), -1 if unknown. */
@@ -63,8 +65,8 @@ void sbx_cgroup_destroy(sbx_cgroup *cg);
 void sbx_cgroup_init(sbx_cgroup *cg);
 
 /* Compare our discovery of controller mount points with libcgroup's.
- * 0 if they agree; -1 with the difference in msg. */
-int sbx_cgroup_crosscheck(char *msg, size_t cap);
+ * 0 if they agree; -SBX_E_CGROUP with the difference in err. */
+int sbx_cgroup_crosscheck(sbx_error *err);
 
 /* Remove empty sbx-<pid>-* cgroups whose creating process is gone, in
  * every hierarchy. Returns how many. */

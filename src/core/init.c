@@ -18,19 +18,13 @@
 #include "core/launch.h"
 #include "proto/proto.h"
 
-static void send_msg(int sock, char type, const void *p, size_t n)
-{
-	char buf[512];
-	if (n > sizeof(buf) - 1)
-		n = sizeof(buf) - 1;
-	buf[0] = type;
-	memcpy(buf + 1, p, n);
-	send(sock, buf, n + 1, MSG_NOSIGNAL);
-}
+_Static_assert((int)SBX_MSG_ERROR == (int)SBX_REP_ERROR, "sbx_msg_send_error sends both");
 
-static _Noreturn void fail(const sbx_launch *l, const char *text)
+/* A set-up failure: its text to the parent (sbx_launcher_wait_ready or the
+ * supervisor reads it), and the end. e is on our stack: no allocation. */
+static _Noreturn void fail(const sbx_launch *l, const sbx_error *e)
 {
-	send_msg(l->sock, SBX_MSG_ERROR, text, strlen(text));
+	sbx_msg_send_error(l->sock, e, NULL);
 	_exit(1);
 }
 
@@ -65,7 +59,7 @@ static void join_cgroups(const sbx_launch *l)
 {
 	char buf[8];
 	int fds[4], nfds = 0;
-	ssize_t n = sbx_msg_recv(l->sock, buf, sizeof(buf), fds, &nfds, 4);
+	ssize_t n = sbx_msg_recv(l->sock, buf, sizeof(buf), fds, &nfds, 4, NULL);
 	if (n < 1 || buf[0] != SBX_MSG_GO)
 		_exit(1); /* the parent gave up */
 	for (int i = 0; i < nfds; i++) {
@@ -73,27 +67,27 @@ static void join_cgroups(const sbx_launch *l)
 		int e = errno;
 		close(fds[i]);
 		if (w != 1) {
-			char msg[128];
-			snprintf(msg, sizeof(msg), "join cgroup: %s", strerror(e));
-			fail(l, msg);
+			sbx_error err;
+			sbx_fail_errno(&err, SBX_E_CGROUP, e, "join cgroup");
+			fail(l, &err);
 		}
 	}
 }
 
-static int loopback_up(void)
+static int loopback_up(sbx_error *err)
 {
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
-		return -errno;
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "bring up lo");
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof(ifr));
 	strcpy(ifr.ifr_name, "lo");
 	int r = 0;
 	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-		r = -errno;
+		r = sbx_fail_errno(err, SBX_E_SETUP, errno, "bring up lo");
 	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
 	if (r == 0 && ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-		r = -errno;
+		r = sbx_fail_errno(err, SBX_E_SETUP, errno, "bring up lo");
 	close(s);
 	return r;
 }
@@ -122,7 +116,7 @@ static void hide_cmdline(void)
 
 _Noreturn void sbx_init_main(const sbx_launch *l)
 {
-	char msg[480];
+	sbx_error err; /* on the stack: nothing here may allocate */
 	hide_cmdline();
 	/* A one-shot sandbox dies with the thread that started it; a long-lived
 	 * one when its owner closes the control socket (see server.c), so that
@@ -146,59 +140,52 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 	 * the (possibly threaded) parent to change its ids too. */
 	if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setgroups, 0, NULL) < 0 ||
 	    syscall(SYS_setresuid, 0, 0, 0) < 0) {
-		snprintf(msg, sizeof(msg), "switch to namespace root: %s", strerror(errno));
-		fail(l, msg);
+		sbx_fail_errno(&err, SBX_E_SETUP, errno, "switch to namespace root");
+		fail(l, &err);
 	}
 	/* A credential change resets dumpability to fs.suid_dumpable: set it
 	 * again, or with suid_dumpable=1 the command could ptrace us. */
 	prctl(PR_SET_DUMPABLE, 0);
 	/* Mounts go on while the parent moves us into the cgroups (a v1
 	 * migration waits for an RCU grace period). */
-	if (sbx_mounts_setup(l, msg, sizeof(msg)) < 0)
-		fail(l, msg);
+	if (sbx_mounts_setup(l, &err) < 0)
+		fail(l, &err);
 	stamp(l, "mounted");
 	if (sethostname(l->hostname, strlen(l->hostname)) < 0) {
-		snprintf(msg, sizeof(msg), "sethostname: %s", strerror(errno));
-		fail(l, msg);
+		sbx_fail_errno(&err, SBX_E_SETUP, errno, "sethostname");
+		fail(l, &err);
 	}
-	if (l->net_loopback) {
-		int r = loopback_up();
-		if (r < 0) {
-			snprintf(msg, sizeof(msg), "bring up lo: %s", strerror(-r));
-			fail(l, msg);
-		}
-	}
+	if (l->net_loopback && loopback_up(&err) < 0)
+		fail(l, &err);
 	struct stat st;
-	if (stat(l->cwd, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(msg, sizeof(msg), "working directory %s: %s", l->cwd,
-			 errno ? strerror(errno) : "not a directory");
-		fail(l, msg);
+	int e = stat(l->cwd, &st) < 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+	if (e) {
+		sbx_fail_errno(&err, SBX_E_SETUP, e, "working directory %s", l->cwd);
+		fail(l, &err);
 	}
 
 	join_cgroups(l);
 	stamp(l, "go");
 	/* In the sandbox's cgroups now: make them the root of our view. */
 	if (unshare(CLONE_NEWCGROUP) < 0) {
-		snprintf(msg, sizeof(msg), "cgroup namespace: %s", strerror(errno));
-		fail(l, msg);
+		sbx_fail_errno(&err, SBX_E_SETUP, errno, "cgroup namespace");
+		fail(l, &err);
 	}
 	if (l->server) {
 		sbx_closep((int *)&l->ws_fd);
-		send_msg(l->sock, SBX_MSG_READY, "", 0);
+		sbx_msg_send(l->sock, SBX_MSG_READY, NULL, 0, NULL, 0, NULL);
 		sbx_server_main(l);
 	}
 	stamp(l, "spawn");
-	pid_t w = sbx_spawn_workload(l, l->stdin_fd, l->stdout_fd, l->stderr_fd);
-	if (w < 0) {
-		snprintf(msg, sizeof(msg), "spawn: %s", strerror(-w));
-		fail(l, msg);
-	}
+	pid_t w = sbx_spawn_workload(l, l->stdin_fd, l->stdout_fd, l->stderr_fd, &err);
+	if (w < 0)
+		fail(l, &err);
 
 	/* Only the command (and what it starts) may hold the output pipes. */
 	int keep2[] = {l->sock};
 	sbx_close_all_except(keep2, ARRAY_LEN(keep2));
 	/* We only reap from now on: give up every privilege. */
-	sbx_privs_drop_all(&l->privs);
+	sbx_privs_drop_all(&l->privs, NULL); /* best effort: it only waits now */
 	prctl(PR_SET_DUMPABLE, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 
@@ -209,7 +196,8 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 			stamp(l, "reaped");
 			/* Returning ends the pid namespace: the kernel kills
 			 * everything the command left behind. */
-			send_msg(l->sock, SBX_MSG_STATUS, &status, sizeof(status));
+			sbx_msg_send(l->sock, SBX_MSG_STATUS, &status, sizeof(status), NULL, 0,
+				     NULL);
 			_exit(0);
 		}
 		if (p < 0 && errno != EINTR)

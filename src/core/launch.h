@@ -40,9 +40,9 @@ typedef struct sbx_launch {
 	uint64_t idle_timeout_ms;	    /* server mode: exit after this long idle */
 } sbx_launch;
 
-/* In the new namespaces: mounts, pivot_root into the rootfs. 0, or -1 with
- * a message in msg. */
-int sbx_mounts_setup(const sbx_launch *l, char *msg, size_t cap);
+/* In the new namespaces: mounts, pivot_root into the rootfs. 0, or
+ * -SBX_E_SETUP with err (a stack sbx_error: no allocation). */
+int sbx_mounts_setup(const sbx_launch *l, sbx_error *err);
 
 /* The sandbox's pid 1: waits for GO, sets up, runs the command, reaps,
  * reports its status. Never returns. */
@@ -58,8 +58,8 @@ _Noreturn void sbx_server_main(const sbx_launch *l);
 
 /* Start sbx_workload_exec(l, in, out, errfd) in a child sharing our memory
  * until it execs (CLONE_VM|CLONE_VFORK, as posix_spawn does): no page
- * tables are copied. The caller must be single-threaded. Returns the pid or
- * -errno. */
-pid_t sbx_spawn_workload(const sbx_launch *l, int in, int out, int errfd);
+ * tables are copied. The caller must be single-threaded. Returns the pid,
+ * or -SBX_E_SETUP with err ("spawn: <strerror>"). */
+pid_t sbx_spawn_workload(const sbx_launch *l, int in, int out, int errfd, sbx_error *err);
 
 #endif

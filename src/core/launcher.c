@@ -135,11 +135,11 @@ static int prepare(sbx_launcher *s, const sbx_config *cfg, sbx_error *err)
 	s->argv = calloc(argc + 1, sizeof(char *));
 	for (size_t i = 0; s->argv && i < argc; i++)
 		if (!(s->argv[i] = strdup(cfg->argv[i])))
-			return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+			return sbx_fail_errno(err, SBX_E_SYSTEM, ENOMEM, "preparing the command");
 	l->argv = s->argv;
 	s->envp = sbx_env_build(l->hostname, cfg->env, cfg->n_env);
 	if (!s->envp || !s->argv)
-		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+		return sbx_fail_errno(err, SBX_E_SYSTEM, ENOMEM, "preparing the command");
 	l->envp = s->envp;
 	r = sbx_seccomp_program(&l->seccomp, err);
 	if (r == 0)
@@ -151,17 +151,19 @@ static int make_channels(sbx_launcher *s, bool pipes, sbx_error *err)
 {
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s->sock) < 0 ||
 	    (pipes && (pipe2(s->out, O_CLOEXEC) < 0 || pipe2(s->err, O_CLOEXEC) < 0)))
-		return sbx_fail(err, SBX_E_SYSTEM, "pipes: %s", strerror(errno));
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "pipes");
 	s->l.sock = s->sock[1];
 	s->l.stdout_fd = s->out[1];
 	s->l.stderr_fd = s->err[1];
 	return 0;
 }
 
-static int send_msg(int sock, char type, sbx_error *err)
+static int send_msg(int sock, char type, const int *fds, int nfds, sbx_error *err)
 {
-	if (send(sock, &type, 1, MSG_NOSIGNAL) != 1)
-		return sbx_fail(err, SBX_E_SETUP, "sandbox init exited during set-up");
+	sbx_error e;
+	if (sbx_msg_send(sock, type, NULL, 0, fds, nfds, &e) < 0)
+		return sbx_fail_errno(err, SBX_E_SETUP, e.sys_errno,
+				      "sandbox init exited during set-up");
 	return 0;
 }
 
@@ -204,13 +206,12 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
 
 	bool into_cg = false;
 	pid_t pid =
-	    sbx_clone_ns(SBX_NS_FLAGS, s->cg.all_v2 ? s->cg.v2_fd : -1, &s->pidfd, &into_cg);
+	    sbx_clone_ns(SBX_NS_FLAGS, s->cg.all_v2 ? s->cg.v2_fd : -1, &s->pidfd, &into_cg, err);
 	if (pid == 0)
 		sbx_init_main(&s->l);
 	sbx_debug("time clone3 %lluus", (unsigned long long)t_us(t0));
 	if (pid < 0)
-		return sbx_fail(err, pid == -EPERM ? SBX_E_PRIVILEGE : SBX_E_KERNEL,
-				"cannot create namespaces: %s", strerror(-pid));
+		return pid;
 	s->pid = pid;
 	if (s->cg.all_v2)
 		sbx_debug("clone_into_cgroup %s", into_cg ? "yes" : "no fallback");
@@ -221,7 +222,7 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
 
 	r = sbx_userns_write_maps(pid, cfg->map_uid, cfg->map_gid, cfg->map_count, err);
 	if (r == 0)
-		r = send_msg(s->sock[0], SBX_MSG_MAPPED, err);
+		r = send_msg(s->sock[0], SBX_MSG_MAPPED, NULL, 0, err);
 	if (r == 0 && !early) {
 		r = sbx_cgroup_create(&s->cg, cfg->cgroup_parent, &lim, err);
 		sbx_debug("time cgroup %lluus", (unsigned long long)t_us(t0));
@@ -229,11 +230,11 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
 	if (r == 0)
 		r = sbx_cgroup_attach(&s->cg, pid, into_cg, err);
 	int fds[SBX_CG_N];
-	int nfds = r == 0 ? sbx_cgroup_v1_task_fds(&s->cg, fds, SBX_CG_N) : 0;
+	int nfds = r == 0 ? sbx_cgroup_v1_task_fds(&s->cg, fds, SBX_CG_N, err) : 0;
 	if (nfds < 0)
-		r = sbx_fail(err, SBX_E_CGROUP, "cgroup: cannot open tasks: %s", strerror(-nfds));
-	if (r == 0 && sbx_msg_send(s->sock[0], SBX_MSG_GO, NULL, 0, fds, nfds) < 0)
-		r = sbx_fail(err, SBX_E_SETUP, "sandbox init exited during set-up");
+		r = nfds;
+	if (r == 0)
+		r = send_msg(s->sock[0], SBX_MSG_GO, fds, nfds, err);
 	for (int i = 0; i < nfds; i++)
 		close(fds[i]);
 	sbx_debug("time go %lluus", (unsigned long long)t_us(t0));
@@ -242,7 +243,7 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
 
 int sbx_launcher_wait_ready(sbx_launcher *s, sbx_error *err)
 {
-	char buf[512];
+	char buf[SBX_PROTO_ERROR_MAX + 32];
 	/* Set-up takes milliseconds; a minute means it hangs (and would hang
 	 * a pool's refill and shutdown with it). */
 	struct pollfd pf = {s->sock[0], POLLIN, 0};
@@ -252,7 +253,7 @@ int sbx_launcher_wait_ready(sbx_launcher *s, sbx_error *err)
 	while (pr < 0 && errno == EINTR);
 	if (pr == 0)
 		return sbx_fail(err, SBX_E_SETUP, "sandbox set-up did not finish within 60 s");
-	ssize_t n = sbx_msg_recv(s->sock[0], buf, sizeof(buf) - 1, NULL, NULL, 0);
+	ssize_t n = sbx_msg_recv(s->sock[0], buf, sizeof(buf) - 1, NULL, NULL, 0, NULL);
 	if (n > 0 && buf[0] == SBX_MSG_READY)
 		return 0;
 	if (n > 0 && buf[0] == SBX_MSG_ERROR) {
@@ -266,12 +267,10 @@ int sbx_launcher_connect(int sock, sbx_error *err)
 {
 	int sp[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-		return sbx_fail(err, SBX_E_SYSTEM, "socketpair: %s", strerror(errno));
-	int r = sbx_msg_send(sock, SBX_MSG_CONN, NULL, 0, &sp[1], 1);
-	close(sp[1]);
-	if (r < 0) {
-		close(sp[0]);
-		return sbx_fail(err, SBX_E_STATE, "the sandbox is not running: %s", strerror(-r));
-	}
-	return sp[0];
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "socketpair");
+	_cleanup_close_ int ours = sp[0], theirs = sp[1];
+	sbx_error e;
+	if (sbx_msg_send(sock, SBX_MSG_CONN, NULL, 0, &theirs, 1, &e) < 0)
+		return sbx_fail_errno(err, SBX_E_STATE, e.sys_errno, "the sandbox is not running");
+	return sbx_steal_fd(&ours);
 }

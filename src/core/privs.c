@@ -19,7 +19,7 @@ static void init_shared(void)
 	shared.empty = cap_init(); /* all flags clear */
 	char buf[16];
 	shared.last_cap = CAP_LAST_CAP;
-	if (sbx_read_fileat(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", buf, sizeof(buf)) > 0)
+	if (sbx_read_fileat(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", buf, sizeof(buf), NULL) > 0)
 		shared.last_cap = atoi(buf);
 }
 
@@ -37,7 +37,7 @@ int sbx_privs_prepare(sbx_privs *p, const sbx_config *cfg, sbx_error *err)
 	return 0;
 }
 
-int sbx_privs_drop_all(const sbx_privs *p)
+int sbx_privs_drop_all(const sbx_privs *p, sbx_error *err)
 {
 	/* Root inside must never regain capabilities through execve, set-uid
 	 * transitions or ambient raising; lock all of it. */
@@ -45,23 +45,26 @@ int sbx_privs_drop_all(const sbx_privs *p)
 			SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
 			SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
 	if (cap_set_secbits(bits) < 0)
-		return -errno;
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "securebits");
 	for (int c = 0; c <= p->last_cap; c++)
 		if (cap_drop_bound((cap_value_t)c) < 0 && errno != EINVAL)
-			return -errno;
+			return sbx_fail_errno(err, SBX_E_SETUP, errno, "bounding set (%d)", c);
 	if (cap_reset_ambient() < 0 && errno != EINVAL)
-		return -errno;
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "ambient set");
 	if (cap_set_proc(p->empty) < 0)
-		return -errno;
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "capability sets");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -errno;
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "no_new_privs");
 	return 0;
 }
 
-int sbx_rlimits_apply(const sbx_privs *p)
+int sbx_rlimits_apply(const sbx_privs *p, sbx_error *err)
 {
-	if (setrlimit(RLIMIT_NOFILE, &p->nofile) < 0 || setrlimit(RLIMIT_CORE, &p->core) < 0 ||
-	    setrlimit(RLIMIT_FSIZE, &p->fsize) < 0)
-		return -errno;
+	if (setrlimit(RLIMIT_NOFILE, &p->nofile) < 0)
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "setrlimit NOFILE");
+	if (setrlimit(RLIMIT_CORE, &p->core) < 0)
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "setrlimit CORE");
+	if (setrlimit(RLIMIT_FSIZE, &p->fsize) < 0)
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "setrlimit FSIZE");
 	return 0;
 }

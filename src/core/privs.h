@@ -15,8 +15,10 @@ typedef struct sbx_privs {
 /* Parent side: compute everything the child needs (may allocate). */
 int sbx_privs_prepare(sbx_privs *p, const sbx_config *cfg, sbx_error *err);
 
-/* Child side, async-signal-safe (no allocation). Return 0 or -errno. */
-int sbx_privs_drop_all(const sbx_privs *p); /* securebits, bounding, ambient, caps, nnp */
-int sbx_rlimits_apply(const sbx_privs *p);
+/* Child side, async-signal-safe (no allocation): 0, or -SBX_E_SETUP with
+ * err naming the step ("securebits: <strerror>"); callers add context. */
+int sbx_privs_drop_all(const sbx_privs *p, sbx_error *err); /* securebits, bounding, ambient,
+							       caps, nnp */
+int sbx_rlimits_apply(const sbx_privs *p, sbx_error *err);
 
 #endif

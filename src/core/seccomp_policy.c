@@ -170,14 +170,15 @@ const sbx_sc_rule sbx_seccomp_policy[] = {
 /* clang-format on */
 const size_t sbx_seccomp_policy_len = ARRAY_LEN(sbx_seccomp_policy);
 
+/* Compiled once per process (pthread_once), read-only after: the
+ * program, or why there is none (err.code != SBX_OK). */
 static struct {
 	struct sock_fprog prog;
-	int rc;
-	char msg[256];
+	sbx_error err;
 } compiled;
 static pthread_once_t compiled_once = PTHREAD_ONCE_INIT;
 
-static int add_rule(scmp_filter_ctx ctx, const sbx_sc_rule *r)
+static int add_rule(scmp_filter_ctx ctx, const sbx_sc_rule *r, sbx_error *err)
 {
 	int nr = r->name ? seccomp_syscall_resolve_name(r->name) : r->nr;
 	if (nr == __NR_SCMP_ERROR)
@@ -188,52 +189,52 @@ static int add_rule(scmp_filter_ctx ctx, const sbx_sc_rule *r)
 		    (struct scmp_arg_cmp){r->cmp[i].arg, r->cmp[i].op, r->cmp[i].a, r->cmp[i].b};
 	int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO((uint32_t)r->err), nr, r->ncmp, cmp);
 	/* -EDOM: a pseudo syscall that does not exist on this architecture. */
-	return rc == -EDOM ? 0 : rc;
+	if (rc < 0 && rc != -EDOM)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, -rc, "seccomp rule for %s",
+				      r->name ? r->name : "(raw)");
+	return 0;
 }
 
-static void build(void)
+/* libseccomp's answers are -errno. */
+static int compile(struct sock_fprog *out, sbx_error *err)
 {
+	_cleanup_close_ int memfd = -1;
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-	int memfd = -1;
-	if (!ctx) {
-		compiled.rc = -ENOMEM;
-		snprintf(compiled.msg, sizeof(compiled.msg), "seccomp_init failed");
-		return;
-	}
+	if (!ctx)
+		return sbx_fail(err, SBX_E_SYSTEM, "seccomp_init failed");
 	/* Only the native architecture is added: i386 and x32 system calls
 	 * hit the bad-arch action and kill the process. */
-	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	int r = 0, rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	if (rc == 0)
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0); /* we set it ourselves */
-	for (size_t i = 0; rc == 0 && i < sbx_seccomp_policy_len; i++) {
-		rc = add_rule(ctx, &sbx_seccomp_policy[i]);
-		if (rc < 0)
-			snprintf(compiled.msg, sizeof(compiled.msg), "seccomp rule for %s: %s",
-				 sbx_seccomp_policy[i].name ? sbx_seccomp_policy[i].name : "(raw)",
-				 strerror(-rc));
-	}
-	if (rc == 0) {
+	if (rc < 0)
+		r = sbx_fail_errno(err, SBX_E_SYSTEM, -rc, "seccomp filter");
+	for (size_t i = 0; r == 0 && i < sbx_seccomp_policy_len; i++)
+		r = add_rule(ctx, &sbx_seccomp_policy[i], err);
+	if (r == 0) {
 		memfd = memfd_create("sbx-seccomp", MFD_CLOEXEC);
 		rc = memfd < 0 ? -errno : seccomp_export_bpf(ctx, memfd);
+		if (rc < 0)
+			r = sbx_fail_errno(err, SBX_E_SYSTEM, -rc, "seccomp filter");
 	}
-	if (rc == 0) {
+	if (r == 0) {
 		off_t len = lseek(memfd, 0, SEEK_END);
 		struct sock_filter *f = len > 0 ? malloc((size_t)len) : NULL;
 		if (!f || pread(memfd, f, (size_t)len, 0) != len) {
 			free(f);
-			rc = -EIO;
+			r = sbx_fail_errno(err, SBX_E_SYSTEM, EIO, "seccomp filter");
 		} else {
-			compiled.prog.filter = f;
-			compiled.prog.len =
-			    (unsigned short)(len / (off_t)sizeof(struct sock_filter));
+			out->filter = f;
+			out->len = (unsigned short)(len / (off_t)sizeof(struct sock_filter));
 		}
 	}
-	if (rc < 0 && !compiled.msg[0])
-		snprintf(compiled.msg, sizeof(compiled.msg), "seccomp filter: %s", strerror(-rc));
-	compiled.rc = rc;
-	if (memfd >= 0)
-		close(memfd);
 	seccomp_release(ctx);
+	return r;
+}
+
+static void build(void)
+{
+	compile(&compiled.prog, &compiled.err);
 }
 
 /* The program as generated at build time (tools/gen-seccomp.c); the
@@ -252,12 +253,20 @@ static void load_program(void)
 	build();
 }
 
+/* A failure of the once-compiled program, as every caller's own. */
+static int compiled_failure(sbx_error *err)
+{
+	if (err)
+		*err = compiled.err;
+	return -(int)compiled.err.code;
+}
+
 int sbx_seccomp_compile(struct sock_fprog *out, sbx_error *err)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, build);
-	if (compiled.rc < 0)
-		return sbx_fail(err, SBX_E_SYSTEM, "%s", compiled.msg);
+	if (compiled.err.code != SBX_OK)
+		return compiled_failure(err);
 	*out = compiled.prog;
 	return 0;
 }
@@ -270,8 +279,8 @@ bool sbx_seccomp_is_prebuilt(void)
 int sbx_seccomp_program(const struct sock_fprog **prog, sbx_error *err)
 {
 	pthread_once(&compiled_once, load_program);
-	if (compiled.rc < 0)
-		return sbx_fail(err, SBX_E_SYSTEM, "%s", compiled.msg);
+	if (compiled.err.code != SBX_OK)
+		return compiled_failure(err);
 	*prog = &compiled.prog;
 	return 0;
 }
@@ -305,11 +314,11 @@ static const struct sock_fprog personality_filter = {
     .filter = personality_insns,
 };
 
-int sbx_seccomp_load(const struct sock_fprog *prog)
+int sbx_seccomp_load(const struct sock_fprog *prog, sbx_error *err)
 {
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &personality_filter) < 0)
-		return -errno;
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "seccomp (personality filter)");
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) < 0)
-		return -errno;
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "seccomp");
 	return 0;
 }

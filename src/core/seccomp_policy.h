@@ -35,7 +35,8 @@ int sbx_seccomp_compile(struct sock_fprog *out, sbx_error *err);
 bool sbx_seccomp_is_prebuilt(void);
 
 /* Load a compiled filter into the calling thread: async-signal-safe, for
- * use between clone and exec. Returns 0 or -errno. */
-int sbx_seccomp_load(const struct sock_fprog *prog);
+ * use between clone and exec. 0, or -SBX_E_SETUP with err ("seccomp:
+ * <strerror>"). */
+int sbx_seccomp_load(const struct sock_fprog *prog, sbx_error *err);
 
 #endif

@@ -22,7 +22,7 @@ static _Noreturn void handle(const sbx_launch *l, int conn)
 {
 	char buf[512];
 	int fds[3], nfds = 0;
-	ssize_t n = sbx_msg_recv(conn, buf, sizeof(buf), fds, &nfds, 3);
+	ssize_t n = sbx_msg_recv(conn, buf, sizeof(buf), fds, &nfds, 3, NULL);
 	if (n <= 0)
 		_exit(1);
 	switch (buf[0]) {
@@ -32,10 +32,12 @@ static _Noreturn void handle(const sbx_launch *l, int conn)
 	case SBX_REQ_WRITE:
 		sbx_serve_file(l, conn, buf, (size_t)n);
 	case SBX_REQ_PING:
-		sbx_msg_send(conn, SBX_REP_OK, NULL, 0, NULL, 0);
+		sbx_msg_send(conn, SBX_REP_OK, NULL, 0, NULL, 0, NULL);
 		_exit(0);
 	}
-	sbx_msg_send(conn, SBX_REP_ERROR, "unknown request", 15, NULL, 0);
+	sbx_error e;
+	sbx_fail(&e, SBX_E_INVALID, "unknown request");
+	sbx_msg_send_error(conn, &e, NULL);
 	_exit(1);
 }
 
@@ -85,8 +87,9 @@ _Noreturn void sbx_server_main(const sbx_launch *l)
 			continue;
 		char m[8];
 		int conn = -1, nfds = 0;
-		ssize_t n = sbx_msg_recv(l->sock, m, sizeof(m), &conn, &nfds, 1);
-		if (n == 0 || (n < 0 && n != -EINTR && n != -EAGAIN))
+		sbx_error e;
+		ssize_t n = sbx_msg_recv(l->sock, m, sizeof(m), &conn, &nfds, 1, &e);
+		if (n == 0 || (n < 0 && e.sys_errno != EINTR && e.sys_errno != EAGAIN))
 			_exit(0); /* the owner is gone: so is the sandbox */
 		if (n < 1 || m[0] != SBX_MSG_CONN || nfds != 1) {
 			if (nfds == 1)
@@ -94,7 +97,8 @@ _Noreturn void sbx_server_main(const sbx_launch *l)
 			continue;
 		}
 		last = sbx_now_ns();
-		pid_t h = nh < MAX_HANDLERS ? sbx_raw_fork() : -1;
+		/* No handler (too many, or no fork): the connection closes. */
+		pid_t h = nh < MAX_HANDLERS ? sbx_raw_fork(NULL) : -1;
 		if (h == 0) {
 			sigprocmask(SIG_UNBLOCK, &set, NULL);
 			int keep[] = {conn};

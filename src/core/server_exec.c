@@ -19,10 +19,18 @@
 #include "proto/proto.h"
 #include "core/server.h"
 
-static _Noreturn void refuse(int conn, const char *why)
+/* The request fails: e's text to the client, and the end. */
+static _Noreturn void refuse(int conn, const sbx_error *e)
 {
-	sbx_msg_send(conn, SBX_REP_ERROR, why, strlen(why), NULL, 0);
+	sbx_msg_send_error(conn, e, NULL);
 	_exit(1);
+}
+
+static _Noreturn void refuse_malformed(int conn)
+{
+	sbx_error e;
+	sbx_fail(&e, SBX_E_INVALID, "malformed exec request");
+	refuse(conn, &e);
 }
 
 /* Split count NUL-terminated strings off *p (bounded by end). No malloc
@@ -66,7 +74,7 @@ static size_t list_procs(proc_ent **out, size_t cap)
 				continue;
 			char path[64], buf[512];
 			snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-			if (sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+			if (sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf), NULL) <= 0)
 				continue;
 			char *rp = strrchr(buf, ')');
 			proc_ent p = {.pid = (pid_t)strtol(buf, NULL, 10)};
@@ -126,27 +134,32 @@ static void send_status(int conn, int status, const struct rusage *ru)
 		      ru->ru_utime.tv_usec + ru->ru_stime.tv_usec,
 	    .maxrss_kb = ru->ru_maxrss,
 	};
-	sbx_msg_send(conn, SBX_REP_STATUS, &st, sizeof(st), NULL, 0);
+	sbx_msg_send(conn, SBX_REP_STATUS, &st, sizeof(st), NULL, 0, NULL);
 }
 
 _Noreturn void sbx_serve_exec(const sbx_launch *l, int conn, const char *req, size_t n, int *fds,
 			      int nfds)
 {
 	sbx_exec_req h;
+	sbx_error e; /* on the stack: nothing here may allocate */
 	if (n < 1 + sizeof(h) || nfds != 3)
-		refuse(conn, "malformed exec request");
+		refuse_malformed(conn);
 	memcpy(&h, req + 1, sizeof(h));
 	if (h.argc == 0 || h.blob_len > SBX_PROTO_MAX_ARGS)
-		refuse(conn, "malformed exec request");
+		refuse_malformed(conn);
 	char *blob = sbx_map((size_t)h.blob_len + 1);
-	if (!blob || sbx_chunks_recv(conn, blob, h.blob_len) < 0)
-		refuse(conn, "exec request: cannot read arguments");
+	int r = blob ? sbx_chunks_recv(conn, blob, h.blob_len, &e)
+		     : sbx_fail_errno(&e, SBX_E_SYSTEM, ENOMEM, "map");
+	if (r < 0) {
+		sbx_error_wrap(&e, r, "exec request: cannot read arguments");
+		refuse(conn, &e);
+	}
 	blob[h.blob_len] = '\0';
 	char *p = blob, *end = blob + h.blob_len;
 	char **argv = split(&p, end, h.argc);
 	char **envp = argv ? split(&p, end, h.envc) : NULL;
 	if (!envp || p > end)
-		refuse(conn, "malformed exec request");
+		refuse_malformed(conn);
 
 	sbx_launch lx = *l;
 	lx.argv = argv;
@@ -164,16 +177,22 @@ _Noreturn void sbx_serve_exec(const sbx_launch *l, int conn, const char *req, si
 	pid_t self = getpid();
 	/* SIGCHLD stays blocked (for the signalfd): the command clears its
 	 * own mask before exec (sbx_workload_exec). */
-	pid_t cmd = sbx_spawn_workload(&lx, fds[0], fds[1], fds[2]);
+	if (sfd < 0) {
+		sbx_fail_errno(&e, SBX_E_SETUP, errno, "exec: signalfd");
+		refuse(conn, &e);
+	}
+	pid_t cmd = sbx_spawn_workload(&lx, fds[0], fds[1], fds[2], &e);
 	for (int i = 0; i < 3; i++)
 		close(fds[i]);
-	if (cmd < 0 || sfd < 0)
-		refuse(conn, "exec: cannot fork");
+	if (cmd < 0) {
+		sbx_error_wrap(&e, cmd, "exec");
+		refuse(conn, &e);
+	}
 	/* The shim only waits and kills from here on. */
-	sbx_privs_drop_all(&l->privs);
+	sbx_privs_drop_all(&l->privs, NULL); /* best effort: it only waits now */
 	prctl(PR_SET_DUMPABLE, 0);
 	int32_t inside = cmd;
-	sbx_msg_send(conn, SBX_REP_STARTED, &inside, sizeof(inside), NULL, 0);
+	sbx_msg_send(conn, SBX_REP_STARTED, &inside, sizeof(inside), NULL, 0, NULL);
 
 	bool done = false;
 	for (bool first = true;; first = false) {
@@ -183,10 +202,10 @@ _Noreturn void sbx_serve_exec(const sbx_launch *l, int conn, const char *req, si
 			break;
 		if (conn >= 0 && pf[1].revents) {
 			char m[16];
-			ssize_t r = sbx_msg_recv(conn, m, sizeof(m), NULL, NULL, 0);
-			if (r > 0 && m[0] == SBX_MSG_KILL) {
+			ssize_t k = sbx_msg_recv(conn, m, sizeof(m), NULL, NULL, 0, NULL);
+			if (k > 0 && m[0] == SBX_MSG_KILL) {
 				kill_tree(self);
-			} else if (r <= 0) {
+			} else if (k <= 0) {
 				/* The client went away before the command ended
 				 * (its timeout, its death): the tree goes too. */
 				if (!done)

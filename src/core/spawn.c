@@ -10,6 +10,7 @@
 #include "base/util.h"
 #include "core/spawn.h"
 
+/* clone3(2) itself: -1 with errno on failure. */
 static pid_t clone3_raw(struct clone_args *a)
 {
 	/* Not while another thread holds a request's pipe ends (internal.h). */
@@ -22,7 +23,7 @@ static pid_t clone3_raw(struct clone_args *a)
 	return p;
 }
 
-pid_t sbx_clone_ns(uint64_t ns_flags, int cgroup_fd, int *pidfd, bool *into_cgroup)
+pid_t sbx_clone_ns(uint64_t ns_flags, int cgroup_fd, int *pidfd, bool *into_cgroup, sbx_error *err)
 {
 	struct clone_args a;
 	memset(&a, 0, sizeof(a));
@@ -51,12 +52,18 @@ pid_t sbx_clone_ns(uint64_t ns_flags, int cgroup_fd, int *pidfd, bool *into_cgro
 		else
 			sbx_clone_lock_reset();
 	}
-	return p < 0 ? -errno : p;
+	if (p < 0)
+		return sbx_fail_errno(err, errno == EPERM ? SBX_E_PRIVILEGE : SBX_E_KERNEL, errno,
+				      "cannot create namespaces");
+	return p;
 }
 
-pid_t sbx_raw_fork(void)
+pid_t sbx_raw_fork(sbx_error *err)
 {
 	/* glibc's fork() runs atfork handlers and takes allocator locks that
 	 * another thread of the parent may have held at clone time. */
-	return (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+	pid_t p = (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+	if (p < 0)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "fork");
+	return p;
 }

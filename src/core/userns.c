@@ -15,45 +15,46 @@
 #include "core/userns.h"
 
 static int write_map(pid_t pid, const char *which, unsigned inside, unsigned outside,
-		     unsigned count)
+		     unsigned count, sbx_error *err)
 {
 	char path[64], line[64];
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, which);
 	snprintf(line, sizeof(line), "%u %u %u\n", inside, outside, count);
-	return sbx_write_file(path, line);
+	return sbx_write_file(path, line, err);
 }
 
 int sbx_userns_write_maps(pid_t pid, uid_t uid, gid_t gid, uint32_t count, sbx_error *err)
 {
-	int r = write_map(pid, "uid_map", 0, uid, count);
+	sbx_error e;
+	int r = write_map(pid, "uid_map", 0, uid, count, &e);
 	if (r == 0)
-		r = write_map(pid, "gid_map", 0, gid, count);
+		r = write_map(pid, "gid_map", 0, gid, count, &e);
 	if (r < 0)
-		return sbx_fail(err, r == -EPERM ? SBX_E_PRIVILEGE : SBX_E_KERNEL,
-				"user namespace id map: %s", strerror(-r));
+		return sbx_fail_errno(err, e.sys_errno == EPERM ? SBX_E_PRIVILEGE : SBX_E_KERNEL,
+				      e.sys_errno, "user namespace id map");
 	return 0;
 }
 
 /* A user namespace mapping one uid and one gid (kept open, owned by a
- * child that is gone once the fd is taken). */
-static int make_userns(uid_t in_uid, uid_t out_uid, gid_t in_gid, gid_t out_gid)
+ * child that is gone once the fd is taken). The fd, or negative with err. */
+static int make_userns(uid_t in_uid, uid_t out_uid, gid_t in_gid, gid_t out_gid, sbx_error *err)
 {
 	pid_t h = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, NULL, NULL, 0);
 	if (h < 0)
-		return -errno;
+		return sbx_fail_errno(err, SBX_E_KERNEL, errno, "new user namespace");
 	if (h == 0) {
 		for (;;)
 			pause();
 	}
-	int fd = write_map(h, "uid_map", in_uid, out_uid, 1);
+	int fd = write_map(h, "uid_map", in_uid, out_uid, 1, err);
 	if (fd == 0)
-		fd = write_map(h, "gid_map", in_gid, out_gid, 1);
+		fd = write_map(h, "gid_map", in_gid, out_gid, 1, err);
 	if (fd == 0) {
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)h);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			fd = -errno;
+			fd = sbx_fail_errno(err, SBX_E_KERNEL, errno, "open %s", path);
 	}
 	kill(h, SIGKILL);
 	while (waitpid(h, NULL, __WALL) < 0 && errno == EINTR)
@@ -71,7 +72,7 @@ static struct {
 static size_t cache_n;
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int idmap_userns(uid_t ou, gid_t og, uid_t mu, gid_t mg, bool *owned)
+static int idmap_userns(uid_t ou, gid_t og, uid_t mu, gid_t mg, bool *owned, sbx_error *err)
 {
 	pthread_mutex_lock(&cache_lock);
 	for (size_t i = 0; i < cache_n; i++) {
@@ -83,7 +84,7 @@ static int idmap_userns(uid_t ou, gid_t og, uid_t mu, gid_t mg, bool *owned)
 			return fd;
 		}
 	}
-	int fd = make_userns(ou, mu, og, mg);
+	int fd = make_userns(ou, mu, og, mg, err);
 	*owned = true;
 	if (fd >= 0 && cache_n < ARRAY_LEN(cache)) {
 		cache[cache_n++] = (typeof(cache[0])){ou, mu, og, mg, fd};
@@ -103,27 +104,29 @@ int sbx_workspace_mount(const char *dir, bool ro, uid_t map_uid, gid_t map_gid, 
 	_cleanup_close_ int tree =
 	    (int)syscall(SYS_open_tree, AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (tree < 0)
-		return sbx_fail(err, SBX_E_KERNEL, "workspace %s: open_tree: %s", dir,
-				strerror(errno));
+		return sbx_fail_errno(err, SBX_E_KERNEL, errno, "workspace %s: open_tree", dir);
 	struct mount_attr attr = {
 	    .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (ro ? MOUNT_ATTR_RDONLY : 0),
 	};
 	bool owned = false;
-	int ns = idmap_userns(st.st_uid, st.st_gid, map_uid, map_gid, &owned);
+	sbx_error why; /* why there is no idmap: the fallback is silent */
+	int ns = idmap_userns(st.st_uid, st.st_gid, map_uid, map_gid, &owned, &why);
 	if (ns >= 0) {
 		struct mount_attr ia = attr;
 		ia.attr_set |= MOUNT_ATTR_IDMAP;
 		ia.userns_fd = (unsigned)ns;
 		if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &ia, sizeof(ia)) == 0)
 			*idmapped = true;
+		else
+			sbx_fail_errno(&why, SBX_E_KERNEL, errno, "mount_setattr");
 		if (owned)
 			close(ns);
 	}
 	if (!*idmapped) {
-		sbx_debug("workspace idmap unsupported here (%s): plain bind", strerror(errno));
+		sbx_debug("workspace idmap unsupported here (%s): plain bind", why.msg);
 		if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-			return sbx_fail(err, SBX_E_KERNEL, "workspace %s: mount_setattr: %s", dir,
-					strerror(errno));
+			return sbx_fail_errno(err, SBX_E_KERNEL, errno,
+					      "workspace %s: mount_setattr", dir);
 	}
 	return sbx_steal_fd(&tree);
 }

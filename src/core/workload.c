@@ -11,6 +11,7 @@
 #include "core/launch.h"
 #include "core/spawn.h"
 #include "core/seccomp_policy.h"
+#include "proto/proto.h"
 
 extern char **environ;
 
@@ -25,37 +26,38 @@ static int spawn_main(void *p)
 	sbx_workload_exec(a->l, a->in, a->out, a->errfd);
 }
 
-pid_t sbx_spawn_workload(const sbx_launch *l, int in, int out, int errfd)
+pid_t sbx_spawn_workload(const sbx_launch *l, int in, int out, int errfd, sbx_error *err)
 {
 #ifdef __SANITIZE_ADDRESS__
 	/* ASan cannot follow a CLONE_VM child on a foreign stack (it warns
 	 * into the command's stderr): sanitizer builds copy the process. */
-	pid_t p = sbx_raw_fork();
+	pid_t p = sbx_raw_fork(err);
 	if (p == 0)
 		sbx_workload_exec(l, in, out, errfd);
-	return p < 0 ? -errno : p;
+	return p < 0 ? sbx_error_wrap(err, p, "spawn") : p;
 #endif
 	/* The child runs on this stack while we wait (CLONE_VFORK); one
 	 * spawn at a time per process, which the callers guarantee. */
 	static char stack[256 * 1024] __attribute__((aligned(16)));
 	spawn_arg a = {l, in, out, errfd};
 	pid_t pid = clone(spawn_main, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
-	return pid < 0 ? -errno : pid;
+	if (pid < 0)
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "spawn");
+	return pid;
 }
 
-static _Noreturn void die(const sbx_launch *l, const char *what, int e)
+/* A set-up failure of the command: its text to whoever waits on l->sock
+ * (the launcher, or an exec request's client), exit 125. */
+static _Noreturn void die(const sbx_launch *l, const sbx_error *e)
 {
-	char buf[256];
-	int n = snprintf(buf, sizeof(buf), "%c%s: %s", SBX_MSG_ERROR, what, strerror(e));
-	if (n > 0)
-		send(l->sock, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1,
-		     MSG_NOSIGNAL);
+	sbx_msg_send_error(l->sock, e, NULL);
 	_exit(SBX_EXIT_ERROR);
 }
 
 _Noreturn void sbx_workload_exec(const sbx_launch *l, int in, int out, int errfd)
 {
 	int src[3] = {in, out, errfd};
+	sbx_error err; /* on the stack: nothing here may allocate */
 	/* The command starts with default signal handling, whatever the caller
 	 * blocked or ignored (the CLI blocks SIGINT/SIGTERM/SIGHUP for its
 	 * signalfd and ignores SIGPIPE). */
@@ -70,23 +72,30 @@ _Noreturn void sbx_workload_exec(const sbx_launch *l, int in, int out, int errfd
 	for (int i = 0; i < 3; i++) {
 		if (src[i] < 0)
 			src[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (src[i] < 0 || (src[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 3)) < 0)
-			die(l, "stdio", errno);
+		if (src[i] < 0 || (src[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 3)) < 0) {
+			sbx_fail_errno(&err, SBX_E_SETUP, errno, "stdio");
+			die(l, &err);
+		}
 	}
-	for (int i = 0; i < 3; i++)
-		if (dup2(src[i], i) < 0)
-			die(l, "stdio", errno);
-	if (chdir(l->cwd) < 0)
-		die(l, "chdir", errno);
-	int r = sbx_rlimits_apply(&l->privs);
-	if (r < 0)
-		die(l, "setrlimit", -r);
-	r = sbx_privs_drop_all(&l->privs);
-	if (r < 0)
-		die(l, "drop capabilities", -r);
-	r = sbx_seccomp_load(l->seccomp);
-	if (r < 0)
-		die(l, "seccomp", -r);
+	for (int i = 0; i < 3; i++) {
+		if (dup2(src[i], i) < 0) {
+			sbx_fail_errno(&err, SBX_E_SETUP, errno, "stdio");
+			die(l, &err);
+		}
+	}
+	if (chdir(l->cwd) < 0) {
+		sbx_fail_errno(&err, SBX_E_SETUP, errno, "chdir");
+		die(l, &err);
+	}
+	if (sbx_rlimits_apply(&l->privs, &err) < 0)
+		die(l, &err);
+	int r = sbx_privs_drop_all(&l->privs, &err);
+	if (r < 0) {
+		sbx_error_wrap(&err, r, "drop capabilities");
+		die(l, &err);
+	}
+	if (sbx_seccomp_load(l->seccomp, &err) < 0)
+		die(l, &err);
 	/* Everything but stdio goes, the control socket included. */
 	sbx_close_all_except(NULL, 0);
 	if (l->debug) {

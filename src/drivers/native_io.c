@@ -75,7 +75,7 @@ typedef struct exec_call {
 static void on_message(exec_call *x)
 {
 	char buf[600];
-	ssize_t n = sbx_msg_recv(x->conn, buf, sizeof(buf) - 1, NULL, NULL, 0);
+	ssize_t n = sbx_msg_recv(x->conn, buf, sizeof(buf) - 1, NULL, NULL, 0, NULL);
 	if (n <= 0) {
 		sbx_closep(&x->conn);
 		return;
@@ -122,7 +122,7 @@ static int exec_loop(exec_call *x, const sbx_exec_opts *o, uint64_t t0)
 			break;
 		if (!x->done && deadline && now >= deadline && !x->timed_out && x->conn >= 0) {
 			x->timed_out = true;
-			sbx_msg_send(x->conn, SBX_MSG_KILL, NULL, 0, NULL, 0);
+			sbx_msg_send(x->conn, SBX_MSG_KILL, NULL, 0, NULL, 0, NULL);
 		}
 		int timeout = -1;
 		if (done_at)
@@ -159,7 +159,7 @@ static int exec_loop(exec_call *x, const sbx_exec_opts *o, uint64_t t0)
 			if (which[k] == 3) {
 				x->cancelled = true;
 				if (x->conn >= 0)
-					sbx_msg_send(x->conn, SBX_MSG_KILL, NULL, 0, NULL, 0);
+					sbx_msg_send(x->conn, SBX_MSG_KILL, NULL, 0, NULL, 0, NULL);
 			}
 		}
 	}
@@ -215,12 +215,12 @@ int sbx_exec_opts_check(const sbx_exec_opts *o, bool need_argv, sbx_error *err)
 {
 	if (need_argv && (!o->argv || !o->argv[0] || !o->argv[0][0]))
 		return sbx_fail(err, SBX_E_INVALID, "no command given");
-	if (o->cwd && sbx_valid_inside_path(o->cwd) < 0)
+	if (o->cwd && sbx_valid_inside_path(o->cwd, NULL) < 0)
 		return sbx_fail(err, SBX_E_PATH,
 				"invalid working directory %s: must be absolute, without . or ..",
 				o->cwd);
 	for (size_t i = 0; i < o->n_env; i++)
-		if (sbx_parse_env(o->env[i]) < 0)
+		if (sbx_parse_env(o->env[i], NULL) < 0)
 			return sbx_fail(err, SBX_E_INVALID, "invalid environment entry: %s",
 					o->env[i]);
 	return 0;
@@ -267,8 +267,8 @@ int sbx_exec_start(sbx_sandbox *sb, const sbx_exec_opts *o, const int fds[3], sb
 	sbx_exec_req h = {.argc = (uint32_t)argc, .blob_len = (uint32_t)blob.len};
 	for (char **e = env; *e; e++)
 		h.envc++;
-	if (sbx_msg_send(conn, SBX_REQ_EXEC, &h, sizeof(h), fds, 3) < 0 ||
-	    sbx_chunks_send(conn, blob.data, blob.len) < 0)
+	if (sbx_msg_send(conn, SBX_REQ_EXEC, &h, sizeof(h), fds, 3, NULL) < 0 ||
+	    sbx_chunks_send(conn, blob.data, blob.len, NULL) < 0)
 		r = sbx_fail(err, SBX_E_STATE, "the sandbox refused the exec request");
 out:
 	sbx_buf_free(&blob);
@@ -342,7 +342,7 @@ static int file_request(sbx_sandbox *sb, char type, const char *path, uint64_t s
 	sbx_file_req h = {.size = size, .max = max};
 	memcpy(req, &h, sizeof(h));
 	memcpy(req + sizeof(h), path, pl);
-	if (sbx_msg_send(conn, type, req, sizeof(h) + pl, NULL, 0) < 0) {
+	if (sbx_msg_send(conn, type, req, sizeof(h) + pl, NULL, 0, NULL) < 0) {
 		close(conn);
 		return sbx_fail(err, SBX_E_STATE, "the sandbox refused the request");
 	}
@@ -353,7 +353,7 @@ static int file_request(sbx_sandbox *sb, char type, const char *path, uint64_t s
 static int file_reply(int conn, const char *name, sbx_error *err)
 {
 	char buf[700];
-	ssize_t n = sbx_msg_recv(conn, buf, sizeof(buf) - 1, NULL, NULL, 0);
+	ssize_t n = sbx_msg_recv(conn, buf, sizeof(buf) - 1, NULL, NULL, 0, NULL);
 	if (n > 0 && buf[0] == SBX_REP_OK)
 		return 0;
 	if (n > 0 && buf[0] == SBX_REP_ERROR) {
@@ -379,16 +379,17 @@ SBX_API int sbx_sandbox_read_file(sbx_sandbox *sb, const char *path, uint64_t ma
 		return conn;
 	char buf[700];
 	int r;
-	ssize_t n = sbx_msg_recv(conn, buf, sizeof(buf) - 1, NULL, NULL, 0);
+	sbx_error e;
+	ssize_t n = sbx_msg_recv(conn, buf, sizeof(buf) - 1, NULL, NULL, 0, NULL);
 	uint64_t size;
 	if (n == 1 + (ssize_t)sizeof(size) && buf[0] == SBX_REP_DATA) {
 		memcpy(&size, buf + 1, sizeof(size));
 		char *d = malloc(size + 1);
 		if (!d) {
 			r = sbx_fail(err, SBX_E_SYSTEM, "out of memory");
-		} else if ((r = sbx_chunks_recv(conn, d, size)) < 0) {
+		} else if ((r = sbx_chunks_recv(conn, d, size, &e)) < 0) {
 			free(d);
-			r = sbx_fail(err, SBX_E_STATE, "read %s: %s", path, strerror(-r));
+			r = sbx_fail_errno(err, SBX_E_STATE, e.sys_errno, "read %s", path);
 		} else if ((r = file_reply(conn, sb_name(sb), err)) == 0) {
 			d[size] = '\0';
 			*data = d;
@@ -419,11 +420,12 @@ SBX_API int sbx_sandbox_write_file(sbx_sandbox *sb, const char *path, const void
 	int conn = file_request(sb, SBX_REQ_WRITE, path, len, max, err);
 	if (conn < 0)
 		return conn;
-	int r = sbx_chunks_send(conn, data, len);
+	sbx_error e;
+	int r = sbx_chunks_send(conn, data, len, &e);
 	/* On a send failure the server has already answered with its error. */
 	int rr = file_reply(conn, sb_name(sb), err);
 	close(conn);
 	return rr < 0  ? rr
-	       : r < 0 ? sbx_fail(err, SBX_E_STATE, "write %s: %s", path, strerror(-r))
+	       : r < 0 ? sbx_fail_errno(err, SBX_E_STATE, e.sys_errno, "write %s", path)
 		       : 0;
 }

@@ -62,7 +62,7 @@ static _Noreturn void serve_until_end(const sbx_paths *p, sbx_launcher *s, int l
 		if (pf[1].revents & POLLIN) {
 			int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 			if (conn >= 0) {
-				sbx_msg_send(s->sock[0], SBX_MSG_CONN, NULL, 0, &conn, 1);
+				sbx_msg_send(s->sock[0], SBX_MSG_CONN, NULL, 0, &conn, 1, NULL);
 				close(conn);
 			}
 		}
@@ -178,8 +178,9 @@ static int detach(const sbx_paths *p, int lfd, const int *keep, size_t nkeep,
 
 static int prepare_run_dir(const sbx_paths *p, sbx_error *err)
 {
-	if (sbx_mkdir_p(p->run, 0700) < 0)
-		return sbx_fail(err, SBX_E_SYSTEM, "cannot create %s: %s", p->run, strerror(errno));
+	int r = sbx_mkdir_p(p->run, 0700, err);
+	if (r < 0)
+		return r;
 	int lfd = make_listener(p, err);
 	if (lfd < 0)
 		rmdir(p->run);

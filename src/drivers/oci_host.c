@@ -27,7 +27,7 @@ int sbx_oci_check_engine(const char *engine, sbx_error *err)
 
 int sbx_oci_cname(const char *name, char *out, size_t cap, sbx_error *err)
 {
-	if (!name || sbx_valid_name(name) < 0)
+	if (!name || sbx_valid_name(name, NULL) < 0)
 		return sbx_fail(err, SBX_E_INVALID, "invalid sandbox name '%s'", name ? name : "");
 	snprintf(out, cap, "sbx-%s", name);
 	return 0;
@@ -51,7 +51,7 @@ static void pick_runtime(void)
 		return; /* pure v1 */
 	char ctrl[256];
 	if (sbx_read_fileat(AT_FDCWD, "/sys/fs/cgroup/unified/cgroup.controllers", ctrl,
-			    sizeof(ctrl)) <= 0 ||
+			    sizeof(ctrl), NULL) <= 0 ||
 	    !*sbx_oci_trim(ctrl))
 		return;
 	char p[PATH_MAX];
@@ -84,7 +84,7 @@ static uint64_t nproc_limit(void)
 {
 	uint64_t v = 4194304;
 	char buf[32];
-	if (sbx_read_fileat(AT_FDCWD, "/proc/sys/kernel/pid_max", buf, sizeof(buf)) > 0) {
+	if (sbx_read_fileat(AT_FDCWD, "/proc/sys/kernel/pid_max", buf, sizeof(buf), NULL) > 0) {
 		unsigned long long m = strtoull(buf, NULL, 10);
 		if (m > 0 && m < v)
 			v = m;

@@ -24,7 +24,7 @@ static bool gone(pid_t pid)
 {
 	char path[64], buf[512];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+	if (sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf), NULL) <= 0)
 		return true;
 	char *p = strrchr(buf, ')');
 	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');

@@ -354,8 +354,9 @@ SBX_API int sbx_pool_release_named(sbx_pool *p, sbx_sandbox *sb, const char *nam
 		return r;
 	char sbdir[PATH_MAX + 16];
 	snprintf(sbdir, sizeof(sbdir), "%s/sandboxes", sbx_state_root());
-	if (sbx_mkdir_p(sbdir, 0700) < 0)
-		return sbx_fail(err, SBX_E_SYSTEM, "cannot create %s: %s", sbdir, strerror(errno));
+	r = sbx_mkdir_p(sbdir, 0700, err);
+	if (r < 0)
+		return r;
 	if (mkdir(paths.dir, 0700) < 0)
 		return errno == EEXIST
 			   ? sbx_fail(err, SBX_E_EXISTS, "sandbox %s already exists", name)

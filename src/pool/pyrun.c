@@ -32,7 +32,7 @@ static int wait_ready(sbx_pooled *pd, sbx_error *err)
 	/* Started badly: the exec connection says why, if it can. */
 	char buf[600] = "";
 	if (pf[1].revents) {
-		ssize_t k = sbx_msg_recv(pd->py_conn, buf, sizeof(buf) - 1, NULL, NULL, 0);
+		ssize_t k = sbx_msg_recv(pd->py_conn, buf, sizeof(buf) - 1, NULL, NULL, 0, NULL);
 		if (k > 0 && buf[0] == SBX_REP_ERROR) {
 			buf[k] = '\0';
 			return sbx_fail(err, SBX_E_SETUP, "python interpreter: %s", buf + 1);
@@ -74,7 +74,7 @@ int sbx_pyrun_prewarm(sbx_sandbox *sb, const char *preload, sbx_error *err)
 	pd->py_conn = conn;
 	char buf[16];
 	/* STARTED (or an error) comes first on the exec connection. */
-	ssize_t k = sbx_msg_recv(conn, buf, sizeof(buf), NULL, NULL, 0);
+	ssize_t k = sbx_msg_recv(conn, buf, sizeof(buf), NULL, NULL, 0, NULL);
 	if (k < 1 || buf[0] != SBX_REP_STARTED)
 		return sbx_fail(err, SBX_E_SETUP, "python interpreter did not start");
 	return wait_ready(pd, err);

@@ -13,7 +13,8 @@ size_t sbx_utf8_seq(const unsigned char *s, size_t n, int *ok);
 /* Append data[0..len) as a quoted JSON string. Bytes that are not valid
  * UTF-8 (overlongs, surrogates, > U+10FFFF, truncated sequences) become
  * U+FFFD (one per maximal invalid subpart, as WHATWG/Unicode recommend);
- * control characters are escaped (\n, \t, \u0001, ...); '"' and '\\' too. */
+ * control characters are escaped (\n, \t, \u0001, ...); '"' and '\\' too.
+ * As sbx_buf's appends: 0, or -1 once out of memory (sticky in b->oom). */
 int sbx_json_string(sbx_buf *b, const char *data, size_t len);
 
 #endif

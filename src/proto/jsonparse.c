@@ -4,6 +4,7 @@
 #include "proto/json.h"
 #include "proto/jsonparse.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <math.h>
 #include <stdarg.h>
@@ -15,26 +16,28 @@ struct jp {
 	const unsigned char *s;
 	size_t len;
 	size_t pos;
-	char *err;
-	size_t errcap;
+	sbx_error *err;
 	locale_t cloc; /* "C" locale for strtod_l, created on first use */
 };
 
+/* A syntax error at byte `at`: -SBX_E_INVALID, "at byte N: reason". */
 __attribute__((format(printf, 3, 4))) static int jp_fail(struct jp *p, size_t at, const char *fmt,
 							 ...)
 {
+	char why[400];
 	va_list ap;
-	int n;
 
-	if (!p->err || p->errcap == 0)
-		return -1;
-	n = snprintf(p->err, p->errcap, "at byte %zu: ", at);
-	if (n >= 0 && (size_t)n < p->errcap) {
-		va_start(ap, fmt);
-		vsnprintf(p->err + n, p->errcap - (size_t)n, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
+	if (!p->err)
+		return -SBX_E_INVALID;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return sbx_fail(p->err, SBX_E_INVALID, "at byte %zu: %s", at, why);
+}
+
+static int jp_oom(struct jp *p, size_t at)
+{
+	return sbx_fail_errno(p->err, SBX_E_SYSTEM, ENOMEM, "at byte %zu", at);
 }
 
 static void skip_ws(struct jp *p)
@@ -155,6 +158,7 @@ static int parse_string(struct jp *p, char **out, size_t *outlen)
 {
 	size_t start = p->pos + 1, end = start, i, o = 0;
 	char *buf;
+	int r;
 
 	while (end < p->len && p->s[end] != '"')
 		end += p->s[end] == '\\' ? 2 : 1;
@@ -162,17 +166,17 @@ static int parse_string(struct jp *p, char **out, size_t *outlen)
 		return jp_fail(p, p->pos, "unterminated string");
 	buf = malloc(end - start + 1);
 	if (!buf)
-		return jp_fail(p, p->pos, "out of memory");
+		return jp_oom(p, p->pos);
 	for (i = start; i < end;) {
 		unsigned char c = p->s[i];
 		if (c < 0x20) {
-			jp_fail(p, i, "unescaped control character 0x%02x in string", c);
+			r = jp_fail(p, i, "unescaped control character 0x%02x in string", c);
 			goto fail;
 		}
 		if (c >= 0x80) {
 			size_t n = utf8_len(p->s + i, end - i);
 			if (n == 0) {
-				jp_fail(p, i, "invalid UTF-8 in string");
+				r = jp_fail(p, i, "invalid UTF-8 in string");
 				goto fail;
 			}
 			memcpy(buf + o, p->s + i, n);
@@ -195,26 +199,26 @@ static int parse_string(struct jp *p, char **out, size_t *outlen)
 		}
 		if (e != 'u') {
 			if (e > 0x20 && e < 0x7F)
-				jp_fail(p, i, "invalid escape '\\%c' in string", e);
+				r = jp_fail(p, i, "invalid escape '\\%c' in string", e);
 			else
-				jp_fail(p, i, "invalid escape (byte 0x%02x after '\\') in string",
-					e);
+				r = jp_fail(p, i,
+					    "invalid escape (byte 0x%02x after '\\') in string", e);
 			goto fail;
 		}
 		long cp = hex4(p, i, end);
 		if (cp < 0) {
-			jp_fail(p, i, "invalid \\u escape (4 hex digits needed)");
+			r = jp_fail(p, i, "invalid \\u escape (4 hex digits needed)");
 			goto fail;
 		}
 		if (cp >= 0xDC00 && cp <= 0xDFFF) {
-			jp_fail(p, i, "lone low surrogate \\u%04lx", cp);
+			r = jp_fail(p, i, "lone low surrogate \\u%04lx", cp);
 			goto fail;
 		}
 		if (cp >= 0xD800 && cp <= 0xDBFF) {
 			long lo = i + 6 < end && p->s[i + 6] == '\\' ? hex4(p, i + 6, end) : -1;
 			if (lo < 0xDC00 || lo > 0xDFFF) {
-				jp_fail(p, i, "high surrogate \\u%04lx not followed by a low one",
-					cp);
+				r = jp_fail(
+				    p, i, "high surrogate \\u%04lx not followed by a low one", cp);
 				goto fail;
 			}
 			cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
@@ -230,7 +234,7 @@ static int parse_string(struct jp *p, char **out, size_t *outlen)
 	return 0;
 fail:
 	free(buf);
-	return -1;
+	return r;
 }
 
 /* ---- numbers and literals ------------------------------------------- */
@@ -306,7 +310,7 @@ static int parse_number(struct jp *p, sbx_jval *v)
 	char small[64], *copy = small;
 	size_t n = i - start;
 	if (n >= sizeof(small) && !(copy = malloc(n + 1)))
-		return jp_fail(p, start, "out of memory");
+		return jp_oom(p, start);
 	memcpy(copy, p->s + start, n);
 	copy[n] = '\0';
 	if (!p->cloc)
@@ -316,7 +320,7 @@ static int parse_number(struct jp *p, sbx_jval *v)
 	if (copy != small)
 		free(copy);
 	if (!p->cloc)
-		return jp_fail(p, start, "out of memory");
+		return jp_oom(p, start);
 	if (isinf(v->num))
 		return jp_fail(p, start, "number out of range");
 	p->pos = i;
@@ -350,19 +354,19 @@ static int grow(struct jp *p, sbx_jval *v, size_t *cap, size_t **kpos)
 		return 0;
 	size_t ncap = *cap ? *cap * 2 : 4;
 	if (ncap > SIZE_MAX / sizeof(sbx_jval))
-		return jp_fail(p, p->pos, "out of memory");
+		return jp_oom(p, p->pos);
 	sbx_jval *items = realloc(v->items, ncap * sizeof(*items));
 	if (!items)
-		return jp_fail(p, p->pos, "out of memory");
+		return jp_oom(p, p->pos);
 	v->items = items;
 	if (kpos) {
 		char **keys = realloc(v->keys, ncap * sizeof(*keys));
 		if (!keys)
-			return jp_fail(p, p->pos, "out of memory");
+			return jp_oom(p, p->pos);
 		v->keys = keys;
 		size_t *np = realloc(*kpos, ncap * sizeof(*np));
 		if (!np)
-			return jp_fail(p, p->pos, "out of memory");
+			return jp_oom(p, p->pos);
 		*kpos = np;
 	}
 	*cap = ncap;
@@ -401,11 +405,11 @@ static int parse_array(struct jp *p, sbx_jval *v, int depth)
 		return 0;
 	}
 	do {
-		if (grow(p, v, &cap, NULL) < 0)
-			return -1;
+		if ((r = grow(p, v, &cap, NULL)) < 0)
+			return r;
 		memset(&v->items[v->n], 0, sizeof(*v->items));
-		if (parse_value(p, &v->items[v->n++], depth) < 0)
-			return -1;
+		if ((r = parse_value(p, &v->items[v->n++], depth)) < 0)
+			return r;
 	} while ((r = next_item(p, ']')) > 0);
 	return r;
 }
@@ -458,7 +462,7 @@ static int check_dups(struct jp *p, const sbx_jval *v, const size_t *kpos)
 	} else {
 		struct keyent *e = malloc(v->n * sizeof(*e));
 		if (!e)
-			return jp_fail(p, p->pos, "out of memory");
+			return jp_oom(p, p->pos);
 		for (size_t k = 0; k < v->n; k++)
 			e[k] = (struct keyent){v->keys[k], k};
 		qsort(e, v->n, sizeof(*e), keyent_cmp);
@@ -536,11 +540,13 @@ static int parse_value(struct jp *p, sbx_jval *v, int depth)
 		if (p->s[p->pos] == '[')
 			return parse_array(p, v, depth + 1);
 		return parse_object(p, v, depth + 1);
-	case '"':
-		if (parse_string(p, &v->str, &v->len) < 0)
-			return -1;
+	case '"': {
+		int r = parse_string(p, &v->str, &v->len);
+		if (r < 0)
+			return r;
 		v->type = SBX_J_STR;
 		return 0;
+	}
 	case 't':
 	case 'f':
 	case 'n':
@@ -553,18 +559,15 @@ static int parse_value(struct jp *p, sbx_jval *v, int depth)
 	}
 }
 
-sbx_jval *sbx_jparse(const char *text, size_t len, char *err, size_t errcap)
+int sbx_jparse(const char *text, size_t len, sbx_jval **out, sbx_error *err)
 {
-	struct jp p = {.s = (const unsigned char *)text, .len = len, .err = err, .errcap = errcap};
+	struct jp p = {.s = (const unsigned char *)text, .len = len, .err = err};
 	sbx_jval *v = calloc(1, sizeof(*v));
 	int r;
 
-	if (err && errcap)
-		err[0] = '\0';
-	if (!v) {
-		jp_fail(&p, 0, "out of memory");
-		return NULL;
-	}
+	*out = NULL;
+	if (!v)
+		return jp_oom(&p, 0);
 	r = parse_value(&p, v, 0);
 	if (r == 0) {
 		skip_ws(&p);
@@ -575,9 +578,10 @@ sbx_jval *sbx_jparse(const char *text, size_t len, char *err, size_t errcap)
 		freelocale(p.cloc);
 	if (r < 0) {
 		sbx_jfree(v);
-		return NULL;
+		return r;
 	}
-	return v;
+	*out = v;
+	return 0;
 }
 
 /* ---- lookups -------------------------------------------------------- */

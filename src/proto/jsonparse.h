@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "base/util.h"
 
 /* Containers may nest at most this deep ("[[1]]" is depth 2). */
 #define SBX_JPARSE_MAX_DEPTH 64
@@ -26,9 +27,10 @@ struct sbx_jval {
 };
 
 /* Parse exactly one JSON value from text[0..len) (surrounding whitespace
- * allowed, nothing else; text may be NULL when len is 0). Returns a malloc'd
- * tree for sbx_jfree, or NULL with a one-line message in err (may be NULL):
- * "at byte N: reason", N being the 0-based offset of the offending byte.
+ * allowed, nothing else; text may be NULL when len is 0). 0 and a malloc'd
+ * tree in *out for sbx_jfree; or *out NULL and -SBX_E_INVALID with err
+ * (may be NULL): "at byte N: reason", N being the 0-based offset of the
+ * offending byte (-SBX_E_SYSTEM out of memory: "at byte N: <strerror(ENOMEM)>").
  *
  * Rejected besides syntax errors: invalid UTF-8 anywhere, unescaped control
  * characters, invalid escapes and unpaired UTF-16 surrogates, leading zeros,
@@ -36,11 +38,18 @@ struct sbx_jval {
  * (\u0000; they would alias shorter keys in lookups), nesting deeper than
  * SBX_JPARSE_MAX_DEPTH. Each value takes a sbx_jval (72 bytes), so an input
  * of tiny values ("[0,0,...]") can need ~100 times len: bound len first. */
-sbx_jval *sbx_jparse(const char *text, size_t len, char *err, size_t errcap);
+int sbx_jparse(const char *text, size_t len, sbx_jval **out, sbx_error *err);
 void sbx_jfree(sbx_jval *v);
+static inline void sbx_jfreep(sbx_jval **v)
+{
+	sbx_jfree(*v);
+	*v = NULL;
+}
+#define _cleanup_jval_ _cleanup_(sbx_jfreep)
 
 /* Lookups in an object: NULL/false if obj is NULL or not an object, the key
- * is absent, or the value has another type. *out is only set on success. */
+ * is absent, or the value has another type (an answer, not a failure: no
+ * sbx_error). *out is only set when found. */
 const sbx_jval *sbx_jget(const sbx_jval *obj, const char *key);
 /* A string value without embedded NUL bytes (those would be silently
  * truncated as C strings; use sbx_jget and len for binary data). */

@@ -7,7 +7,8 @@
 #include "base/util.h"
 #include "proto/proto.h"
 
-int sbx_msg_send(int fd, char type, const void *p, size_t n, const int *fds, int nfds)
+int sbx_msg_send(int fd, char type, const void *p, size_t n, const int *fds, int nfds,
+		 sbx_error *err)
 {
 	struct iovec iov[2] = {{&type, 1}, {(void *)p, n}};
 	union {
@@ -17,7 +18,8 @@ int sbx_msg_send(int fd, char type, const void *p, size_t n, const int *fds, int
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n ? 2 : 1};
 	if (nfds > 0) {
 		if (nfds > 4)
-			return -EINVAL;
+			return sbx_fail_errno(err, SBX_E_SYSTEM, EINVAL,
+					      "send on control socket: %d fds", nfds);
 		memset(&ctl, 0, sizeof(ctl));
 		mh.msg_control = ctl.buf;
 		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
@@ -32,11 +34,13 @@ int sbx_msg_send(int fd, char type, const void *p, size_t n, const int *fds, int
 		r = sendmsg(fd, &mh, MSG_NOSIGNAL);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
-		return -errno;
-	return (size_t)r == n + 1 ? 0 : -EMSGSIZE;
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "send on control socket");
+	if ((size_t)r != n + 1)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, EMSGSIZE, "send on control socket");
+	return 0;
 }
 
-ssize_t sbx_msg_recv(int fd, void *buf, size_t cap, int *fds, int *nfds, int maxfds)
+ssize_t sbx_msg_recv(int fd, void *buf, size_t cap, int *fds, int *nfds, int maxfds, sbx_error *err)
 {
 	struct iovec iov = {buf, cap};
 	union {
@@ -57,7 +61,7 @@ ssize_t sbx_msg_recv(int fd, void *buf, size_t cap, int *fds, int *nfds, int max
 		r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 	while (r < 0 && (errno == EINTR || (errno == ECONNRESET && resets++ == 0)));
 	if (r < 0)
-		return -errno;
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "receive on control socket");
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
@@ -72,16 +76,16 @@ ssize_t sbx_msg_recv(int fd, void *buf, size_t cap, int *fds, int *nfds, int max
 		}
 	}
 	if (mh.msg_flags & MSG_TRUNC)
-		return -EMSGSIZE;
+		return sbx_fail_errno(err, SBX_E_SYSTEM, EMSGSIZE, "receive on control socket");
 	return r;
 }
 
-int sbx_chunks_send(int fd, const void *p, size_t n)
+int sbx_chunks_send(int fd, const void *p, size_t n, sbx_error *err)
 {
 	const char *c = p;
 	while (n > 0) {
 		size_t k = n < SBX_PROTO_CHUNK ? n : SBX_PROTO_CHUNK;
-		int r = sbx_msg_send(fd, SBX_MSG_CHUNK, c, k, NULL, 0);
+		int r = sbx_msg_send(fd, SBX_MSG_CHUNK, c, k, NULL, 0, err);
 		if (r < 0)
 			return r;
 		c += k;
@@ -90,21 +94,27 @@ int sbx_chunks_send(int fd, const void *p, size_t n)
 	return 0;
 }
 
-int sbx_chunks_recv(int fd, void *p, size_t n)
+int sbx_chunks_recv(int fd, void *p, size_t n, sbx_error *err)
 {
 	char *c = p;
 	char buf[SBX_PROTO_CHUNK + 1];
 	while (n > 0) {
-		ssize_t r = sbx_msg_recv(fd, buf, sizeof(buf), NULL, NULL, 0);
+		ssize_t r = sbx_msg_recv(fd, buf, sizeof(buf), NULL, NULL, 0, err);
 		if (r < 0)
 			return (int)r;
 		if (r == 0)
-			return -EPIPE;
+			return sbx_fail_errno(err, SBX_E_SYSTEM, EPIPE, "receive data");
 		if (buf[0] != SBX_MSG_CHUNK || (size_t)(r - 1) > n)
-			return -EPROTO;
+			return sbx_fail_errno(err, SBX_E_SYSTEM, EPROTO, "receive data");
 		memcpy(c, buf + 1, (size_t)(r - 1));
 		c += r - 1;
 		n -= (size_t)(r - 1);
 	}
 	return 0;
+}
+
+int sbx_msg_send_error(int fd, const sbx_error *e, sbx_error *err)
+{
+	size_t n = strnlen(e->msg, SBX_PROTO_ERROR_MAX);
+	return sbx_msg_send(fd, SBX_REP_ERROR, e->msg, n, NULL, 0, err);
 }

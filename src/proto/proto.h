@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "sbx.h"
 
 #define SBX_PROTO_CHUNK 65536
 #define SBX_PROTO_MAX_ARGS (1u << 20) /* argv + env + cwd bytes */
@@ -43,13 +44,28 @@ typedef struct sbx_file_req {
 	uint64_t max;  /* cap on the file size */
 } sbx_file_req;
 
-/* Send one record: type, payload, optional fds. 0 or -errno. */
-int sbx_msg_send(int fd, char type, const void *p, size_t n, const int *fds, int nfds);
+/* All of these follow the library's error convention (base/util.h) and
+ * never allocate: the sandbox's side uses them after clone. A failure is
+ * -SBX_E_SYSTEM with err saying which step and the errno kept (EPIPE when
+ * the peer is gone); callers give it their own code and words. */
+
+/* Send one record: type, payload, optional fds (at most 4). */
+int sbx_msg_send(int fd, char type, const void *p, size_t n, const int *fds, int nfds,
+		 sbx_error *err);
 /* Receive one record into buf (type byte first). Returns its length, 0 at
- * EOF, or -errno. Received fds (at most maxfds) land in fds, their count in nfds. */
-ssize_t sbx_msg_recv(int fd, void *buf, size_t cap, int *fds, int *nfds, int maxfds);
-/* Send n bytes as CHUNK records / receive exactly n bytes of CHUNKs. */
-int sbx_chunks_send(int fd, const void *p, size_t n);
-int sbx_chunks_recv(int fd, void *p, size_t n);
+ * EOF, or a negative code (EMSGSIZE: it did not fit). Received fds (at most
+ * maxfds) land in fds, their count in nfds. */
+ssize_t sbx_msg_recv(int fd, void *buf, size_t cap, int *fds, int *nfds, int maxfds,
+		     sbx_error *err);
+/* Send n bytes as CHUNK records / receive exactly n bytes of CHUNKs (EPIPE
+ * if the peer closed first, EPROTO on another record). */
+int sbx_chunks_send(int fd, const void *p, size_t n, sbx_error *err);
+int sbx_chunks_recv(int fd, void *p, size_t n, sbx_error *err);
+
+/* Longest error text sent in one record: fits the receivers' buffers. */
+#define SBX_PROTO_ERROR_MAX 480
+/* Send e's message as an error record (type 'E': SBX_REP_ERROR, the same
+ * byte as the launch socket's SBX_MSG_ERROR), cut at SBX_PROTO_ERROR_MAX. */
+int sbx_msg_send_error(int fd, const sbx_error *e, sbx_error *err);
 
 #endif

@@ -29,7 +29,7 @@ const char *sbx_run_root(void)
 
 int sbx_paths_for(const char *name, sbx_paths *p, sbx_error *err)
 {
-	if (!name || sbx_valid_name(name) < 0)
+	if (!name || sbx_valid_name(name, NULL) < 0)
 		return sbx_fail(err, SBX_E_INVALID,
 				"invalid sandbox name '%s' (letters, digits, _ . -; at most 64; "
 				"starting with a letter or digit)",
@@ -559,7 +559,7 @@ uint64_t sbx_proc_start(pid_t pid)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (pid <= 0 || sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+	if (pid <= 0 || sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf), NULL) <= 0)
 		return 0;
 	char *p = strrchr(buf, ')');
 	/* A zombie is dead for our purposes (its parent may reap it late). */
@@ -589,7 +589,7 @@ void sbx_sbstate_cleanup(const sbx_paths *p, const sbx_sbstate *s)
 		for (int i = 0; i < 100 && rmdir(s->cg[c]) < 0 && errno == EBUSY; i++) {
 			char procs[PATH_MAX + 16], buf[4096];
 			snprintf(procs, sizeof(procs), "%s/cgroup.procs", s->cg[c]);
-			if (sbx_read_fileat(AT_FDCWD, procs, buf, sizeof(buf)) > 0)
+			if (sbx_read_fileat(AT_FDCWD, procs, buf, sizeof(buf), NULL) > 0)
 				for (char *w = strtok(buf, "\n"); w; w = strtok(NULL, "\n"))
 					kill((pid_t)atoi(w), SIGKILL);
 			nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);

@@ -19,32 +19,38 @@
 
 static sbx_jval *ok_n(const char *in, size_t n)
 {
-	char err[256];
-	sbx_jval *v;
+	sbx_error err = {.code = SBX_E_STATE, .msg = "stale"};
+	sbx_jval *v = (sbx_jval *)&err; /* overwritten: the result, or NULL */
 
-	strcpy(err, "stale");
-	v = sbx_jparse(in, n, err, sizeof(err));
-	if (!v)
-		fail_msg("parse of \"%.*s\" failed: %s", n > 200 ? 200 : (int)n, in, err);
-	assert_string_equal(err, "");
+	if (sbx_jparse(in, n, &v, &err) != 0)
+		fail_msg("parse of \"%.*s\" failed: %s", n > 200 ? 200 : (int)n, in, err.msg);
+	assert_non_null(v);
+	/* Untouched on success. */
+	assert_int_equal(err.code, SBX_E_STATE);
+	assert_string_equal(err.msg, "stale");
 	return v;
 }
 #define OK(lit) ok_n(lit, sizeof(lit) - 1)
 
 static void bad_n(const char *in, size_t n, const char *want)
 {
-	char err[256];
-	sbx_jval *v = sbx_jparse(in, n, err, sizeof(err));
+	sbx_error err = {0};
+	sbx_jval *v = (sbx_jval *)&err;
+	int r = sbx_jparse(in, n, &v, &err);
 
-	if (v) {
+	if (r == 0) {
 		sbx_jfree(v);
 		fail_msg("parse of \"%.*s\" succeeded, want error \"%s\"", n > 200 ? 200 : (int)n,
 			 in, want);
 	}
-	if (strcmp(err, want) != 0)
+	assert_null(v);
+	assert_int_equal(r, -SBX_E_INVALID);
+	assert_int_equal(err.code, SBX_E_INVALID);
+	assert_int_equal(err.sys_errno, 0);
+	if (strcmp(err.msg, want) != 0)
 		fail_msg("parse of \"%.*s\": error \"%s\", want \"%s\"", n > 200 ? 200 : (int)n, in,
-			 err, want);
-	assert_null(strchr(err, '\n'));
+			 err.msg, want);
+	assert_null(strchr(err.msg, '\n'));
 }
 #define BAD(lit, want) bad_n(lit, sizeof(lit) - 1, want)
 
@@ -671,9 +677,7 @@ static void roundtrip(const char *data, size_t len, const char *want, size_t wle
 	sbx_buf_append(&o, b.data, b.len);
 	sbx_buf_puts(&o, "}");
 	if (memchr(want, '\0', wlen)) {
-		char err[128];
-		assert_null(sbx_jparse(o.data, o.len, err, sizeof(err)));
-		assert_string_equal(err, "at byte 1: object key contains \\u0000");
+		bad_n(o.data, o.len, "at byte 1: object key contains \\u0000");
 	} else {
 		v = ok_n(o.data, o.len);
 		assert_int_equal(v->n, 1);
@@ -840,36 +844,41 @@ static void test_lookups(void **state)
 	sbx_jfree(v);
 }
 
-static void test_err_buffer(void **state)
+static void test_err_struct(void **state)
 {
 	(void)state;
-	char err[16];
+	sbx_jval dummy, *v = &dummy;
 
-	/* No error buffer at all. */
-	assert_null(sbx_jparse("[1,]", 4, NULL, 0));
-	assert_null(sbx_jparse("[1,]", 4, NULL, 100));
-	/* A small one is truncated, never overrun. */
-	memset(err, 'X', sizeof(err));
-	assert_null(sbx_jparse("01", 2, err, 8));
-	assert_string_equal(err, "at byte");
-	assert_int_equal(err[8], 'X');
-	memset(err, 'X', sizeof(err));
-	assert_null(sbx_jparse("[1, 01]", 7, err, 14));
-	assert_string_equal(err, "at byte 4: le");
-	assert_int_equal(err[14], 'X');
-	memset(err, 'X', sizeof(err));
-	assert_null(sbx_jparse("01", 2, err, 1));
-	assert_int_equal(err[0], '\0');
-	assert_int_equal(err[1], 'X');
-	assert_null(sbx_jparse("01", 2, err, 0));
-	assert_int_equal(err[0], '\0');
-	/* Cleared on success. */
-	strcpy(err, "old");
-	sbx_jval *v = sbx_jparse("1", 1, err, sizeof(err));
+	/* No sbx_error at all: the code still says what failed. */
+	assert_int_equal(sbx_jparse("[1,]", 4, &v, NULL), -SBX_E_INVALID);
+	assert_null(v);
+	assert_int_equal(sbx_jparse("01", 2, &v, NULL), -SBX_E_INVALID);
+	/* A long key is shown cut short; the message always fits. */
+	sbx_buf b = {0};
+	sbx_buf_puts(&b, "{\"");
+	for (int i = 0; i < 40; i++)
+		sbx_buf_puts(&b, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	sbx_buf_puts(&b, "\":1,\"");
+	for (int i = 0; i < 40; i++)
+		sbx_buf_puts(&b, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	sbx_buf_puts(&b, "\":2}");
+	sbx_error err;
+	memset(&err, 'X', sizeof(err));
+	assert_int_equal(sbx_jparse(b.data, b.len, &v, &err), -SBX_E_INVALID);
+	assert_true(strlen(err.msg) < sizeof(err.msg));
+	assert_non_null(strstr(err.msg, ": duplicate key 'aaaa"));
+	assert_non_null(strstr(err.msg, "...'"));
+	sbx_buf_free(&b);
+	/* Success: 0 and the tree. */
+	assert_int_equal(sbx_jparse("1", 1, &v, NULL), 0);
 	assert_non_null(v);
-	assert_string_equal(err, "");
 	sbx_jfree(v);
 	sbx_jfree(NULL);
+	/* The cleanup attribute frees a tree (checked by the sanitizer build). */
+	{
+		_cleanup_jval_ sbx_jval *w = NULL;
+		assert_int_equal(sbx_jparse("[[1],{\"a\":\"b\"}]", 15, &w, NULL), 0);
+	}
 }
 
 /* Failures deep inside a partially built tree free everything (checked by
@@ -910,7 +919,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_repaired),
 		cmocka_unit_test(test_escape_vs_raw),
 		cmocka_unit_test(test_lookups),
-		cmocka_unit_test(test_err_buffer),
+		cmocka_unit_test(test_err_struct),
 		cmocka_unit_test(test_partial_trees_freed),
 	};
 	/* clang-format on */

@@ -268,24 +268,24 @@ static void test_cpus_invalid(void **state)
 static void test_env(void **state)
 {
 	(void)state;
-	assert_int_equal(sbx_parse_env("K=V"), 0);
-	assert_int_equal(sbx_parse_env("K="), 0);
-	assert_int_equal(sbx_parse_env("_=x"), 0);
-	assert_int_equal(sbx_parse_env("_A1_b2=x=y"), 0);
-	assert_int_equal(sbx_parse_env("PATH=/usr/bin:/bin"), 0);
-	assert_int_equal(sbx_parse_env("K= spaces and \"quotes\" "), 0);
+	assert_int_equal(sbx_parse_env("K=V", NULL), 0);
+	assert_int_equal(sbx_parse_env("K=", NULL), 0);
+	assert_int_equal(sbx_parse_env("_=x", NULL), 0);
+	assert_int_equal(sbx_parse_env("_A1_b2=x=y", NULL), 0);
+	assert_int_equal(sbx_parse_env("PATH=/usr/bin:/bin", NULL), 0);
+	assert_int_equal(sbx_parse_env("K= spaces and \"quotes\" ", NULL), 0);
 
-	assert_int_equal(sbx_parse_env(""), -1);
-	assert_int_equal(sbx_parse_env("="), -1);
-	assert_int_equal(sbx_parse_env("=V"), -1);
-	assert_int_equal(sbx_parse_env("K"), -1);
-	assert_int_equal(sbx_parse_env("1K=V"), -1);
-	assert_int_equal(sbx_parse_env("K-1=V"), -1);
-	assert_int_equal(sbx_parse_env("K.1=V"), -1);
-	assert_int_equal(sbx_parse_env("K 1=V"), -1);
-	assert_int_equal(sbx_parse_env(" K=V"), -1);
-	assert_int_equal(sbx_parse_env("K\xc3\xa9=V"), -1);
-	assert_int_equal(sbx_parse_env(NULL), -1);
+	assert_int_equal(sbx_parse_env("", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_parse_env("=", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_parse_env("=V", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_parse_env("K", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_parse_env("1K=V", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_parse_env("K-1=V", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_parse_env("K.1=V", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_parse_env("K 1=V", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_parse_env(" K=V", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_parse_env("K\xc3\xa9=V", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_parse_env(NULL, NULL), -SBX_E_INVALID);
 }
 
 /* ---- workspace ------------------------------------------------------ */
@@ -295,7 +295,7 @@ static void ws_ok(const char *spec, const char *want_dir, sbx_ws_mode want_mode)
 	char *dir = (char *)1;
 	sbx_ws_mode mode = SBX_WS_NONE;
 
-	if (sbx_parse_workspace(spec, &dir, &mode) != 0)
+	if (sbx_parse_workspace(spec, &dir, &mode, NULL) != 0)
 		fail_msg("sbx_parse_workspace(\"%s\") rejected", spec);
 	assert_non_null(dir);
 	assert_string_equal(dir, want_dir);
@@ -308,7 +308,7 @@ static void ws_bad(const char *spec)
 	char *dir = (char *)1;
 	sbx_ws_mode mode = (sbx_ws_mode)77;
 
-	if (sbx_parse_workspace(spec, &dir, &mode) != -1)
+	if (sbx_parse_workspace(spec, &dir, &mode, NULL) != -SBX_E_INVALID)
 		fail_msg("sbx_parse_workspace(\"%s\") accepted", spec);
 	assert_null(dir);
 	assert_int_equal(mode, 77);
@@ -356,8 +356,8 @@ static void test_workspace_null_outputs(void **state)
 	sbx_ws_mode mode;
 
 	(void)state;
-	assert_int_equal(sbx_parse_workspace("/a", NULL, &mode), -1);
-	assert_int_equal(sbx_parse_workspace("/a", &dir, NULL), -1);
+	assert_int_equal(sbx_parse_workspace("/a", NULL, &mode, NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_parse_workspace("/a", &dir, NULL, NULL), -SBX_E_INVALID);
 	assert_null(dir);
 }
 
@@ -368,34 +368,34 @@ static void test_name(void **state)
 	char s[80];
 
 	(void)state;
-	assert_int_equal(sbx_valid_name("a"), 0);
-	assert_int_equal(sbx_valid_name("0"), 0);
-	assert_int_equal(sbx_valid_name("job-1.test_x"), 0);
-	assert_int_equal(sbx_valid_name("A.."), 0);
-	assert_int_equal(sbx_valid_name("a-"), 0);
+	assert_int_equal(sbx_valid_name("a", NULL), 0);
+	assert_int_equal(sbx_valid_name("0", NULL), 0);
+	assert_int_equal(sbx_valid_name("job-1.test_x", NULL), 0);
+	assert_int_equal(sbx_valid_name("A..", NULL), 0);
+	assert_int_equal(sbx_valid_name("a-", NULL), 0);
 
 	memset(s, 'n', 64);
 	s[64] = '\0';
-	assert_int_equal(sbx_valid_name(s), 0);
+	assert_int_equal(sbx_valid_name(s, NULL), 0);
 	s[64] = 'n';
 	s[65] = '\0';
-	assert_int_equal(sbx_valid_name(s), -1);
+	assert_int_equal(sbx_valid_name(s, NULL), -SBX_E_INVALID);
 	memset(s, 'n', 79);
 	s[79] = '\0';
-	assert_int_equal(sbx_valid_name(s), -1);
+	assert_int_equal(sbx_valid_name(s, NULL), -SBX_E_INVALID);
 
-	assert_int_equal(sbx_valid_name(""), -1);
-	assert_int_equal(sbx_valid_name("."), -1);
-	assert_int_equal(sbx_valid_name(".."), -1);
-	assert_int_equal(sbx_valid_name(".a"), -1);
-	assert_int_equal(sbx_valid_name("-a"), -1);
-	assert_int_equal(sbx_valid_name("_a"), -1);
-	assert_int_equal(sbx_valid_name("a/b"), -1);
-	assert_int_equal(sbx_valid_name("a b"), -1);
-	assert_int_equal(sbx_valid_name("a:b"), -1);
-	assert_int_equal(sbx_valid_name("a\n"), -1);
-	assert_int_equal(sbx_valid_name("\xc3\xa9"), -1);
-	assert_int_equal(sbx_valid_name(NULL), -1);
+	assert_int_equal(sbx_valid_name("", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_valid_name(".", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_valid_name("..", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_valid_name(".a", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_valid_name("-a", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_valid_name("_a", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_valid_name("a/b", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_valid_name("a b", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_valid_name("a:b", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_valid_name("a\n", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_valid_name("\xc3\xa9", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_valid_name(NULL, NULL), -SBX_E_INVALID);
 }
 
 static void test_hostname(void **state)
@@ -403,27 +403,27 @@ static void test_hostname(void **state)
 	char s[80];
 
 	(void)state;
-	assert_int_equal(sbx_valid_hostname("sandbox"), 0);
-	assert_int_equal(sbx_valid_hostname("a"), 0);
-	assert_int_equal(sbx_valid_hostname("1"), 0);
-	assert_int_equal(sbx_valid_hostname("my-Host-2"), 0);
-	assert_int_equal(sbx_valid_hostname("a-b"), 0);
+	assert_int_equal(sbx_valid_hostname("sandbox", NULL), 0);
+	assert_int_equal(sbx_valid_hostname("a", NULL), 0);
+	assert_int_equal(sbx_valid_hostname("1", NULL), 0);
+	assert_int_equal(sbx_valid_hostname("my-Host-2", NULL), 0);
+	assert_int_equal(sbx_valid_hostname("a-b", NULL), 0);
 
 	memset(s, 'h', 63);
 	s[63] = '\0';
-	assert_int_equal(sbx_valid_hostname(s), 0);
+	assert_int_equal(sbx_valid_hostname(s, NULL), 0);
 	s[63] = 'h';
 	s[64] = '\0';
-	assert_int_equal(sbx_valid_hostname(s), -1);
+	assert_int_equal(sbx_valid_hostname(s, NULL), -SBX_E_INVALID);
 
-	assert_int_equal(sbx_valid_hostname(""), -1);
-	assert_int_equal(sbx_valid_hostname("-"), -1);
-	assert_int_equal(sbx_valid_hostname("-a"), -1);
-	assert_int_equal(sbx_valid_hostname("a-"), -1);
-	assert_int_equal(sbx_valid_hostname("a.b"), -1);
-	assert_int_equal(sbx_valid_hostname("a_b"), -1);
-	assert_int_equal(sbx_valid_hostname("a b"), -1);
-	assert_int_equal(sbx_valid_hostname(NULL), -1);
+	assert_int_equal(sbx_valid_hostname("", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_valid_hostname("-", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_valid_hostname("-a", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_valid_hostname("a-", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_valid_hostname("a.b", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_valid_hostname("a_b", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_valid_hostname("a b", NULL), -SBX_E_INVALID);
+	assert_int_equal(sbx_valid_hostname(NULL, NULL), -SBX_E_INVALID);
 }
 
 /* ---- inside paths --------------------------------------------------- */
@@ -431,27 +431,61 @@ static void test_hostname(void **state)
 static void test_inside_path(void **state)
 {
 	(void)state;
-	assert_int_equal(sbx_valid_inside_path("/"), 0);
-	assert_int_equal(sbx_valid_inside_path("/workspace"), 0);
-	assert_int_equal(sbx_valid_inside_path("/a/b/c/"), 0);
-	assert_int_equal(sbx_valid_inside_path("//a//b"), 0);
-	assert_int_equal(sbx_valid_inside_path("/.hidden"), 0);
-	assert_int_equal(sbx_valid_inside_path("/a/..."), 0);
-	assert_int_equal(sbx_valid_inside_path("/a/..b"), 0);
-	assert_int_equal(sbx_valid_inside_path("/a./b."), 0);
+	assert_int_equal(sbx_valid_inside_path("/", NULL), 0);
+	assert_int_equal(sbx_valid_inside_path("/workspace", NULL), 0);
+	assert_int_equal(sbx_valid_inside_path("/a/b/c/", NULL), 0);
+	assert_int_equal(sbx_valid_inside_path("//a//b", NULL), 0);
+	assert_int_equal(sbx_valid_inside_path("/.hidden", NULL), 0);
+	assert_int_equal(sbx_valid_inside_path("/a/...", NULL), 0);
+	assert_int_equal(sbx_valid_inside_path("/a/..b", NULL), 0);
+	assert_int_equal(sbx_valid_inside_path("/a./b.", NULL), 0);
 
-	assert_int_equal(sbx_valid_inside_path(""), -1);
-	assert_int_equal(sbx_valid_inside_path("a"), -1);
-	assert_int_equal(sbx_valid_inside_path("./a"), -1);
-	assert_int_equal(sbx_valid_inside_path("/."), -1);
-	assert_int_equal(sbx_valid_inside_path("/.."), -1);
-	assert_int_equal(sbx_valid_inside_path("/./"), -1);
-	assert_int_equal(sbx_valid_inside_path("/../"), -1);
-	assert_int_equal(sbx_valid_inside_path("/a/./b"), -1);
-	assert_int_equal(sbx_valid_inside_path("/a/../b"), -1);
-	assert_int_equal(sbx_valid_inside_path("/a/.."), -1);
-	assert_int_equal(sbx_valid_inside_path("/a//.."), -1);
-	assert_int_equal(sbx_valid_inside_path(NULL), -1);
+	assert_int_equal(sbx_valid_inside_path("", NULL), -SBX_E_PATH);
+	assert_int_equal(sbx_valid_inside_path("a", NULL), -SBX_E_PATH);
+	assert_int_equal(sbx_valid_inside_path("./a", NULL), -SBX_E_PATH);
+	assert_int_equal(sbx_valid_inside_path("/.", NULL), -SBX_E_PATH);
+	assert_int_equal(sbx_valid_inside_path("/..", NULL), -SBX_E_PATH);
+	assert_int_equal(sbx_valid_inside_path("/./", NULL), -SBX_E_PATH);
+	assert_int_equal(sbx_valid_inside_path("/../", NULL), -SBX_E_PATH);
+	assert_int_equal(sbx_valid_inside_path("/a/./b", NULL), -SBX_E_PATH);
+	assert_int_equal(sbx_valid_inside_path("/a/../b", NULL), -SBX_E_PATH);
+	assert_int_equal(sbx_valid_inside_path("/a/..", NULL), -SBX_E_PATH);
+	assert_int_equal(sbx_valid_inside_path("/a//..", NULL), -SBX_E_PATH);
+	assert_int_equal(sbx_valid_inside_path(NULL, NULL), -SBX_E_PATH);
+}
+
+/* ---- messages: what a caller passing an sbx_error gets -------------- */
+
+static void expect_err(int r, const sbx_error *e, sbx_errcode code, const char *msg)
+{
+	assert_int_equal(r, -(int)code);
+	assert_int_equal(e->code, code);
+	assert_int_equal(e->sys_errno, 0);
+	assert_string_equal(e->msg, msg);
+}
+
+static void test_messages(void **state)
+{
+	sbx_error e;
+	char *dir = NULL;
+	sbx_ws_mode mode;
+
+	(void)state;
+	expect_err(sbx_parse_env("K-1=V", &e), &e, SBX_E_INVALID,
+		   "invalid environment entry: K-1=V");
+	expect_err(sbx_valid_hostname("a_b", &e), &e, SBX_E_INVALID, "invalid hostname: a_b");
+	expect_err(sbx_valid_name("-a", &e), &e, SBX_E_INVALID,
+		   "invalid sandbox name '-a' (letters, digits, _ . -; at most 64; starting with "
+		   "a letter or digit)");
+	expect_err(sbx_valid_inside_path("/a/../b", &e), &e, SBX_E_PATH,
+		   "invalid path /a/../b: must be absolute, without . or ..");
+	expect_err(sbx_parse_workspace("/a:rx", &dir, &mode, &e), &e, SBX_E_INVALID,
+		   "invalid workspace '/a:rx' (DIR, DIR:ro or DIR:rw)");
+	assert_null(dir);
+	/* Success leaves err alone. */
+	e.code = SBX_E_STATE;
+	assert_int_equal(sbx_parse_env("K=V", &e), 0);
+	assert_int_equal(e.code, SBX_E_STATE);
 }
 
 int main(void)
@@ -474,6 +508,7 @@ int main(void)
 		cmocka_unit_test(test_name),
 		cmocka_unit_test(test_hostname),
 		cmocka_unit_test(test_inside_path),
+		cmocka_unit_test(test_messages),
 	};
 	/* clang-format on */
 

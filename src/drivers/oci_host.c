@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
+#include "base/procfs.h"
 #include "base/util.h"
 #include "drivers/oci_int.h"
 #include "base/parse.h"
@@ -83,12 +84,10 @@ int sbx_oci_runtime(const char *engine, const char **runtime, sbx_error *err)
 static uint64_t nproc_limit(void)
 {
 	uint64_t v = 4194304;
-	char buf[32];
-	if (sbx_read_fileat(AT_FDCWD, "/proc/sys/kernel/pid_max", buf, sizeof(buf)) > 0) {
-		unsigned long long m = strtoull(buf, NULL, 10);
-		if (m > 0 && m < v)
-			v = m;
-	}
+	int64_t m;
+	if (sbx_read_key(AT_FDCWD, "/proc/sys/kernel/pid_max", NULL, &m, NULL) == 0 && m > 0 &&
+	    (uint64_t)m < v)
+		v = (uint64_t)m;
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < v)
 		v = rl.rlim_max;

@@ -217,3 +217,26 @@ int sbx_oci_diagnose(const char *engine, const char *image, const char *what, co
 	return sbx_fail(err, SBX_E_SETUP, "%s: %s failed: %s", engine, what,
 			msg && *msg ? msg : "no message");
 }
+
+/* Here, not in oci_proc.c: it needs the runtime choice (above), and
+ * oci_proc.c needs nothing of this file. */
+int sbx_oci_simple(const char *engine, const char *const *args, uint64_t timeout_ms, sbx_oci_out *o,
+		   sbx_error *err)
+{
+	memset(o, 0, sizeof(*o));
+	const char *rt = NULL;
+	int r = sbx_oci_runtime(engine, &rt, err);
+	if (r < 0)
+		return r;
+	sbx_oci_host h = {.runtime = rt};
+	sbx_strv a = {0};
+	sbx_oci_args_engine(&a, engine, &h);
+	for (size_t i = 0; args[i]; i++)
+		sbx_strv_add(&a, args[i]);
+	if (a.oom)
+		r = sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	else
+		r = sbx_oci_cmd(engine, a.v, -1, 1 << 20, timeout_ms, o, err);
+	sbx_strv_free(&a);
+	return r;
+}

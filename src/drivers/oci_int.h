@@ -144,11 +144,11 @@ int sbx_oci_cmd(const char *engine, char *const *argv, int in, uint64_t out_max,
 		uint64_t timeout_ms, sbx_oci_out *o, sbx_error *err);
 void sbx_oci_out_free(sbx_oci_out *o);
 
+/* ---- host facts (oci_host.c) ---------------------------------------------- */
+
 /* Convenience: argv after ENGINE and its global flags, NULL-terminated. */
 int sbx_oci_simple(const char *engine, const char *const *args, uint64_t timeout_ms, sbx_oci_out *o,
 		   sbx_error *err);
-
-/* ---- host facts (oci_host.c) ---------------------------------------------- */
 
 /* Validate the engine name. 0 or -SBX_E_INVALID. */
 int sbx_oci_check_engine(const char *engine, sbx_error *err);

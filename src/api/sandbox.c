@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <time.h>
 
+#include "base/procfs.h"
 #include "base/util.h"
 #include "drivers/sandbox.h"
 #include "drivers/oci.h"
@@ -177,17 +178,11 @@ SBX_API int sbx_sandbox_create(const char *name, const sbx_config *cfg, uint64_t
 	r = sbx_sbconf_from(&c, cfg, err);
 	if (r < 0)
 		goto fail_conf;
-	char sbdir[PATH_MAX + 16];
-	snprintf(sbdir, sizeof(sbdir), "%s/sandboxes", sbx_state_root());
-	if ((r = sbx_mkdir_p(sbdir, 0700, err)) < 0)
-		goto fail_conf;
-	if (mkdir(sb->p.dir, 0700) < 0) {
-		r = errno == EEXIST ? sbx_fail(err, SBX_E_EXISTS, "sandbox %s already exists", name)
-				    : sbx_fail(err, SBX_E_SYSTEM, "cannot create %s: %s", sb->p.dir,
-					       strerror(errno));
+	int lk = sbx_sbdir_create(&sb->p, err);
+	if (lk < 0) {
+		r = lk;
 		goto fail_conf;
 	}
-	int lk = sbx_lock(&sb->p);
 	c.created = (int64_t)time(NULL);
 	if (!c.workspace[0]) {
 		/* Its own persistent workspace, owned by the id root inside
@@ -309,36 +304,24 @@ SBX_API void sbx_sandbox_list_free(char **names, size_t n)
 	free(names);
 }
 
-static int64_t read_num(const char *dir, const char *file, const char *key)
-{
-	char path[PATH_MAX + 64], buf[4096];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	if (sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf), NULL) <= 0)
-		return -1;
-	if (!key)
-		return strtoll(buf, NULL, 10);
-	size_t kl = strlen(key);
-	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
-		if (!strncmp(l, key, kl) && l[kl] == ' ')
-			return strtoll(l + kl + 1, NULL, 10);
-	return -1;
-}
-
 static void usage_from(const sbx_sbstate *st, sbx_sandbox_info *info)
 {
 	for (int c = 0; c < SBX_CG_N; c++) {
-		const char *d = st->cg[c];
-		if (!d[0])
+		if (!st->cg[c][0])
 			continue;
+		_cleanup_close_ int d = open(st->cg[c], O_PATH | O_DIRECTORY | O_CLOEXEC);
 		int64_t v;
-		if ((v = read_num(d, "memory.current", NULL)) >= 0 ||
-		    (v = read_num(d, "memory.usage_in_bytes", NULL)) >= 0)
+		if (d < 0)
+			continue;
+		if ((sbx_read_key(d, "memory.current", NULL, &v, NULL) == 0 ||
+		     sbx_read_key(d, "memory.usage_in_bytes", NULL, &v, NULL) == 0) &&
+		    v >= 0)
 			info->memory_current = (uint64_t)v;
-		if ((v = read_num(d, "pids.current", NULL)) >= 0)
+		if (sbx_read_key(d, "pids.current", NULL, &v, NULL) == 0 && v >= 0)
 			info->pids_current = v;
-		if ((v = read_num(d, "cpu.stat", "usage_usec")) >= 0)
+		if (sbx_read_key(d, "cpu.stat", "usage_usec", &v, NULL) == 0 && v >= 0)
 			info->cpu_usage_us = v;
-		else if ((v = read_num(d, "cpuacct.usage", NULL)) >= 0)
+		else if (sbx_read_key(d, "cpuacct.usage", NULL, &v, NULL) == 0 && v >= 0)
 			info->cpu_usage_us = v / 1000;
 	}
 }

@@ -11,9 +11,10 @@
 #include <sys/statfs.h>
 #include <time.h>
 
-#include "core/cgroup.h"
+#include "base/procfs.h"
 #include "base/readall.h"
 #include "base/util.h"
+#include "core/cgroup.h"
 
 static const char *const ctrl_names[SBX_CG_N] = {"memory", "cpu", "pids"};
 
@@ -318,18 +319,20 @@ static int first_fd(const sbx_cgroup *cg, int prefer)
 	return -1;
 }
 
-/* SIGKILL every pid listed in cgroup.procs; returns how many were listed. */
+static void kill_one(pid_t pid, void *arg)
+{
+	int *n = arg;
+	if (kill(pid, SIGKILL) == 0)
+		(*n)++;
+}
+
+/* SIGKILL every pid listed in cgroup.procs; returns how many were killed. */
 static int kill_listed(int dirfd)
 {
 	char buf[16384];
-	if (sbx_read_fileat(dirfd, "cgroup.procs", buf, sizeof(buf), NULL) <= 0)
-		return 0;
 	int n = 0;
-	for (char *w = strtok(buf, "\n"); w; w = strtok(NULL, "\n")) {
-		pid_t p = (pid_t)atoi(w);
-		if (p > 0 && kill(p, SIGKILL) == 0)
-			n++;
-	}
+	if (sbx_read_fileat(dirfd, "cgroup.procs", buf, sizeof(buf), NULL) > 0)
+		sbx_pids_each(buf, kill_one, &n);
 	return n;
 }
 
@@ -347,15 +350,14 @@ const char *sbx_cgroup_kill(sbx_cgroup *cg)
 	return "procs";
 }
 
-static long read_key(int dirfd, const char *file, const char *key)
+/* OOM kills counted in the memory cgroup at dirfd (v2 memory.events, v1
+ * memory.oom_control), -1 if unknown. */
+static long oom_kills(int dirfd, bool v2_only)
 {
-	char buf[4096];
-	if (dirfd < 0 || sbx_read_fileat(dirfd, file, buf, sizeof(buf), NULL) < 0)
-		return -1;
-	size_t kl = strlen(key);
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
-		if (strncmp(line, key, kl) == 0 && line[kl] == ' ')
-			return atol(line + kl + 1);
+	int64_t k;
+	if (sbx_read_key(dirfd, "memory.events", "oom_kill", &k, NULL) == 0 ||
+	    (!v2_only && sbx_read_key(dirfd, "memory.oom_control", "oom_kill", &k, NULL) == 0))
+		return (long)k;
 	return -1;
 }
 
@@ -365,13 +367,13 @@ bool sbx_cgroup_oom_killed(const sbx_cgroup *cg)
 	if (fd < 0)
 		return false;
 	if (cg->version[SBX_CG_MEMORY] == 2)
-		return read_key(fd, "memory.events", "oom_kill") > 0;
-	long k = read_key(fd, "memory.oom_control", "oom_kill");
+		return oom_kills(fd, true) > 0;
+	long k = oom_kills(fd, false);
 	if (k >= 0)
 		return k > 0;
 	/* Old v1 kernels: a hit limit with the OOM killer enabled. */
-	char buf[64];
-	return sbx_read_fileat(fd, "memory.failcnt", buf, sizeof(buf), NULL) > 0 && atol(buf) > 0;
+	int64_t failcnt;
+	return sbx_read_key(fd, "memory.failcnt", NULL, &failcnt, NULL) == 0 && failcnt > 0;
 }
 
 void sbx_cgroup_set_weight(sbx_cgroup *cg, bool low)
@@ -388,8 +390,29 @@ void sbx_cgroup_set_weight(sbx_cgroup *cg, bool low)
 long sbx_cgroup_oom_count_at(const char *dir)
 {
 	_cleanup_close_ int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	long k = read_key(fd, "memory.events", "oom_kill");
-	return k >= 0 ? k : read_key(fd, "memory.oom_control", "oom_kill");
+	return fd < 0 ? -1 : oom_kills(fd, false);
+}
+
+int sbx_cgroup_remove(int dirfd, const char *path, sbx_error *err)
+{
+	_cleanup_close_ int own = -1;
+	uint64_t end = sbx_now_ns() + SBX_CG_REMOVE_MS * 1000000ull;
+	for (;;) {
+		if (rmdir(path) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			return sbx_fail_errno(err, SBX_E_CGROUP, errno, "cgroup: cannot remove %s",
+					      path);
+		if (sbx_now_ns() >= end)
+			return sbx_fail(err, SBX_E_CGROUP,
+					"cgroup: cannot remove %s: still busy after %d ms", path,
+					SBX_CG_REMOVE_MS);
+		if (dirfd < 0 && own < 0)
+			dirfd = own = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dirfd >= 0 && sbx_write_fileat(dirfd, "cgroup.kill", "1", NULL) < 0)
+			kill_listed(dirfd);
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	}
 }
 
 void sbx_cgroup_destroy(sbx_cgroup *cg)
@@ -397,15 +420,9 @@ void sbx_cgroup_destroy(sbx_cgroup *cg)
 	for (int c = 0; c < SBX_CG_N; c++) {
 		if (cg->dirfd[c] < 0)
 			continue;
-		/* Exiting tasks may linger for a moment: retry for up to ~2 s,
-		 * killing stragglers once after the first 200 ms. */
-		for (int i = 0; i < 200; i++) {
-			if (rmdir(cg->path[c]) == 0 || errno != EBUSY)
-				break;
-			if (i == 20)
-				kill_listed(cg->dirfd[c]);
-			nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
-		}
+		sbx_error e = {0};
+		if (sbx_cgroup_remove(cg->dirfd[c], cg->path[c], &e) < 0)
+			sbx_debug("%s", e.msg);
 		sbx_closep(&cg->dirfd[c]);
 		cg->path[c][0] = '\0';
 	}
@@ -425,16 +442,6 @@ static pid_t creator_of(const char *name)
 		if (!((*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f')))
 			return 0;
 	return (pid_t)pid;
-}
-
-static bool pid_gone(pid_t pid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf), NULL) <= 0)
-		return true;
-	char *p = strrchr(buf, ')');
-	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
 }
 
 /* Depth-first over a hierarchy, removing our dead creators' empty cgroups. */
@@ -458,11 +465,13 @@ static int sweep(const char *dir, int depth)
 			n += sweep(path, depth + 1);
 			continue;
 		}
+		/* Only empty ones: what runs in a cgroup is not ours to judge
+		 * by its name alone. */
 		char procs[16];
 		_cleanup_close_ int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (pid_gone(creator) && fd >= 0 &&
+		if (sbx_proc_gone(creator) && fd >= 0 &&
 		    sbx_read_fileat(fd, "cgroup.procs", procs, sizeof(procs), NULL) == 0 &&
-		    rmdir(path) == 0)
+		    sbx_cgroup_remove(fd, path, NULL) == 0)
 			n++;
 	}
 	closedir(d);

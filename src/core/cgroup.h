@@ -57,8 +57,18 @@ void sbx_cgroup_set_weight(sbx_cgroup *cg, bool low);
 /* OOM kills so far in the memory cgroup at dir (v1 or v2), -1 if unknown. */
 long sbx_cgroup_oom_count_at(const char *dir);
 
-/* Remove the cgroups (retrying while processes are still exiting) and close
- * the fds. Safe on a zeroed/failed cgroup and twice. */
+/* The one kill-and-rmdir policy for a sandbox's cgroup dir (used by
+ * destroy, by the clean-up after a dead supervisor and by the sweep):
+ * rmdir; while that fails with EBUSY (tasks still listed: exiting, or
+ * alive), kill them all (cgroup.kill where the kernel has it, else SIGKILL
+ * to each pid in cgroup.procs), wait 10 ms and try again, for
+ * SBX_CG_REMOVE_MS in all at most. dirfd: the dir, or -1 (opened here when
+ * needed). 0 (removed, or already gone), or a negative sbx error. */
+#define SBX_CG_REMOVE_MS 2000
+int sbx_cgroup_remove(int dirfd, const char *path, sbx_error *err);
+
+/* Remove the cgroups (sbx_cgroup_remove) and close the fds. Safe on a
+ * zeroed/failed cgroup and twice. */
 void sbx_cgroup_destroy(sbx_cgroup *cg);
 
 /* Initialise fds to -1 so destroy is safe before create. */

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 
 #include "base/fdutil.h"
+#include "base/procfs.h"
 #include "base/util.h"
 #include "proto/proto.h"
 #include "core/server.h"
@@ -72,15 +73,13 @@ static size_t list_procs(proc_ent **out, size_t cap)
 			off += e->d_reclen;
 			if (e->d_name[0] < '0' || e->d_name[0] > '9')
 				continue;
-			char path[64], buf[512];
+			char path[64], buf[2048];
 			snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-			if (sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf), NULL) <= 0)
+			sbx_procstat ps;
+			if (sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf), NULL) <= 0 ||
+			    sbx_procstat_parse(buf, &ps, NULL) < 0)
 				continue;
-			char *rp = strrchr(buf, ')');
-			proc_ent p = {.pid = (pid_t)strtol(buf, NULL, 10)};
-			if (!rp || sscanf(rp + 1, " %c %d", &p.state, &p.ppid) != 2)
-				continue;
-			v[n++] = p;
+			v[n++] = (proc_ent){.pid = ps.pid, .ppid = ps.ppid, .state = ps.state};
 		}
 	}
 	if (dfd >= 0)

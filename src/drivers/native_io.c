@@ -1,11 +1,11 @@
 /* Clients of a long-lived sandbox's server: exec, read and write files. */
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include "base/buf.h"
 #include "base/env.h"
@@ -14,8 +14,7 @@
 #include "base/parse.h"
 #include "proto/proto.h"
 #include "drivers/sandbox.h"
-#include "base/status.h"
-#include "core/supervise.h"
+#include "core/loop.h"
 
 /* The name docker/podman sandboxes go by (container sbx-<name>). */
 static const char *sb_oci_name(const sbx_sandbox *sb)
@@ -31,6 +30,9 @@ static const char *sb_name(const sbx_sandbox *sb)
 /* After the command ended, output still held open by its background
  * processes is not waited for longer than this. */
 #define EXEC_DRAIN_NS (200ull * 1000 * 1000)
+/* After the kill request (timeout, cancel), the sandbox gets this long to
+ * end the command and say so before the exec is given up. */
+#define EXEC_KILL_GRACE_NS (10000ull * 1000 * 1000)
 
 long sbx_sandbox_oom_count(sbx_sandbox *sb)
 {
@@ -64,106 +66,51 @@ static int build_blob(sbx_buf *b, const sbx_exec_opts *o, char **env, const char
 }
 
 typedef struct exec_call {
-	int conn;
-	int early; /* python runner's channel: "D" + status before its exit */
-	sbx_stream out, err;
-	bool done, have_error, timed_out, cancelled;
+	sbx_loop l; /* ctl: the exec connection; report: the python runner's */
+	bool have_st;
 	sbx_exec_status st;
-	char error[480];
 } exec_call;
 
-static void on_message(exec_call *x)
+static void on_message(sbx_loop *l, char *rec, size_t n)
 {
-	char buf[600];
-	ssize_t n = sbx_msg_recv(x->conn, buf, sizeof(buf) - 1, NULL, NULL, 0, NULL);
-	if (n <= 0) {
-		sbx_closep(&x->conn);
-		return;
-	}
-	if (buf[0] == SBX_REP_STATUS && (size_t)n >= 1 + sizeof(x->st)) {
-		memcpy(&x->st, buf + 1, sizeof(x->st));
-		x->done = true;
-	} else if (buf[0] == SBX_REP_ERROR && !x->have_error) {
-		buf[n] = '\0';
-		snprintf(x->error, sizeof(x->error), "%s", buf + 1);
-		x->have_error = true;
+	exec_call *x = l->ctx;
+	if (rec[0] == SBX_REP_STATUS && n >= 1 + sizeof(x->st)) {
+		if (!x->have_st)
+			memcpy(&x->st, rec + 1, sizeof(x->st));
+		x->have_st = true;
+		l->done = true;
+	} else if (rec[0] == SBX_REP_ERROR) {
+		sbx_loop_error(l, rec + 1, n - 1);
 	}
 }
 
-/* The runner's report: 'D', int32 exit code, int64 cpu us, int64 max rss. */
-static void on_early(exec_call *x)
+/* The runner's report: 'D', int32 exit code, int64 cpu us, int64 max rss.
+ * Without one (killed, os._exit, a partial or garbled one) the shim's
+ * status decides. */
+#define REPORT_SIZE (1 + 4 + 8 + 8)
+
+static bool on_report(sbx_loop *l, const unsigned char *b, size_t n)
 {
-	unsigned char b[1 + 4 + 8 + 8];
-	ssize_t n = recv(x->early, b, sizeof(b), MSG_WAITALL);
-	if (n == (ssize_t)sizeof(b) && b[0] == 'D' && !x->done) {
-		int32_t rc;
-		int64_t cpu, rss;
-		memcpy(&rc, b + 1, 4);
-		memcpy(&cpu, b + 5, 8);
-		memcpy(&rss, b + 13, 8);
-		x->st.wstatus = (rc & 0xff) << 8;
-		x->st.cpu_us = cpu;
-		x->st.maxrss_kb = rss;
-		x->done = true;
-	}
-	/* Without a report (killed, os._exit) the shim's status decides. */
-	sbx_closep(&x->early);
+	exec_call *x = l->ctx;
+	if (n != REPORT_SIZE || b[0] != 'D' || x->have_st)
+		return false;
+	int32_t rc;
+	int64_t cpu, rss;
+	memcpy(&rc, b + 1, 4);
+	memcpy(&cpu, b + 5, 8);
+	memcpy(&rss, b + 13, 8);
+	x->st.wstatus = (rc & 0xff) << 8;
+	x->st.cpu_us = cpu;
+	x->st.maxrss_kb = rss;
+	x->have_st = true;
+	return true;
 }
 
-static int exec_loop(exec_call *x, const sbx_exec_opts *o, uint64_t t0)
+/* Timeout or cancel: ask the sandbox to kill the command's tree. */
+static void send_kill(sbx_loop *l)
 {
-	uint64_t deadline = o->timeout_ms ? t0 + o->timeout_ms * 1000000ull : 0;
-	uint64_t done_at = 0;
-	while ((!x->done && x->conn >= 0) || x->out.fd >= 0 || x->err.fd >= 0) {
-		uint64_t now = sbx_now_ns();
-		if ((x->done || x->conn < 0) && !done_at)
-			done_at = now;
-		if (done_at && now - done_at > EXEC_DRAIN_NS)
-			break;
-		if (!x->done && deadline && now >= deadline && !x->timed_out && x->conn >= 0) {
-			x->timed_out = true;
-			sbx_msg_send(x->conn, SBX_MSG_KILL, NULL, 0, NULL, 0, NULL);
-		}
-		int timeout = -1;
-		if (done_at)
-			timeout = (int)((done_at + EXEC_DRAIN_NS - now) / 1000000) + 1;
-		else if (deadline && !x->timed_out)
-			timeout = (int)((deadline - now + 999999) / 1000000);
-		struct pollfd pf[5];
-		int which[5], n = 0;
-		int fds[5] = {x->out.fd, x->err.fd, x->done ? -1 : x->conn,
-			      x->cancelled ? -1 : o->cancel_fd, x->done ? -1 : x->early};
-		for (int i = 0; i < 5; i++)
-			if (fds[i] >= 0) {
-				pf[n] = (struct pollfd){fds[i], POLLIN, 0};
-				which[n++] = i;
-			}
-		if (n == 0)
-			break;
-		if (poll(pf, (nfds_t)n, timeout) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		for (int k = 0; k < n; k++) {
-			if (!pf[k].revents)
-				continue;
-			if (which[k] == 0 && sbx_stream_read(&x->out) < 0)
-				return -ENOMEM;
-			if (which[k] == 1 && sbx_stream_read(&x->err) < 0)
-				return -ENOMEM;
-			if (which[k] == 2)
-				on_message(x);
-			if (which[k] == 4)
-				on_early(x);
-			if (which[k] == 3) {
-				x->cancelled = true;
-				if (x->conn >= 0)
-					sbx_msg_send(x->conn, SBX_MSG_KILL, NULL, 0, NULL, 0, NULL);
-			}
-		}
-	}
-	return 0;
+	if (l->ctl >= 0)
+		sbx_msg_send(l->ctl, SBX_MSG_KILL, NULL, 0, NULL, 0, NULL);
 }
 
 int sbx_exec_finish(sbx_sandbox *sb, int conn, int early, int out, int err_fd,
@@ -171,43 +118,45 @@ int sbx_exec_finish(sbx_sandbox *sb, int conn, int early, int out, int err_fd,
 		    sbx_error *err)
 {
 	uint64_t limit = o->output_limit ? o->output_limit : 100 << 10;
-	exec_call x = {
-	    .conn = conn,
-	    .early = early,
-	    .out = {.fd = out, .tee_fd = o->stdout_fd, .capture = o->capture, .limit = limit},
-	    .err = {.fd = err_fd, .tee_fd = o->stderr_fd, .capture = o->capture, .limit = limit}};
-	int r = 0;
-	int lr = exec_loop(&x, o, t0);
+	exec_call x = {0};
+	sbx_loop_init(&x.l);
+	x.l.ctx = &x;
+	x.l.ctl = conn;
+	x.l.on_msg = on_message;
+	x.l.report = (sbx_report){.fd = early, .size = REPORT_SIZE, .take = on_report};
+	x.l.out =
+	    (sbx_stream){.fd = out, .tee_fd = o->stdout_fd, .capture = o->capture, .limit = limit};
+	x.l.err = (sbx_stream){
+	    .fd = err_fd, .tee_fd = o->stderr_fd, .capture = o->capture, .limit = limit};
+	x.l.cancel_fd = o->cancel_fd;
+	x.l.deadline_ns = o->timeout_ms ? t0 + o->timeout_ms * 1000000ull : 0;
+	x.l.stop = send_kill;
+	x.l.stop_grace_ns = EXEC_KILL_GRACE_NS;
+	x.l.drain_ns = EXEC_DRAIN_NS;
+	int r = sbx_loop_run(&x.l, err);
 	const char *name = sb_name(sb);
-	if (x.have_error) {
-		r = sbx_fail(err, SBX_E_SETUP, "exec in %s failed: %s", name, x.error);
-	} else if (lr < 0) {
-		r = sbx_fail(err, SBX_E_SYSTEM, "exec in %s: %s", name, strerror(-lr));
-	} else if (!x.done) {
+	if (x.l.have_error) {
+		r = sbx_fail(err, SBX_E_SETUP, "exec in %s failed: %s", name, x.l.error);
+	} else if (r < 0) {
+		r = sbx_error_wrap(err, r, "exec in %s", name);
+	} else if (x.l.gave_up) {
+		r = sbx_fail(err, SBX_E_STATE,
+			     "exec in %s: the sandbox did not end the command within %llu s of "
+			     "the kill request",
+			     name, EXEC_KILL_GRACE_NS / 1000000000ull);
+	} else if (!x.have_st) {
 		r = sbx_fail(err, SBX_E_STATE, "%s stopped during the exec", name);
 	} else {
-		res->timed_out = x.timed_out;
-		res->cancelled = x.cancelled;
-		res->exit_code = sbx_exit_status(x.st.wstatus, x.timed_out, &res->signal);
+		int sig = WIFSIGNALED(x.st.wstatus) ? WTERMSIG(x.st.wstatus) : 0;
 		long oom_after = sbx_sandbox_oom_count(sb);
-		res->oom_killed =
-		    oom_before >= 0 && oom_after > oom_before && res->signal == SIGKILL;
-		res->duration_ms = (sbx_now_ns() - t0) / 1000000;
-		res->cpu_ms = (uint64_t)x.st.cpu_us / 1000;
-		res->max_rss_kb = (uint64_t)x.st.maxrss_kb;
-		res->stdout_truncated = x.out.truncated;
-		res->stderr_truncated = x.err.truncated;
-		res->stdout_len = x.out.buf.len;
-		res->stderr_len = x.err.buf.len;
-		res->stdout_buf = sbx_buf_steal(&x.out.buf);
-		res->stderr_buf = sbx_buf_steal(&x.err.buf);
+		sbx_ending e = {.wstatus = x.st.wstatus,
+				.cpu_ms = (uint64_t)x.st.cpu_us / 1000,
+				.max_rss_kb = (uint64_t)x.st.maxrss_kb,
+				.oom_killed =
+				    oom_before >= 0 && oom_after > oom_before && sig == SIGKILL};
+		r = sbx_loop_result(&x.l, &e, t0, res, err);
 	}
-	sbx_closep(&x.conn);
-	sbx_closep(&x.early);
-	sbx_closep(&x.out.fd);
-	sbx_closep(&x.err.fd);
-	sbx_buf_free(&x.out.buf);
-	sbx_buf_free(&x.err.buf);
+	sbx_loop_free(&x.l);
 	return r;
 }
 

@@ -88,40 +88,27 @@ int sbx_oci_exec(const char *engine, const char *name, const sbx_sbconf *c, cons
 		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
 	}
 	sbx_env_free(env);
-	uint64_t limit = o->output_limit ? o->output_limit : SBX_OCI_OUTPUT_DEFAULT;
 	tree_ctx k = {engine, &h, cname, false};
-	sbx_oci_client cl = {
-	    .out = {.tee_fd = o->stdout_fd, .capture = o->capture, .limit = limit},
-	    .err = {.tee_fd = o->stderr_fd, .capture = o->capture, .limit = limit},
-	    .want_mark = true,
-	    .deadline_ns = o->timeout_ms ? t0 + o->timeout_ms * 1000000ull : 0,
-	    .cancel_fd = o->cancel_fd,
-	    .kill = kill_tree,
-	    .kill_ctx = &k,
-	};
+	sbx_oci_io io = {.stdout_fd = o->stdout_fd,
+			 .stderr_fd = o->stderr_fd,
+			 .capture = o->capture,
+			 .limit = o->output_limit ? o->output_limit : SBX_OCI_OUTPUT_DEFAULT,
+			 .timeout_ms = o->timeout_ms,
+			 .cancel_fd = o->cancel_fd};
+	sbx_oci_client cl;
+	sbx_oci_client_attach(&cl, &io, t0, kill_tree, &k);
 	r = sbx_oci_client_run(&cl, a.v, o->stdin_fd, engine, err);
 	sbx_strv_free(&a);
-	if (r == 0 && (cl.out.buf.oom || cl.err.buf.oom))
-		r = sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	bool stopped = cl.l.timed_out || cl.l.cancelled;
 	/* The client was SIGKILLed before the tree was: do it now. */
-	if ((cl.timed_out || cl.cancelled) && cl.seen_mark && !k.killed)
+	if (stopped && cl.seen_mark && !k.killed)
 		kill_tree(&k, &cl);
-	int code = sbx_oci_code(cl.wstatus);
-	if (r == 0 && !cl.seen_mark && !cl.timed_out && !cl.cancelled)
+	if (r == 0 && !cl.seen_mark && !stopped)
 		r = not_started(engine, name, cname, &cl, err);
-	if (r == 0) {
-		res->timed_out = cl.timed_out;
-		res->cancelled = cl.cancelled;
-		res->signal = sbx_oci_signal_of(code);
-		res->exit_code = cl.timed_out ? SBX_EXIT_TIMEOUT : code;
-		res->duration_ms = (sbx_now_ns() - t0) / 1000000;
-		res->stdout_truncated = cl.out.truncated;
-		res->stderr_truncated = cl.err.truncated;
-		res->stdout_len = cl.out.buf.len;
-		res->stderr_len = cl.err.buf.len;
-		res->stdout_buf = sbx_buf_steal(&cl.out.buf);
-		res->stderr_buf = sbx_buf_steal(&cl.err.buf);
-	}
+	if (r == 0)
+		r = sbx_loop_result(&cl.l,
+				    &(sbx_ending){.wstatus = sbx_oci_cmd_wstatus(cl.l.wstatus)}, t0,
+				    res, err);
 	sbx_oci_client_free(&cl);
 	return r;
 }

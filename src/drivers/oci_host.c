@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
+#include "base/procfs.h"
 #include "base/util.h"
 #include "drivers/oci_int.h"
 #include "base/parse.h"
@@ -83,12 +84,10 @@ int sbx_oci_runtime(const char *engine, const char **runtime, sbx_error *err)
 static uint64_t nproc_limit(void)
 {
 	uint64_t v = 4194304;
-	char buf[32];
-	if (sbx_read_fileat(AT_FDCWD, "/proc/sys/kernel/pid_max", buf, sizeof(buf), NULL) > 0) {
-		unsigned long long m = strtoull(buf, NULL, 10);
-		if (m > 0 && m < v)
-			v = m;
-	}
+	int64_t m;
+	if (sbx_read_key(AT_FDCWD, "/proc/sys/kernel/pid_max", NULL, &m, NULL) == 0 && m > 0 &&
+	    (uint64_t)m < v)
+		v = (uint64_t)m;
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < v)
 		v = rl.rlim_max;
@@ -217,4 +216,27 @@ int sbx_oci_diagnose(const char *engine, const char *image, const char *what, co
 		return r;
 	return sbx_fail(err, SBX_E_SETUP, "%s: %s failed: %s", engine, what,
 			msg && *msg ? msg : "no message");
+}
+
+/* Here, not in oci_proc.c: it needs the runtime choice (above), and
+ * oci_proc.c needs nothing of this file. */
+int sbx_oci_simple(const char *engine, const char *const *args, uint64_t timeout_ms, sbx_oci_out *o,
+		   sbx_error *err)
+{
+	memset(o, 0, sizeof(*o));
+	const char *rt = NULL;
+	int r = sbx_oci_runtime(engine, &rt, err);
+	if (r < 0)
+		return r;
+	sbx_oci_host h = {.runtime = rt};
+	sbx_strv a = {0};
+	sbx_oci_args_engine(&a, engine, &h);
+	for (size_t i = 0; args[i]; i++)
+		sbx_strv_add(&a, args[i]);
+	if (a.oom)
+		r = sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	else
+		r = sbx_oci_cmd(engine, a.v, -1, 1 << 20, timeout_ms, o, err);
+	sbx_strv_free(&a);
+	return r;
 }

@@ -8,7 +8,7 @@
 
 #include "base/buf.h"
 #include "drivers/oci.h"
-#include "core/supervise.h"
+#include "core/loop.h"
 
 /* ---- argv building (oci_args.c; pure: no I/O) ---------------------------- */
 
@@ -89,31 +89,46 @@ typedef struct sbx_oci_client sbx_oci_client;
 typedef void (*sbx_oci_kill_fn)(void *ctx, sbx_oci_client *c);
 
 struct sbx_oci_client {
-	/* in */
-	pid_t pid;
-	int pidfd;
-	sbx_stream out, err;
+	/* in: l.out/l.err tee, capture and limit, l.deadline_ns, l.cancel_fd;
+	 * the rest of the loop is set by sbx_oci_client_run. out: l.wstatus,
+	 * l.timed_out, l.cancelled, the captured output. */
+	sbx_loop l;
 	bool want_mark;	      /* hold stderr back until the wrapper's marker line */
-	uint64_t deadline_ns; /* 0: none */
-	int cancel_fd;
 	sbx_oci_kill_fn kill; /* NULL: SIGKILL the client */
 	void *kill_ctx;
 	/* out */
 	bool seen_mark;
 	long mark_pid; /* pid (inside) the wrapper reported, 0 if none */
 	sbx_buf held;  /* stderr before the marker: the engine's own messages */
-	bool reaped;
-	int wstatus;
-	bool timed_out, cancelled;
 };
 
-/* Spawn argv with stdin in (-1: /dev/null) and supervise it until it has
- * exited and its output is drained. The streams' tee/capture/limit are
- * taken from c->out/c->err (fd fields are set here). Returns 0, or a
- * negative sbx error (the client is killed and reaped all the same). */
+/* Nothing set: no streams kept, no deadline, no cancel, SIGKILL to stop. */
+void sbx_oci_client_init(sbx_oci_client *c);
+
+/* What a user's command (run, exec) asked for its output and its end. */
+typedef struct sbx_oci_io {
+	int stdout_fd, stderr_fd; /* tee, -1: none */
+	bool capture;
+	uint64_t limit;	     /* per stream */
+	uint64_t timeout_ms; /* from t0; 0: none */
+	int cancel_fd;
+} sbx_oci_io;
+
+/* Init c for a user's command run through the wrapper: io's streams,
+ * deadline and cancel, and kill(kill_ctx, c) to stop it. */
+void sbx_oci_client_attach(sbx_oci_client *c, const sbx_oci_io *io, uint64_t t0,
+			   sbx_oci_kill_fn kill, void *kill_ctx);
+
+/* Spawn argv with stdin in (-1: /dev/null) and supervise it (core/loop.h)
+ * until it has exited and its output is drained. Returns 0, or a negative
+ * sbx error (the client is killed and reaped all the same). */
 int sbx_oci_client_run(sbx_oci_client *c, char *const *argv, int in, const char *engine,
 		       sbx_error *err);
 void sbx_oci_client_free(sbx_oci_client *c);
+
+/* The command's wait status as the client passes it on: its exit code,
+ * where 129..192 (128+N) is death by signal N. */
+int sbx_oci_cmd_wstatus(int client_wstatus);
 
 /* Run a short engine command to completion: stdout captured up to out_max
  * bytes, stderr up to 8K, killed after timeout_ms. 0 with *o filled, or a
@@ -129,11 +144,11 @@ int sbx_oci_cmd(const char *engine, char *const *argv, int in, uint64_t out_max,
 		uint64_t timeout_ms, sbx_oci_out *o, sbx_error *err);
 void sbx_oci_out_free(sbx_oci_out *o);
 
+/* ---- host facts (oci_host.c) ---------------------------------------------- */
+
 /* Convenience: argv after ENGINE and its global flags, NULL-terminated. */
 int sbx_oci_simple(const char *engine, const char *const *args, uint64_t timeout_ms, sbx_oci_out *o,
 		   sbx_error *err);
-
-/* ---- host facts (oci_host.c) ---------------------------------------------- */
 
 /* Validate the engine name. 0 or -SBX_E_INVALID. */
 int sbx_oci_check_engine(const char *engine, sbx_error *err);

@@ -1,7 +1,6 @@
 /* docker/podman driver: spawning the engine's client and supervising it
  * (output caps, timeout, cancellation, reaping). */
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -125,13 +124,14 @@ int sbx_oci_spawn(char *const *argv, int in, int out, int err, pid_t *pid, int *
 
 /* stderr before the wrapper's marker line is the engine's; the marker
  * line itself is dropped; what follows is the command's. */
-static int feed_err(sbx_oci_client *c, const char *p, size_t n)
+static int feed_err(void *ctx, sbx_stream *st, const char *p, size_t n, sbx_error *err)
 {
+	sbx_oci_client *c = ctx;
 	if (!c->want_mark || c->seen_mark)
-		return sbx_stream_feed(&c->err, p, n);
+		return sbx_stream_feed(st, p, n, err);
 	size_t before = c->held.len;
 	if (sbx_buf_append(&c->held, p, n) < 0)
-		return -1;
+		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
 	const size_t ml = sizeof(SBX_OCI_MARK) - 1;
 	/* Only lines that start in what is new (or just before) can be it. */
 	size_t from = before > ml + 24 ? before - ml - 24 : 0;
@@ -146,7 +146,7 @@ static int feed_err(sbx_oci_client *c, const char *p, size_t n)
 			size_t head = (size_t)(s - c->held.data);
 			size_t tail_at = (size_t)(nl + 1 - c->held.data);
 			int r =
-			    sbx_stream_feed(&c->err, c->held.data + tail_at, c->held.len - tail_at);
+			    sbx_stream_feed(st, c->held.data + tail_at, c->held.len - tail_at, err);
 			/* keep (the start of) the engine's lines, for debugging */
 			c->held.len = head < HELD_MAX ? head : HELD_MAX / 2;
 			c->held.data[head] = '\0';
@@ -172,133 +172,37 @@ static int feed_err(sbx_oci_client *c, const char *p, size_t n)
 	return 0;
 }
 
-static int read_err(sbx_oci_client *c)
+static void client_stop(sbx_loop *l)
 {
-	char buf[65536];
-	ssize_t n = read(c->err.fd, buf, sizeof(buf));
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return 0;
-	if (n <= 0) {
-		sbx_closep(&c->err.fd);
-		return 0;
-	}
-	return feed_err(c, buf, (size_t)n);
+	sbx_oci_client *c = l->ctx;
+	c->kill(c->kill_ctx, c);
 }
 
-static void reap(sbx_oci_client *c)
+void sbx_oci_client_init(sbx_oci_client *c)
 {
-	int st = 0;
-	pid_t p;
-	do
-		p = waitpid(c->pid, &st, 0);
-	while (p < 0 && errno == EINTR);
-	c->wstatus = p == c->pid ? st : (SIGKILL & 0x7f);
-	c->reaped = true;
-	sbx_closep(&c->pidfd);
+	memset(c, 0, sizeof(*c));
+	sbx_loop_init(&c->l);
 }
 
-static void stop_client(sbx_oci_client *c)
+void sbx_oci_client_attach(sbx_oci_client *c, const sbx_oci_io *io, uint64_t t0,
+			   sbx_oci_kill_fn kill, void *kill_ctx)
 {
-	if (c->kill)
-		c->kill(c->kill_ctx, c);
-	else if (!c->reaped)
-		syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
+	sbx_oci_client_init(c);
+	c->l.out.tee_fd = io->stdout_fd;
+	c->l.err.tee_fd = io->stderr_fd;
+	c->l.out.capture = c->l.err.capture = io->capture;
+	c->l.out.limit = c->l.err.limit = io->limit;
+	c->l.deadline_ns = io->timeout_ms ? t0 + io->timeout_ms * 1000000ull : 0;
+	c->l.cancel_fd = io->cancel_fd;
+	c->want_mark = true;
+	c->kill = kill;
+	c->kill_ctx = kill_ctx;
 }
 
-static int min_ms(int cur, uint64_t at, uint64_t now)
+int sbx_oci_cmd_wstatus(int client_wstatus)
 {
-	int ms = at > now ? (int)((at - now + 999999) / 1000000) : 0;
-	return cur < 0 || ms < cur ? ms : cur;
-}
-
-static int watch(sbx_oci_client *c)
-{
-	int rc = 0;
-	uint64_t reaped_at = 0, stop_at = 0, next_stop = 0;
-	bool client_killed = false;
-	while (!c->reaped || c->out.fd >= 0 || c->err.fd >= 0) {
-		uint64_t now = sbx_now_ns();
-		if (!c->reaped && c->deadline_ns && now >= c->deadline_ns && !stop_at) {
-			c->timed_out = true;
-			stop_at = now;
-			next_stop = now + KILL_RETRY_NS;
-			stop_client(c);
-			now = sbx_now_ns();
-		}
-		if (stop_at && !c->reaped) {
-			if (!client_killed && now - stop_at > CLIENT_GRACE_NS) {
-				syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
-				client_killed = true;
-			} else if (!client_killed && now >= next_stop) {
-				stop_client(c);
-				now = sbx_now_ns();
-				next_stop = now + KILL_RETRY_NS;
-			}
-		}
-		if (c->reaped && now - reaped_at > DRAIN_NS)
-			break;
-		int timeout = -1;
-		if (c->reaped)
-			timeout = min_ms(timeout, reaped_at + DRAIN_NS, now);
-		else if (stop_at)
-			timeout =
-			    min_ms(timeout, client_killed ? now + KILL_RETRY_NS : next_stop, now);
-		else if (c->deadline_ns)
-			timeout = min_ms(timeout, c->deadline_ns, now);
-		struct pollfd pf[4];
-		int idx[4], n = 0;
-		int fds[4] = {c->out.fd, c->err.fd, c->reaped ? -1 : c->pidfd,
-			      c->cancelled || c->reaped ? -1 : c->cancel_fd};
-		for (int i = 0; i < 4; i++) {
-			if (fds[i] < 0)
-				continue;
-			pf[n] = (struct pollfd){.fd = fds[i], .events = POLLIN};
-			idx[n++] = i;
-		}
-		int pr = poll(pf, (nfds_t)n, timeout);
-		if (pr < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			break;
-		}
-		for (int k = 0; k < n; k++) {
-			if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
-				continue;
-			switch (idx[k]) {
-			case 0:
-				if (sbx_stream_read(&c->out) < 0)
-					rc = -ENOMEM;
-				break;
-			case 1:
-				if (read_err(c) < 0)
-					rc = -ENOMEM;
-				break;
-			case 2:
-				reap(c);
-				reaped_at = sbx_now_ns();
-				break;
-			case 3:
-				c->cancelled = true;
-				if (!stop_at) {
-					stop_at = sbx_now_ns();
-					next_stop = stop_at + KILL_RETRY_NS;
-					stop_client(c);
-				}
-				break;
-			}
-		}
-		if (rc < 0)
-			break;
-	}
-	if (!c->reaped) { /* internal failure: the client goes now */
-		stop_client(c);
-		syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
-		reap(c);
-	}
-	sbx_closep(&c->out.fd);
-	sbx_closep(&c->err.fd);
-	return rc;
+	int code = sbx_oci_code(client_wstatus), sig = sbx_oci_signal_of(code);
+	return sig ? sig : (code & 0xff) << 8;
 }
 
 int sbx_oci_client_run(sbx_oci_client *c, char *const *argv, int in, const char *engine,
@@ -306,46 +210,49 @@ int sbx_oci_client_run(sbx_oci_client *c, char *const *argv, int in, const char 
 {
 	int outp[2] = {-1, -1}, errp[2] = {-1, -1};
 	_cleanup_close_ int nul = -1;
-	c->out.fd = c->err.fd = -1;
-	c->pidfd = -1;
-	c->pid = 0;
+	c->l.out.fd = c->l.err.fd = -1;
+	c->l.pidfd = -1;
+	c->l.pid = 0;
 	if (in < 0 && (in = nul = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
-		return sbx_fail(err, SBX_E_SYSTEM, "open /dev/null: %s", strerror(errno));
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "open /dev/null");
 	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		int e = errno;
 		for (int i = 0; i < 2; i++) {
 			sbx_closep(&outp[i]);
 			sbx_closep(&errp[i]);
 		}
-		return sbx_fail(err, SBX_E_SYSTEM, "pipes: %s", strerror(e));
+		return sbx_fail_errno(err, SBX_E_SYSTEM, e, "pipes");
 	}
-	int r = sbx_oci_spawn(argv, in, outp[1], errp[1], &c->pid, &c->pidfd);
+	int r = sbx_oci_spawn(argv, in, outp[1], errp[1], &c->l.pid, &c->l.pidfd);
 	sbx_closep(&outp[1]);
 	sbx_closep(&errp[1]);
 	if (r < 0) {
 		sbx_closep(&outp[0]);
 		sbx_closep(&errp[0]);
-		c->pid = 0;
+		c->l.pid = 0;
 		if (r == -ENOENT)
 			return sbx_fail(err, SBX_E_SYSTEM, "%s: not found in PATH (install %s)",
 					engine, engine);
-		return sbx_fail(err, SBX_E_SYSTEM, "%s: cannot start: %s", engine, strerror(-r));
+		return sbx_fail_errno(err, SBX_E_SYSTEM, -r, "%s: cannot start", engine);
 	}
-	c->out.fd = outp[0];
-	c->err.fd = errp[0];
-	r = watch(c);
+	c->l.out.fd = outp[0];
+	c->l.err.fd = errp[0];
+	c->l.err.filter = feed_err;
+	c->l.err.filter_ctx = c;
+	c->l.ctx = c;
+	c->l.stop = c->kill ? client_stop : NULL;
+	c->l.stop_every_ns = KILL_RETRY_NS;
+	c->l.stop_grace_ns = CLIENT_GRACE_NS;
+	c->l.drain_ns = DRAIN_NS;
+	r = sbx_loop_run(&c->l, err);
 	if (r < 0)
-		return sbx_fail(err, SBX_E_SYSTEM, "supervising %s: %s", engine, strerror(-r));
+		return sbx_error_wrap(err, r, "supervising %s", engine);
 	return 0;
 }
 
 void sbx_oci_client_free(sbx_oci_client *c)
 {
-	sbx_closep(&c->out.fd);
-	sbx_closep(&c->err.fd);
-	sbx_closep(&c->pidfd);
-	sbx_buf_free(&c->out.buf);
-	sbx_buf_free(&c->err.buf);
+	sbx_loop_free(&c->l);
 	sbx_buf_free(&c->held);
 }
 
@@ -353,21 +260,21 @@ int sbx_oci_cmd(const char *engine, char *const *argv, int in, uint64_t out_max,
 		uint64_t timeout_ms, sbx_oci_out *o, sbx_error *err)
 {
 	memset(o, 0, sizeof(*o));
-	sbx_oci_client c = {
-	    .out = {.tee_fd = -1, .capture = true, .limit = out_max ? out_max : 1},
-	    .err = {.tee_fd = -1, .capture = true, .limit = 8192},
-	    .cancel_fd = -1,
-	    .deadline_ns = timeout_ms ? sbx_now_ns() + timeout_ms * 1000000ull : 0,
-	};
+	sbx_oci_client c;
+	sbx_oci_client_init(&c);
+	c.l.out.capture = c.l.err.capture = true;
+	c.l.out.limit = out_max ? out_max : 1;
+	c.l.err.limit = 8192;
+	c.l.deadline_ns = timeout_ms ? sbx_now_ns() + timeout_ms * 1000000ull : 0;
 	int r = sbx_oci_client_run(&c, argv, in, engine, err);
 	if (r == 0) {
-		o->code = sbx_oci_code(c.wstatus);
-		o->timed_out = c.timed_out;
-		o->out_truncated = c.out.truncated;
-		o->out = c.out.buf;
-		o->err = c.err.buf;
-		memset(&c.out.buf, 0, sizeof(c.out.buf));
-		memset(&c.err.buf, 0, sizeof(c.err.buf));
+		o->code = sbx_oci_code(c.l.wstatus);
+		o->timed_out = c.l.timed_out;
+		o->out_truncated = c.l.out.truncated;
+		o->out = c.l.out.buf;
+		o->err = c.l.err.buf;
+		memset(&c.l.out.buf, 0, sizeof(c.l.out.buf));
+		memset(&c.l.err.buf, 0, sizeof(c.l.err.buf));
 		if (o->out.oom || o->err.oom)
 			r = sbx_fail(err, SBX_E_SYSTEM, "out of memory");
 	}
@@ -379,25 +286,4 @@ void sbx_oci_out_free(sbx_oci_out *o)
 {
 	sbx_buf_free(&o->out);
 	sbx_buf_free(&o->err);
-}
-
-int sbx_oci_simple(const char *engine, const char *const *args, uint64_t timeout_ms, sbx_oci_out *o,
-		   sbx_error *err)
-{
-	memset(o, 0, sizeof(*o));
-	const char *rt = NULL;
-	int r = sbx_oci_runtime(engine, &rt, err);
-	if (r < 0)
-		return r;
-	sbx_oci_host h = {.runtime = rt};
-	sbx_strv a = {0};
-	sbx_oci_args_engine(&a, engine, &h);
-	for (size_t i = 0; args[i]; i++)
-		sbx_strv_add(&a, args[i]);
-	if (a.oom)
-		r = sbx_fail(err, SBX_E_SYSTEM, "out of memory");
-	else
-		r = sbx_oci_cmd(engine, a.v, -1, 1 << 20, timeout_ms, o, err);
-	sbx_strv_free(&a);
-	return r;
 }

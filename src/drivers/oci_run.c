@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "base/util.h"
 #include "drivers/oci_int.h"
@@ -97,43 +98,32 @@ int sbx_oci_run(const char *engine, const sbx_config *cfg, sbx_result *res, sbx_
 		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
 	}
 	kill_ctx k = {engine, &h, cname};
-	sbx_oci_client c = {
-	    .out = {.tee_fd = cfg->stdout_fd, .capture = cfg->capture, .limit = cfg->output_limit},
-	    .err = {.tee_fd = cfg->stderr_fd, .capture = cfg->capture, .limit = cfg->output_limit},
-	    .want_mark = true,
-	    .deadline_ns = cfg->timeout_ms ? t0 + cfg->timeout_ms * 1000000ull : 0,
-	    .cancel_fd = cfg->cancel_fd,
-	    .kill = kill_container,
-	    .kill_ctx = &k,
-	};
+	sbx_oci_io io = {.stdout_fd = cfg->stdout_fd,
+			 .stderr_fd = cfg->stderr_fd,
+			 .capture = cfg->capture,
+			 .limit = cfg->output_limit,
+			 .timeout_ms = cfg->timeout_ms,
+			 .cancel_fd = cfg->cancel_fd};
+	sbx_oci_client c;
+	sbx_oci_client_attach(&c, &io, t0, kill_container, &k);
 	r = sbx_oci_client_run(&c, a.v, cfg->stdin_fd, engine, err);
 	sbx_strv_free(&a);
-	if (r == 0 && (c.out.buf.oom || c.err.buf.oom))
-		r = sbx_fail(err, SBX_E_SYSTEM, "out of memory");
-	int code = sbx_oci_code(c.wstatus);
-	if (r == 0 && !c.seen_mark && !c.timed_out && !c.cancelled) {
+	int cmd_ws = sbx_oci_cmd_wstatus(c.l.wstatus);
+	bool stopped = c.l.timed_out || c.l.cancelled;
+	if (r == 0 && !c.seen_mark && !stopped) {
 		/* The command never started: the engine failed. */
 		char line[400];
 		sbx_oci_first_line(c.held.data, c.held.len, line, sizeof(line));
-		sbx_debug("%s run exited %d before the command started: %s", engine, code,
-			  c.held.data ? c.held.data : "");
+		sbx_debug("%s run exited %d before the command started: %s", engine,
+			  sbx_oci_code(c.l.wstatus), c.held.data ? c.held.data : "");
 		r = sbx_oci_diagnose(engine, cfg->image ? cfg->image : SBX_OCI_DEFAULT_IMAGE, "run",
 				     line, err);
 	}
 	if (r == 0) {
-		res->timed_out = c.timed_out;
-		res->cancelled = c.cancelled;
-		res->signal = sbx_oci_signal_of(code);
-		res->exit_code = c.timed_out ? SBX_EXIT_TIMEOUT : code;
-		if (code == 128 + SIGKILL && !c.timed_out && !c.cancelled)
-			res->oom_killed = oom_killed(engine, &h, cname);
-		res->duration_ms = (sbx_now_ns() - t0) / 1000000;
-		res->stdout_truncated = c.out.truncated;
-		res->stderr_truncated = c.err.truncated;
-		res->stdout_len = c.out.buf.len;
-		res->stderr_len = c.err.buf.len;
-		res->stdout_buf = sbx_buf_steal(&c.out.buf);
-		res->stderr_buf = sbx_buf_steal(&c.err.buf);
+		bool killed = WIFSIGNALED(cmd_ws) && WTERMSIG(cmd_ws) == SIGKILL;
+		sbx_ending e = {.wstatus = cmd_ws,
+				.oom_killed = killed && !stopped && oom_killed(engine, &h, cname)};
+		r = sbx_loop_result(&c.l, &e, t0, res, err);
 	}
 	sbx_oci_client_free(&c);
 	sbx_oci_remove(engine, &h, cname);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/procfs.h"
 #include "base/util.h"
 #include "drivers/oci.h"
 #include "drivers/oci_int.h"
@@ -18,16 +19,6 @@ static pid_t label_pid(const char *labels)
 	if (!p || (p[7] != '=' && p[7] != ':'))
 		return 0;
 	return (pid_t)atoi(p + 8);
-}
-
-static bool gone(pid_t pid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf), NULL) <= 0)
-		return true;
-	char *p = strrchr(buf, ')');
-	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
 }
 
 int sbx_oci_sweep(const char *engine)
@@ -51,7 +42,7 @@ int sbx_oci_sweep(const char *engine)
 		*sp = '\0';
 		pid_t pid = label_pid(sp + 1);
 		bool ours = !strncmp(line, "sbx-run-", 8) || !strncmp(line, "sbx-pool-", 9);
-		if (!ours || pid <= 0 || !gone(pid))
+		if (!ours || pid <= 0 || !sbx_proc_gone(pid))
 			continue;
 		const char *rm[] = {"rm", "-f", line, NULL};
 		sbx_oci_out ro;

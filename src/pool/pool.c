@@ -352,17 +352,9 @@ SBX_API int sbx_pool_release_named(sbx_pool *p, sbx_sandbox *sb, const char *nam
 	int r = sbx_paths_for(name, &paths, err);
 	if (r < 0)
 		return r;
-	char sbdir[PATH_MAX + 16];
-	snprintf(sbdir, sizeof(sbdir), "%s/sandboxes", sbx_state_root());
-	r = sbx_mkdir_p(sbdir, 0700, err);
-	if (r < 0)
-		return r;
-	if (mkdir(paths.dir, 0700) < 0)
-		return errno == EEXIST
-			   ? sbx_fail(err, SBX_E_EXISTS, "sandbox %s already exists", name)
-			   : sbx_fail(err, SBX_E_SYSTEM, "cannot create %s: %s", paths.dir,
-				      strerror(errno));
-	int lk = sbx_lock(&paths);
+	int lk = sbx_sbdir_create(&paths, err);
+	if (lk < 0)
+		return lk;
 	/* The pool's template becomes its config; a restart after a stop
 	 * starts it afresh from that. */
 	sbx_sbconf c = p->conf;

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "base/util.h"
 #include "base/parse.h"
@@ -555,25 +554,6 @@ int sbx_sbstate_load(const sbx_paths *p, sbx_sbstate *s, sbx_error *err)
 	return r < 0 ? sbx_error_wrap(err, r, "sandbox %s", p->name) : 0;
 }
 
-uint64_t sbx_proc_start(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (pid <= 0 || sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf), NULL) <= 0)
-		return 0;
-	char *p = strrchr(buf, ')');
-	/* A zombie is dead for our purposes (its parent may reap it late). */
-	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X' || p[2] == 'x')
-		return 0;
-	/* Fields after the command: state is 3rd overall, starttime 22nd. */
-	int field = 2;
-	for (char *t = strtok(p + 1, " "); t; t = strtok(NULL, " ")) {
-		if (++field == 22)
-			return strtoull(t, NULL, 10);
-	}
-	return 0;
-}
-
 bool sbx_sbstate_alive(const sbx_sbstate *s)
 {
 	return s->sup_pid > 0 && s->sup_start && sbx_proc_start(s->sup_pid) == s->sup_start;
@@ -582,22 +562,33 @@ bool sbx_sbstate_alive(const sbx_sbstate *s)
 void sbx_sbstate_cleanup(const sbx_paths *p, const sbx_sbstate *s)
 {
 	for (int c = 0; c < SBX_CG_N; c++) {
-		if (!s->cg[c][0] || !strstr(s->cg[c], "/sbx-"))
-			continue;
-		/* Anything still in it (the init died with the supervisor,
-		 * so nothing should be) is killed first. */
-		for (int i = 0; i < 100 && rmdir(s->cg[c]) < 0 && errno == EBUSY; i++) {
-			char procs[PATH_MAX + 16], buf[4096];
-			snprintf(procs, sizeof(procs), "%s/cgroup.procs", s->cg[c]);
-			if (sbx_read_fileat(AT_FDCWD, procs, buf, sizeof(buf), NULL) > 0)
-				for (char *w = strtok(buf, "\n"); w; w = strtok(NULL, "\n"))
-					kill((pid_t)atoi(w), SIGKILL);
-			nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
-		}
+		/* Anything still in it (the init died with the supervisor, so
+		 * nothing should be) is killed (core/cgroup.h). */
+		if (s->cg[c][0] && strstr(s->cg[c], "/sbx-"))
+			sbx_cgroup_remove(-1, s->cg[c], NULL);
 	}
 	unlink(p->sock);
 	unlink(p->state);
 	rmdir(p->run);
+}
+
+int sbx_sbdir_create(const sbx_paths *p, sbx_error *err)
+{
+	char sbdir[PATH_MAX + 16];
+	snprintf(sbdir, sizeof(sbdir), "%s/sandboxes", sbx_state_root());
+	int r = sbx_mkdir_p(sbdir, 0700, err);
+	if (r < 0)
+		return r;
+	if (mkdir(p->dir, 0700) < 0)
+		return errno == EEXIST
+			   ? sbx_fail(err, SBX_E_EXISTS, "sandbox %s already exists", p->name)
+			   : sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot create %s", p->dir);
+	int lk = sbx_lock(p);
+	if (lk < 0) {
+		sbx_rm_tree(p->dir);
+		return sbx_fail_errno(err, SBX_E_SYSTEM, -lk, "cannot lock %s", p->lock);
+	}
+	return lk;
 }
 
 int sbx_lock(const sbx_paths *p)

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include "base/buf.h"
+#include "base/procfs.h"
 #include "core/cgroup.h"
 #include "sbx.h"
 
@@ -79,13 +80,15 @@ int sbx_sbstate_load(const sbx_paths *p, sbx_sbstate *s, sbx_error *err);
  * SBX_E_STATE; cgroup paths land in s->cg in the order of the file. */
 int sbx_sbstate_format(const sbx_sbstate *s, sbx_buf *out, sbx_error *err);
 int sbx_sbstate_parse(const char *text, size_t len, sbx_sbstate *s, sbx_error *err);
-/* Start time of pid in clock ticks since boot; 0 if it does not exist or
- * is a zombie. */
-uint64_t sbx_proc_start(pid_t pid);
 /* Is the supervisor recorded in the state alive? */
 bool sbx_sbstate_alive(const sbx_sbstate *s);
 /* Remove what a dead sandbox left: cgroup dirs, socket, state, run dir. */
 void sbx_sbstate_cleanup(const sbx_paths *p, const sbx_sbstate *s);
+
+/* Make the sandbox's dir (and the state root's sandboxes/ as needed) and
+ * take its lock: the lock fd, or -SBX_E_EXISTS if the name is taken, or
+ * another negative sbx error. */
+int sbx_sbdir_create(const sbx_paths *p, sbx_error *err);
 
 /* Exclusive lock on the sandbox (create/start/stop/rm). fd or -errno. */
 int sbx_lock(const sbx_paths *p);

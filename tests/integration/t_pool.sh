@@ -379,6 +379,21 @@ True" ] || fail_out "sys.argv / __name__ / __file__ are not as python3 sets them
 	expect_rc 124 "python --timeout 1s"
 	[ "$ELAPSED_MS" -lt 8000 ] || fail_out "a 1 s timeout took ${ELAPSED_MS}ms"
 
+	# The runner's report channel is writable by the script: a partial
+	# report (one byte 'D') must not stall the host past the timeout.
+	cat >"$T/ws/report.py" <<'EOF'
+import os, stat, time
+for fd in range(3, 1024):
+    try:
+        if stat.S_ISSOCK(os.fstat(fd).st_mode):
+            os.write(fd, b"D")
+    except OSError:
+        pass
+time.sleep(60)
+EOF
+	WATCHDOG=15 run_sbx python "${P[@]}" --timeout 2s ws/report.py
+	expect_rc 124 "python --timeout 2s, script writing 'D' on the report channel"
+
 	run_sbx python "${P[@]}" ws/no-such-script.py
 	expect_rc 125 "a script that does not exist"
 	grep -q 'no-such-script.py' "$T/err" || fail_out "the error does not name the script"

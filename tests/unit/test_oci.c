@@ -438,12 +438,13 @@ static int client(const char *script, uint64_t limit, uint64_t timeout_ms, int c
 		  sbx_oci_client *c)
 {
 	char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
-	memset(c, 0, sizeof(*c));
-	c->out = (sbx_stream){.tee_fd = -1, .capture = true, .limit = limit};
-	c->err = (sbx_stream){.tee_fd = -1, .capture = true, .limit = limit};
-	c->want_mark = true;
-	c->cancel_fd = cancel;
-	c->deadline_ns = timeout_ms ? sbx_now_ns() + timeout_ms * 1000000ull : 0;
+	sbx_oci_io io = {.stdout_fd = -1,
+			 .stderr_fd = -1,
+			 .capture = true,
+			 .limit = limit,
+			 .timeout_ms = timeout_ms,
+			 .cancel_fd = cancel};
+	sbx_oci_client_attach(c, &io, sbx_now_ns(), NULL, NULL);
 	sbx_error e = {0};
 	return sbx_oci_client_run(c, argv, -1, "testengine", &e);
 }
@@ -456,11 +457,11 @@ static void test_client_marker(void **state)
 				"42\\n' >&2; echo out; printf 'err\\n' >&2; exit 3",
 				1000, 0, -1, &c),
 			 0);
-	assert_true(c.reaped && c.seen_mark);
+	assert_true(c.l.reaped && c.seen_mark);
 	assert_int_equal(c.mark_pid, 42);
-	assert_int_equal(sbx_oci_code(c.wstatus), 3);
-	assert_string_equal(c.out.buf.data, "out\n");
-	assert_string_equal(c.err.buf.data, "err\n");
+	assert_int_equal(sbx_oci_code(c.l.wstatus), 3);
+	assert_string_equal(c.l.out.buf.data, "out\n");
+	assert_string_equal(c.l.err.buf.data, "err\n");
 	assert_string_equal(c.held.data, "Trying to pull\nWARN x\n");
 	sbx_oci_client_free(&c);
 
@@ -471,14 +472,14 @@ static void test_client_marker(void **state)
 			 0);
 	assert_true(c.seen_mark);
 	assert_int_equal(c.mark_pid, 7);
-	assert_string_equal(c.err.buf.data, "rest");
+	assert_string_equal(c.l.err.buf.data, "rest");
 	sbx_oci_client_free(&c);
 
 	/* never started: everything is held, nothing reaches the stream */
 	assert_int_equal(client("echo 'Error: image not known' >&2; exit 125", 1000, 0, -1, &c), 0);
 	assert_false(c.seen_mark);
-	assert_int_equal(sbx_oci_code(c.wstatus), 125);
-	assert_null(c.err.buf.data);
+	assert_int_equal(sbx_oci_code(c.l.wstatus), 125);
+	assert_null(c.l.err.buf.data);
 	char l[100];
 	sbx_oci_first_line(c.held.data, c.held.len, l, sizeof(l));
 	assert_string_equal(l, "image not known");
@@ -492,7 +493,7 @@ static void test_client_marker(void **state)
 	assert_true(c.seen_mark);
 	assert_true(c.held.len <= 20000);
 	assert_int_equal(strncmp(c.held.data, "Error: noise 0\n", 15), 0);
-	assert_string_equal(c.err.buf.data, "e\n");
+	assert_string_equal(c.l.err.buf.data, "e\n");
 	sbx_oci_client_free(&c);
 }
 
@@ -504,16 +505,16 @@ static void test_client_limits(void **state)
 	assert_int_equal(
 	    client("printf '" SBX_OCI_MARK "1\\n' >&2; head -c 300000 /dev/zero", 1000, 0, -1, &c),
 	    0);
-	assert_int_equal(c.out.buf.len, 1000);
-	assert_true(c.out.truncated);
-	assert_int_equal(sbx_oci_code(c.wstatus), 0);
+	assert_int_equal(c.l.out.buf.len, 1000);
+	assert_true(c.l.out.truncated);
+	assert_int_equal(sbx_oci_code(c.l.wstatus), 0);
 	sbx_oci_client_free(&c);
 
 	/* timeout without a kill action: the client is SIGKILLed */
 	uint64_t t0 = sbx_now_ns();
 	assert_int_equal(client("exec sleep 10", 1000, 200, -1, &c), 0);
-	assert_true(c.timed_out);
-	assert_int_equal(sbx_oci_code(c.wstatus), 137);
+	assert_true(c.l.timed_out);
+	assert_int_equal(sbx_oci_code(c.l.wstatus), 137);
 	assert_true(sbx_now_ns() - t0 < 3000000000ull);
 	sbx_oci_client_free(&c);
 
@@ -522,15 +523,17 @@ static void test_client_limits(void **state)
 	assert_int_equal(pipe(p), 0);
 	assert_int_equal(write(p[1], "x", 1), 1);
 	assert_int_equal(client("exec sleep 10", 1000, 0, p[0], &c), 0);
-	assert_true(c.cancelled && !c.timed_out);
-	assert_int_equal(sbx_oci_code(c.wstatus), 137);
+	assert_true(c.l.cancelled && !c.l.timed_out);
+	assert_int_equal(sbx_oci_code(c.l.wstatus), 137);
 	sbx_oci_client_free(&c);
 	close(p[0]);
 	close(p[1]);
 
 	/* a missing client binary is an error, not a result */
 	char *argv[] = {"sbx-no-such-engine", NULL};
-	sbx_oci_client c2 = {.out = {.limit = 1}, .err = {.limit = 1}, .cancel_fd = -1};
+	sbx_oci_client c2;
+	sbx_oci_client_init(&c2);
+	c2.l.out.limit = c2.l.err.limit = 1;
 	sbx_error e = {0};
 	assert_true(sbx_oci_client_run(&c2, argv, -1, "sbx-no-such-engine", &e) < 0);
 	assert_non_null(strstr(e.msg, "not found in PATH"));
@@ -557,7 +560,7 @@ static void test_client_fds(void **state)
 	    client("printf '" SBX_OCI_MARK "1\\n' >&2; ls /proc/self/fd | wc -l", 100, 0, -1, &c),
 	    0);
 	/* 0, 1, 2 and the fd ls reads the directory with */
-	assert_int_equal(atoi(c.out.buf.data), 4);
+	assert_int_equal(atoi(c.l.out.buf.data), 4);
 	sbx_oci_client_free(&c);
 	close(leak);
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/seccomp_policy.h"
-#include "core/supervise.h"
+#include "core/loop.h"
 
 static const sbx_sc_rule *find(const char *name, unsigned ncmp)
 {
@@ -116,17 +116,17 @@ static void test_program_compiles_once(void **state)
 static void test_stream_cap(void **state)
 {
 	sbx_stream s = {.fd = -1, .tee_fd = -1, .capture = true, .limit = 10};
-	assert_int_equal(sbx_stream_feed(&s, "0123456", 7), 0);
+	assert_int_equal(sbx_stream_feed(&s, "0123456", 7, NULL), 0);
 	assert_false(s.truncated);
-	assert_int_equal(sbx_stream_feed(&s, "789abc", 6), 0);
+	assert_int_equal(sbx_stream_feed(&s, "789abc", 6, NULL), 0);
 	assert_true(s.truncated);
 	assert_int_equal(s.buf.len, 10);
 	assert_memory_equal(s.buf.data, "0123456789", 10);
-	assert_int_equal(sbx_stream_feed(&s, "more", 4), 0);
+	assert_int_equal(sbx_stream_feed(&s, "more", 4, NULL), 0);
 	assert_int_equal(s.buf.len, 10);
 	sbx_buf_free(&s.buf);
 	sbx_stream nocap = {.fd = -1, .tee_fd = -1, .capture = false, .limit = 4};
-	assert_int_equal(sbx_stream_feed(&nocap, "abcdef", 6), 0);
+	assert_int_equal(sbx_stream_feed(&nocap, "abcdef", 6, NULL), 0);
 	assert_true(nocap.truncated);
 	assert_int_equal(nocap.kept, 4);
 	assert_null(nocap.buf.data);

@@ -58,6 +58,15 @@ static int memfile(const char *contents)
 	return fd;
 }
 
+/* A call that must fail with this errno kept in its sbx_error. */
+static sbx_error e;
+#define assert_fails_with(call, eno)                                                               \
+	do {                                                                                       \
+		memset(&e, 0, sizeof(e));                                                          \
+		assert_true((call) < 0);                                                           \
+		assert_int_equal(e.sys_errno, (eno));                                              \
+	} while (0)
+
 static void assert_same_file(int a, int b)
 {
 	struct stat sa, sb;
@@ -74,10 +83,11 @@ static void test_type_and_payload(void **state)
 {
 	(void)state;
 	const char payload[] = "hello\0world"; /* binary: NUL inside */
-	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_READ, payload, sizeof(payload), NULL, 0), 0);
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_READ, payload, sizeof(payload), NULL, 0, NULL),
+			 0);
 	char buf[64];
 	int fds[2] = {-1, -1}, nfds = 99;
-	ssize_t n = sbx_msg_recv(sp[1], buf, sizeof(buf), fds, &nfds, 2);
+	ssize_t n = sbx_msg_recv(sp[1], buf, sizeof(buf), fds, &nfds, 2, NULL);
 	assert_int_equal(n, 1 + sizeof(payload));
 	assert_int_equal(buf[0], SBX_REQ_READ);
 	assert_memory_equal(buf + 1, payload, sizeof(payload));
@@ -88,13 +98,13 @@ static void test_type_and_payload(void **state)
 static void test_empty_payload(void **state)
 {
 	(void)state;
-	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_PING, NULL, 0, NULL, 0), 0);
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_PING, NULL, 0, NULL, 0, NULL), 0);
 	/* A payload pointer with n == 0 sends nothing more either. */
-	assert_int_equal(sbx_msg_send(sp[0], SBX_REP_OK, "ignored", 0, NULL, 0), 0);
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REP_OK, "ignored", 0, NULL, 0, NULL), 0);
 	char buf[16];
-	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0), 1);
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0, NULL), 1);
 	assert_int_equal(buf[0], SBX_REQ_PING);
-	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0), 1);
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0, NULL), 1);
 	assert_int_equal(buf[0], SBX_REP_OK);
 }
 
@@ -104,12 +114,13 @@ static void test_records_keep_boundaries(void **state)
 	for (int i = 0; i < 5; i++) {
 		char p[8];
 		int k = snprintf(p, sizeof(p), "%d", i * 111);
-		assert_int_equal(sbx_msg_send(sp[0], SBX_MSG_CHUNK, p, (size_t)k, NULL, 0), 0);
+		assert_int_equal(sbx_msg_send(sp[0], SBX_MSG_CHUNK, p, (size_t)k, NULL, 0, NULL),
+				 0);
 	}
 	for (int i = 0; i < 5; i++) {
 		char buf[64], want[8];
 		int k = snprintf(want, sizeof(want), "%d", i * 111);
-		ssize_t n = sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0);
+		ssize_t n = sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0, NULL);
 		assert_int_equal(n, k + 1);
 		assert_memory_equal(buf + 1, want, (size_t)k);
 	}
@@ -119,9 +130,9 @@ static void test_both_directions(void **state)
 {
 	(void)state;
 	int32_t pid = 4242;
-	assert_int_equal(sbx_msg_send(sp[1], SBX_REP_STARTED, &pid, sizeof(pid), NULL, 0), 0);
+	assert_int_equal(sbx_msg_send(sp[1], SBX_REP_STARTED, &pid, sizeof(pid), NULL, 0, NULL), 0);
 	char buf[16];
-	assert_int_equal(sbx_msg_recv(sp[0], buf, sizeof(buf), NULL, NULL, 0), 5);
+	assert_int_equal(sbx_msg_recv(sp[0], buf, sizeof(buf), NULL, NULL, 0, NULL), 5);
 	assert_int_equal(buf[0], SBX_REP_STARTED);
 	int32_t got;
 	memcpy(&got, buf + 1, sizeof(got));
@@ -134,10 +145,10 @@ static void test_fd_passing(void **state)
 {
 	(void)state;
 	int f = memfile("through the socket");
-	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_EXEC, "x", 1, &f, 1), 0);
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_EXEC, "x", 1, &f, 1, NULL), 0);
 	char buf[16];
 	int fds[4] = {-1, -1, -1, -1}, nfds = 0;
-	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), fds, &nfds, 4), 2);
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), fds, &nfds, 4, NULL), 2);
 	assert_int_equal(nfds, 1);
 	assert_same_file(f, fds[0]);
 	/* Received fds are close-on-exec. */
@@ -156,10 +167,10 @@ static void test_fd_order_kept(void **state)
 {
 	(void)state;
 	int in[4] = {memfile("0"), memfile("1"), memfile("2"), memfile("3")};
-	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_EXEC, NULL, 0, in, 4), 0);
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_EXEC, NULL, 0, in, 4, NULL), 0);
 	char buf[8];
 	int out[4], nfds = 0;
-	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), out, &nfds, 4), 1);
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), out, &nfds, 4, NULL), 1);
 	assert_int_equal(nfds, 4);
 	for (int i = 0; i < 4; i++) {
 		assert_same_file(in[i], out[i]);
@@ -174,7 +185,7 @@ static void test_too_many_fds_to_send(void **state)
 	int in[5];
 	for (int i = 0; i < 5; i++)
 		in[i] = memfile("x");
-	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_EXEC, NULL, 0, in, 5), -EINVAL);
+	assert_fails_with(sbx_msg_send(sp[0], SBX_REQ_EXEC, NULL, 0, in, 5, &e), EINVAL);
 	/* Nothing was sent. */
 	char buf[8];
 	assert_int_equal(recv(sp[1], buf, sizeof(buf), MSG_DONTWAIT), -1);
@@ -189,22 +200,22 @@ static void test_extra_fds_closed(void **state)
 	(void)state;
 	int in[3] = {memfile("a"), memfile("b"), memfile("c")};
 	int before = open_fds();
-	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_EXEC, NULL, 0, in, 3), 0);
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_EXEC, NULL, 0, in, 3, NULL), 0);
 	char buf[8];
 	int out[1] = {-1}, nfds = 0;
-	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), out, &nfds, 1), 1);
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), out, &nfds, 1, NULL), 1);
 	assert_int_equal(nfds, 1);
 	assert_same_file(in[0], out[0]);
 	assert_int_equal(open_fds(), before + 1);
 	close(out[0]);
 
 	/* A receiver that takes none closes them all. */
-	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_EXEC, NULL, 0, in, 3), 0);
-	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0), 1);
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_EXEC, NULL, 0, in, 3, NULL), 0);
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0, NULL), 1);
 	assert_int_equal(open_fds(), before);
-	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_EXEC, NULL, 0, in, 3), 0);
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_EXEC, NULL, 0, in, 3, NULL), 0);
 	nfds = 7;
-	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), out, &nfds, 0), 1);
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), out, &nfds, 0, NULL), 1);
 	assert_int_equal(nfds, 0);
 	assert_int_equal(open_fds(), before);
 	for (int i = 0; i < 3; i++)
@@ -220,16 +231,16 @@ static void test_truncated_record(void **state)
 	memset(big, 'z', sizeof(big));
 	int f = memfile("t");
 	int before = open_fds();
-	assert_int_equal(sbx_msg_send(sp[0], SBX_REP_DATA, big, sizeof(big), &f, 1), 0);
-	assert_int_equal(sbx_msg_send(sp[0], SBX_REP_OK, NULL, 0, NULL, 0), 0);
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REP_DATA, big, sizeof(big), &f, 1, NULL), 0);
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REP_OK, NULL, 0, NULL, 0, NULL), 0);
 	char buf[10];
 	int fds[1] = {-1}, nfds = 0;
-	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), fds, &nfds, 1), -EMSGSIZE);
+	assert_fails_with(sbx_msg_recv(sp[1], buf, sizeof(buf), fds, &nfds, 1, &e), EMSGSIZE);
 	for (int i = 0; i < nfds; i++) /* whatever came with it is the caller's */
 		close(fds[i]);
 	assert_int_equal(open_fds(), before);
 	/* The rest of the record is gone; the next one is whole. */
-	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0), 1);
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0, NULL), 1);
 	assert_int_equal(buf[0], SBX_REP_OK);
 	close(f);
 }
@@ -239,9 +250,9 @@ static void test_exact_fit(void **state)
 	(void)state;
 	char p[9];
 	memset(p, 'q', sizeof(p));
-	assert_int_equal(sbx_msg_send(sp[0], SBX_REP_DATA, p, sizeof(p), NULL, 0), 0);
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REP_DATA, p, sizeof(p), NULL, 0, NULL), 0);
 	char buf[10];
-	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0), 10);
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0, NULL), 10);
 }
 
 static void test_oversized_send(void **state)
@@ -251,7 +262,7 @@ static void test_oversized_send(void **state)
 	size_t n = 8u << 20;
 	char *p = calloc(1, n);
 	assert_non_null(p);
-	assert_int_equal(sbx_msg_send(sp[0], SBX_REP_DATA, p, n, NULL, 0), -EMSGSIZE);
+	assert_fails_with(sbx_msg_send(sp[0], SBX_REP_DATA, p, n, NULL, 0, &e), EMSGSIZE);
 	free(p);
 	char buf[8];
 	assert_int_equal(recv(sp[1], buf, sizeof(buf), MSG_DONTWAIT), -1);
@@ -262,16 +273,16 @@ static void test_oversized_send(void **state)
 static void test_peer_closed(void **state)
 {
 	(void)state;
-	assert_int_equal(sbx_msg_send(sp[0], SBX_REP_OK, NULL, 0, NULL, 0), 0);
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REP_OK, NULL, 0, NULL, 0, NULL), 0);
 	close(sp[0]);
 	sp[0] = -1;
 	char buf[8];
 	/* What was sent before the close still arrives, then EOF. */
-	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0), 1);
-	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0), 0);
-	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0), 0);
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0, NULL), 1);
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0, NULL), 0);
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0, NULL), 0);
 	/* Sending to it fails without SIGPIPE. */
-	assert_int_equal(sbx_msg_send(sp[1], SBX_REP_OK, NULL, 0, NULL, 0), -EPIPE);
+	assert_fails_with(sbx_msg_send(sp[1], SBX_REP_OK, NULL, 0, NULL, 0, &e), EPIPE);
 }
 
 /* A peer that exits with our data unread leaves ECONNRESET pending ahead of
@@ -279,22 +290,22 @@ static void test_peer_closed(void **state)
 static void test_peer_reset_with_unread(void **state)
 {
 	(void)state;
-	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_PING, NULL, 0, NULL, 0), 0); /* unread */
-	assert_int_equal(sbx_msg_send(sp[1], SBX_REP_ERROR, "bye", 3, NULL, 0), 0);
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REQ_PING, NULL, 0, NULL, 0, NULL), 0); /* unread */
+	assert_int_equal(sbx_msg_send(sp[1], SBX_REP_ERROR, "bye", 3, NULL, 0, NULL), 0);
 	close(sp[1]);
 	sp[1] = -1;
 	char buf[8];
-	assert_int_equal(sbx_msg_recv(sp[0], buf, sizeof(buf), NULL, NULL, 0), 4);
+	assert_int_equal(sbx_msg_recv(sp[0], buf, sizeof(buf), NULL, NULL, 0, NULL), 4);
 	assert_memory_equal(buf, "Ebye", 4);
-	assert_int_equal(sbx_msg_recv(sp[0], buf, sizeof(buf), NULL, NULL, 0), 0);
+	assert_int_equal(sbx_msg_recv(sp[0], buf, sizeof(buf), NULL, NULL, 0, NULL), 0);
 }
 
 static void test_bad_fd(void **state)
 {
 	(void)state;
 	char buf[8];
-	assert_int_equal(sbx_msg_send(-1, SBX_REP_OK, NULL, 0, NULL, 0), -EBADF);
-	assert_int_equal(sbx_msg_recv(-1, buf, sizeof(buf), NULL, NULL, 0), -EBADF);
+	assert_fails_with(sbx_msg_send(-1, SBX_REP_OK, NULL, 0, NULL, 0, &e), EBADF);
+	assert_fails_with(sbx_msg_recv(-1, buf, sizeof(buf), NULL, NULL, 0, &e), EBADF);
 }
 
 /* ---- chunks ---------------------------------------------------------------- */
@@ -309,7 +320,7 @@ typedef struct sender {
 static void *send_chunks(void *arg)
 {
 	sender *s = arg;
-	s->r = sbx_chunks_send(s->fd, s->p, s->n);
+	s->r = sbx_chunks_send(s->fd, s->p, s->n, NULL);
 	return NULL;
 }
 
@@ -326,7 +337,7 @@ static void test_chunks_round_trip(void **state)
 	sender s = {sp[0], in, n, -1};
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, send_chunks, &s), 0);
-	assert_int_equal(sbx_chunks_recv(sp[1], out, n), 0);
+	assert_int_equal(sbx_chunks_recv(sp[1], out, n, NULL), 0);
 	pthread_join(t, NULL);
 	assert_int_equal(s.r, 0);
 	assert_memory_equal(in, out, n);
@@ -345,16 +356,16 @@ static void test_chunks_record_sizes(void **state)
 	assert_int_equal(pthread_create(&t, NULL, send_chunks, &s), 0);
 	char *buf = malloc(SBX_PROTO_CHUNK + 2);
 	assert_non_null(buf);
-	assert_int_equal(sbx_msg_recv(sp[1], buf, SBX_PROTO_CHUNK + 2, NULL, NULL, 0),
+	assert_int_equal(sbx_msg_recv(sp[1], buf, SBX_PROTO_CHUNK + 2, NULL, NULL, 0, NULL),
 			 SBX_PROTO_CHUNK + 1);
 	assert_int_equal(buf[0], SBX_MSG_CHUNK);
-	assert_int_equal(sbx_msg_recv(sp[1], buf, SBX_PROTO_CHUNK + 2, NULL, NULL, 0), 2);
+	assert_int_equal(sbx_msg_recv(sp[1], buf, SBX_PROTO_CHUNK + 2, NULL, NULL, 0, NULL), 2);
 	pthread_join(t, NULL);
 	assert_int_equal(s.r, 0);
 	/* Nothing at all for n == 0. */
-	assert_int_equal(sbx_chunks_send(sp[0], in, 0), 0);
+	assert_int_equal(sbx_chunks_send(sp[0], in, 0, NULL), 0);
 	assert_int_equal(recv(sp[1], buf, 8, MSG_DONTWAIT), -1);
-	assert_int_equal(sbx_chunks_recv(sp[1], buf, 0), 0);
+	assert_int_equal(sbx_chunks_recv(sp[1], buf, 0, NULL), 0);
 	free(buf);
 	free(in);
 }
@@ -363,26 +374,26 @@ static void test_chunks_wrong_type(void **state)
 {
 	(void)state;
 	char out[8];
-	assert_int_equal(sbx_msg_send(sp[0], SBX_REP_DATA, "abc", 3, NULL, 0), 0);
-	assert_int_equal(sbx_chunks_recv(sp[1], out, 3), -EPROTO);
+	assert_int_equal(sbx_msg_send(sp[0], SBX_REP_DATA, "abc", 3, NULL, 0, NULL), 0);
+	assert_fails_with(sbx_chunks_recv(sp[1], out, 3, &e), EPROTO);
 }
 
 static void test_chunks_too_long(void **state)
 {
 	(void)state;
 	char out[8];
-	assert_int_equal(sbx_msg_send(sp[0], SBX_MSG_CHUNK, "abcdef", 6, NULL, 0), 0);
-	assert_int_equal(sbx_chunks_recv(sp[1], out, 5), -EPROTO);
+	assert_int_equal(sbx_msg_send(sp[0], SBX_MSG_CHUNK, "abcdef", 6, NULL, 0, NULL), 0);
+	assert_fails_with(sbx_chunks_recv(sp[1], out, 5, &e), EPROTO);
 }
 
 static void test_chunks_peer_closed(void **state)
 {
 	(void)state;
 	char out[8];
-	assert_int_equal(sbx_msg_send(sp[0], SBX_MSG_CHUNK, "abc", 3, NULL, 0), 0);
+	assert_int_equal(sbx_msg_send(sp[0], SBX_MSG_CHUNK, "abc", 3, NULL, 0, NULL), 0);
 	close(sp[0]);
 	sp[0] = -1;
-	assert_int_equal(sbx_chunks_recv(sp[1], out, 6), -EPIPE);
+	assert_fails_with(sbx_chunks_recv(sp[1], out, 6, &e), EPIPE);
 	assert_memory_equal(out, "abc", 3);
 }
 

@@ -33,7 +33,10 @@ DEPS_PKGS = build-essential pkg-config libseccomp-dev libcap-dev libcgroup-dev \
             libcmocka-dev debootstrap iproute2 ca-certificates clang-format
 # The docker/podman driver's tests (podman runs here as root; crun refuses
 # hybrid cgroup hosts, runc does not; catatonit is podman's --init).
-OCI_PKGS  = podman runc catatonit
+# docker.io brings dockerd, containerd and tini (docker's --init): the
+# integration tests start a private dockerd of their own (never the
+# system's).
+OCI_PKGS  = podman runc catatonit docker.io
 BENCH_PKGS = bubblewrap
 VM_PKGS   = qemu-system-x86 busybox-static cpio xz-utils kmod
 

@@ -8,8 +8,11 @@
 # every test a leak check fails the test if anything of ours remains:
 # processes in another pid namespace or running the sbx binary, mounts
 # naming sbx, sbx-* cgroups, /tmp/sbx* (and /dev/shm, /run, /var/tmp) entries.
-# Leaks are cleaned up after being reported. Output: PASS/FAIL/SKIP lines,
-# then "N passed, N failed[, N skipped]"; exit 1 if any test failed.
+# Leaks are cleaned up after being reported. The drivers group's engines (a
+# private dockerd, the image in it and in podman) are set up before their
+# first test and torn down after their last (engines.sh). Output:
+# PASS/FAIL/SKIP lines, then "N passed, N failed[, N skipped]"; exit 1 if
+# any test failed.
 #
 # Needs root. No python/jq on the host: JSON is read with awk (lib.sh), or
 # with the sandboxed python3 for the detailed checks.
@@ -45,6 +48,8 @@ fi
 
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
+# shellcheck source=engines.sh
+. "$HERE/engines.sh"
 for f in "$HERE"/t_*.sh; do
 	# shellcheck disable=SC1090
 	. "$f"
@@ -105,7 +110,10 @@ HARNESS_PID=$$
 harness_exit() {
 	local rc=$?
 	trap - EXIT INT TERM
-	[ "$BASHPID" = "$HARNESS_PID" ] && rm -rf "$H"
+	if [ "$BASHPID" = "$HARNESS_PID" ]; then
+		engines_stop
+		rm -rf "$H"
+	fi
 	exit "$rc"
 }
 trap harness_exit EXIT
@@ -446,7 +454,9 @@ echo "# sbx: $SBX"
 echo "# rootfs: $ROOTFS"
 [ -n "$HELPERS" ] || echo "# helpers not built: $HELPERS_ERR"
 for fn in "${SELECTED[@]}"; do
+	engines_before "$fn"
 	run_one "$fn"
+	engines_after "$fn"
 done
 if [ -s "$H/ignored_all" ]; then
 	echo "# the leak check ignored $(wc -l <"$H/ignored_all") new thing(s) outside the harness's cgroup (someone else's sbx?), e.g.:"

@@ -1,7 +1,10 @@
 # shellcheck shell=bash
-# drivers: one behavioural suite run on every driver — native always; podman
-# and docker when `sbx check --driver D` passes, else each of their tests is
-# a SKIP with the reason (e.g. no docker daemon).
+# drivers: one behavioural suite run on every driver — native, podman and
+# docker. The harness provides the engines (engines.sh): a private dockerd
+# for the docker tests, the image sbx-python:latest in it and in podman.
+# An engine's tests skip only when it is not installed here; an engine that
+# is installed but does not come up, or that `sbx check --driver D` then
+# finds unusable, fails them.
 #
 # One-shot runs are `sbx run --driver D`; long-lived sandboxes `sbx create
 # NAME --driver D` and the usual exec/read/write/stop/start/rm. Every test
@@ -12,26 +15,34 @@
 
 # ---------------------------------------------------------------- helpers
 
-# drv_need DRIVER: use DRIVER for this test, or skip with the reason it is
-# unusable (asked once per harness run).
+# drv_need DRIVER: use DRIVER for this test; skip if the engine is not
+# installed, fail if it is unusable (decided once per harness run).
 drv_need() {
 	DRV=$1 DRV_NAMES=
 	export SBX_STATE_DIR=$T/state SBX_RUN_DIR=$T/run
 	on_exit drv_cleanup
 	[ "$DRV" = native ] && return 0
-	local f=$H/drivers-health-$DRV out
+	local f=$H/drivers-health-$DRV out setup
 	if [ ! -s "$f" ]; then
-		if ! command -v "$DRV" >/dev/null; then
-			echo "$DRV is not installed" >"$f.tmp"
-		elif out=$("$SBX" check --driver "$DRV" 2>&1); then
-			echo ok >"$f.tmp"
-		else
-			out=$(echo "$out" | sed -n 's/^FAIL *[^ ]* *//p' | head -n 1)
-			echo "${out:-sbx check --driver $DRV failed}" >"$f.tmp"
-		fi
+		setup=$(cat "$H/engine-$DRV" 2>/dev/null)
+		case $setup in
+		skip:* | fail:*) echo "$setup" >"$f.tmp" ;;
+		*)
+			if out=$("$SBX" check --driver "$DRV" 2>&1); then
+				echo ok >"$f.tmp"
+			else
+				out=$(echo "$out" | sed -n 's/^FAIL *[^ ]* *//p' | head -n 1)
+				echo "fail: sbx check --driver $DRV: ${out:-failed}" >"$f.tmp"
+			fi
+			;;
+		esac
 		mv "$f.tmp" "$f"
 	fi
-	[ "$(cat "$f")" = ok ] || skip "$DRV unavailable: $(cat "$f")"
+	case $(cat "$f") in
+	ok) ;;
+	skip:*) skip "$DRV unavailable on this machine: $(sed 's/^skip: *//' "$f")" ;;
+	*) fail "$DRV unusable: $(sed 's/^fail: *//' "$f")" ;;
+	esac
 }
 
 # drv_run ARGS...: sbx run --driver $DRV ARGS...

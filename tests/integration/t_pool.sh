@@ -380,7 +380,9 @@ True" ] || fail_out "sys.argv / __name__ / __file__ are not as python3 sets them
 	[ "$ELAPSED_MS" -lt 8000 ] || fail_out "a 1 s timeout took ${ELAPSED_MS}ms"
 
 	# The runner's report channel is writable by the script: a partial
-	# report (one byte 'D') must not stall the host past the timeout.
+	# report (one byte 'D') must not stall the host past the timeout. (A
+	# host that waits for the rest of the report waits for the script's
+	# end, 120 s: the watchdog tells.)
 	cat >"$T/ws/report.py" <<'EOF'
 import os, stat, time
 for fd in range(3, 1024):
@@ -389,9 +391,9 @@ for fd in range(3, 1024):
             os.write(fd, b"D")
     except OSError:
         pass
-time.sleep(60)
+time.sleep(120)
 EOF
-	WATCHDOG=15 run_sbx python "${P[@]}" --timeout 2s ws/report.py
+	WATCHDOG=40 run_sbx python "${P[@]}" --timeout 2s ws/report.py
 	expect_rc 124 "python --timeout 2s, script writing 'D' on the report channel"
 
 	run_sbx python "${P[@]}" ws/no-such-script.py

@@ -58,9 +58,9 @@ $(BUILD)/gen/seccomp_bpf.c: $(BUILD)/gen-seccomp
 	$(Q)$< > $@.tmp && mv $@.tmp $@
 
 # The pre-started Python interpreter's source, embedded as bytes.
-$(BUILD)/gen/pyrunner.c: src/pool/pyrunner.py
+$(BUILD)/gen/pyrunner.c: src/drivers/pyrunner.py
 	@mkdir -p $(dir $@)
-	$(Q){ echo '/* Generated from src/pool/pyrunner.py. Do not edit. */'; \
+	$(Q){ echo '/* Generated from src/drivers/pyrunner.py. Do not edit. */'; \
 	  echo 'const char sbx_pyrunner_src[] = {'; \
 	  od -An -v -tx1 $< | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	  echo '0x00};'; } > $@.tmp && mv $@.tmp $@

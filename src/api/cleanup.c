@@ -2,13 +2,15 @@
 #include <unistd.h>
 
 #include "base/util.h"
-#include "core/cgroup.h"
-#include "drivers/oci.h"
+#include "drivers/driver.h"
 
 SBX_API int sbx_cleanup(sbx_error *err)
 {
 	if (geteuid() != 0)
 		return sbx_fail(err, SBX_E_PRIVILEGE, "sbx must run as root (cgroups)");
-	int n = sbx_cgroup_sweep();
-	return n + sbx_oci_sweep("podman") + sbx_oci_sweep("docker");
+	int n = 0;
+	const sbx_driver *d;
+	for (size_t i = 0; (d = sbx_driver_at(i)); i++)
+		n += d->sweep(d);
+	return n;
 }

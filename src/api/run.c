@@ -1,66 +1,14 @@
-/* sbx_run(): one command in a fresh sandbox, start to finish. */
-#include <signal.h>
+/* sbx_run(): one command in a fresh sandbox, on the configured driver. */
 #include <string.h>
 
 #include "base/util.h"
-#include "core/cgroup.h"
-#include "core/launcher.h"
-#include "core/supervise.h"
-#include "drivers/oci.h"
-
-static uint64_t t_us(uint64_t since)
-{
-	return (sbx_now_ns() - since) / 1000;
-}
+#include "drivers/driver.h"
 
 SBX_API int sbx_run(const sbx_config *cfg, sbx_result *res, sbx_error *err)
 {
-	uint64_t t0 = sbx_now_ns();
 	memset(res, 0, sizeof(*res));
-	if (cfg->driver && strcmp(cfg->driver, "native") != 0) {
-		if (strcmp(cfg->driver, "docker") && strcmp(cfg->driver, "podman"))
-			return sbx_fail(err, SBX_E_INVALID, "unknown driver %s", cfg->driver);
-		return sbx_oci_run(cfg->driver, cfg, res, err);
-	}
-	sbx_launcher s;
-	sbx_launcher_init(&s);
-	int r = sbx_launcher_start(&s, cfg, false, 0, err);
-	if (r < 0)
-		goto out;
-	sbx_watch w;
-	sbx_watch_init(&w, &s.cg);
-	/* The watch owns these fds now. */
-	w.l.pid = s.pid;
-	w.l.pidfd = sbx_steal_fd(&s.pidfd);
-	w.l.ctl = sbx_steal_fd(&s.sock[0]);
-	w.l.cancel_fd = cfg->cancel_fd;
-	w.l.deadline_ns = cfg->timeout_ms ? t0 + cfg->timeout_ms * 1000000ull : 0;
-	w.l.out = (sbx_stream){.fd = sbx_steal_fd(&s.out[0]),
-			       .tee_fd = cfg->stdout_fd,
-			       .capture = cfg->capture,
-			       .limit = cfg->output_limit};
-	w.l.err = (sbx_stream){.fd = sbx_steal_fd(&s.err[0]),
-			       .tee_fd = cfg->stderr_fd,
-			       .capture = cfg->capture,
-			       .limit = cfg->output_limit};
-	s.pid = 0;
-	int wr = sbx_watch_run(&w, err);
-	sbx_debug("time done %lluus", (unsigned long long)t_us(t0));
-	if (w.l.have_error) {
-		r = sbx_fail(err, SBX_E_SETUP, "sandbox set-up failed: %s", w.l.error);
-	} else if (wr < 0) {
-		r = sbx_error_wrap(err, wr, "supervising the sandbox");
-	} else if (!w.have_status && !w.l.timed_out && !w.l.cancelled) {
-		r = sbx_fail(err, SBX_E_SETUP, "sandbox init ended without reporting a status");
-	} else {
-		sbx_ending e = {.wstatus = w.have_status ? w.cmd_status : (SIGKILL & 0x7f),
-				.cpu_ms = sbx_rusage_cpu_ms(&w.l.ru),
-				.max_rss_kb = (uint64_t)w.l.ru.ru_maxrss,
-				.oom_killed = sbx_cgroup_oom_killed(&s.cg)};
-		r = sbx_loop_result(&w.l, &e, t0, res, err);
-	}
-	sbx_loop_free(&w.l);
-out:
-	sbx_launcher_release(&s);
-	return r;
+	const sbx_driver *d = sbx_driver_by_name(cfg->driver, err);
+	if (!d)
+		return -SBX_E_INVALID;
+	return d->run(d, cfg, res, err);
 }

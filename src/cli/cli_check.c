@@ -1,154 +1,17 @@
-/* sbx check: what works on this host, and what does not. */
-#include <fcntl.h>
-#include <linux/mount.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdarg.h>
+/* sbx check: what works on this host for a driver, and what does not
+ * (each driver's health operation makes the checks). */
 #include <stdio.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include "core/cgroup.h"
+#include "base/util.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "base/util.h"
-#include "drivers/oci.h"
 #include "cli/options.h"
+#include "drivers/driver.h"
 
-typedef struct report {
-	int failed;
-} report;
-
-static void line(report *r, bool ok, bool required, const char *what, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void line(report *r, bool ok, bool required, const char *what, const char *fmt, ...)
+/* One line of the report, as the driver's health check gives it. */
+static void line(void *ctx, bool ok, bool required, const char *what, const char *detail)
 {
-	char detail[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
 	printf("%-5s %-22s %s\n", ok ? "ok" : required ? "FAIL" : "warn", what, detail);
-	if (!ok && required)
-		r->failed++;
-}
-
-/* Can a child create this namespace? */
-static int try_unshare(int flag, sbx_error *err)
-{
-	pid_t p = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | flag | SIGCHLD, 0, NULL, NULL, 0);
-	if (p == 0)
-		_exit(0);
-	if (p < 0)
-		return sbx_fail_errno(err, SBX_E_KERNEL, errno, "cannot be created");
-	int st;
-	if (waitpid(p, &st, 0) != p)
-		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot be created: waitpid");
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		return sbx_fail(err, SBX_E_KERNEL, "cannot be created: the child failed");
-	return 0;
-}
-
-static void check_native(report *r, const sbx_run_opts *o)
-{
-	struct utsname u;
-	uname(&u);
-	line(r, true, false, "kernel", "%s %s", u.release, u.machine);
-	line(r, geteuid() == 0, true, "privilege",
-	     geteuid() == 0 ? "running as root" : "needs root");
-	static const struct {
-		int flag;
-		const char *name;
-	} ns[] = {{0, "user"},
-		  {CLONE_NEWPID, "pid"},
-		  {CLONE_NEWNS, "mount"},
-		  {CLONE_NEWNET, "net"},
-		  {CLONE_NEWIPC, "ipc"},
-		  {CLONE_NEWUTS, "uts"},
-		  {CLONE_NEWCGROUP, "cgroup"}};
-	for (size_t i = 0; i < ARRAY_LEN(ns); i++) {
-		char what[32];
-		snprintf(what, sizeof(what), "%s namespace", ns[i].name);
-		sbx_error e;
-		if (try_unshare(ns[i].flag, &e) == 0)
-			line(r, true, true, what, "available");
-		else
-			line(r, false, true, what, "%s", e.msg);
-	}
-	char buf[256];
-	bool sc = sbx_read_fileat(AT_FDCWD, "/proc/sys/kernel/seccomp/actions_avail", buf,
-				  sizeof(buf), NULL) > 0;
-	if (sc)
-		buf[strcspn(buf, "\n")] = '\0';
-	if (sc)
-		line(r, true, true, "seccomp", "filters: %s", buf);
-	else
-		line(r, false, true, "seccomp", "not available");
-	for (int c = 0; c < SBX_CG_N; c++) {
-		const char *mnt, *own;
-		int v = sbx_cgroup_host_version(c, &mnt, &own);
-		char what[32];
-		snprintf(what, sizeof(what), "cgroup %s", sbx_cgroup_ctrl_name(c));
-		if (v)
-			line(r, true, true, what, "v%d at %s, own cgroup %s", v, mnt, own);
-		else
-			line(r, false, true, what, "controller not mounted");
-	}
-	sbx_error cerr;
-	bool agree = sbx_cgroup_crosscheck(&cerr) == 0;
-	line(r, agree, false, "cgroup discovery", "%s",
-	     agree ? "cgroup discovery agrees with libcgroup" : cerr.msg);
-	if (sbx_cgroup_host_version(SBX_CG_MEMORY, NULL, NULL) == 1 &&
-	    sbx_read_fileat(AT_FDCWD, "/sys/kernel/rcu_expedited", buf, sizeof(buf), NULL) > 0)
-		line(r, true, false, "cgroup v1 note",
-		     "sbx joins v1 cgroups without a grace period; other tools pay 5-10 ms per "
-		     "migration (rcu_expedited=%c)",
-		     buf[0]);
-	/* idmapped mounts, for workspaces owned by someone else */
-	int t = (int)syscall(SYS_open_tree, AT_FDCWD, "/tmp", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	if (t >= 0)
-		line(r, true, false, "idmapped mounts", "open_tree available");
-	else
-		line(r, false, false, "idmapped mounts", "unavailable: %s", strerror(errno));
-	if (t >= 0)
-		close(t);
-	const char *rootfs = o->cfg.rootfs ? o->cfg.rootfs : sbx_default_rootfs();
-	char py[PATH_MAX + 32];
-	snprintf(py, sizeof(py), "%s/usr/bin/python3", rootfs);
-	struct stat st;
-	bool have = stat(rootfs, &st) == 0 && S_ISDIR(st.st_mode);
-	if (have)
-		line(r, true, true, "rootfs", "%s", rootfs);
-	else
-		line(r, false, true, "rootfs", "%s not found (make rootfs)", rootfs);
-	if (have)
-		line(r, access(py, X_OK) == 0, true, "python3", "%s",
-		     access(py, X_OK) == 0 ? py : "no /usr/bin/python3 in the rootfs");
-	if (r->failed)
-		return;
-	/* End to end: a real sandbox. */
-	sbx_config cfg = o->cfg;
-	const char *argv[] = {"python3", "-c", "print(6*7)", NULL};
-	cfg.argv = argv;
-	cfg.capture = true;
-	cfg.timeout_ms = 30000;
-	sbx_result res;
-	sbx_error err = {0};
-	int rc = sbx_run(&cfg, &res, &err);
-	bool ok =
-	    rc == 0 && res.exit_code == 0 && res.stdout_buf && !strcmp(res.stdout_buf, "42\n");
-	if (ok)
-		line(r, true, true, "sandbox run", "python3 -c 'print(6*7)' printed 42 in %llu ms",
-		     (unsigned long long)res.duration_ms);
-	else
-		line(r, false, true, "sandbox run", "%s", rc < 0 ? err.msg : "unexpected result");
-	if (rc == 0)
-		sbx_result_free(&res);
 }
 
 int sbx_cli_check(int argc, char **argv)
@@ -160,19 +23,12 @@ int sbx_cli_check(int argc, char **argv)
 	const char *bad = sbx_opts_disallowed(&o, SBX_OPT_DRIVER | SBX_OPT_IMAGE | SBX_OPT_ROOTFS);
 	if (bad)
 		return sbx_cli_error("option %s is not valid for check", bad);
-	report r = {0};
-	const char *drv = o.cfg.driver ? o.cfg.driver : "native";
-	printf("driver %s\n", drv);
-	if (!strcmp(drv, "native")) {
-		check_native(&r, &o);
-	} else {
-		const char *image = o.cfg.image ? o.cfg.image : SBX_OCI_DEFAULT_IMAGE;
-		bool ok = sbx_oci_health(drv, image, msg, sizeof(msg)) == 0;
-		if (ok)
-			line(&r, true, true, drv, "%s reachable, image %s present", drv, image);
-		else
-			line(&r, false, true, drv, "%s", msg);
-	}
-	printf("%s\n", r.failed ? "some checks failed" : "all checks passed");
-	return r.failed ? 1 : 0;
+	sbx_error err = {0};
+	const sbx_driver *d = sbx_driver_by_name(o.cfg.driver, &err);
+	if (!d)
+		return sbx_cli_error("%s", err.msg);
+	printf("driver %s\n", d->name);
+	int failed = d->health(d, &o.cfg, line, NULL);
+	printf("%s\n", failed ? "some checks failed" : "all checks passed");
+	return failed ? 1 : 0;
 }

@@ -2,9 +2,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/parse.h"
 #include "base/util.h"
 #include "cli/options.h"
-#include "base/parse.h"
+#include "drivers/driver.h"
 
 enum opt_id {
 	O_ROOTFS,
@@ -208,8 +209,11 @@ static int apply(sbx_run_opts *o, enum opt_id id, const char *v, const char *nam
 			o->socket = v;
 		return 0;
 	case O_DRIVER:
-		if (strcmp(v, "native") && strcmp(v, "docker") && strcmp(v, "podman"))
-			BAD("invalid --driver '%s' (native, docker or podman)", v);
+		if (!sbx_driver_by_name(v, NULL)) {
+			char names[128];
+			sbx_driver_names(names, sizeof(names));
+			BAD("invalid --driver '%s' (%s)", v, names);
+		}
 		c->driver = v;
 		return 0;
 	case O_IMAGE:

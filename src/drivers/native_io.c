@@ -9,22 +9,17 @@
 
 #include "base/buf.h"
 #include "base/env.h"
+#include "base/status.h"
 #include "base/util.h"
-#include "drivers/oci.h"
-#include "base/parse.h"
+#include "core/supervise.h"
+#include "drivers/native.h"
 #include "proto/proto.h"
-#include "drivers/sandbox.h"
+#include "state/exec.h"
 #include "core/loop.h"
-
-/* The name docker/podman sandboxes go by (container sbx-<name>). */
-static const char *sb_oci_name(const sbx_sandbox *sb)
-{
-	return sb->pooled ? sb->pooled->oci_name : sb->p.name;
-}
 
 static const char *sb_name(const sbx_sandbox *sb)
 {
-	return sb->pooled ? "the pool sandbox" : sb->p.name;
+	return sbx_sandbox_label(sb);
 }
 
 /* After the command ended, output still held open by its background
@@ -37,7 +32,7 @@ static const char *sb_name(const sbx_sandbox *sb)
 long sbx_sandbox_oom_count(sbx_sandbox *sb)
 {
 	sbx_sbstate stt;
-	sbx_sandbox_cgroups(sb, &stt);
+	sbx_native_cgroups(sb, &stt);
 	const sbx_sbstate *st = &stt;
 	long total = -1;
 	for (int c = 0; c < SBX_CG_N; c++) {
@@ -160,122 +155,50 @@ int sbx_exec_finish(sbx_sandbox *sb, int conn, int early, int out, int err_fd,
 	return r;
 }
 
-int sbx_exec_opts_check(const sbx_exec_opts *o, bool need_argv, sbx_error *err)
-{
-	if (need_argv && (!o->argv || !o->argv[0] || !o->argv[0][0]))
-		return sbx_fail(err, SBX_E_INVALID, "no command given");
-	if (o->cwd && sbx_valid_inside_path(o->cwd, NULL) < 0)
-		return sbx_fail(err, SBX_E_PATH,
-				"invalid working directory %s: must be absolute, without . or ..",
-				o->cwd);
-	for (size_t i = 0; i < o->n_env; i++)
-		if (sbx_parse_env(o->env[i], NULL) < 0)
-			return sbx_fail(err, SBX_E_INVALID, "invalid environment entry: %s",
-					o->env[i]);
-	return 0;
-}
-
-/* The sandbox's environment with the call's entries on top. */
-char **sbx_sandbox_env(const sbx_sbconf *c, const sbx_exec_opts *o)
-{
-	const char **all = calloc(c->n_env + o->n_env + 1, sizeof(char *));
-	if (!all)
-		return NULL;
-	for (size_t i = 0; i < c->n_env; i++)
-		all[i] = c->env[i];
-	for (size_t i = 0; i < o->n_env; i++)
-		all[c->n_env + i] = o->env[i];
-	char **env =
-	    sbx_env_build(c->hostname[0] ? c->hostname : "sandbox", all, c->n_env + o->n_env);
-	free(all);
-	return env;
-}
-
 int sbx_exec_start(sbx_sandbox *sb, const sbx_exec_opts *o, const int fds[3], sbx_error *err)
 {
 	int r = sbx_exec_opts_check(o, true, err);
 	if (r < 0)
 		return r;
-	sbx_sbconf c;
-	r = sbx_sandbox_conf(sb, &c, err);
-	if (r < 0)
-		return r;
-	int conn = -1;
-	sbx_buf blob = {0};
-	char **env = sbx_sandbox_env(&c, o);
+	_cleanup_(sbx_buf_free) sbx_buf blob = {0};
+	_cleanup_(sbx_envp_free) char **env = sbx_sandbox_env(sb->conf, o);
 	int argc = env ? build_blob(&blob, o, env, o->cwd ? o->cwd : "") : -1;
-	if (argc < 0) {
-		r = sbx_fail(err, SBX_E_INVALID, "command and environment too large");
-		goto out;
-	}
-	conn = sbx_sandbox_connect(sb, err);
-	if (conn < 0) {
-		r = conn;
-		goto out;
-	}
+	if (argc < 0)
+		return sbx_fail(err, SBX_E_INVALID, "command and environment too large");
+	_cleanup_close_ int conn = sbx_native_connect(sb, err);
+	if (conn < 0)
+		return conn;
 	sbx_exec_req h = {.argc = (uint32_t)argc, .blob_len = (uint32_t)blob.len};
 	for (char **e = env; *e; e++)
 		h.envc++;
 	if (sbx_msg_send(conn, SBX_REQ_EXEC, &h, sizeof(h), fds, 3, NULL) < 0 ||
 	    sbx_chunks_send(conn, blob.data, blob.len, NULL) < 0)
-		r = sbx_fail(err, SBX_E_STATE, "the sandbox refused the exec request");
-out:
-	sbx_buf_free(&blob);
-	sbx_env_free(env);
-	sbx_sbconf_free(&c);
-	if (r < 0) {
-		sbx_closep(&conn);
-		return r;
-	}
-	return conn;
+		return sbx_fail(err, SBX_E_STATE, "the sandbox refused the exec request");
+	return sbx_steal_fd(&conn);
 }
 
-SBX_API int sbx_sandbox_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result *res,
-			     sbx_error *err)
+int sbx_native_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result *res, sbx_error *err)
 {
 	uint64_t t0 = sbx_now_ns();
-	memset(res, 0, sizeof(*res));
-	char eng[16];
-	if (sbx_sandbox_engine(sb, eng)) {
-		sbx_sbconf c;
-		int r = sbx_exec_opts_check(o, true, err);
-		if (r == 0)
-			r = sbx_sandbox_conf(sb, &c, err);
-		if (r < 0)
-			return r;
-		r = sbx_oci_exec(eng, sb_oci_name(sb), &c, o, res, err);
-		sbx_sbconf_free(&c);
-		return r;
-	}
-	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, nul = -1, r;
-	sbx_fds_hold();
+	sbx_fds_hold(); /* see base/util.h; released once the write ends are closed */
+	_cleanup_(sbx_fds_releasep) bool held = true;
+	_cleanup_(sbx_pipe_closep) int outp[2] = {-1, -1};
+	_cleanup_(sbx_pipe_closep) int errp[2] = {-1, -1};
+	_cleanup_close_ int nul = -1;
 	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
-	    (o->stdin_fd < 0 && (nul = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)) {
-		r = sbx_fail(err, SBX_E_SYSTEM, "pipes: %s", strerror(errno));
-		goto out;
-	}
+	    (o->stdin_fd < 0 && (nul = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0))
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "pipes");
 	long oom_before = sbx_sandbox_oom_count(sb);
 	int fds[3] = {o->stdin_fd >= 0 ? o->stdin_fd : nul, outp[1], errp[1]};
 	int conn = sbx_exec_start(sb, o, fds, err);
-	if (conn < 0) {
-		r = conn;
-		goto out;
-	}
+	if (conn < 0)
+		return conn;
 	sbx_closep(&outp[1]);
 	sbx_closep(&errp[1]);
 	sbx_closep(&nul);
-	sbx_fds_release();
-	r = sbx_exec_finish(sb, conn, -1, sbx_steal_fd(&outp[0]), sbx_steal_fd(&errp[0]), o, t0,
-			    oom_before, res, err);
-	return r;
-out:
-	for (int i = 0; i < 2; i++) {
-		sbx_closep(&outp[i]);
-		sbx_closep(&errp[i]);
-	}
-	sbx_closep(&nul);
-	sbx_fds_release();
-	return r;
+	sbx_fds_releasep(&held);
+	return sbx_exec_finish(sb, conn, -1, sbx_steal_fd(&outp[0]), sbx_steal_fd(&errp[0]), o, t0,
+			       oom_before, res, err);
 }
 
 static int file_request(sbx_sandbox *sb, char type, const char *path, uint64_t size, uint64_t max,
@@ -284,18 +207,16 @@ static int file_request(sbx_sandbox *sb, char type, const char *path, uint64_t s
 	size_t pl = path ? strlen(path) : 0;
 	if (!pl || pl >= PATH_MAX)
 		return sbx_fail(err, SBX_E_PATH, "invalid path");
-	int conn = sbx_sandbox_connect(sb, err);
+	_cleanup_close_ int conn = sbx_native_connect(sb, err);
 	if (conn < 0)
 		return conn;
 	char req[sizeof(sbx_file_req) + PATH_MAX];
 	sbx_file_req h = {.size = size, .max = max};
 	memcpy(req, &h, sizeof(h));
 	memcpy(req + sizeof(h), path, pl);
-	if (sbx_msg_send(conn, type, req, sizeof(h) + pl, NULL, 0, NULL) < 0) {
-		close(conn);
+	if (sbx_msg_send(conn, type, req, sizeof(h) + pl, NULL, 0, NULL) < 0)
 		return sbx_fail(err, SBX_E_STATE, "the sandbox refused the request");
-	}
-	return conn;
+	return sbx_steal_fd(&conn);
 }
 
 /* Wait for OK, or turn the server's error into ours. */
@@ -312,69 +233,52 @@ static int file_reply(int conn, const char *name, sbx_error *err)
 	return sbx_fail(err, SBX_E_STATE, "sandbox %s ended the request", name);
 }
 
-#define DEFAULT_FILE_MAX (10ull << 20)
-
-SBX_API int sbx_sandbox_read_file(sbx_sandbox *sb, const char *path, uint64_t max, char **data,
-				  size_t *len, sbx_error *err)
+int sbx_native_read_file(sbx_sandbox *sb, const char *path, uint64_t max, char **data, size_t *len,
+			 sbx_error *err)
 {
-	*data = NULL;
-	*len = 0;
-	char eng[16];
-	if (sbx_sandbox_engine(sb, eng))
-		return sbx_oci_read_file(eng, sb_oci_name(sb), path, max ? max : DEFAULT_FILE_MAX,
-					 data, len, err);
-	int conn = file_request(sb, SBX_REQ_READ, path, 0, max ? max : DEFAULT_FILE_MAX, err);
+	_cleanup_close_ int conn = file_request(sb, SBX_REQ_READ, path, 0, max, err);
 	if (conn < 0)
 		return conn;
 	char buf[700];
-	int r;
-	sbx_error e;
 	ssize_t n = sbx_msg_recv(conn, buf, sizeof(buf) - 1, NULL, NULL, 0, NULL);
-	uint64_t size;
-	if (n == 1 + (ssize_t)sizeof(size) && buf[0] == SBX_REP_DATA) {
-		memcpy(&size, buf + 1, sizeof(size));
-		char *d = malloc(size + 1);
-		if (!d) {
-			r = sbx_fail(err, SBX_E_SYSTEM, "out of memory");
-		} else if ((r = sbx_chunks_recv(conn, d, size, &e)) < 0) {
-			free(d);
-			r = sbx_fail_errno(err, SBX_E_STATE, e.sys_errno, "read %s", path);
-		} else if ((r = file_reply(conn, sb_name(sb), err)) == 0) {
-			d[size] = '\0';
-			*data = d;
-			*len = size;
-		} else {
-			free(d);
-		}
-	} else if (n > 0 && buf[0] == SBX_REP_ERROR) {
+	if (n > 0 && buf[0] == SBX_REP_ERROR) {
 		buf[n] = '\0';
-		r = sbx_fail(err, SBX_E_PATH, "%s", buf + 1);
-	} else {
-		r = sbx_fail(err, SBX_E_STATE, "sandbox %s ended the request", sb_name(sb));
+		return sbx_fail(err, SBX_E_PATH, "%s", buf + 1);
 	}
-	close(conn);
-	return r;
+	uint64_t size;
+	if (n != 1 + (ssize_t)sizeof(size) || buf[0] != SBX_REP_DATA)
+		return sbx_fail(err, SBX_E_STATE, "sandbox %s ended the request", sb_name(sb));
+	memcpy(&size, buf + 1, sizeof(size));
+	_cleanup_free_ char *d = size < SIZE_MAX ? malloc(size + 1) : NULL;
+	if (!d)
+		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	sbx_error e;
+	int r = sbx_chunks_recv(conn, d, size, &e);
+	if (r < 0)
+		return sbx_fail_errno(err, SBX_E_STATE, e.sys_errno, "read %s", path);
+	r = file_reply(conn, sb_name(sb), err);
+	if (r < 0)
+		return r;
+	d[size] = '\0';
+	*data = d;
+	*len = size;
+	d = NULL;
+	return 0;
 }
 
-SBX_API int sbx_sandbox_write_file(sbx_sandbox *sb, const char *path, const void *data, size_t len,
-				   uint64_t max, sbx_error *err)
+int sbx_native_write_file(sbx_sandbox *sb, const char *path, const void *data, size_t len,
+			  uint64_t max, sbx_error *err)
 {
-	max = max ? max : DEFAULT_FILE_MAX;
-	if (len > max)
-		return sbx_fail(err, SBX_E_INVALID, "write %s: %zu bytes exceed the limit of %llu",
-				path, len, (unsigned long long)max);
-	char eng[16];
-	if (sbx_sandbox_engine(sb, eng))
-		return sbx_oci_write_file(eng, sb_oci_name(sb), path, data, len, max, err);
-	int conn = file_request(sb, SBX_REQ_WRITE, path, len, max, err);
+	_cleanup_close_ int conn = file_request(sb, SBX_REQ_WRITE, path, len, max, err);
 	if (conn < 0)
 		return conn;
 	sbx_error e;
 	int r = sbx_chunks_send(conn, data, len, &e);
 	/* On a send failure the server has already answered with its error. */
 	int rr = file_reply(conn, sb_name(sb), err);
-	close(conn);
-	return rr < 0  ? rr
-	       : r < 0 ? sbx_fail_errno(err, SBX_E_STATE, e.sys_errno, "write %s", path)
-		       : 0;
+	if (rr < 0)
+		return rr;
+	if (r < 0)
+		return sbx_fail_errno(err, SBX_E_STATE, e.sys_errno, "write %s", path);
+	return 0;
 }

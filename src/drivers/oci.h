@@ -14,9 +14,9 @@
 
 #define SBX_OCI_DEFAULT_IMAGE "sbx-python:latest"
 
-/* Is the engine usable? 0, or -1 with one line (binary missing, daemon or
- * service unreachable, image missing) in msg. */
-int sbx_oci_health(const char *engine, const char *image, char *msg, size_t cap);
+/* Is the engine usable? 0, or negative with one line in err (binary
+ * missing, daemon or service unreachable, image missing). */
+int sbx_oci_health(const char *engine, const char *image, sbx_error *err);
 
 /* One-shot: `ENGINE run --rm` with cfg's limits, network none (or loopback
  * only), workspace, env, cwd, hostname, stdin, timeout (kills the

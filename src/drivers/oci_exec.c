@@ -17,10 +17,10 @@
 #include <string.h>
 
 #include "base/env.h"
+#include "base/parse.h"
 #include "base/util.h"
 #include "drivers/oci_int.h"
-#include "drivers/sandbox.h"
-#include "base/parse.h"
+#include "state/exec.h"
 
 typedef struct tree_ctx {
 	const char *engine;

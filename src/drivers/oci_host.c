@@ -185,25 +185,17 @@ static int check_image(const char *engine, const char *image, sbx_error *err)
 	return r;
 }
 
-int sbx_oci_health(const char *engine, const char *image, char *msg, size_t cap)
+int sbx_oci_health(const char *engine, const char *image, sbx_error *err)
 {
-	sbx_error e = {0};
 	const char *rt;
-	int r = sbx_oci_check_engine(engine, &e);
+	int r = sbx_oci_check_engine(engine, err);
 	if (r == 0)
-		r = check_engine_up(engine, &e);
+		r = check_engine_up(engine, err);
 	if (r == 0)
-		r = sbx_oci_runtime(engine, &rt, &e);
+		r = sbx_oci_runtime(engine, &rt, err);
 	if (r == 0)
-		r = check_image(engine, image ? image : SBX_OCI_DEFAULT_IMAGE, &e);
-	if (r < 0) {
-		if (msg && cap)
-			snprintf(msg, cap, "%s", e.msg);
-		return -1;
-	}
-	if (msg && cap)
-		msg[0] = '\0';
-	return 0;
+		r = check_image(engine, image ? image : SBX_OCI_DEFAULT_IMAGE, err);
+	return r;
 }
 
 int sbx_oci_diagnose(const char *engine, const char *image, const char *what, const char *msg,

@@ -34,8 +34,9 @@ int sbx_oci_sweep(const char *engine)
 		return 0; /* engine unreachable: nothing we can do */
 	}
 	int n = 0;
-	for (char *line = strtok(o.out.data ? o.out.data : "", "\n"); line;
-	     line = strtok(NULL, "\n")) {
+	char *save = NULL;
+	for (char *line = o.out.data ? strtok_r(o.out.data, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
 		char *sp = strchr(line, ' ');
 		if (!sp)
 			continue;

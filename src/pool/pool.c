@@ -7,9 +7,8 @@
 #include <time.h>
 
 #include "base/util.h"
+#include "drivers/driver.h"
 #include "pool/pool.h"
-#include "pool/pooled.h"
-#include "drivers/native_supervisor.h"
 
 #define LAT_N 1024
 #define BACKOFF_MIN_MS 100
@@ -93,10 +92,9 @@ static bool untrack_out(sbx_pool *p, sbx_sandbox *sb)
 /* Create one sandbox without the lock held. */
 static int create_one(sbx_pool *p, sbx_sandbox **sb, sbx_error *err)
 {
-	bool python = p->cfg.python && !p->conf.driver[0];
-	int r = sbx_pooled_create(&p->conf, python, p->preload, sb, err);
+	int r = sbx_owned_create(&p->conf, p->cfg.python, p->preload, sb, err);
 	if (r == 0)
-		(*sb)->pooled->pool = p;
+		(*sb)->pool = p;
 	return r;
 }
 
@@ -116,8 +114,8 @@ static void sweep_idle(sbx_pool *p)
 	uint64_t now = sbx_now_ns(), age = p->cfg.max_idle_age_ms * 1000000ull;
 	for (node **n = &p->idle; *n;) {
 		sbx_sandbox *sb = (*n)->sb;
-		bool old = age && now - sb->pooled->born_ns > age;
-		if (old || sbx_pooled_dead(sb)) {
+		bool old = age && now - sb->born_ns > age;
+		if (old || sb->drv->owned_dead(sb)) {
 			node *gone = *n;
 			*n = gone->next;
 			p->n_idle--;
@@ -138,7 +136,7 @@ static void *worker_main(void *arg)
 			node *n = p->retire;
 			p->retire = n->next;
 			pthread_mutex_unlock(&p->mu);
-			sbx_pooled_destroy(n->sb);
+			sbx_owned_destroy(n->sb);
 			free(n);
 			pthread_mutex_lock(&p->mu);
 			p->destroyed++;
@@ -198,11 +196,11 @@ SBX_API int sbx_pool_create(const sbx_pool_config *c, sbx_pool **out, sbx_error 
 	if (c->size > c->max_total || c->max_total == 0)
 		return sbx_fail(err, SBX_E_INVALID, "pool size %u exceeds max total %u", c->size,
 				c->max_total);
-	bool native = !c->tmpl.driver || !strcmp(c->tmpl.driver, "native");
-	if (native && geteuid() != 0)
+	const sbx_driver *d = sbx_driver_by_name(c->tmpl.driver, err);
+	if (!d)
+		return -SBX_E_INVALID;
+	if (d->needs_root && geteuid() != 0)
 		return sbx_fail(err, SBX_E_PRIVILEGE, "sbx must run as root (namespaces, cgroups)");
-	if (!native && strcmp(c->tmpl.driver, "docker") && strcmp(c->tmpl.driver, "podman"))
-		return sbx_fail(err, SBX_E_INVALID, "unknown driver %s", c->tmpl.driver);
 	sbx_pool *p = calloc(1, sizeof(*p));
 	if (!p)
 		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
@@ -252,7 +250,7 @@ SBX_API int sbx_pool_acquire(sbx_pool *p, int64_t timeout_ms, sbx_sandbox **out,
 			p->idle = n->next;
 			p->n_idle--;
 			/* A sandbox that died while idle is never handed out. */
-			if (sbx_pooled_dead(n->sb)) {
+			if (n->sb->drv->owned_dead(n->sb)) {
 				push(&p->retire, n);
 				continue;
 			}
@@ -260,7 +258,7 @@ SBX_API int sbx_pool_acquire(sbx_pool *p, int64_t timeout_ms, sbx_sandbox **out,
 			track_out(p, n->sb);
 			*out = n->sb;
 			free(n);
-			sbx_pooled_activate(*out);
+			sbx_owned_activate(*out);
 			record_latency(p, t0);
 			pthread_cond_signal(&p->work); /* replenish */
 			pthread_mutex_unlock(&p->mu);
@@ -288,7 +286,7 @@ SBX_API int sbx_pool_acquire(sbx_pool *p, int64_t timeout_ms, sbx_sandbox **out,
 				p->created++;
 				p->n_in_use++;
 				track_out(p, sb);
-				sbx_pooled_activate(sb);
+				sbx_owned_activate(sb);
 				record_latency(p, t0);
 				*out = sb;
 			} else {
@@ -339,7 +337,7 @@ SBX_API void sbx_pool_release(sbx_pool *p, sbx_sandbox *sb)
 	}
 	pthread_mutex_unlock(&p->mu);
 	if (!n) { /* no memory to queue it: destroy it here */
-		sbx_pooled_destroy(sb);
+		sbx_owned_destroy(sb);
 		pthread_mutex_lock(&p->mu);
 		p->destroyed++;
 		pthread_mutex_unlock(&p->mu);
@@ -352,7 +350,7 @@ SBX_API int sbx_pool_release_named(sbx_pool *p, sbx_sandbox *sb, const char *nam
 	int r = sbx_paths_for(name, &paths, err);
 	if (r < 0)
 		return r;
-	int lk = sbx_sbdir_create(&paths, err);
+	_cleanup_close_ int lk = sbx_sbdir_create(&paths, err);
 	if (lk < 0)
 		return lk;
 	/* The pool's template becomes its config; a restart after a stop
@@ -361,38 +359,24 @@ SBX_API int sbx_pool_release_named(sbx_pool *p, sbx_sandbox *sb, const char *nam
 	c.created = (int64_t)time(NULL);
 	c.own_workspace = false;
 	r = sbx_sbconf_save(&paths, &c, err);
-	sbx_pooled *pd = sb->pooled;
-	if (sb->pooled->oci_engine[0]) {
-		sbx_rm_tree(paths.dir);
-		if (lk >= 0)
-			close(lk);
-		return sbx_fail(err, SBX_E_INVALID,
-				"keeping a %s pool sandbox by name is not supported",
-				sb->pooled->oci_engine);
-	}
-	/* Its warm interpreter is not part of a named sandbox. */
-	sbx_closep(&pd->py_chan);
-	sbx_closep(&pd->py_conn);
+	if (!sb->drv->owned_keep)
+		r = sbx_fail(err, SBX_E_INVALID,
+			     "keeping a %s pool sandbox by name is not supported", sb->drv->name);
+	pid_t reap = 0;
 	if (r == 0)
-		r = sbx_supervisor_adopt(&paths, &pd->ln, err);
+		r = sb->drv->owned_keep(sb, &paths, &reap, err);
 	if (r < 0) {
 		sbx_rm_tree(paths.dir);
-		if (lk >= 0)
-			close(lk);
 		return r;
 	}
-	pid_t init = pd->ln.pid;
-	sbx_launcher_forget(&pd->ln);
-	if (lk >= 0)
-		close(lk);
+	sbx_closep(&lk);
 	pthread_mutex_lock(&p->mu);
 	if (untrack_out(p, sb))
 		p->n_in_use--;
-	if (p->n_given < ARRAY_LEN(p->given))
-		p->given[p->n_given++] = init;
+	if (reap > 0 && p->n_given < ARRAY_LEN(p->given))
+		p->given[p->n_given++] = reap;
 	pthread_cond_signal(&p->work);
 	pthread_mutex_unlock(&p->mu);
-	free(pd);
 	free(sb);
 	return 0;
 }
@@ -453,11 +437,11 @@ SBX_API void sbx_pool_destroy(sbx_pool *p)
 	for (node *lists[2] = {p->idle, p->retire}, **l = lists; l < lists + 2; l++)
 		for (node *n = *l, *next; n; n = next) {
 			next = n->next;
-			sbx_pooled_destroy(n->sb);
+			sbx_owned_destroy(n->sb);
 			free(n);
 		}
 	for (size_t i = 0; i < p->n_out; i++)
-		sbx_pooled_destroy(p->out[i]);
+		sbx_owned_destroy(p->out[i]);
 	free(p->out);
 	pthread_cond_destroy(&p->changed);
 	pthread_cond_destroy(&p->work);

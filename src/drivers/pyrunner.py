@@ -1,4 +1,4 @@
-# sbx's pre-started interpreter (see src/pyrun.c). Started in a pool sandbox
+# sbx's pre-started interpreter (see src/drivers/native_python.c). Started in a pool sandbox
 # as `python3 -c THIS [MODULE...]`: imports the modules, tells the pool it is
 # ready, then waits on fd 0 (a Unix socket) for one request, with the
 # script's stdin, stdout and stderr attached as fds:

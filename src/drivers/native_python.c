@@ -1,4 +1,6 @@
-/* Running Python scripts: the pre-started interpreter of src/pyrunner.py. */
+/* native driver: running Python scripts in an owned sandbox through its
+ * pre-started interpreter (src/drivers/pyrunner.py): the script starts
+ * without paying Python's start-up. */
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -8,21 +10,16 @@
 #include "base/buf.h"
 #include "base/env.h"
 #include "base/util.h"
-#include "pool/pooled.h"
+#include "drivers/native.h"
 #include "proto/proto.h"
+#include "state/exec.h"
 
 extern const char sbx_pyrunner_src[];
 
 #define PREWARM_TIMEOUT_MS 60000
 
-SBX_API void sbx_python_opts_init(sbx_python_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	sbx_exec_opts_init(&o->exec);
-}
-
 /* Wait for the interpreter's "R": it imported its modules and listens. */
-static int wait_ready(sbx_pooled *pd, sbx_error *err)
+static int wait_ready(sbx_native_owned *pd, sbx_error *err)
 {
 	struct pollfd pf[2] = {{pd->py_chan, POLLIN, 0}, {pd->py_conn, POLLIN, 0}};
 	int n = poll(pf, 2, PREWARM_TIMEOUT_MS);
@@ -42,35 +39,36 @@ static int wait_ready(sbx_pooled *pd, sbx_error *err)
 			n == 0 ? " (timed out)" : " (is python3 in the rootfs?)");
 }
 
-int sbx_pyrun_prewarm(sbx_sandbox *sb, const char *preload, sbx_error *err)
+int sbx_native_prewarm(sbx_sandbox *sb, const char *preload, sbx_error *err)
 {
-	sbx_pooled *pd = sb->pooled;
-	int chan[2], nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (nul < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0) {
-		sbx_closep(&nul);
-		return sbx_fail(err, SBX_E_SYSTEM, "socketpair: %s", strerror(errno));
-	}
+	sbx_native_owned *pd = sb->priv;
+	_cleanup_close_ int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul < 0)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "open /dev/null");
+	int chan[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "socketpair");
+	_cleanup_close_ int ours = chan[0], theirs = chan[1];
 	/* argv: python3 -c RUNNER MODULE... */
 	char mods[1024] = "";
 	snprintf(mods, sizeof(mods), "%s", preload ? preload : "");
 	const char *argv[64] = {"python3", "-c", sbx_pyrunner_src};
 	size_t argc = 3;
-	for (char *m = strtok(mods, ","); m && argc < 63; m = strtok(NULL, ","))
+	char *save = NULL;
+	for (char *m = strtok_r(mods, ",", &save); m && argc < 63; m = strtok_r(NULL, ",", &save))
 		argv[argc++] = m;
 	argv[argc] = NULL;
 	sbx_exec_opts o;
 	sbx_exec_opts_init(&o);
 	o.argv = argv;
 	/* Under SBX_DEBUG the interpreter's start-up errors reach our stderr. */
-	int fds[3] = {chan[1], nul, sbx_debug_on() ? STDERR_FILENO : nul};
+	int fds[3] = {theirs, nul, sbx_debug_on() ? STDERR_FILENO : nul};
 	int conn = sbx_exec_start(sb, &o, fds, err);
-	close(chan[1]);
-	close(nul);
-	if (conn < 0) {
-		close(chan[0]);
+	sbx_closep(&theirs);
+	sbx_closep(&nul);
+	if (conn < 0)
 		return conn;
-	}
-	pd->py_chan = chan[0];
+	pd->py_chan = sbx_steal_fd(&ours);
 	pd->py_conn = conn;
 	char buf[16];
 	/* STARTED (or an error) comes first on the exec connection. */
@@ -153,121 +151,45 @@ static int send_request(int chan, const sbx_buf *b, const int fds[3])
 	return 0;
 }
 
-/* Engines cannot hand fds to a runner: write the script into the
- * sandbox's /tmp and run python3 on it (tracebacks show that path). */
-static int python_by_file(sbx_sandbox *sb, const sbx_python_opts *o, sbx_result *res,
-			  sbx_error *err)
-{
-	const char *fn = o->filename ? strrchr(o->filename, '/') : NULL;
-	fn = fn ? fn + 1 : o->filename && strcmp(o->filename, "-") ? o->filename : "stdin.py";
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "/tmp/%s", fn);
-	int r = sbx_sandbox_write_file(sb, path, o->source ? o->source : "", o->source_len, 0, err);
-	if (r < 0)
-		return r;
-	size_t n = 0;
-	while (o->args && o->args[n])
-		n++;
-	const char **argv = calloc(n + 3, sizeof(char *));
-	if (!argv)
-		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
-	argv[0] = "python3";
-	argv[1] = path;
-	for (size_t i = 0; i < n; i++)
-		argv[2 + i] = o->args[i];
-	sbx_exec_opts eo = o->exec;
-	eo.argv = argv;
-	r = sbx_sandbox_exec(sb, &eo, res, err);
-	free(argv);
-	return r;
-}
-
-SBX_API int sbx_sandbox_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_result *res,
-			       sbx_error *err)
+int sbx_native_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_result *res, sbx_error *err)
 {
 	uint64_t t0 = sbx_now_ns();
-	memset(res, 0, sizeof(*res));
-	if (o->exec.cwd && o->exec.cwd[0] != '/')
-		return sbx_fail(err, SBX_E_PATH, "invalid working directory %s", o->exec.cwd);
-	/* Without a warm interpreter, start one now: the same code runs the
-	 * script either way. Only pool sandboxes can hold one. */
-	if (!sb->pooled)
+	sbx_native_owned *pd = sb->priv;
+	if (!pd)
 		return sbx_fail(err, SBX_E_STATE,
 				"python runs need a pool sandbox (or sbx_run_python)");
-	sbx_pooled *pd = sb->pooled;
+	/* Without a warm interpreter, start one now: the same code runs the
+	 * script either way. */
 	int r = 0;
-	if (pd->oci_engine[0])
-		return python_by_file(sb, o, res, err);
-	if (pd->py_chan < 0 && (r = sbx_pyrun_prewarm(sb, NULL, err)) < 0)
+	if (pd->py_chan < 0 && (r = sbx_native_prewarm(sb, NULL, err)) < 0)
 		return r;
-	sbx_sbconf c;
-	if ((r = sbx_sandbox_conf(sb, &c, err)) < 0)
-		return r;
-	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, nul = -1;
-	bool held = false;
-	sbx_buf req = {0};
-	char **env = sbx_sandbox_env(&c, &o->exec);
-	const char *cwd = o->exec.cwd		 ? o->exec.cwd
-			  : c.cwd[0]		 ? c.cwd
-			  : c.cfg.workspace_mode ? "/workspace"
-						 : "/tmp";
-	if (!env || request_bin(&req, o, env, cwd) < 0) {
-		r = sbx_fail(err, SBX_E_SYSTEM, "out of memory");
-		goto out;
-	}
-	held = true;
-	sbx_fds_hold(); /* see internal.h */
+	const sbx_sbconf *c = sb->conf;
+	_cleanup_(sbx_buf_free) sbx_buf req = {0};
+	_cleanup_(sbx_envp_free) char **env = sbx_sandbox_env(c, &o->exec);
+	const char *cwd = o->exec.cwd		  ? o->exec.cwd
+			  : c->cwd[0]		  ? c->cwd
+			  : c->cfg.workspace_mode ? "/workspace"
+						  : "/tmp";
+	if (!env || request_bin(&req, o, env, cwd) < 0)
+		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	sbx_fds_hold(); /* see base/util.h; released once the write ends are closed */
+	_cleanup_(sbx_fds_releasep) bool held = true;
+	_cleanup_(sbx_pipe_closep) int outp[2] = {-1, -1};
+	_cleanup_(sbx_pipe_closep) int errp[2] = {-1, -1};
+	_cleanup_close_ int nul = -1;
 	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
-	    (o->exec.stdin_fd < 0 && (nul = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)) {
-		r = sbx_fail(err, SBX_E_SYSTEM, "pipes: %s", strerror(errno));
-		goto out;
-	}
+	    (o->exec.stdin_fd < 0 && (nul = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0))
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "pipes");
 	long oom_before = sbx_sandbox_oom_count(sb);
 	int fds[3] = {o->exec.stdin_fd >= 0 ? o->exec.stdin_fd : nul, outp[1], errp[1]};
-	if (send_request(pd->py_chan, &req, fds) < 0) {
-		r = sbx_fail(err, SBX_E_STATE, "the python interpreter went away");
-		goto out;
-	}
+	if (send_request(pd->py_chan, &req, fds) < 0)
+		return sbx_fail(err, SBX_E_STATE, "the python interpreter went away");
 	sbx_closep(&outp[1]);
 	sbx_closep(&errp[1]);
 	sbx_closep(&nul);
-	sbx_fds_release();
-	held = false;
+	sbx_fds_releasep(&held);
 	/* One script per interpreter: both its fds go to the wait. */
-	r = sbx_exec_finish(sb, sbx_steal_fd(&pd->py_conn), sbx_steal_fd(&pd->py_chan),
-			    sbx_steal_fd(&outp[0]), sbx_steal_fd(&errp[0]), &o->exec, t0,
-			    oom_before, res, err);
-out:
-	for (int i = 0; i < 2; i++) {
-		sbx_closep(&outp[i]);
-		sbx_closep(&errp[i]);
-	}
-	sbx_closep(&nul);
-	if (held)
-		sbx_fds_release();
-	sbx_buf_free(&req);
-	sbx_env_free(env);
-	sbx_sbconf_free(&c);
-	return r;
-}
-
-SBX_API int sbx_run_python(const sbx_config *cfg, const sbx_python_opts *o, sbx_result *res,
-			   sbx_error *err)
-{
-	memset(res, 0, sizeof(*res));
-	sbx_sbconf conf;
-	int r = sbx_sbconf_from(&conf, cfg, err);
-	sbx_sandbox *sb = NULL;
-	if (r == 0)
-		r = sbx_pooled_create(&conf, true, NULL, &sb, err);
-	if (r == 0) {
-		sbx_pooled_activate(sb);
-		sbx_python_opts po = *o;
-		if (!po.exec.timeout_ms && cfg->timeout_ms)
-			po.exec.timeout_ms = cfg->timeout_ms;
-		r = sbx_sandbox_python(sb, &po, res, err);
-	}
-	sbx_pooled_destroy(sb);
-	sbx_sbconf_free(&conf);
-	return r;
+	return sbx_exec_finish(sb, sbx_steal_fd(&pd->py_conn), sbx_steal_fd(&pd->py_chan),
+			       sbx_steal_fd(&outp[0]), sbx_steal_fd(&errp[0]), &o->exec, t0,
+			       oom_before, res, err);
 }

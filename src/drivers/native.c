@@ -1,0 +1,32 @@
+/* The native driver: sandboxes made by this library itself (namespaces,
+ * cgroups, seccomp; see native.h for its files). */
+#include "core/cgroup.h"
+#include "drivers/native.h"
+
+static int native_sweep(const sbx_driver *d)
+{
+	return sbx_cgroup_sweep();
+}
+
+const sbx_driver sbx_driver_native = {
+    .name = "native",
+    .needs_root = true,
+    .run = sbx_native_run,
+    .create = sbx_native_create,
+    .start = sbx_native_start,
+    .stop = sbx_native_stop,
+    .destroy = sbx_native_stop, /* the store's directory is all that is left */
+    .info = sbx_native_info,
+    .is_running = sbx_native_is_running,
+    .exec = sbx_native_exec,
+    .read_file = sbx_native_read_file,
+    .write_file = sbx_native_write_file,
+    .python = sbx_native_python,
+    .owned_create = sbx_native_owned_create,
+    .owned_activate = sbx_native_owned_activate,
+    .owned_dead = sbx_native_owned_dead,
+    .owned_destroy = sbx_native_owned_destroy,
+    .owned_keep = sbx_native_owned_keep,
+    .sweep = native_sweep,
+    .health = sbx_native_health,
+};

@@ -1,0 +1,190 @@
+/* native driver: reaching a sandbox (named or owned), and the lifecycle of
+ * named ones: a detached supervisor (native_supervisor.c) owns the
+ * sandbox's cgroups and records its state in the store. */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+
+#include "base/procfs.h"
+#include "base/util.h"
+#include "drivers/native.h"
+#include "drivers/native_supervisor.h"
+
+static sbx_native_owned *owned(const sbx_sandbox *sb)
+{
+	return sb->priv;
+}
+
+int sbx_native_connect(sbx_sandbox *sb, sbx_error *err)
+{
+	if (owned(sb))
+		return sbx_launcher_connect(owned(sb)->ln.sock[0], err);
+	const sbx_paths *p = sb->paths;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p->sock);
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		if (access(p->config, F_OK) < 0)
+			return sbx_fail(err, SBX_E_NOTFOUND, "no such sandbox: %s", p->name);
+		if (e == ENOENT)
+			return sbx_fail(err, SBX_E_STATE,
+					"sandbox %s is not running (sbx start %s)", p->name,
+					p->name);
+		return sbx_fail_errno(err, SBX_E_STATE, e,
+				      "sandbox %s is not running (sbx start %s)", p->name, p->name);
+	}
+	return sbx_steal_fd(&fd);
+}
+
+void sbx_native_cgroups(sbx_sandbox *sb, sbx_sbstate *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!owned(sb)) {
+		sbx_sbstate_load(sb->paths, st, NULL);
+		return;
+	}
+	for (int c = 0, k = 0; c < SBX_CG_N; c++)
+		if (owned(sb)->ln.cg.path[c][0])
+			snprintf(st->cg[k++], PATH_MAX, "%s", owned(sb)->ln.cg.path[c]);
+}
+
+/* ---- owned sandboxes ----------------------------------------------------- */
+
+bool sbx_native_owned_dead(sbx_sandbox *sb)
+{
+	sbx_native_owned *o = owned(sb);
+	struct pollfd pf = {o->ln.pidfd, POLLIN, 0};
+	if (pf.fd < 0 || poll(&pf, 1, 0) != 0)
+		return true;
+	/* The interpreter may have died while the sandbox lives on. */
+	if (o->py_conn >= 0) {
+		struct pollfd pc = {o->py_conn, POLLIN, 0};
+		if (poll(&pc, 1, 0) != 0)
+			return true;
+	}
+	return false;
+}
+
+void sbx_native_owned_activate(sbx_sandbox *sb)
+{
+	sbx_cgroup_set_weight(&owned(sb)->ln.cg, false);
+}
+
+/* ---- named sandboxes ----------------------------------------------------- */
+
+static bool running(const sbx_paths *p, sbx_sbstate *st)
+{
+	return sbx_sbstate_load(p, st, NULL) == 0 && sbx_sbstate_alive(st);
+}
+
+bool sbx_native_is_running(sbx_sandbox *sb)
+{
+	if (owned(sb))
+		return !sbx_native_owned_dead(sb);
+	sbx_sbstate st;
+	return running(sb->paths, &st);
+}
+
+/* Remove what a dead supervisor left behind. Caller holds the lock. */
+static void clean_stale(const sbx_paths *p)
+{
+	sbx_sbstate st;
+	if (sbx_sbstate_load(p, &st, NULL) == 0 && !sbx_sbstate_alive(&st))
+		sbx_sbstate_cleanup(p, &st);
+	else if (access(p->state, F_OK) < 0)
+		sbx_sbstate_cleanup(p, &(sbx_sbstate){0});
+}
+
+int sbx_native_start(sbx_sandbox *sb, sbx_error *err)
+{
+	const sbx_paths *p = sb->paths;
+	const sbx_sbconf *c = sb->conf;
+	sbx_sbstate st;
+	if (running(p, &st))
+		return 0;
+	clean_stale(p);
+	if (c->own_workspace && mkdir(c->workspace, 0755) < 0 && errno != EEXIST)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot create workspace %s",
+				      c->workspace);
+	return sbx_supervisor_spawn(p, c, err);
+}
+
+int sbx_native_create(sbx_sandbox *sb, sbx_error *err)
+{
+	return sbx_native_start(sb, err);
+}
+
+/* Ask the supervisor to stop and wait for it; force it if it hangs. */
+int sbx_native_stop(sbx_sandbox *sb, sbx_error *err)
+{
+	const sbx_paths *p = sb->paths;
+	sbx_sbstate st;
+	if (!running(p, &st)) {
+		clean_stale(p);
+		return 0;
+	}
+	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, st.sup_pid, 0);
+	if (pfd >= 0 && sbx_proc_start(st.sup_pid) != st.sup_start) {
+		clean_stale(p); /* the pid was reused after we looked */
+		return 0;
+	}
+	if (pfd >= 0)
+		syscall(SYS_pidfd_send_signal, pfd, SIGTERM, NULL, 0);
+	struct pollfd pf = {pfd, POLLIN, 0};
+	if (pfd < 0 || poll(&pf, 1, 10000) <= 0) {
+		/* Unresponsive: kill the supervisor; its init follows it
+		 * (parent-death signal), then we clean up. */
+		if (pfd >= 0)
+			syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+		if (st.init_pid > 0)
+			kill(st.init_pid, SIGKILL);
+		if (pfd >= 0)
+			poll(&pf, 1, 2000);
+	}
+	/* The supervisor removes its state; finish the job if it could not. */
+	if (access(p->state, F_OK) == 0)
+		sbx_sbstate_cleanup(p, &st);
+	return 0;
+}
+
+static void usage_from(const sbx_sbstate *st, sbx_sandbox_info *info)
+{
+	for (int c = 0; c < SBX_CG_N; c++) {
+		if (!st->cg[c][0])
+			continue;
+		_cleanup_close_ int d = open(st->cg[c], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		int64_t v;
+		if (d < 0)
+			continue;
+		if ((sbx_read_key(d, "memory.current", NULL, &v, NULL) == 0 ||
+		     sbx_read_key(d, "memory.usage_in_bytes", NULL, &v, NULL) == 0) &&
+		    v >= 0)
+			info->memory_current = (uint64_t)v;
+		if (sbx_read_key(d, "pids.current", NULL, &v, NULL) == 0 && v >= 0)
+			info->pids_current = v;
+		if (sbx_read_key(d, "cpu.stat", "usage_usec", &v, NULL) == 0 && v >= 0)
+			info->cpu_usage_us = v;
+		else if (sbx_read_key(d, "cpuacct.usage", NULL, &v, NULL) == 0 && v >= 0)
+			info->cpu_usage_us = v / 1000;
+	}
+}
+
+void sbx_native_info(sbx_sandbox *sb, sbx_sandbox_info *info)
+{
+	sbx_sbstate st;
+	if (!running(sb->paths, &st))
+		return;
+	info->state = SBX_RUNNING;
+	info->pid = st.sup_pid;
+	info->started = st.started;
+	usage_from(&st, info);
+}

@@ -64,7 +64,7 @@ long sbx_cgroup_oom_count_at(const char *dir);
  * to each pid in cgroup.procs), wait 10 ms and try again, for
  * SBX_CG_REMOVE_MS in all at most. dirfd: the dir, or -1 (opened here when
  * needed). 0 (removed, or already gone), or a negative sbx error. */
-#define SBX_CG_REMOVE_MS 2000
+#define SBX_CG_REMOVE_MS 10000
 int sbx_cgroup_remove(int dirfd, const char *path, sbx_error *err);
 
 /* Remove the cgroups (sbx_cgroup_remove) and close the fds. Safe on a

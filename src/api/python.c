@@ -60,11 +60,14 @@ SBX_API int sbx_run_python(const sbx_config *cfg, const sbx_python_opts *o, sbx_
 			   sbx_error *err)
 {
 	memset(res, 0, sizeof(*res));
+	const sbx_driver *d = sbx_driver_by_name(cfg->driver, err);
+	if (!d)
+		return -SBX_E_INVALID;
 	sbx_sbconf conf;
 	int r = sbx_sbconf_from(&conf, cfg, err);
 	sbx_sandbox *sb = NULL;
 	if (r == 0)
-		r = sbx_owned_create(&conf, true, NULL, &sb, err);
+		r = sbx_owned_create(d, &conf, true, NULL, &sb, err);
 	if (r == 0) {
 		sbx_owned_activate(sb);
 		sbx_python_opts po = *o;

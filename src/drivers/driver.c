@@ -55,13 +55,10 @@ static void handle_free(sbx_sandbox **sb)
 	*sb = NULL;
 }
 
-int sbx_owned_create(const sbx_sbconf *conf, bool python, const char *preload, sbx_sandbox **out,
-		     sbx_error *err)
+int sbx_owned_create(const sbx_driver *d, const sbx_sbconf *conf, bool python, const char *preload,
+		     sbx_sandbox **out, sbx_error *err)
 {
 	*out = NULL;
-	const sbx_driver *d = sbx_driver_by_name(conf->cfg.driver, err);
-	if (!d)
-		return -SBX_E_INVALID;
 	_cleanup_(handle_free) sbx_sandbox *sb = calloc(1, sizeof(*sb));
 	if (!sb)
 		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");

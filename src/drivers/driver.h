@@ -123,9 +123,9 @@ const sbx_driver *sbx_driver_at(size_t i);
 /* "native, docker or podman" into buf. */
 void sbx_driver_names(char *buf, size_t cap);
 
-/* An owned sandbox on conf's driver (see owned_create). */
-int sbx_owned_create(const sbx_sbconf *conf, bool python, const char *preload, sbx_sandbox **out,
-		     sbx_error *err);
+/* An owned sandbox on driver d (see owned_create); conf outlives it. */
+int sbx_owned_create(const sbx_driver *d, const sbx_sbconf *conf, bool python, const char *preload,
+		     sbx_sandbox **out, sbx_error *err);
 /* It is handed out now (owned_activate, if the driver has one). */
 void sbx_owned_activate(sbx_sandbox *sb);
 /* Destroy it and free the handle. NULL is fine. */

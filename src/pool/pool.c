@@ -21,7 +21,8 @@ typedef struct node {
 
 struct sbx_pool {
 	sbx_pool_config cfg;
-	sbx_sbconf conf; /* the template, resolved once */
+	sbx_sbconf conf;       /* the template, resolved once */
+	const sbx_driver *drv; /* its driver, chosen once */
 	char preload[1024];
 	pthread_mutex_t mu;
 	pthread_cond_t changed; /* idle list or counts changed */
@@ -92,7 +93,7 @@ static bool untrack_out(sbx_pool *p, sbx_sandbox *sb)
 /* Create one sandbox without the lock held. */
 static int create_one(sbx_pool *p, sbx_sandbox **sb, sbx_error *err)
 {
-	int r = sbx_owned_create(&p->conf, p->cfg.python, p->preload, sb, err);
+	int r = sbx_owned_create(p->drv, &p->conf, p->cfg.python, p->preload, sb, err);
 	if (r == 0)
 		(*sb)->pool = p;
 	return r;
@@ -205,6 +206,7 @@ SBX_API int sbx_pool_create(const sbx_pool_config *c, sbx_pool **out, sbx_error 
 	if (!p)
 		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
 	p->cfg = *c;
+	p->drv = d;
 	snprintf(p->preload, sizeof(p->preload), "%s", c->preload ? c->preload : "");
 	int r = sbx_sbconf_from(&p->conf, &c->tmpl, err);
 	if (r < 0) {

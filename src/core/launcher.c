@@ -253,13 +253,17 @@ int sbx_launcher_wait_ready(sbx_launcher *s, sbx_error *err)
 	while (pr < 0 && errno == EINTR);
 	if (pr == 0)
 		return sbx_fail(err, SBX_E_SETUP, "sandbox set-up did not finish within 60 s");
-	ssize_t n = sbx_msg_recv(s->sock[0], buf, sizeof(buf) - 1, NULL, NULL, 0, NULL);
+	sbx_error e;
+	ssize_t n = sbx_msg_recv(s->sock[0], buf, sizeof(buf) - 1, NULL, NULL, 0, &e);
 	if (n > 0 && buf[0] == SBX_MSG_READY)
 		return 0;
 	if (n > 0 && buf[0] == SBX_MSG_ERROR) {
 		buf[n] = '\0';
 		return sbx_fail(err, SBX_E_SETUP, "sandbox set-up failed: %s", buf + 1);
 	}
+	if (n < 0)
+		return sbx_fail_errno(err, SBX_E_SETUP, e.sys_errno,
+				      "sandbox init ended during set-up");
 	return sbx_fail(err, SBX_E_SETUP, "sandbox init ended during set-up");
 }
 

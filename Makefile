@@ -36,7 +36,11 @@ DEPS_PKGS = build-essential pkg-config libseccomp-dev libcap-dev libcgroup-dev \
 # docker.io brings dockerd, containerd and tini (docker's --init): the
 # integration tests start a private dockerd of their own (never the
 # system's).
-OCI_PKGS  = podman runc catatonit docker.io
+OCI_PKGS  = podman runc catatonit
+# A private dockerd for the docker driver's tests (tests/integration/engines.sh),
+# installed without its recommends: cgroupfs-mount would mount cgroup
+# hierarchies, which sbx and its tests never touch.
+NOREC_PKGS = docker.io
 BENCH_PKGS = bubblewrap
 VM_PKGS   = qemu-system-x86 busybox-static cpio xz-utils kmod
 
@@ -92,12 +96,17 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libsbx.a $(CLI_LIB_OBJ)
 
 # Install exactly what is needed, only when something is missing.
 deps:
-	@missing=""; for p in $(DEPS_PKGS) $(VM_PKGS) $(OCI_PKGS) $(BENCH_PKGS); do \
+	@missing="" norec=""; for p in $(DEPS_PKGS) $(VM_PKGS) $(OCI_PKGS) $(BENCH_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	for p in $(NOREC_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || norec="$$norec $$p"; \
+	done; \
+	if [ -n "$$missing$$norec" ]; then \
+	  echo "installing:$$missing$$norec"; \
+	  apt-get update -qq && \
+	  { [ -z "$$missing" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } && \
+	  { [ -z "$$norec" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$norec >/dev/null; }; \
 	else echo "deps: all installed"; fi
 
 rootfs:

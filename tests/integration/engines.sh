@@ -158,6 +158,7 @@ _eng_docker_up() {
 		--oom-score-adjust=0 \
 		>"$d/dockerd.log" 2>&1 </dev/null &
 	ENG_DOCKERD_PID=$!
+	ENG_SAVED_DOCKER_HOST=${DOCKER_HOST-unset}
 	export DOCKER_HOST=unix://$d/docker.sock
 	unset DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH
 	local end=$((t0 + ENG_DOCKERD_START_S * 1000000)) up=0
@@ -290,6 +291,11 @@ _eng_docker_down() {
 		[ -e "$d" ] && echo "could not remove $d"
 	fi
 	ENG_DOCKERD_DIR=
+	if [ "${ENG_SAVED_DOCKER_HOST-unset}" = unset ]; then
+		unset DOCKER_HOST
+	else
+		export DOCKER_HOST=$ENG_SAVED_DOCKER_HOST
+	fi
 	return 0
 }
 

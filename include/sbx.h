@@ -274,6 +274,9 @@ int sbx_cleanup(sbx_error *err);
 /* Parsers shared by the CLI and embedders. Return 0, or -1 on bad input. */
 int sbx_parse_size(const char *s, uint64_t *out);	 /* 512M, 1G, 100K, 4096 */
 int sbx_parse_duration(const char *s, uint64_t *out_ms); /* 500ms, 30s, 5m, 1h */
+/* The longest duration sbx_parse_duration accepts (and any timeout may
+ * be): 10 years, so that deadlines in nanoseconds never overflow. */
+#define SBX_DURATION_MAX_MS (10ull * 365 * 24 * 3600 * 1000)
 int sbx_parse_cpus(const char *s, uint32_t *out_millis); /* 0.5 -> 500 */
 
 #ifdef __cplusplus

@@ -209,7 +209,7 @@ SBX_API int sbx_parse_duration(const char *s, uint64_t *out_ms)
 		return -1;
 	if (duration_unit(s, &mult, &frac_ok) < 0 || (d.has_point && !frac_ok))
 		return -1;
-	if (decimal_scale(&d, mult, &r) < 0)
+	if (decimal_scale(&d, mult, &r) < 0 || r > SBX_DURATION_MAX_MS)
 		return -1;
 	*out_ms = r;
 	return 0;

@@ -126,6 +126,16 @@ uint64_t sbx_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t sbx_deadline_ns(uint64_t t0_ns, uint64_t ms)
+{
+	uint64_t d;
+	if (ms == 0)
+		return 0;
+	if (__builtin_mul_overflow(ms, 1000000ull, &d) || __builtin_add_overflow(d, t0_ns, &d))
+		return UINT64_MAX;
+	return d;
+}
+
 void sbx_random_id(char *out, size_t n)
 {
 	unsigned char raw[32];

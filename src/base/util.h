@@ -128,6 +128,9 @@ int sbx_mkdir_p(const char *path, mode_t mode, sbx_error *err);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t sbx_now_ns(void);
+/* The deadline t0_ns + ms milliseconds, saturated at UINT64_MAX (never
+ * wrapping into the past); 0 ("none") when ms is 0. */
+uint64_t sbx_deadline_ns(uint64_t t0_ns, uint64_t ms);
 
 /* Random lowercase hex id of n chars (n < 64) into out (n+1 bytes). */
 void sbx_random_id(char *out, size_t n);

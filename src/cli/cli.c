@@ -3,17 +3,49 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <unistd.h>
 #include <sys/signalfd.h>
 
 #include "cli/cli.h"
+
+/* "sbx: MESSAGE\n" in one write(2), so that lines of concurrent sbx
+ * processes sharing a stderr never interleave. Overlong messages are cut
+ * (the line still ends in "...\n"). */
+static void vnote(const char *fmt, va_list ap)
+{
+	char line[2048];
+	const size_t cap = sizeof(line) - 5; /* room for "...\n" and the NUL */
+	int n = snprintf(line, sizeof(line), "sbx: ");
+	int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	size_t len = (size_t)n + (m > 0 ? (size_t)m : 0);
+	if (len > cap) {
+		len = cap;
+		memcpy(line + len, "...", 3);
+		len += 3;
+	}
+	while (len > (size_t)n && line[len - 1] == '\n')
+		len--;
+	line[len++] = '\n';
+	ssize_t w;
+	do
+		w = write(STDERR_FILENO, line, len);
+	while (w < 0 && errno == EINTR);
+}
+
+void sbx_cli_note(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vnote(fmt, ap);
+	va_end(ap);
+}
 
 int sbx_cli_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("sbx: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vnote(fmt, ap);
 	va_end(ap);
 	return SBX_EXIT_ERROR;
 }
@@ -58,18 +90,17 @@ int sbx_cli_finish(sbx_result *res, bool json, uint64_t timeout_ms, uint64_t mem
 		}
 	} else {
 		if (res->timed_out)
-			fprintf(stderr, "sbx: timed out after %llums: killed\n",
-				(unsigned long long)timeout_ms);
+			sbx_cli_note("timed out after %llums: killed",
+				     (unsigned long long)timeout_ms);
 		if (res->oom_killed)
-			fprintf(stderr,
-				"sbx: out of memory: killed by the OOM killer (limit %llu bytes)\n",
-				(unsigned long long)memory);
+			sbx_cli_note("out of memory: killed by the OOM killer (limit %llu bytes)",
+				     (unsigned long long)memory);
 		if (res->stdout_truncated)
-			fprintf(stderr, "sbx: stdout truncated at %llu bytes\n",
-				(unsigned long long)output_limit);
+			sbx_cli_note("stdout truncated at %llu bytes",
+				     (unsigned long long)output_limit);
 		if (res->stderr_truncated)
-			fprintf(stderr, "sbx: stderr truncated at %llu bytes\n",
-				(unsigned long long)output_limit);
+			sbx_cli_note("stderr truncated at %llu bytes",
+				     (unsigned long long)output_limit);
 	}
 	sbx_result_free(res);
 	return status;

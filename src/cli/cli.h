@@ -8,6 +8,8 @@
 
 /* Print "sbx: <message>" on stderr; returns 125. */
 int sbx_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same line ("sbx: ...", one write) for a note that is not an error. */
+void sbx_cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Block SIGINT/SIGTERM/SIGHUP and return a signalfd for them (a cancel fd). */
 int sbx_cli_signalfd(sigset_t *old);

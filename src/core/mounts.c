@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 #include <linux/mount.h>
 
 #include "base/util.h"
@@ -188,15 +189,58 @@ static int setup_workspace(const sbx_launch *l, sbx_error *err)
 	return 0;
 }
 
+/* A detached, empty, read-only tmpfs (the new mount API): the second
+ * layer a read-only overlay needs. -1 with errno on failure. */
+static int empty_tmpfs(void)
+{
+	int fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return -1;
+	int m = -1;
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "size", "4k", 0) == 0 &&
+	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", "0555", 0) == 0 &&
+	    syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+		m = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
+	int e = errno;
+	close(fs);
+	errno = e;
+	return m;
+}
+
+/* The rootfs as a read-only overlay whose layers are named "." (the
+ * rootfs, resolved from our working directory) and "/proc/self/fd/N" (an
+ * empty tmpfs): a bind mount would show the rootfs's host path in the
+ * sandbox's /proc/self/mountinfo (its root field is the directory's path
+ * within the host file system); the overlay's root is "/" and its options
+ * show only those two neutral names. Where overlayfs cannot be mounted in
+ * a user namespace (kernels before 5.11), a bind mount as before. */
+static int mount_rootfs(const char *root, sbx_error *err)
+{
+	int empty = empty_tmpfs();
+	if (empty >= 0 && chdir(root) == 0) {
+		char opts[64];
+		snprintf(opts, sizeof(opts), "lowerdir=.:/proc/self/fd/%d", empty);
+		int m = mount("rootfs", root, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, opts);
+		close(empty);
+		if (m == 0)
+			return 0;
+	} else if (empty >= 0) {
+		close(empty);
+	}
+	if (mount(root, root, NULL, MS_BIND, NULL) < 0)
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "bind rootfs %s", root);
+	return 0;
+}
+
 int sbx_mounts_setup(const sbx_launch *l, sbx_error *err)
 {
 	const char *root = l->rootfs;
 	/* Nothing we mount may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return sbx_fail_errno(err, SBX_E_SETUP, errno, "make mounts private");
-	if (mount(root, root, NULL, MS_BIND, NULL) < 0)
-		return sbx_fail_errno(err, SBX_E_SETUP, errno, "bind rootfs %s", root);
-	int r = setup_proc(root, err);
+	int r = mount_rootfs(root, err);
+	if (r == 0)
+		r = setup_proc(root, err);
 	if (r == 0)
 		r = setup_dev(root, l->tmp_size, err);
 	if (r == 0)

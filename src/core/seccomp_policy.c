@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <termios.h>
 
 #include "base/util.h"
@@ -314,10 +315,44 @@ static const struct sock_fprog personality_filter = {
     .filter = personality_insns,
 };
 
+/* socket(2) and socketpair(2) only for the families a sandbox needs; any
+ * other gets EAFNOSUPPORT, as if the kernel lacked it. The reasons: some
+ * families are not network-namespaced (AF_VSOCK reaches the VM host's
+ * agents; AF_ALG, the kernel crypto API, is shared kernel state), and
+ * asking for a family that is not loaded makes the kernel load its module
+ * (a path to code nobody audited for this use). AF_NETLINK stays: libc
+ * uses it (getifaddrs, getaddrinfo with AI_ADDRCONFIG); it is per network
+ * namespace. */
+#define ARG0_FAMILY ARG0_LO
+/* clang-format off */
+static struct sock_filter family_insns[] = {
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), /* foreign: main filter kills */
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 2, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socketpair, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_FAMILY),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 4, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET, 3, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET6, 2, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_NETLINK, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAFNOSUPPORT),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+};
+/* clang-format on */
+static const struct sock_fprog family_filter = {
+    .len = ARRAY_LEN(family_insns),
+    .filter = family_insns,
+};
+
 int sbx_seccomp_load(const struct sock_fprog *prog, sbx_error *err)
 {
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &personality_filter) < 0)
 		return sbx_fail_errno(err, SBX_E_SETUP, errno, "seccomp (personality filter)");
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &family_filter) < 0)
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "seccomp (socket family filter)");
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) < 0)
 		return sbx_fail_errno(err, SBX_E_SETUP, errno, "seccomp");
 	return 0;

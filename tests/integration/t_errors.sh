@@ -61,6 +61,8 @@ t_errors_bad_timeout() {
 	bad_input "--timeout -1s" 'timeout|-1s' run --timeout -1s "${CMD[@]}"
 	bad_input "--timeout s" 'timeout' run --timeout s "${CMD[@]}"
 	bad_input "--timeout 1.5.5s" 'timeout|1\.5\.5s' run --timeout 1.5.5s "${CMD[@]}"
+	bad_input "--timeout 2562047788015h (overflow)" 'timeout|2562047788015h' run --timeout 2562047788015h "${CMD[@]}"
+	bad_input "--timeout 87601h (over 10 years)" 'timeout|87601h' run --timeout 87601h "${CMD[@]}"
 	errors_done
 }
 
@@ -160,4 +162,35 @@ t_errors_bad_hostname() {
 	bad_input "--hostname under_score" 'hostname|under_score' run --hostname under_score "${CMD[@]}"
 	bad_input "--hostname 64 chars" 'hostname|aaaa' run --hostname "$(printf 'a%.0s' {1..64})" "${CMD[@]}"
 	errors_done
+}
+
+# An error line is one write(2): lines of concurrent sbx processes sharing
+# a stderr never interleave ("sbx: sbx: no such sandbox" came from three
+# writes per line). Checked with strace (every write to fd 2), then with
+# 40 concurrent failing processes appending to one file.
+t_errors_one_write_per_line() {
+	command -v strace >/dev/null || fail "strace is not installed (make deps installs it)"
+	export SBX_STATE_DIR=$T/state SBX_RUN_DIR=$T/run
+	local args writes
+	for args in "exec no-such-box-$$ -- true" "run --memory 12Q -- true" "rm no-such-box-$$"; do
+		# shellcheck disable=SC2086
+		strace -f -qq -e trace=write -e signal=none -o "$T/strace" "$SBX" $args 2>"$T/err" >/dev/null
+		writes=$(grep -c 'write(2, ' "$T/strace")
+		[ "$writes" = 1 ] || {
+			detail "$(grep 'write(2, ' "$T/strace")"
+			fail "sbx $args: $writes writes to stderr for one error line (want 1)"
+		}
+	done
+	local i
+	: >"$T/all"
+	for ((i = 0; i < 40; i++)); do
+		"$SBX" exec "no-such-box-$$-$i" -- true 2>>"$T/all" &
+	done
+	wait
+	local n bad
+	n=$(grep -c '' "$T/all")
+	bad=$(grep -cvE "^sbx: [^:]*no-such-box-$$-[0-9]+[^:]*(: [^:]+)*$|^sbx: no such sandbox" "$T/all")
+	[ "$n" = 40 ] || fail "$n lines from 40 failing processes: $(head -c 300 "$T/all" | tr '\n' '|')"
+	grep -q 'sbx: .*sbx: ' "$T/all" && fail "interleaved lines: $(grep 'sbx: .*sbx: ' "$T/all" | head -3 | tr '\n' '|')"
+	[ "$bad" = 0 ] || fail "$bad malformed lines: $(head -c 300 "$T/all" | tr '\n' '|')"
 }

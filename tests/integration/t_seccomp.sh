@@ -287,3 +287,47 @@ t_seccomp_foreign_arch_i386() {
 t_seccomp_foreign_arch_x32() {
 	foreign_arch_test x32
 }
+
+# Socket families: only unix, inet, inet6 and netlink. AF_VSOCK is not
+# network-namespaced (it reaches the VM host's agents: the host here can
+# create one, so this fails without the filter), AF_ALG is shared kernel
+# crypto state, and an unloaded family would make the kernel load a module.
+t_seccomp_socket_families() {
+	local py=$SECCOMP_PY_PRELUDE'
+import socket
+def mk(fam, typ, pair=False):
+    def fn():
+        try:
+            if pair:
+                a, b = socket.socketpair(fam, typ)
+                a.close(); b.close()
+            else:
+                socket.socket(fam, typ).close()
+            return 0, 0
+        except OSError as e:
+            return -1, e.errno
+    return fn
+def allowed(name, r):
+    ok = (not isinstance(r, str)) and r[0] == 0
+    print(("OK " if ok else "BAD ") + name + ": " + show(r))
+for fam, name in ((socket.AF_VSOCK, "AF_VSOCK"), (socket.AF_ALG, "AF_ALG"),
+                  (socket.AF_PACKET, "AF_PACKET"), (socket.AF_CAN, "AF_CAN"),
+                  (5, "AF_APPLETALK"), (21, "AF_RDS"), (30, "AF_TIPC"), (45, "AF_XDP")):
+    typ = socket.SOCK_SEQPACKET if fam in (socket.AF_ALG, 21, 30) else socket.SOCK_DGRAM
+    report("socket(%s)" % name, probe(mk(fam, typ)), errno.EAFNOSUPPORT)
+report("socketpair(AF_VSOCK)", probe(mk(socket.AF_VSOCK, socket.SOCK_STREAM, True)), errno.EAFNOSUPPORT)
+allowed("socket(AF_UNIX)", probe(mk(socket.AF_UNIX, socket.SOCK_STREAM)))
+allowed("socketpair(AF_UNIX)", probe(mk(socket.AF_UNIX, socket.SOCK_STREAM, True)))
+allowed("socket(AF_INET)", probe(mk(socket.AF_INET, socket.SOCK_STREAM)))
+allowed("socket(AF_INET6)", probe(mk(socket.AF_INET6, socket.SOCK_DGRAM)))
+allowed("socket(AF_NETLINK)", probe(mk(socket.AF_NETLINK, socket.SOCK_RAW)))
+print("DONE")
+'
+	run_sbx run -- python3 -c "$py"
+	expect_rc 0
+	out_has DONE || fail_out "the probe script did not finish"
+	local bad
+	bad=$(grep '^BAD ' "$T/out" | sed 's/^BAD //' | tr '\n' ';')
+	[ -z "$bad" ] || fail_out "socket families not as expected: $bad"
+	[ "$(grep -c '^OK ' "$T/out")" -eq 14 ] || fail_out "probes missing"
+}

@@ -9,6 +9,7 @@
 
 #include "sbx.h"
 #include "base/parse.h"
+#include "base/util.h"
 
 #define SENTINEL64 0xDEADBEEFCAFEF00Dull
 #define SENTINEL32 0xDEADBEEFu
@@ -159,7 +160,7 @@ static void test_duration_units(void **state)
 	dur_ok("5m", 300000);
 	dur_ok("1h", 3600000);
 	dur_ok("24h", 86400000);
-	dur_ok("18446744073709551615ms", UINT64_MAX);
+	dur_bad("18446744073709551615ms"); /* over SBX_DURATION_MAX_MS */
 }
 
 static void test_duration_fractions(void **state)
@@ -212,11 +213,24 @@ static void test_duration_overflow(void **state)
 	(void)state;
 	dur_bad("18446744073709551616ms");
 	dur_bad("18446744073709552s"); /* * 1000 overflows */
-	dur_ok("18446744073709551s", 18446744073709551000ull);
-	dur_ok("18446744073709551.615s", UINT64_MAX);
-	dur_bad("18446744073709551.616s");
-	dur_bad("5124095576031h");
-	dur_ok("5124095576030h", 5124095576030ull * 3600000ull);
+	dur_bad("18446744073709551s");
+	dur_bad("2562047788015h"); /* ns overflow: must not wrap into "expired" */
+	dur_bad("9223372036854775807ms");
+	dur_ok("87600h", SBX_DURATION_MAX_MS); /* 10 years: the maximum */
+	dur_ok("315360000000ms", SBX_DURATION_MAX_MS);
+	dur_bad("315360000001ms");
+	dur_bad("87600.001h");
+	dur_ok("87599.5h", 87599ull * 3600000ull + 1800000ull);
+}
+
+static void test_deadline_saturates(void **state)
+{
+	(void)state;
+	assert_int_equal(sbx_deadline_ns(5, 0), 0); /* no deadline */
+	assert_true(sbx_deadline_ns(1000, 1) == 1000 + 1000000ull);
+	assert_true(sbx_deadline_ns(1000, UINT64_MAX) == UINT64_MAX);
+	assert_true(sbx_deadline_ns(UINT64_MAX - 5, 1) == UINT64_MAX);
+	assert_true(sbx_deadline_ns(1, UINT64_MAX / 1000000ull + 1) == UINT64_MAX);
 }
 
 /* ---- cpus ----------------------------------------------------------- */
@@ -500,6 +514,7 @@ int main(void)
 		cmocka_unit_test(test_duration_fractions),
 		cmocka_unit_test(test_duration_invalid),
 		cmocka_unit_test(test_duration_overflow),
+	    cmocka_unit_test(test_deadline_saturates),
 		cmocka_unit_test(test_cpus_valid),
 		cmocka_unit_test(test_cpus_invalid),
 		cmocka_unit_test(test_env),

@@ -292,12 +292,16 @@ int sbx_seccomp_program(const struct sock_fprog **prog, sbx_error *err)
  * low 32 bits (an unsigned int), so does this filter. Stacked on the main filter
  * (the kernel applies the strictest answer of all filters). */
 #define ARG0_LO offsetof(struct seccomp_data, args[0])
+/* Prologue of the stacked filters: allow foreign architectures (the main
+ * filter kills them), then load the system call number. */
+#define NATIVE_NR                                                                                  \
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),                   \
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),                          \
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),                                          \
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
 /* clang-format off */
 static struct sock_filter personality_insns[] = {
-	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), /* foreign: main filter kills */
-	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	NATIVE_NR,
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_personality, 1, 0),
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_LO),
@@ -326,10 +330,7 @@ static const struct sock_fprog personality_filter = {
 #define ARG0_FAMILY ARG0_LO
 /* clang-format off */
 static struct sock_filter family_insns[] = {
-	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), /* foreign: main filter kills */
-	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	NATIVE_NR,
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 2, 0),
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socketpair, 1, 0),
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),

@@ -6,6 +6,18 @@
 # with EPERM without the filter (e.g. setns(-1) -> EBADF, ptrace(TRACEME)
 # -> 0), and are harmless if the filter were missing.
 
+# run_probes SCRIPT MIN WHAT: run the probe script; every probe OK, at least
+# MIN of them, and the script finished.
+run_probes() {
+	run_sbx run -- python3 -c "$1"
+	expect_rc 0
+	out_has DONE || fail_out "the probe script did not finish"
+	local bad
+	bad=$(grep '^BAD ' "$T/out" | sed 's/^BAD //' | tr '\n' ';')
+	[ -z "$bad" ] || fail_out "$3: $bad"
+	[ "$(grep -c '^OK ' "$T/out")" -ge "$2" ] || fail_out "probes missing"
+}
+
 SECCOMP_PY_PRELUDE='
 import ctypes, errno, os, signal, sys
 libc = ctypes.CDLL(None, use_errno=True)
@@ -120,13 +132,7 @@ rp, wp = os.pipe()
 allowed("ioctl(FIONREAD)", probe(lambda: sc(16, L(rp), U(0x541B), buf(8))))
 print("DONE")
 '
-	run_sbx run -- python3 -c "$py"
-	expect_rc 0
-	out_has DONE || fail_out "the probe script did not finish"
-	local bad
-	bad=$(grep '^BAD ' "$T/out" | sed 's/^BAD //' | tr '\n' ';')
-	[ -z "$bad" ] || fail_out "syscalls not denied with EPERM (or allowed ones denied): $bad"
-	[ "$(grep -c '^OK ' "$T/out")" -ge 33 ] || fail_out "probes missing"
+	run_probes "$py" 33 "syscalls not denied with EPERM (or allowed ones denied)"
 }
 
 t_seccomp_clone3_enosys() {
@@ -323,11 +329,5 @@ allowed("socket(AF_INET6)", probe(mk(socket.AF_INET6, socket.SOCK_DGRAM)))
 allowed("socket(AF_NETLINK)", probe(mk(socket.AF_NETLINK, socket.SOCK_RAW)))
 print("DONE")
 '
-	run_sbx run -- python3 -c "$py"
-	expect_rc 0
-	out_has DONE || fail_out "the probe script did not finish"
-	local bad
-	bad=$(grep '^BAD ' "$T/out" | sed 's/^BAD //' | tr '\n' ';')
-	[ -z "$bad" ] || fail_out "socket families not as expected: $bad"
-	[ "$(grep -c '^OK ' "$T/out")" -eq 14 ] || fail_out "probes missing"
+	run_probes "$py" 14 "socket families not as expected"
 }

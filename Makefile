@@ -30,7 +30,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 DEPS_PKGS = build-essential pkg-config libseccomp-dev libcap-dev libcgroup-dev \
-            libcmocka-dev debootstrap iproute2 ca-certificates clang-format strace
+            libcmocka-dev debootstrap iproute2 ca-certificates clang-format strace locales
 # The docker/podman driver's tests (podman runs here as root; crun refuses
 # hybrid cgroup hosts, runc does not; catatonit is podman's --init).
 # docker.io brings dockerd, containerd and tini (docker's --init): the

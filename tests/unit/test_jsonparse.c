@@ -9,6 +9,7 @@
 #include <string.h>
 #include <locale.h>
 #include <math.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "base/buf.h"
@@ -184,16 +185,41 @@ static void test_doubles(void **state)
 		     123456789.012345678901234567890123456789);
 }
 
-static void test_doubles_locale(void **state)
+/* A locale with a decimal comma: an installed one, or one compiled here
+ * with localedef into a temp dir named by LOCPATH (Debian's `locales`,
+ * which make deps installs, has the sources). Not a skip: without such a
+ * locale the test cannot show anything, so it fails. */
+static char locale_dir[64];
+
+static const char *comma_locale(void)
 {
-	(void)state;
 	const char *names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "ru_RU.UTF-8"};
 	const char *got = NULL;
 
 	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]) && !got; k++)
 		got = setlocale(LC_NUMERIC, names[k]);
+	if (got)
+		return got;
+	strcpy(locale_dir, "/tmp/test-jsonparse-locale-XXXXXX");
+	if (!mkdtemp(locale_dir))
+		return NULL;
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "localedef -i de_DE -c -f UTF-8 %s/de_DE.UTF-8 >/dev/null 2>&1",
+		 locale_dir);
+	if (system(cmd) != 0 && access(strcat(strcpy(cmd, locale_dir), "/de_DE.UTF-8"), F_OK) != 0)
+		return NULL;
+	setenv("LOCPATH", locale_dir, 1);
+	return setlocale(LC_NUMERIC, "de_DE.UTF-8");
+}
+
+static void test_doubles_locale(void **state)
+{
+	(void)state;
+	const char *got = comma_locale();
 	if (!got)
-		skip(); /* no locale with a decimal comma installed */
+		fail_msg("no locale with a decimal comma: none installed and localedef could not "
+			 "make de_DE.UTF-8 (make deps installs the locales package)");
+	assert_string_equal(localeconv()->decimal_point, ",");
 	check_double("1.5", 1.5);
 	check_double("-2.25e1", -22.5);
 }
@@ -202,6 +228,14 @@ static int restore_locale(void **state)
 {
 	(void)state;
 	setlocale(LC_NUMERIC, "C");
+	if (locale_dir[0]) {
+		char cmd[128];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", locale_dir);
+		if (system(cmd) != 0)
+			return -1;
+		unsetenv("LOCPATH");
+		locale_dir[0] = 0;
+	}
 	return 0;
 }
 

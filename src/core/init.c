@@ -218,10 +218,11 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 	catch_forwarded();
 	/* Only the command (and what it starts) may hold the output pipes,
 	 * and the caller's stdio (fds 0-2 of the process we were cloned from:
-	 * a terminal, a host file) is none of init's business. */
+	 * a terminal, a host file) is none of init's business, except stderr
+	 * for SBX_DEBUG's last timing (child-reaped). */
 	int keep2[] = {l->sock};
 	sbx_close_all_except(keep2, ARRAY_LEN(keep2));
-	for (int fd = 0; fd < 3; fd++)
+	for (int fd = 0; fd < (l->debug ? 2 : 3); fd++)
 		if (fd != l->sock)
 			close(fd);
 	/* We only reap from now on: give up every privilege. */

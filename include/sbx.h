@@ -86,6 +86,12 @@ typedef struct sbx_config {
 	int stderr_fd; /* >=0: stderr streamed there as it comes (capped) */
 	bool capture;  /* keep stdout/stderr in sbx_result */
 	int cancel_fd; /* >=0: readable => kill the sandbox (e.g. signalfd) */
+	/* >=0: signal requests, forwarded to the command (its process group):
+	 * a signalfd(2), or the read end of a pipe or socket to which
+	 * sbx_signal_request() writes. stop_timeout_ms after the first one the
+	 * sandbox is killed (result: cancelled). One fd per run. */
+	int signal_fd;
+	uint64_t stop_timeout_ms; /* default 10000; 0: kill right after forwarding */
 } sbx_config;
 
 typedef struct sbx_result {
@@ -93,8 +99,10 @@ typedef struct sbx_result {
 	int signal;    /* signal that ended the command, 0 if none */
 	bool timed_out;
 	bool oom_killed;
-	bool cancelled;	  /* ended because cancel_fd became readable */
-	char *stdout_buf; /* captured bytes (raw, may be invalid UTF-8), NUL-terminated */
+	bool cancelled;	     /* ended because cancel_fd became readable, or still
+				running stop_timeout_ms after a signal request */
+	int received_signal; /* first signal requested on signal_fd, 0: none */
+	char *stdout_buf;    /* captured bytes (raw, may be invalid UTF-8), NUL-terminated */
 	size_t stdout_len;
 	bool stdout_truncated;
 	char *stderr_buf;
@@ -115,6 +123,13 @@ void sbx_config_init(sbx_config *cfg);
 int sbx_run(const sbx_config *cfg, sbx_result *res, sbx_error *err);
 
 void sbx_result_free(sbx_result *res);
+
+/* Ask the run or exec watching fd's read end (its signal_fd) to forward
+ * signal sig to its command: writes one byte to fd (a pipe's or socket's
+ * write end). Thread-safe and async-signal-safe (callable from a signal
+ * handler). 0, or -SBX_E_INVALID for a bad signal (SIGKILL and SIGSTOP are
+ * refused: use cancel_fd), -SBX_E_SYSTEM if the write failed. */
+int sbx_signal_request(int fd, int sig);
 
 /* The result as one JSON object (malloc'd, NUL-terminated; NULL on ENOMEM).
  * Invalid UTF-8 in captured output is replaced by U+FFFD. */
@@ -155,6 +170,8 @@ typedef struct sbx_exec_opts {
 	int stdout_fd, stderr_fd; /* >=0: stream there as it comes (capped) */
 	bool capture;		  /* keep output in the result */
 	int cancel_fd;		  /* >=0: readable => kill the command's tree */
+	int signal_fd;		  /* as in sbx_config: forwarded to the command */
+	uint64_t stop_timeout_ms; /* as in sbx_config; default 10000 */
 } sbx_exec_opts;
 
 typedef struct sbx_sandbox_info {

@@ -32,6 +32,8 @@ SBX_API void sbx_config_init(sbx_config *cfg)
 	cfg->stdout_fd = -1;
 	cfg->stderr_fd = -1;
 	cfg->cancel_fd = -1;
+	cfg->signal_fd = -1;
+	cfg->stop_timeout_ms = 10000;
 }
 
 int sbx_config_validate(const sbx_config *cfg, bool need_argv, sbx_error *err)

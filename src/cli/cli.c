@@ -78,7 +78,8 @@ int sbx_cli_finish(sbx_result *res, bool json, uint64_t timeout_ms, uint64_t mem
 {
 	int status = res->exit_code;
 	if (res->cancelled && !res->timed_out)
-		status = 128 + sbx_cli_signal_received(sfd);
+		status = 128 + (res->received_signal ? res->received_signal
+						     : sbx_cli_signal_received(sfd));
 	if (json) {
 		char *js = sbx_result_to_json(res);
 		if (js) {

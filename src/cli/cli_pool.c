@@ -96,8 +96,12 @@ static int call(const char *sock, sbx_buf *req, sbx_jval **resp_out)
 		return sbx_cli_error("out of memory");
 	_cleanup_free_ char *resp = NULL;
 	sbx_error err = {0};
-	if (sbx_daemon_call(sock, req->data, req->len, &resp, &err) < 0)
+	if (sbx_daemon_call(sock, req->data, req->len, &resp, &err) < 0) {
+		/* As a shell pipeline's writer would end: SIGPIPE, quietly. */
+		if (err.sys_errno == EPIPE && strstr(err.msg, SBX_DAEMON_READER_GONE))
+			return 128 + SIGPIPE;
 		return sbx_cli_error("%s", err.msg);
+	}
 	_cleanup_jval_ sbx_jval *v = NULL;
 	int r = sbx_jparse(resp, strlen(resp), &v, &err);
 	bool ok = false;

@@ -20,6 +20,8 @@ static void run_usage(void)
 	    "  --cpus N.N             CPU quota in CPUs (default 1; 0 = none)\n"
 	    "  --pids N               process limit (default 100; 0 = none)\n"
 	    "  --timeout DUR          kill the whole sandbox after DUR, exit 124 (default 30s)\n"
+	    "  --stop-timeout DUR     after SIGINT/SIGTERM/SIGHUP (passed on to the command),\n"
+	    "                         kill the sandbox if still running after DUR (default 10s)\n"
 	    "  --output-limit SIZE    cap on each of stdout and stderr (default 100K)\n"
 	    "  --tmp-size SIZE        size of the /tmp tmpfs (default 64M)\n"
 	    "  --net none|loopback    no network, or a loopback interface (default none)\n"
@@ -33,7 +35,9 @@ static void run_usage(void)
 	    "  --help, --version\n"
 	    "\n"
 	    "exit status: the command's; 128+N if killed by signal N (137 on OOM); 124 on\n"
-	    "timeout; 125 sbx error; 126 not executable; 127 not found.\n",
+	    "timeout; 141 if the reader of sbx's output went away; 128+N if sbx got signal\n"
+	    "N and the command outlived --stop-timeout; 125 sbx error; 126 not executable;\n"
+	    "127 not found.\n",
 	    stdout);
 }
 
@@ -43,8 +47,9 @@ int sbx_cli_run(int argc, char **argv)
 	_cleanup_(sbx_opts_free) sbx_run_opts o;
 	if (sbx_opts_parse(&o, argc, argv, 2, msg, sizeof(msg)) < 0)
 		return sbx_cli_error("%s", msg);
-	const char *bad = sbx_opts_disallowed(&o, SBX_OPT_SANDBOX | SBX_OPT_JSON | SBX_OPT_HELP |
-						      SBX_OPT_VERSION | SBX_OPT_POOL);
+	const char *bad =
+	    sbx_opts_disallowed(&o, SBX_OPT_SANDBOX | SBX_OPT_JSON | SBX_OPT_HELP |
+					SBX_OPT_VERSION | SBX_OPT_POOL | SBX_OPT_STOPTIMEOUT);
 	if (bad)
 		return sbx_cli_error("option %s is not valid for run", bad);
 	if (o.help || o.version) {
@@ -56,11 +61,15 @@ int sbx_cli_run(int argc, char **argv)
 	}
 	if (!o.cfg.argv)
 		return sbx_cli_error("no command given (usage: sbx run [options] -- CMD [ARG...])");
+	if (o.pool && (o.seen & SBX_OPT_STOPTIMEOUT))
+		return sbx_cli_error("option --stop-timeout is not valid with --pool");
 	if (o.pool)
 		return sbx_cli_run_remote(&o);
 	sigset_t old;
 	int sfd = sbx_cli_signalfd(&old);
-	o.cfg.cancel_fd = sfd;
+	/* SIGINT/SIGTERM/SIGHUP go on to the command; the sandbox is killed
+	 * if it still runs --stop-timeout later. */
+	o.cfg.signal_fd = sfd;
 	o.cfg.stdin_fd = STDIN_FILENO;
 	if (o.json) {
 		o.cfg.capture = true;

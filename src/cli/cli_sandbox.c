@@ -78,8 +78,8 @@ int sbx_cli_exec(int argc, char **argv)
 	if (!name)
 		return SBX_EXIT_ERROR;
 	_cleanup_(sbx_opts_free) sbx_run_opts o;
-	uint64_t allowed =
-	    SBX_OPT_TIMEOUT | SBX_OPT_ENV | SBX_OPT_CWD | SBX_OPT_OUTPUT | SBX_OPT_JSON;
+	uint64_t allowed = SBX_OPT_TIMEOUT | SBX_OPT_ENV | SBX_OPT_CWD | SBX_OPT_OUTPUT |
+			   SBX_OPT_JSON | SBX_OPT_STOPTIMEOUT;
 	int rc = parse(argc, argv, "exec", allowed, true, &o, 3);
 	_cleanup_sandbox_ sbx_sandbox *sb = NULL;
 	if (rc == 0)
@@ -103,7 +103,8 @@ int sbx_cli_exec(int argc, char **argv)
 	}
 	sigset_t old;
 	int sfd = sbx_cli_signalfd(&old);
-	x.cancel_fd = sfd;
+	x.signal_fd = sfd; /* passed on; killed --stop-timeout later */
+	x.stop_timeout_ms = o.cfg.stop_timeout_ms;
 	sbx_result res;
 	sbx_error err = {0};
 	if (sbx_sandbox_exec(sb, &x, &res, &err) < 0)

@@ -432,6 +432,16 @@ int sbx_daemon_call(const char *path, const char *req, size_t len, char **resp, 
 	char buf[65536];
 	char *nl = NULL;
 	while (!(in.len && (nl = memchr(in.data, '\n', in.len)))) {
+		/* Our stdout's reader may go away meanwhile (`| head`): a
+		 * pipe's write end then polls POLLERR. Leave, as SIGPIPE would
+		 * end a writer; closing the connection ends the request. */
+		struct pollfd pf[2] = {{fd, POLLIN, 0}, {STDOUT_FILENO, 0, 0}};
+		if (poll(pf, 2, -1) < 0 && errno != EINTR)
+			return sbx_fail_errno(err, SBX_E_STATE, errno, "pool %s", path);
+		if ((pf[1].revents & POLLERR) && !(pf[0].revents & POLLIN))
+			return sbx_fail_errno(err, SBX_E_STATE, EPIPE, SBX_DAEMON_READER_GONE);
+		if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
 		ssize_t r = recv(fd, buf, sizeof(buf), 0);
 		if (r < 0 && errno == EINTR)
 			continue;

@@ -19,7 +19,9 @@ int sbx_daemon_listen(const char *path, const char *group, sbx_error *err);
 int sbx_daemon_serve(sbx_pool *p, int lfd, const char *path, int stop_fd, sbx_error *err);
 
 /* One request line to the daemon at path; the response line (malloc'd,
- * without the newline) in *resp. */
+ * without the newline) in *resp. Gives up with SBX_DAEMON_READER_GONE
+ * (sys_errno EPIPE) if stdout is a pipe whose reader went away. */
+#define SBX_DAEMON_READER_GONE "the reader of the output went away"
 int sbx_daemon_call(const char *path, const char *req, size_t len, char **resp, sbx_error *err);
 
 #endif

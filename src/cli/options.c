@@ -41,6 +41,7 @@ enum opt_id {
 	O_NOPYTHON,
 	O_PRELOAD,
 	O_GROUP,
+	O_STOPTIMEOUT,
 };
 
 /* clang-format off */
@@ -65,7 +66,7 @@ static const struct {
 	{"max-total", O_MAXTOTAL, true}, {"max-age", O_MAXAGE, true},
 	{"acquire-timeout", O_ACQTIMEOUT, true}, {"python", O_PYTHON, false},
 	{"no-python", O_NOPYTHON, false}, {"preload", O_PRELOAD, true},
-	{"group", O_GROUP, true},
+	{"group", O_GROUP, true},       {"stop-timeout", O_STOPTIMEOUT, true},
 };
 /* clang-format on */
 
@@ -260,6 +261,13 @@ static int apply(sbx_run_opts *o, enum opt_id id, const char *v, const char *nam
 		if (!*v)
 			BAD("invalid --group: empty");
 		o->group = v;
+		return 0;
+	case O_STOPTIMEOUT:
+		/* A day at most: its nanoseconds fit in any deadline sum. */
+		if (sbx_parse_duration(v, &c->stop_timeout_ms) < 0 ||
+		    c->stop_timeout_ms > 24ull * 3600 * 1000)
+			BAD("invalid --stop-timeout '%s' (e.g. 10s, 0 = kill at once; at most 24h)",
+			    v);
 		return 0;
 	}
 	return 0;

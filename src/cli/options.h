@@ -60,6 +60,7 @@ typedef struct sbx_run_opts {
 #define SBX_OPT_NOPYTHON (1ull << 30)
 #define SBX_OPT_PRELOAD (1ull << 31)
 #define SBX_OPT_GROUP (1ull << 32)
+#define SBX_OPT_STOPTIMEOUT (1ull << 33)
 /* Options that shape a sandbox (run, create, pool serve). */
 #define SBX_OPT_SANDBOX                                                                            \
 	(SBX_OPT_ROOTFS | SBX_OPT_MEMORY | SBX_OPT_CPUS | SBX_OPT_PIDS | SBX_OPT_TIMEOUT |         \

@@ -92,6 +92,39 @@ static int loopback_up(sbx_error *err)
 	return r;
 }
 
+/* The command, once spawned: signals the host passes on (supervise.c)
+ * reach it through init's handler. */
+static volatile pid_t forward_to;
+
+static void forward_signal(int sig)
+{
+	int e = errno;
+	pid_t p = forward_to;
+	/* Its process group (it called setsid), as a terminal's ^C would;
+	 * the command itself if it has not got that far. */
+	if (p > 0 && kill(-p, sig) < 0)
+		kill(p, sig);
+	errno = e;
+}
+
+/* pid 1 of the pid namespace gets from outside only the signals it has a
+ * handler for: catch exactly the ones sbx passes on. */
+static void catch_forwarded(void)
+{
+	struct sigaction sa = {.sa_handler = forward_signal, .sa_flags = SA_RESTART};
+	sigset_t set;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&set);
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sbx_sig_forwardable(sig)) {
+			sigaction(sig, &sa, NULL);
+			sigaddset(&set, sig);
+		}
+	}
+	/* The caller may block them (the CLI does, for its signalfd). */
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 /* We are a copy of the caller: our /proc/PID/cmdline shows its command
  * line (host paths, options, --env values) to everything in the sandbox.
  * Overwrite that memory in place (the copy is ours). */
@@ -181,9 +214,17 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 	if (w < 0)
 		fail(l, &err);
 
-	/* Only the command (and what it starts) may hold the output pipes. */
+	forward_to = w;
+	catch_forwarded();
+	/* Only the command (and what it starts) may hold the output pipes,
+	 * and the caller's stdio (fds 0-2 of the process we were cloned from:
+	 * a terminal, a host file) is none of init's business, except stderr
+	 * for SBX_DEBUG's last timing (child-reaped). */
 	int keep2[] = {l->sock};
 	sbx_close_all_except(keep2, ARRAY_LEN(keep2));
+	for (int fd = 0; fd < (l->debug ? 2 : 3); fd++)
+		if (fd != l->sock)
+			close(fd);
 	/* We only reap from now on: give up every privilege. */
 	sbx_privs_drop_all(&l->privs, NULL); /* best effort: it only waits now */
 	prctl(PR_SET_DUMPABLE, 0);

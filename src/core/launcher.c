@@ -67,6 +67,45 @@ void sbx_launcher_release(sbx_launcher *s)
 	sbx_env_free(s->argv);
 }
 
+int sbx_stdio_fd_check(int fd, const char *what, sbx_error *err)
+{
+	if (fd < 0)
+		return 0;
+	int fl = fcntl(fd, F_GETFL);
+	struct stat st;
+	if (fl < 0 || fstat(fd, &st) < 0)
+		return sbx_fail_errno(err, SBX_E_INVALID, errno, "%s (fd %d) is not usable", what,
+				      fd);
+	const char *kind = NULL;
+	switch (st.st_mode & S_IFMT) {
+	case S_IFIFO:
+	case S_IFSOCK:
+	case S_IFREG:
+	case S_IFCHR:
+		break;
+	case S_IFDIR:
+		kind = "a directory";
+		break;
+	case S_IFLNK:
+		kind = "a symbolic link";
+		break;
+	case S_IFBLK:
+		kind = "a block device";
+		break;
+	default:
+		kind = "not a file, pipe, socket or device"; /* an anonymous inode */
+		break;
+	}
+	if (!kind && (fl & O_PATH))
+		kind = "an O_PATH descriptor";
+	if (kind)
+		return sbx_fail(err, SBX_E_INVALID,
+				"%s is %s: only a pipe, socket, regular file or character device "
+				"may be handed to a sandbox",
+				what, kind);
+	return 0;
+}
+
 /* A rootfs must be a directory with the mount points the sandbox needs. */
 static int check_rootfs(const char *path, char *out, sbx_error *err)
 {
@@ -90,6 +129,8 @@ static int check_rootfs(const char *path, char *out, sbx_error *err)
 static int validate(const sbx_config *cfg, bool server, sbx_error *err)
 {
 	int r = sbx_config_validate(cfg, !server, err);
+	if (r == 0 && !server)
+		r = sbx_stdio_fd_check(cfg->stdin_fd, "stdin", err);
 	if (r < 0)
 		return r;
 	/* Native only: the user namespace's id map. */

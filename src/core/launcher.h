@@ -18,6 +18,13 @@ typedef struct sbx_launcher {
 
 void sbx_launcher_init(sbx_launcher *s);
 
+/* An fd handed to a sandbox's command (stdin, or any stdio fd that goes
+ * inside as it is) must be a pipe, socket, regular file or character
+ * device, opened for I/O (not O_PATH): a directory (or an O_PATH fd) would
+ * give the command a host path through /proc/self/fd (runc's
+ * CVE-2024-21626). -1 passes (none). 0, or -SBX_E_INVALID naming `what`. */
+int sbx_stdio_fd_check(int fd, const char *what, sbx_error *err);
+
 /* Validate cfg, create cgroups, clone the init, map ids, join cgroups and
  * send GO. server starts a long-lived sandbox (no command, no output
  * pipes) that serves connections passed with sbx_launcher_connect. On failure everything taken is

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -23,17 +24,20 @@ void sbx_loop_init(sbx_loop *l)
 {
 	memset(l, 0, sizeof(*l));
 	l->out.fd = l->out.tee_fd = l->err.fd = l->err.tee_fd = -1;
-	l->pidfd = l->ctl = l->report.fd = l->cancel_fd = -1;
+	l->pidfd = l->ctl = l->report.fd = l->cancel_fd = l->signal_fd = -1;
 }
 
-static void write_all(int *fd, const char *p, size_t n)
+/* SIGPIPE is the caller's business (the CLI ignores it); EPIPE is ours. */
+static void write_all(sbx_stream *s, const char *p, size_t n)
 {
-	while (n > 0 && *fd >= 0) {
-		ssize_t w = write(*fd, p, n);
+	while (n > 0 && s->tee_fd >= 0) {
+		ssize_t w = write(s->tee_fd, p, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			*fd = -1; /* the reader went away: keep draining, stop copying */
+			if (w < 0 && errno == EPIPE)
+				s->tee_gone = true; /* the loop stops the workload */
+			s->tee_fd = -1;		    /* keep draining, stop copying */
 			return;
 		}
 		p += w;
@@ -43,6 +47,8 @@ static void write_all(int *fd, const char *p, size_t n)
 
 int sbx_stream_feed(sbx_stream *s, const char *p, size_t n, sbx_error *err)
 {
+	if (s->tee_gone && !s->capture)
+		return 0; /* nobody reads it: nothing to pass on or to report */
 	uint64_t room = s->limit > s->kept ? s->limit - s->kept : 0;
 	size_t take = n < room ? n : (size_t)room;
 	if (take < n)
@@ -51,7 +57,7 @@ int sbx_stream_feed(sbx_stream *s, const char *p, size_t n, sbx_error *err)
 		return 0;
 	s->kept += take;
 	if (s->tee_fd >= 0)
-		write_all(&s->tee_fd, p, take);
+		write_all(s, p, take);
 	if (s->capture && sbx_buf_append(&s->buf, p, take) < 0)
 		return sbx_fail(err, SBX_E_SYSTEM, "out of memory capturing the output");
 	return 0;
@@ -121,6 +127,36 @@ static void read_report(sbx_loop *l)
 	sbx_closep(&r->fd);
 	if (r->take && r->take(l, r->data, r->size))
 		l->done = true;
+}
+
+int sbx_signal_request_read(int fd)
+{
+	char link[64], path[32];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ssize_t k = readlink(path, link, sizeof(link) - 1);
+	if (k > 0)
+		link[k] = '\0';
+	ssize_t r;
+	if (k > 0 && strcmp(link, "anon_inode:[signalfd]") == 0) {
+		struct signalfd_siginfo si;
+		do
+			r = read(fd, &si, sizeof(si));
+		while (r < 0 && errno == EINTR);
+		if (r < 0 && errno == EAGAIN)
+			return 0;
+		if (r != (ssize_t)sizeof(si))
+			return -1;
+		return sbx_sig_forwardable((int)si.ssi_signo) ? (int)si.ssi_signo : 0;
+	}
+	unsigned char c;
+	do
+		r = read(fd, &c, 1);
+	while (r < 0 && errno == EINTR);
+	if (r < 0 && errno == EAGAIN)
+		return 0;
+	if (r != 1)
+		return -1;
+	return sbx_sig_forwardable(c) ? c : 0;
 }
 
 static void kill_child(sbx_loop *l)
@@ -199,13 +235,42 @@ static void soonest(int *ms, uint64_t at, uint64_t now)
 		*ms = v;
 }
 
-enum { W_OUT, W_ERR, W_CTL, W_PIDFD, W_CANCEL, W_REPORT, W_N };
+enum { W_OUT, W_ERR, W_CTL, W_PIDFD, W_CANCEL, W_REPORT, W_SIGNAL, W_N };
+
+/* Signal requests: forwarded; the stop is scheduled stop_timeout_ns after
+ * the first (*force_at), or comes at once without a forward action. */
+static void take_signals(sbx_loop *l, uint64_t *stop_at, uint64_t *force_at)
+{
+	/* One request per wake-up: the fd may be blocking (it is the
+	 * caller's, its flags stay), and poll said one is there. */
+	int sig = sbx_signal_request_read(l->signal_fd);
+	if (sig < 0) {
+		l->signal_fd = -1; /* the caller's fd: not ours to close */
+		return;
+	}
+	if (sig == 0)
+		return;
+	if (!l->signal_got)
+		l->signal_got = sig;
+	if (*stop_at)
+		return; /* already stopping */
+	if (!l->forward) {
+		l->cancelled = true;
+		*stop_at = sbx_now_ns();
+		return;
+	}
+	sbx_debug("loop: forwarding signal %d", sig);
+	l->forward(l, sig);
+	if (!*force_at)
+		*force_at = sbx_now_ns() + l->stop_timeout_ns;
+}
 
 int sbx_loop_run(sbx_loop *l, sbx_error *err)
 {
 	int r = 0;
 	/* Times (sbx_now_ns) of what is pending; 0: not pending. */
 	uint64_t done_at = 0, stop_at = 0, next_stop = 0, kill_at = 0, give_up_at = 0;
+	uint64_t force_at = 0; /* the stop after a forwarded signal's grace */
 	bool killed = false;
 	nonblock(l->out.fd);
 	nonblock(l->err.fd);
@@ -225,6 +290,17 @@ int sbx_loop_run(sbx_loop *l, sbx_error *err)
 		} else {
 			if (!stop_at && l->deadline_ns && now >= l->deadline_ns) {
 				l->timed_out = true;
+				stop_at = now;
+			}
+			if (!stop_at && force_at && now >= force_at) {
+				sbx_debug("loop: still running %llu ms after the signal: stopping",
+					  (unsigned long long)(l->stop_timeout_ns / 1000000));
+				l->cancelled = true;
+				stop_at = now;
+			}
+			if (!stop_at && (l->out.tee_gone || l->err.tee_gone)) {
+				sbx_debug("loop: the output's reader went away: stopping");
+				l->reader_gone = true;
 				stop_at = now;
 			}
 			if (stop_at && !l->stopped) { /* the first stop (deadline or cancel) */
@@ -263,6 +339,8 @@ int sbx_loop_run(sbx_loop *l, sbx_error *err)
 		} else {
 			if (!stop_at && l->deadline_ns)
 				soonest(&timeout, l->deadline_ns, now);
+			if (!stop_at && force_at)
+				soonest(&timeout, force_at, now);
 			if (stop_at && l->stop_every_ns && !killed)
 				soonest(&timeout, next_stop, now);
 			if (kill_at)
@@ -272,12 +350,13 @@ int sbx_loop_run(sbx_loop *l, sbx_error *err)
 		}
 		struct pollfd pf[W_N];
 		int what[W_N], n = 0;
-		int fds[W_N] = {l->out.fd, l->err.fd, -1, -1, -1, -1};
+		int fds[W_N] = {l->out.fd, l->err.fd, -1, -1, -1, -1, -1};
 		if (!l->done) {
 			fds[W_CTL] = l->ctl;
 			fds[W_PIDFD] = l->reaped ? -1 : l->pidfd;
 			fds[W_CANCEL] = l->cancelled ? -1 : l->cancel_fd;
 			fds[W_REPORT] = l->report.fd;
+			fds[W_SIGNAL] = l->signal_fd;
 		}
 		for (int i = 0; i < W_N; i++) {
 			if (fds[i] < 0)
@@ -319,6 +398,9 @@ int sbx_loop_run(sbx_loop *l, sbx_error *err)
 			case W_REPORT:
 				read_report(l);
 				break;
+			case W_SIGNAL:
+				take_signals(l, &stop_at, &force_at);
+				break;
 			}
 		}
 		if (r < 0)
@@ -357,11 +439,19 @@ int sbx_loop_result(sbx_loop *l, const sbx_ending *e, uint64_t t0, sbx_result *r
 	res->cancelled = l->cancelled;
 	res->oom_killed = e->oom_killed;
 	res->exit_code = sbx_exit_status(e->wstatus, l->timed_out, &res->signal);
+	res->received_signal = l->signal_got;
+	if (l->reader_gone && !l->timed_out && !l->cancelled) {
+		/* We ended it because nobody reads its output: as SIGPIPE
+		 * would have (a shell pipeline's 141). */
+		res->signal = SIGPIPE;
+		res->exit_code = 128 + SIGPIPE;
+	}
 	res->duration_ms = (sbx_now_ns() - t0) / 1000000;
 	res->cpu_ms = e->cpu_ms;
 	res->max_rss_kb = e->max_rss_kb;
-	res->stdout_truncated = l->out.truncated;
-	res->stderr_truncated = l->err.truncated;
+	/* Nothing was cut for a reader that went away. */
+	res->stdout_truncated = l->out.truncated && !(l->out.tee_gone && !l->out.capture);
+	res->stderr_truncated = l->err.truncated && !(l->err.tee_gone && !l->err.capture);
 	res->stdout_len = l->out.buf.len;
 	res->stderr_len = l->err.buf.len;
 	res->stdout_buf = sbx_buf_steal(&l->out.buf);

@@ -13,7 +13,14 @@
  *   report      an early-report channel: a fixed-size record sent by the
  *               workload before it exits (the Python runner's "done");
  *   cancel_fd   readable: stop the workload (cancelled);
+ *   signal_fd   signal requests (a signalfd, or a pipe of one-byte signal
+ *               numbers, see sbx_signal_request_read): each is passed to the
+ *               workload (forward); stop_timeout_ns after the first one the
+ *               workload is stopped (cancelled). Without forward, the first
+ *               request stops it at once;
  *   deadline    reached: stop the workload (timed_out).
+ * A tee fd whose reader went away (EPIPE) stops the workload too
+ * (reader_gone), as SIGPIPE ends the writer of a shell pipeline.
  * Stopping runs the stop action (default: SIGKILL the child), repeated every
  * stop_every_ns until the end if set; stop_grace_ns after the first stop the
  * child is SIGKILLed, or, without a child, the loop gives up waiting
@@ -45,6 +52,7 @@ struct sbx_stream {
 	int tee_fd;	/* copy output here as it comes; -1: none */
 	bool capture;	/* keep output in buf */
 	uint64_t limit; /* bytes passed on at most; the rest is drained */
+	bool tee_gone;	/* writing to tee_fd failed with EPIPE: its reader went away */
 	uint64_t kept;	/* bytes passed on so far */
 	bool truncated;
 	sbx_buf buf;
@@ -81,7 +89,11 @@ struct sbx_loop {
 	void (*on_msg)(sbx_loop *l, char *rec, size_t n);
 	sbx_report report;
 	int cancel_fd;
-	uint64_t deadline_ns; /* monotonic (sbx_now_ns); 0: none */
+	int signal_fd; /* signal requests; not closed by the loop */
+	/* Pass signal sig to the workload; NULL: a request stops it at once. */
+	void (*forward)(sbx_loop *l, int sig);
+	uint64_t stop_timeout_ns; /* after the first forwarded signal; 0: at once */
+	uint64_t deadline_ns;	  /* monotonic (sbx_now_ns); 0: none */
 	void (*stop)(sbx_loop *l);
 	uint64_t stop_every_ns; /* 0: stop once */
 	uint64_t stop_grace_ns; /* 0: no grace action */
@@ -93,8 +105,10 @@ struct sbx_loop {
 	int wstatus; /* of the child (SIGKILL if it could not be reaped) */
 	struct rusage ru;
 	bool timed_out, cancelled;
-	bool stopped; /* the stop action ran */
-	bool gave_up; /* no child, and no end within the grace after stopping */
+	int signal_got;	  /* the first signal requested on signal_fd, 0: none */
+	bool reader_gone; /* a tee fd's reader went away: stopped (exit 141) */
+	bool stopped;	  /* the stop action ran */
+	bool gave_up;	  /* no child, and no end within the grace after stopping */
 	bool have_error;
 	char error[480]; /* first error text reported (sbx_loop_error) */
 };
@@ -125,6 +139,19 @@ typedef struct sbx_ending {
  * cancelled and streams (captured output moves into res) and the time since
  * t0. 0, or -SBX_E_SYSTEM if capturing ran out of memory (res untouched). */
 int sbx_loop_result(sbx_loop *l, const sbx_ending *e, uint64_t t0, sbx_result *res, sbx_error *err);
+
+/* Read one signal request from fd (a signalfd, or a pipe or socket of
+ * one-byte signal numbers; call when poll says it is readable). The signal,
+ * 0 if none or one sbx does not pass on (sbx_sig_forwardable), -1 at EOF
+ * or on an error (stop watching fd). */
+int sbx_signal_request_read(int fd);
+
+/* ms as ns for the loop's durations, saturated far below overflow (a sum
+ * with sbx_now_ns stays in range). */
+static inline uint64_t sbx_ms_to_ns_sat(uint64_t ms)
+{
+	return ms > (UINT64_MAX / 4) / 1000000 ? UINT64_MAX / 4 : ms * 1000000;
+}
 
 /* CPU time (user + system) of a rusage, in ms. */
 uint64_t sbx_rusage_cpu_ms(const struct rusage *ru);

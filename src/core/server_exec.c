@@ -202,8 +202,15 @@ _Noreturn void sbx_serve_exec(const sbx_launch *l, int conn, const char *req, si
 		if (conn >= 0 && pf[1].revents) {
 			char m[16];
 			ssize_t k = sbx_msg_recv(conn, m, sizeof(m), NULL, NULL, 0, NULL);
+			int32_t sig;
 			if (k > 0 && m[0] == SBX_MSG_KILL) {
 				kill_tree(self);
+			} else if (k == 1 + (ssize_t)sizeof(sig) && m[0] == SBX_MSG_SIGNAL) {
+				/* Passed on (sbx exec got SIGTERM...): to the
+				 * command's process group (it called setsid). */
+				memcpy(&sig, m + 1, sizeof(sig));
+				if (!done && sbx_sig_forwardable(sig) && kill(-cmd, sig) < 0)
+					kill(cmd, sig);
 			} else if (k <= 0) {
 				/* The client went away before the command ended
 				 * (its timeout, its death): the tree goes too. */

@@ -24,6 +24,15 @@ static void kill_sandbox(sbx_loop *l)
 	sbx_debug("kill %s", w->kill_how);
 }
 
+/* A signal for the command: to init, which catches the forwardable ones
+ * and passes them to the command's process group (init.c). pid 1 of a pid
+ * namespace gets from outside only the signals it has a handler for. */
+static void forward_to_init(sbx_loop *l, int sig)
+{
+	if (l->pidfd >= 0 && !l->reaped)
+		syscall(SYS_pidfd_send_signal, l->pidfd, sig, NULL, 0);
+}
+
 static void on_msg(sbx_loop *l, char *rec, size_t n)
 {
 	sbx_watch *w = l->ctx;
@@ -43,6 +52,7 @@ void sbx_watch_init(sbx_watch *w, sbx_cgroup *cg)
 	w->l.ctx = w;
 	w->l.on_msg = on_msg;
 	w->l.stop = kill_sandbox;
+	w->l.forward = forward_to_init;
 	w->l.stop_grace_ns = KILL_GRACE_NS;
 	w->l.drain_ns = DRAIN_GRACE_NS;
 }

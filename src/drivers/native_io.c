@@ -11,6 +11,7 @@
 #include "base/env.h"
 #include "base/status.h"
 #include "base/util.h"
+#include "core/launcher.h"
 #include "core/supervise.h"
 #include "drivers/native.h"
 #include "proto/proto.h"
@@ -108,6 +109,15 @@ static void send_kill(sbx_loop *l)
 		sbx_msg_send(l->ctl, SBX_MSG_KILL, NULL, 0, NULL, 0, NULL);
 }
 
+/* A signal request: the sandbox's exec shim passes it to the command's
+ * process group (server_exec.c). */
+static void send_signal(sbx_loop *l, int sig)
+{
+	int32_t v = sig;
+	if (l->ctl >= 0)
+		sbx_msg_send(l->ctl, SBX_MSG_SIGNAL, &v, sizeof(v), NULL, 0, NULL);
+}
+
 int sbx_exec_finish(sbx_sandbox *sb, int conn, int early, int out, int err_fd,
 		    const sbx_exec_opts *o, uint64_t t0, long oom_before, sbx_result *res,
 		    sbx_error *err)
@@ -124,6 +134,9 @@ int sbx_exec_finish(sbx_sandbox *sb, int conn, int early, int out, int err_fd,
 	x.l.err = (sbx_stream){
 	    .fd = err_fd, .tee_fd = o->stderr_fd, .capture = o->capture, .limit = limit};
 	x.l.cancel_fd = o->cancel_fd;
+	x.l.signal_fd = o->signal_fd;
+	x.l.forward = send_signal;
+	x.l.stop_timeout_ns = sbx_ms_to_ns_sat(o->stop_timeout_ms);
 	x.l.deadline_ns = o->timeout_ms ? t0 + o->timeout_ms * 1000000ull : 0;
 	x.l.stop = send_kill;
 	x.l.stop_grace_ns = EXEC_KILL_GRACE_NS;
@@ -158,6 +171,8 @@ int sbx_exec_finish(sbx_sandbox *sb, int conn, int early, int out, int err_fd,
 int sbx_exec_start(sbx_sandbox *sb, const sbx_exec_opts *o, const int fds[3], sbx_error *err)
 {
 	int r = sbx_exec_opts_check(o, true, err);
+	if (r == 0) /* the others are our pipes */
+		r = sbx_stdio_fd_check(fds[0], "stdin", err);
 	if (r < 0)
 		return r;
 	_cleanup_(sbx_buf_free) sbx_buf blob = {0};

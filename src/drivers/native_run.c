@@ -1,6 +1,7 @@
 /* native driver: one command in a fresh sandbox, start to finish (sbx_run). */
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "base/util.h"
 #include "core/cgroup.h"
@@ -29,6 +30,8 @@ int sbx_native_run(const sbx_driver *d, const sbx_config *cfg, sbx_result *res, 
 	w.l.pidfd = sbx_steal_fd(&s.pidfd);
 	w.l.ctl = sbx_steal_fd(&s.sock[0]);
 	w.l.cancel_fd = cfg->cancel_fd;
+	w.l.signal_fd = cfg->signal_fd;
+	w.l.stop_timeout_ns = sbx_ms_to_ns_sat(cfg->stop_timeout_ms);
 	w.l.deadline_ns = cfg->timeout_ms ? t0 + cfg->timeout_ms * 1000000ull : 0;
 	w.l.out = (sbx_stream){.fd = sbx_steal_fd(&s.out[0]),
 			       .tee_fd = cfg->stdout_fd,
@@ -45,10 +48,16 @@ int sbx_native_run(const sbx_driver *d, const sbx_config *cfg, sbx_result *res, 
 		r = sbx_fail(err, SBX_E_SETUP, "sandbox set-up failed: %s", w.l.error);
 	} else if (wr < 0) {
 		r = sbx_error_wrap(err, wr, "supervising the sandbox");
-	} else if (!w.have_status && !w.l.timed_out && !w.l.cancelled) {
+	} else if (!w.have_status && !w.l.timed_out && !w.l.cancelled && !w.l.reader_gone &&
+		   !(w.l.reaped && WIFSIGNALED(w.l.wstatus))) {
 		r = sbx_fail(err, SBX_E_SETUP, "sandbox init ended without reporting a status");
 	} else {
-		sbx_ending e = {.wstatus = w.have_status ? w.cmd_status : (SIGKILL & 0x7f),
+		/* Without init's report: killed by us (timeout, cancel), or init
+		 * was killed from outside (SIGKILL from the host), and the
+		 * command with it: the signal that ended init ended the command. */
+		int killed_by =
+		    w.l.reaped && WIFSIGNALED(w.l.wstatus) ? w.l.wstatus : (SIGKILL & 0x7f);
+		sbx_ending e = {.wstatus = w.have_status ? w.cmd_status : killed_by,
 				.cpu_ms = sbx_rusage_cpu_ms(&w.l.ru),
 				.max_rss_kb = (uint64_t)w.l.ru.ru_maxrss,
 				.oom_killed = sbx_cgroup_oom_killed(&s.cg)};

@@ -94,7 +94,8 @@ int sbx_oci_exec(const char *engine, const char *name, const sbx_sbconf *c, cons
 			 .capture = o->capture,
 			 .limit = o->output_limit ? o->output_limit : SBX_OCI_OUTPUT_DEFAULT,
 			 .timeout_ms = o->timeout_ms,
-			 .cancel_fd = o->cancel_fd};
+			 /* No forwarding here: a signal request stops at once. */
+			 .cancel_fd = o->cancel_fd >= 0 ? o->cancel_fd : o->signal_fd};
 	sbx_oci_client cl;
 	sbx_oci_client_attach(&cl, &io, t0, kill_tree, &k);
 	r = sbx_oci_client_run(&cl, a.v, o->stdin_fd, engine, err);

@@ -103,7 +103,8 @@ int sbx_oci_run(const char *engine, const sbx_config *cfg, sbx_result *res, sbx_
 			 .capture = cfg->capture,
 			 .limit = cfg->output_limit,
 			 .timeout_ms = cfg->timeout_ms,
-			 .cancel_fd = cfg->cancel_fd};
+			 /* No forwarding here: a signal request stops at once. */
+			 .cancel_fd = cfg->cancel_fd >= 0 ? cfg->cancel_fd : cfg->signal_fd};
 	sbx_oci_client c;
 	sbx_oci_client_attach(&c, &io, t0, kill_container, &k);
 	r = sbx_oci_client_run(&c, a.v, cfg->stdin_fd, engine, err);

@@ -4,6 +4,8 @@
 #ifndef SBX_PROTO_H
 #define SBX_PROTO_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -22,9 +24,31 @@ enum {
 	SBX_REP_ERROR = 'E',   /* text */
 	SBX_REP_DATA = 'D',    /* uint64 size; size bytes follow */
 	SBX_REP_OK = 'O',
-	SBX_MSG_KILL = 'K', /* client -> exec: kill the command's tree */
+	SBX_MSG_KILL = 'K',   /* client -> exec: kill the command's tree */
+	SBX_MSG_SIGNAL = 'N', /* client -> exec: int32 signal for the command's group */
 	SBX_MSG_CHUNK = 'd',
 };
+
+/* The signals sbx passes on to a command (sbx_signal_request, the CLI's
+ * SIGINT/SIGTERM/SIGHUP): those a program commonly handles to stop, reload
+ * or report. The sandbox's init (pid 1) catches exactly these to pass them
+ * on; faults and job control stay out. */
+static inline bool sbx_sig_forwardable(int sig)
+{
+	switch (sig) {
+	case SIGHUP:
+	case SIGINT:
+	case SIGQUIT:
+	case SIGTERM:
+	case SIGUSR1:
+	case SIGUSR2:
+	case SIGALRM:
+	case SIGWINCH:
+		return true;
+	default:
+		return false;
+	}
+}
 
 typedef struct sbx_exec_req {
 	uint32_t argc, envc;

@@ -11,7 +11,8 @@ SBX_API void sbx_exec_opts_init(sbx_exec_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->timeout_ms = 30000;
 	o->output_limit = 100 << 10;
-	o->stdin_fd = o->stdout_fd = o->stderr_fd = o->cancel_fd = -1;
+	o->stdin_fd = o->stdout_fd = o->stderr_fd = o->cancel_fd = o->signal_fd = -1;
+	o->stop_timeout_ms = 10000;
 }
 
 int sbx_exec_opts_check(const sbx_exec_opts *o, bool need_argv, sbx_error *err)

@@ -173,3 +173,60 @@ else:
     print("DIFF len got=%d want=%d first difference at %d: got %s want %s" % (len(got), len(want), i, ascii(got[i:i+8]), ascii(want[i:i+8])))'
 	[ "$PY_OUT" = SAME ] || fail_out "1 MiB of bytes 0..255: $PY_OUT"
 }
+
+# ---------------------------------------------------------------- a reader that goes away (issue 9)
+
+# out_pipe_rc ARGS...: `sbx ARGS | head -c 10` (or | $READER), bounded by a
+# 40 s watchdog; sets RC (sbx's status) and ELAPSED_MS.
+out_pipe_rc() {
+	local t0 reader=${READER:-head -c 10}
+	LAST_ARGS="$* | $reader"
+	t0=$(now_us)
+	# shellcheck disable=SC2086
+	timeout -k 5 40 "$SBX" "$@" 2>"$T/err" | $reader >"$T/out"
+	RC=${PIPESTATUS[0]}
+	ELAPSED_MS=$((($(now_us) - t0) / 1000))
+}
+
+# `sbx run -- yes | head`: the sandbox ends on EPIPE, sbx exits 141 as a
+# shell pipeline's writer would, even without a timeout.
+t_output_reader_gone_run() {
+	out_pipe_rc run --timeout 0 -- yes
+	expect_rc 141 "sbx run --timeout 0 -- yes | head -c 10"
+	[ "$(stderr_lines | wc -l)" = 0 ] || fail_out "sbx printed notes for a reader that went away"
+	out_pipe_rc run --timeout 0 -- sh -c 'yes >&2' 2>&1
+	out_pipe_rc run --timeout 0 -- python3 -c 'import sys
+while True: sys.stdout.write("x" * 1000)'
+	expect_rc 141 "sbx run -- python3 (endless writer) | head -c 10"
+}
+
+t_output_reader_gone_exec() {
+	export SBX_STATE_DIR=$T/state SBX_RUN_DIR=$T/run
+	on_exit '"$SBX" rm -f OUT1'
+	run_sbx create OUT1
+	expect_rc 0 "sbx create"
+	out_pipe_rc exec OUT1 --timeout 0 -- yes
+	expect_rc 141 "sbx exec --timeout 0 -- yes | head -c 10"
+	run_sbx exec OUT1 -- sh -c 'ps -e -o comm= | grep -c "^yes$" || true'
+	expect_rc 0
+	expect_stdout 0
+}
+
+t_output_reader_gone_pool() {
+	# The pool answers in one line at the end, so its client sees a reader
+	# go away before there is anything to write: one that never reads.
+	# (Ending the request inside the daemon when its client leaves is the
+	# daemon's business; --timeout 5s bounds it here.)
+	local S=$T/pool.sock i
+	pool_up P "$S" --size 1 --timeout 5s
+	READER="sleep 1" out_pipe_rc run --pool "$S" -- yes
+	expect_rc 141 "sbx run --pool -- yes | sleep 1"
+	printf 'while True: print("y")\n' >"$T/y.py"
+	READER="sleep 1" out_pipe_rc python --pool "$S" "$T/y.py"
+	expect_rc 141 "sbx python --pool | sleep 1"
+	for ((i = 0; i < 300; i++)); do
+		[ "$(pool_stat "$S" in_use)" = 0 ] && break
+		sleep 0.1
+	done
+	pool_stop P
+}

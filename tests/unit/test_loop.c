@@ -1,7 +1,8 @@
 /* Unit tests: src/core/loop.c, the supervision loop: stream caps, the
  * control connection, the early-report channel (partial and garbled
  * reports are none, and never stall the loop), deadline, cancel, stop
- * retries, grace and reaping, and the result filler. Real fds and
+ * retries, grace and reaping, signals passed on, a tee whose reader went
+ * away, the result filler, and the check of fds handed to a sandbox. Real fds and
  * processes, no sandbox. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include <cmocka.h>
 
 #include "base/util.h"
+#include "core/launcher.h"
 #include "core/loop.h"
 
 #define MS (1000ull * 1000)
@@ -425,6 +427,159 @@ static void test_result(void **state)
 	sbx_loop_free(&l);
 }
 
+static void fwd_kill(sbx_loop *l, int sig)
+{
+	rep *r = l->ctx;
+	r->stops += 100; /* counted apart from stops */
+	kill(l->pid, sig);
+}
+
+/* A signal request is passed on; the child ends by it, not by a stop. */
+static void test_signal_forwarded(void **state)
+{
+	(void)state;
+	rep r = {0};
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	sbx_loop l;
+	sbx_loop_init(&l);
+	l.ctx = &r;
+	l.pid = spawn_sleeper(&l.pidfd, false);
+	l.signal_fd = p[0];
+	l.forward = fwd_kill;
+	l.stop_timeout_ns = 5000 * MS;
+	assert_int_equal(sbx_signal_request(p[1], SIGKILL), -SBX_E_INVALID);
+	assert_int_equal(sbx_signal_request(p[1], 0), -SBX_E_INVALID);
+	assert_int_equal(sbx_signal_request(p[1], SIGTERM), 0);
+	uint64_t t0 = sbx_now_ns();
+	assert_int_equal(sbx_loop_run(&l, NULL), 0);
+	assert_true(sbx_now_ns() - t0 < 4000 * MS);
+	assert_true(l.reaped);
+	assert_false(l.cancelled);
+	assert_false(l.stopped);
+	assert_int_equal(l.signal_got, SIGTERM);
+	assert_int_equal(WTERMSIG(l.wstatus), SIGTERM);
+	assert_int_equal(r.stops, 100);
+	/* The caller's fd stays open and blocking. */
+	assert_true(fcntl(p[0], F_GETFD) >= 0);
+	assert_false(fcntl(p[0], F_GETFL) & O_NONBLOCK);
+	close(p[0]);
+	close(p[1]);
+	sbx_loop_free(&l);
+}
+
+/* A child that ignores the signal is stopped stop_timeout_ns later, not
+ * before. Without a forward action a request stops at once. */
+static void test_signal_stop_timeout(void **state)
+{
+	(void)state;
+	rep r = {0};
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	sbx_loop l;
+	sbx_loop_init(&l);
+	l.ctx = &r;
+	l.pid = spawn_sleeper(&l.pidfd, true);
+	l.signal_fd = p[0];
+	l.forward = fwd_kill;
+	l.stop_timeout_ns = 300 * MS;
+	assert_int_equal(sbx_signal_request(p[1], SIGTERM), 0);
+	assert_int_equal(sbx_signal_request(p[1], SIGTERM), 0);
+	uint64_t t0 = sbx_now_ns();
+	assert_int_equal(sbx_loop_run(&l, NULL), 0);
+	uint64_t took = sbx_now_ns() - t0;
+	assert_true(took >= 300 * MS && took < 5000 * MS);
+	assert_true(l.cancelled);
+	assert_int_equal(WTERMSIG(l.wstatus), SIGKILL);
+	assert_int_equal(r.stops, 200); /* both passed on */
+	sbx_loop_free(&l);
+
+	sbx_loop_init(&l);
+	l.pid = spawn_sleeper(&l.pidfd, true);
+	l.signal_fd = p[0];
+	l.stop_timeout_ns = 5000 * MS;
+	assert_int_equal(sbx_signal_request(p[1], SIGHUP), 0);
+	t0 = sbx_now_ns();
+	assert_int_equal(sbx_loop_run(&l, NULL), 0);
+	assert_true(sbx_now_ns() - t0 < 4000 * MS);
+	assert_true(l.cancelled);
+	assert_int_equal(l.signal_got, SIGHUP);
+	sbx_loop_free(&l);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* A writer whose tee's reader went away is stopped: 141, nothing truncated. */
+static void test_tee_reader_gone(void **state)
+{
+	(void)state;
+	signal(SIGPIPE, SIG_IGN);
+	int o[2], t[2];
+	assert_int_equal(pipe2(o, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(t, O_CLOEXEC), 0);
+	close(t[0]);
+	pid_t p = fork();
+	assert_true(p >= 0);
+	if (p == 0) {
+		char buf[4096];
+		memset(buf, 'y', sizeof(buf));
+		for (;;)
+			if (write(o[1], buf, sizeof(buf)) < 0)
+				_exit(1);
+	}
+	close(o[1]);
+	sbx_loop l;
+	sbx_loop_init(&l);
+	l.pid = p;
+	l.pidfd = (int)syscall(SYS_pidfd_open, p, 0);
+	l.out = (sbx_stream){.fd = o[0], .tee_fd = t[1], .limit = 10};
+	l.drain_ns = 100 * MS;
+	uint64_t t0 = sbx_now_ns();
+	assert_int_equal(sbx_loop_run(&l, NULL), 0);
+	assert_true(sbx_now_ns() - t0 < 4000 * MS);
+	assert_true(l.reader_gone);
+	assert_true(l.stopped);
+	sbx_ending e = {.wstatus = l.wstatus};
+	sbx_result res;
+	memset(&res, 0, sizeof(res));
+	assert_int_equal(sbx_loop_result(&l, &e, t0, &res, NULL), 0);
+	assert_int_equal(res.exit_code, 141);
+	assert_int_equal(res.signal, SIGPIPE);
+	assert_false(res.stdout_truncated);
+	sbx_result_free(&res);
+	close(t[1]);
+	sbx_loop_free(&l);
+}
+
+/* Only pipes, sockets, regular files and char devices, not O_PATH. */
+static void test_stdio_fd_check(void **state)
+{
+	(void)state;
+	sbx_error e;
+	int p[2], sp[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int reg = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	int dir = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int opath = open("/dev/null", O_PATH | O_CLOEXEC);
+	int ev = eventfd(0, EFD_CLOEXEC);
+	assert_int_equal(sbx_stdio_fd_check(-1, "stdin", &e), 0);
+	assert_int_equal(sbx_stdio_fd_check(p[0], "stdin", &e), 0);
+	assert_int_equal(sbx_stdio_fd_check(sp[0], "stdin", &e), 0);
+	assert_int_equal(sbx_stdio_fd_check(nul, "stdin", &e), 0);
+	assert_int_equal(sbx_stdio_fd_check(reg, "stdin", &e), 0);
+	assert_int_equal(sbx_stdio_fd_check(dir, "stdin", &e), -SBX_E_INVALID);
+	assert_non_null(strstr(e.msg, "stdin is a directory"));
+	assert_int_equal(sbx_stdio_fd_check(opath, "stdin", &e), -SBX_E_INVALID);
+	assert_non_null(strstr(e.msg, "O_PATH"));
+	assert_int_equal(sbx_stdio_fd_check(ev, "stdin", &e), -SBX_E_INVALID);
+	assert_int_equal(sbx_stdio_fd_check(1000, "stdin", &e), -SBX_E_INVALID);
+	int fds[] = {p[0], p[1], sp[0], sp[1], nul, reg, dir, opath, ev};
+	for (size_t i = 0; i < ARRAY_LEN(fds); i++)
+		close(fds[i]);
+}
+
 int main(void)
 {
 	/* clang-format off */
@@ -440,6 +595,10 @@ int main(void)
 		cmocka_unit_test(test_drain_bounded),
 		cmocka_unit_test(test_ctl_flood),
 		cmocka_unit_test(test_result),
+		cmocka_unit_test(test_signal_forwarded),
+		cmocka_unit_test(test_signal_stop_timeout),
+		cmocka_unit_test(test_tee_reader_gone),
+		cmocka_unit_test(test_stdio_fd_check),
 	};
 	/* clang-format on */
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,8 @@ static void test_defaults(void **state)
 	assert_int_equal(o.cfg.cpu_millis, 1000);
 	assert_int_equal(o.cfg.pids_max, 100);
 	assert_int_equal(o.cfg.timeout_ms, 30000);
+	assert_int_equal(o.cfg.stop_timeout_ms, 10000);
+	assert_int_equal(o.cfg.signal_fd, -1);
 	assert_int_equal(o.cfg.output_limit, 100 << 10);
 	assert_int_equal(o.cfg.net, SBX_NET_NONE);
 	assert_int_equal(o.cfg.workspace_mode, SBX_WS_NONE);
@@ -39,15 +41,18 @@ static void test_all_options(void **state)
 	sbx_run_opts o;
 	char msg[256];
 	assert_int_equal(PARSE(o, msg, "--memory", "256M", "--cpus=0.5", "--pids", "64",
-			       "--timeout", "10s", "--output-limit", "1K", "--tmp-size", "8M",
-			       "--net", "loopback", "--workspace", "/data:ro", "--env", "A=1",
-			       "--env=B=2", "--cwd", "/tmp", "--hostname", "box", "--cgroup-parent",
-			       "/x", "--map-uid", "200000", "--json", "--", "--not-an-option"),
+			       "--timeout", "10s", "--stop-timeout", "2s", "--output-limit", "1K",
+			       "--tmp-size", "8M", "--net", "loopback", "--workspace", "/data:ro",
+			       "--env", "A=1", "--env=B=2", "--cwd", "/tmp", "--hostname", "box",
+			       "--cgroup-parent", "/x", "--map-uid", "200000", "--json", "--",
+			       "--not-an-option"),
 			 0);
 	assert_int_equal(o.cfg.memory_bytes, 256ull << 20);
 	assert_int_equal(o.cfg.cpu_millis, 500);
 	assert_int_equal(o.cfg.pids_max, 64);
 	assert_int_equal(o.cfg.timeout_ms, 10000);
+	assert_int_equal(o.cfg.stop_timeout_ms, 2000);
+	assert_true(o.seen & SBX_OPT_STOPTIMEOUT);
 	assert_int_equal(o.cfg.output_limit, 1024);
 	assert_int_equal(o.cfg.tmp_size, 8ull << 20);
 	assert_int_equal(o.cfg.net, SBX_NET_LOOPBACK);
@@ -85,6 +90,8 @@ static void test_bad_values(void **state)
 	BAD("--output-limit", "--output-limit", "", "true");
 	BAD("--output-limit", "--output-limit", "0", "true");
 	BAD("--timeout", "--timeout", "10x", "true");
+	BAD("--stop-timeout", "--stop-timeout", "soon", "true");
+	BAD("--stop-timeout", "--stop-timeout", "25h", "true");
 	BAD("--cpus", "--cpus", "abc", "true");
 	BAD("--pids", "--pids", "-3", "true");
 	BAD("--pids", "--pids", "1e3", "true");

@@ -219,8 +219,10 @@ int sbx_idrange_acquire(sbx_idrange *r, sbx_error *err)
 		return 0;
 	}
 	return sbx_fail(err, SBX_E_SYSTEM,
-			"no free host id range: %u of %u in use (%s; see SBX_ID_RANGE)",
-			(unsigned)held, (unsigned)set.slots, set.source);
+			"no free host id range: %u of %u in use, %u with processes still running "
+			"(set: %s)",
+			(unsigned)held, (unsigned)set.slots, (unsigned)(set.slots - held),
+			set.source);
 }
 
 void sbx_idrange_release(sbx_idrange *r)

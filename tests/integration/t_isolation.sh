@@ -514,3 +514,27 @@ t_isolation_id_range_exclusive() {
 	expect_rc 0 "the slot once E ended"
 	unset SBX_ID_RANGE
 }
+
+# Pooled sandboxes (the pool daemon holds their ranges) get distinct host
+# ids too.
+t_isolation_pool_own_host_ids() {
+	local S=$T/p.sock end
+	sbx_start P pool serve --socket "$S" --size 3
+	on_exit 'kill -TERM "$(sbx_pid P)" 2>/dev/null; sbx_wait P 30'
+	end=$(($(now_us) + 60000000))
+	until "$SBX" pool stats --socket "$S" 2>/dev/null | grep -qx 'idle 3'; do
+		sbx_running P || fail "pool daemon exited: $(head -c 600 "$T/.runs/P.err")"
+		(($(now_us) > end)) && fail "the pool did not reach 3 idle sandboxes within 60 s"
+		sleep 0.1
+	done
+	local p uid seen=" "
+	for p in $(pgrep -P "$(sbx_pid P)"); do
+		uid=$(awk '/^Uid:/ {print $2}' "/proc/$p/status")
+		((uid >= 0x70000000 && uid % 65536 == 0)) || fail "pooled sandbox init $p has host uid $uid, not a slot of the default set"
+		[[ $seen != *" $uid "* ]] && seen+="$uid "
+	done
+	[ "$(wc -w <<<"$seen")" = 3 ] || fail "3 pooled sandboxes have host uids:$seen(want 3 distinct)"
+	kill -TERM "$(sbx_pid P)"
+	sbx_wait P 30
+	expect_rc 0 "pool daemon after SIGTERM"
+}

@@ -45,7 +45,7 @@ BENCH_PKGS = bubblewrap
 VM_PKGS   = qemu-system-x86 busybox-static cpio xz-utils kmod
 
 .PHONY: all deps rootfs test unit integration asan demo install uninstall format \
-        format-check clean vmtest bench check-leaks layers
+        format-check clean vmtest bench check-leaks layers compat
 
 all: $(BUILD)/sbx $(BUILD)/libsbx.a $(BUILD)/libsbx.so $(BUILD)/sbx.pc
 
@@ -111,6 +111,12 @@ deps:
 
 rootfs:
 	tools/mkrootfs
+
+# CPython's regression tests under chroot and under sbx (tools/compat; builds
+# rootfs/compat on demand). Not part of `make test`: it takes ~10 minutes.
+# MODULES="test_os test_posix" chooses the modules.
+compat: all
+	tools/compat $(MODULES)
 
 demo: deps all rootfs
 	$(BUILD)/sbx run --workspace examples:ro -- python3 /workspace/hello.py

@@ -55,6 +55,10 @@ typedef struct sbx_error {
 
 /* Everything that describes one sandbox run. Initialise with
  * sbx_config_init() and override fields; strings are borrowed, not copied. */
+/* map_uid/map_gid: a host id range of the sandbox's own, allocated per
+ * sandbox and released when it is gone (docs/security.md). */
+#define SBX_MAP_AUTO ((uid_t)-1)
+
 typedef struct sbx_config {
 	const char *rootfs;	    /* NULL: sbx_default_rootfs() */
 	uint64_t memory_bytes;	    /* 0: unlimited. default 512M */
@@ -73,8 +77,8 @@ typedef struct sbx_config {
 	const char *cwd;	   /* absolute path inside; NULL: /workspace or /tmp */
 	const char *hostname;	   /* NULL: "sandbox" */
 	const char *cgroup_parent; /* NULL: the caller's own cgroup */
-	uid_t map_uid;		   /* host uid that root inside maps to. default 100000 */
-	gid_t map_gid;		   /* host gid that root inside maps to. default 100000 */
+	uid_t map_uid;		   /* host uid root inside maps to; default SBX_MAP_AUTO */
+	gid_t map_gid;		   /* host gid root inside maps to; default SBX_MAP_AUTO */
 	uint32_t map_count;	   /* ids mapped (inside 0..count-1). default 65536 */
 	const char *driver;	   /* "native" (NULL), "docker" or "podman" */
 	const char *image;	   /* docker/podman image; NULL: "sbx-python:latest" */

@@ -9,6 +9,7 @@
 
 #include "base/procfs.h"
 #include "base/util.h"
+#include "core/idrange.h"
 #include "drivers/driver.h"
 #include "state/exec.h"
 
@@ -126,8 +127,19 @@ static int own_workspace(sbx_sandbox *sb, sbx_error *err)
 	snprintf(c->workspace, sizeof(c->workspace), "%s", sb->paths->own_ws);
 	c->cfg.workspace = c->workspace;
 	c->cfg.workspace_mode = SBX_WS_RW;
-	if (mkdir(c->workspace, 0755) < 0 ||
-	    chown(c->workspace, c->cfg.map_uid, c->cfg.map_gid) < 0)
+	/* Per-sandbox ranges change between starts (the idmapped mount maps
+	 * the owner to root inside): the first id of the set owns it then. */
+	uid_t u = c->cfg.map_uid;
+	gid_t g = c->cfg.map_gid;
+	sbx_idset set;
+	if (u == SBX_MAP_AUTO || g == SBX_MAP_AUTO) {
+		int r = sbx_idset_get(&set, err);
+		if (r < 0)
+			return r;
+		u = u == SBX_MAP_AUTO ? set.uid_base : u;
+		g = g == SBX_MAP_AUTO ? set.gid_base : g;
+	}
+	if (mkdir(c->workspace, 0755) < 0 || chown(c->workspace, u, g) < 0)
 		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot create workspace %s",
 				      c->workspace);
 	return 0;

@@ -25,8 +25,8 @@ SBX_API void sbx_config_init(sbx_config *cfg)
 	cfg->nofile = 1024;
 	cfg->net = SBX_NET_NONE;
 	cfg->workspace_mode = SBX_WS_NONE;
-	cfg->map_uid = 100000;
-	cfg->map_gid = 100000;
+	cfg->map_uid = SBX_MAP_AUTO; /* a range of its own per sandbox */
+	cfg->map_gid = SBX_MAP_AUTO;
 	cfg->map_count = 65536;
 	cfg->stdin_fd = -1;
 	cfg->stdout_fd = -1;

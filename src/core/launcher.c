@@ -32,6 +32,7 @@ void sbx_launcher_init(sbx_launcher *s)
 	for (int i = 0; i < 2; i++)
 		s->out[i] = s->err[i] = s->sock[i] = -1;
 	s->pidfd = -1;
+	s->ids.lock_fd = -1;
 }
 
 void sbx_launcher_forget(sbx_launcher *s)
@@ -65,6 +66,10 @@ void sbx_launcher_release(sbx_launcher *s)
 	sbx_cgroup_destroy(&s->cg);
 	sbx_env_free(s->envp);
 	sbx_env_free(s->argv);
+	s->envp = s->argv = NULL;
+	/* Last: the init is reaped and the cgroups are gone (or, after
+	 * sbx_launcher_forget, a copy of the lock went with the sandbox). */
+	sbx_idrange_release(&s->ids);
 }
 
 int sbx_stdio_fd_check(int fd, const char *what, sbx_error *err)
@@ -138,6 +143,12 @@ static int validate(const sbx_config *cfg, bool server, sbx_error *err)
 		return sbx_fail(err, SBX_E_INVALID, "root inside must not map to host root");
 	if (cfg->map_count == 0 || cfg->map_count > 1u << 24)
 		return sbx_fail(err, SBX_E_INVALID, "invalid id map size %u", cfg->map_count);
+	bool automatic = cfg->map_uid == SBX_MAP_AUTO || cfg->map_gid == SBX_MAP_AUTO;
+	if (automatic && cfg->map_count > SBX_IDRANGE_SLOT)
+		return sbx_fail(err, SBX_E_INVALID,
+				"id map size %u exceeds a per-sandbox range (%u): give --map-uid "
+				"and --map-gid",
+				cfg->map_count, SBX_IDRANGE_SLOT);
 	if (geteuid() != 0)
 		return sbx_fail(err, SBX_E_PRIVILEGE, "sbx must run as root (namespaces, cgroups)");
 	return 0;
@@ -158,7 +169,7 @@ static int prepare(sbx_launcher *s, const sbx_config *cfg, sbx_error *err)
 		bool idmapped;
 		l->ws_ro = cfg->workspace_mode == SBX_WS_RO;
 		l->ws_fd =
-		    sbx_workspace_mount(real, l->ws_ro, cfg->map_uid, cfg->map_gid, &idmapped, err);
+		    sbx_workspace_mount(real, l->ws_ro, s->map_uid, s->map_gid, &idmapped, err);
 		if (l->ws_fd < 0)
 			return l->ws_fd;
 		sbx_debug("workspace %s %s%s", real, l->ws_ro ? "ro" : "rw",
@@ -222,6 +233,20 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
 	int r = validate(cfg, server, err);
 	if (r < 0)
 		return r;
+	/* Its own host ids unless given: per-user kernel counts are its own. */
+	s->map_uid = cfg->map_uid;
+	s->map_gid = cfg->map_gid;
+	s->map_count = cfg->map_count;
+	if (cfg->map_uid == SBX_MAP_AUTO || cfg->map_gid == SBX_MAP_AUTO) {
+		r = sbx_idrange_acquire(&s->ids, err);
+		if (r < 0)
+			return r;
+		if (cfg->map_uid == SBX_MAP_AUTO)
+			s->map_uid = s->ids.uid;
+		if (cfg->map_gid == SBX_MAP_AUTO)
+			s->map_gid = s->ids.gid;
+		sbx_debug("time ids %lluus", (unsigned long long)t_us(t0));
+	}
 	r = prepare(s, cfg, err);
 	if (r < 0)
 		return r;
@@ -246,10 +271,19 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
 	s->l.idle_timeout_ms = idle_timeout_ms;
 
 	bool into_cg = false;
+	/* The user namespace's owner is the sandbox's root: per-user counts
+	 * charged up the namespace chain are the sandbox's, not host root's. */
+	int bits;
+	r = sbx_userns_owner_enter(s->map_uid, &bits, err);
+	if (r < 0)
+		return r;
 	pid_t pid =
 	    sbx_clone_ns(SBX_NS_FLAGS, s->cg.all_v2 ? s->cg.v2_fd : -1, &s->pidfd, &into_cg, err);
-	if (pid == 0)
+	if (pid == 0) {
+		sbx_userns_owner_child(bits);
 		sbx_init_main(&s->l);
+	}
+	sbx_userns_owner_leave(bits);
 	sbx_debug("time clone3 %lluus", (unsigned long long)t_us(t0));
 	if (pid < 0)
 		return pid;
@@ -261,7 +295,7 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
 	sbx_closep(&s->out[1]);
 	sbx_closep(&s->err[1]);
 
-	r = sbx_userns_write_maps(pid, cfg->map_uid, cfg->map_gid, cfg->map_count, err);
+	r = sbx_userns_write_maps(pid, s->map_uid, s->map_gid, s->map_count, err);
 	if (r == 0)
 		r = send_msg(s->sock[0], SBX_MSG_MAPPED, NULL, 0, err);
 	if (r == 0 && !early) {

@@ -4,6 +4,7 @@
 #define SBX_LAUNCHER_H
 
 #include "core/cgroup.h"
+#include "core/idrange.h"
 #include "core/launch.h"
 
 typedef struct sbx_launcher {
@@ -14,6 +15,10 @@ typedef struct sbx_launcher {
 	int out[2], err[2], sock[2]; /* [0] parent's end */
 	pid_t pid;		     /* the sandbox's init, 0 once handed over */
 	int pidfd;
+	sbx_idrange ids; /* the host id range held (lock_fd -1: explicit ids) */
+	uid_t map_uid;	 /* the ids in effect: explicit or ids' */
+	gid_t map_gid;
+	uint32_t map_count;
 } sbx_launcher;
 
 void sbx_launcher_init(sbx_launcher *s);

@@ -8,8 +8,21 @@
 #include "base/util.h"
 #include "core/privs.h"
 
+/* Capabilities that, inside a user namespace, act only on what is mapped
+ * into it: files whose owner is mapped (the sandbox's /tmp, its workspace
+ * through the idmapped mount; the rootfs belongs to unmapped host root),
+ * processes of its pid namespace, ports of its network namespace. Not kept:
+ * anything checked against the host (CAP_SYS_*, CAP_AUDIT_*, CAP_MKNOD, ...)
+ * and what only widens kernel surface (CAP_NET_RAW, CAP_NET_ADMIN,
+ * CAP_SYS_ADMIN, CAP_SETPCAP, CAP_SETFCAP). */
+static const cap_value_t workload_caps[] = {
+    CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID,
+    CAP_KILL,  CAP_SETGID,	 CAP_SETUID, CAP_NET_BIND_SERVICE,
+};
+
 static struct {
 	cap_t empty;
+	cap_t ns_set;
 	int last_cap;
 } shared;
 static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
@@ -17,6 +30,15 @@ static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
 static void init_shared(void)
 {
 	shared.empty = cap_init(); /* all flags clear */
+	shared.ns_set = cap_init();
+	if (shared.ns_set &&
+	    (cap_set_flag(shared.ns_set, CAP_PERMITTED, (int)ARRAY_LEN(workload_caps),
+			  workload_caps, CAP_SET) < 0 ||
+	     cap_set_flag(shared.ns_set, CAP_EFFECTIVE, (int)ARRAY_LEN(workload_caps),
+			  workload_caps, CAP_SET) < 0)) {
+		cap_free(shared.ns_set);
+		shared.ns_set = NULL;
+	}
 	char buf[16];
 	shared.last_cap = CAP_LAST_CAP;
 	if (sbx_read_fileat(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", buf, sizeof(buf), NULL) > 0)
@@ -26,9 +48,10 @@ static void init_shared(void)
 int sbx_privs_prepare(sbx_privs *p, const sbx_config *cfg, sbx_error *err)
 {
 	pthread_once(&shared_once, init_shared);
-	if (!shared.empty)
+	if (!shared.empty || !shared.ns_set)
 		return sbx_fail(err, SBX_E_SYSTEM, "libcap: cannot allocate a capability set");
 	p->empty = shared.empty;
+	p->ns_set = shared.ns_set;
 	p->last_cap = shared.last_cap;
 	p->nofile = (struct rlimit){cfg->nofile, cfg->nofile};
 	p->core = (struct rlimit){0, 0};
@@ -52,6 +75,35 @@ int sbx_privs_drop_all(const sbx_privs *p, sbx_error *err)
 	if (cap_reset_ambient() < 0 && errno != EINVAL)
 		return sbx_fail_errno(err, SBX_E_SETUP, errno, "ambient set");
 	if (cap_set_proc(p->empty) < 0)
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "capability sets");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "no_new_privs");
+	return 0;
+}
+
+static bool kept(int c)
+{
+	for (size_t i = 0; i < ARRAY_LEN(workload_caps); i++)
+		if (workload_caps[i] == c)
+			return true;
+	return false;
+}
+
+int sbx_privs_drop_to_workload(const sbx_privs *p, sbx_error *err)
+{
+	/* Root semantics stay (execve as root keeps the set, a switch to
+	 * another uid clears it), locked; no ambient raising. */
+	unsigned bits = SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED |
+			SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
+			SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+	if (cap_set_secbits(bits) < 0)
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "securebits");
+	for (int c = 0; c <= p->last_cap; c++)
+		if (!kept(c) && cap_drop_bound((cap_value_t)c) < 0 && errno != EINVAL)
+			return sbx_fail_errno(err, SBX_E_SETUP, errno, "bounding set (%d)", c);
+	if (cap_reset_ambient() < 0 && errno != EINVAL)
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "ambient set");
+	if (cap_set_proc(p->ns_set) < 0)
 		return sbx_fail_errno(err, SBX_E_SETUP, errno, "capability sets");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return sbx_fail_errno(err, SBX_E_SETUP, errno, "no_new_privs");

@@ -1,11 +1,13 @@
 /* User namespace id maps and the idmapped workspace mount. */
 #include <fcntl.h>
 #include <linux/mount.h>
+#include <linux/securebits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -33,6 +35,37 @@ int sbx_userns_write_maps(pid_t pid, uid_t uid, gid_t gid, uint32_t count, sbx_e
 		return sbx_fail_errno(err, e.sys_errno == EPERM ? SBX_E_PRIVILEGE : SBX_E_KERNEL,
 				      e.sys_errno, "user namespace id map");
 	return 0;
+}
+
+int sbx_userns_owner_enter(uid_t owner, int *saved, sbx_error *err)
+{
+	int bits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+	if (bits < 0)
+		return sbx_fail_errno(err, SBX_E_KERNEL, errno, "securebits");
+	*saved = bits;
+	if (!(bits & SECBIT_NO_SETUID_FIXUP) &&
+	    prctl(PR_SET_SECUREBITS, bits | SECBIT_NO_SETUID_FIXUP, 0, 0, 0) < 0)
+		return sbx_fail_errno(err, SBX_E_PRIVILEGE, errno, "securebits");
+	if (syscall(SYS_setresuid, -1, owner, -1) < 0) {
+		int e = errno;
+		prctl(PR_SET_SECUREBITS, bits, 0, 0, 0);
+		return sbx_fail_errno(err, SBX_E_PRIVILEGE, e, "user namespace owner %u",
+				      (unsigned)owner);
+	}
+	return 0;
+}
+
+void sbx_userns_owner_leave(int saved)
+{
+	/* The real and saved uids stayed 0: this cannot fail. */
+	syscall(SYS_setresuid, -1, 0, -1);
+	prctl(PR_SET_SECUREBITS, saved, 0, 0, 0);
+}
+
+void sbx_userns_owner_child(int saved)
+{
+	/* Root of the new namespace: CAP_SETPCAP there. */
+	prctl(PR_SET_SECUREBITS, saved, 0, 0, 0);
 }
 
 /* A user namespace mapping one uid and one gid (kept open, owned by a

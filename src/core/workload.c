@@ -89,7 +89,7 @@ _Noreturn void sbx_workload_exec(const sbx_launch *l, int in, int out, int errfd
 	}
 	if (sbx_rlimits_apply(&l->privs, &err) < 0)
 		die(l, &err);
-	int r = sbx_privs_drop_all(&l->privs, &err);
+	int r = sbx_privs_drop_to_workload(&l->privs, &err);
 	if (r < 0) {
 		sbx_error_wrap(&err, r, "drop capabilities");
 		die(l, &err);

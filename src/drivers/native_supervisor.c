@@ -225,8 +225,8 @@ int sbx_supervisor_adopt(const sbx_paths *p, sbx_launcher *s, sbx_error *err)
 	int lfd = prepare_run_dir(p, err);
 	if (lfd < 0)
 		return lfd;
-	int keep[3 + SBX_CG_N] = {s->sock[0], s->pidfd, s->cg.v2_fd};
-	size_t n = 3;
+	int keep[4 + SBX_CG_N] = {s->sock[0], s->pidfd, s->cg.v2_fd, s->ids.lock_fd};
+	size_t n = 4;
 	for (int c = 0; c < SBX_CG_N; c++)
 		keep[n++] = s->cg.dirfd[c];
 	int r = detach(p, lfd, keep, n, adopt_body, s, err);

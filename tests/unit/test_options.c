@@ -28,7 +28,8 @@ static void test_defaults(void **state)
 	assert_int_equal(o.cfg.output_limit, 100 << 10);
 	assert_int_equal(o.cfg.net, SBX_NET_NONE);
 	assert_int_equal(o.cfg.workspace_mode, SBX_WS_NONE);
-	assert_int_equal(o.cfg.map_uid, 100000);
+	assert_int_equal(o.cfg.map_uid, SBX_MAP_AUTO);
+	assert_int_equal(o.cfg.map_gid, SBX_MAP_AUTO);
 	assert_false(o.json);
 	assert_string_equal(o.cfg.argv[0], "python3");
 	assert_string_equal(o.cfg.argv[2], "pass");

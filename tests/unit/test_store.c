@@ -201,8 +201,8 @@ static void test_conf_format_text(void **state)
 				  "cgroup_parent=\n"
 				  "driver=\n"
 				  "image=\n"
-				  "map_uid=100000\n"
-				  "map_gid=100000\n"
+				  "map_uid=4294967295\n"
+				  "map_gid=4294967295\n"
 				  "map_count=65536\n"
 				  "idle_timeout_ms=0\n"
 				  "env=K=a\\\\b\\nc\n");

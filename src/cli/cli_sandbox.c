@@ -194,8 +194,10 @@ static void info_json(sbx_buf *b, const sbx_sandbox_info *i)
 	sbx_json_string(b, i->name, strlen(i->name));
 	sbx_buf_printf(b, ",\"state\":\"%s\",\"created\":\"%s\",\"started\":",
 		       i->state == SBX_RUNNING ? "running" : "stopped", created);
-	if (i->state == SBX_RUNNING && i->pid > 0)
+	if (i->state == SBX_RUNNING && i->pid > 0 && i->started > 0)
 		sbx_buf_printf(b, "\"%s\",\"pid\":%d", started, (int)i->pid);
+	else if (i->state == SBX_RUNNING && i->pid > 0) /* the state file did not say */
+		sbx_buf_printf(b, "null,\"pid\":%d", (int)i->pid);
 	else if (i->state == SBX_RUNNING)
 		sbx_buf_puts(b, "null,\"pid\":null");
 	else

@@ -622,6 +622,21 @@ static void scan_owners(cands *cs)
 	closedir(d);
 }
 
+bool sbx_cgroup_owned(const char *path)
+{
+	pthread_once(&host_once, discover_host);
+	const char *name = sbx_name_of(path);
+	if (!name)
+		return true; /* not an sbx cgroup: never ours to judge */
+	cand c = {.creator = creator_of(name)};
+	if (snprintf(c.path, sizeof(c.path), "%s", path) >= (int)sizeof(c.path))
+		return true;
+	c.name = sbx_name_of(c.path);
+	cands cs = {&c, 1, 1, false};
+	scan_owners(&cs);
+	return c.owned;
+}
+
 int sbx_cgroup_sweep(void)
 {
 	pthread_once(&host_once, discover_host);

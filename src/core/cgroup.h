@@ -86,6 +86,10 @@ int sbx_cgroup_crosscheck(sbx_error *err);
  * Returns how many cgroup dirs were removed. */
 int sbx_cgroup_sweep(void);
 
+/* Does a live process outside the sbx cgroup at path hold an fd on it (or
+ * is path not an sbx cgroup)? The sweep's test, for one cgroup. */
+bool sbx_cgroup_owned(const char *path);
+
 /* The sbx cgroup dirs process pid holds fds on (at most max paths into
  * out; each once): a supervisor's cgroups, from the kernel. */
 int sbx_cgroup_held_by(pid_t pid, char (*out)[PATH_MAX], int max);

@@ -566,8 +566,9 @@ void sbx_sbstate_cleanup(const sbx_paths *p, const sbx_sbstate *s)
 {
 	for (int c = 0; c < SBX_CG_N; c++) {
 		/* Anything still in it (the init died with the supervisor, so
-		 * nothing should be) is killed (core/cgroup.h). */
-		if (s->cg[c][0] && strstr(s->cg[c], "/sbx-"))
+		 * nothing should be) is killed (core/cgroup.h). The file is
+		 * not trusted: a cgroup someone alive holds is not touched. */
+		if (s->cg[c][0] && strstr(s->cg[c], "/sbx-") && !sbx_cgroup_owned(s->cg[c]))
 			sbx_cgroup_remove(-1, s->cg[c], NULL);
 	}
 	unlink(p->sock);

@@ -947,7 +947,22 @@ t_lifecycle_corrupt_state_running() {
 	lc_runtime_gone CS2 "after stop with a garbage state" 5
 	lc_state CS2
 	[ "$LS_STATE" = stopped ] || fail_out "ls says '$LS_STATE' after stop"
-	lc_ok "rm CS2" rm CS2
+	# a stale state naming another live sandbox's cgroups: start does not
+	# remove them (a cgroup someone holds is never a leftover)
+	lc_ok "create CS3" create CS3
+	lc_snap CS3
+	mkdir -p "$T/run/CS2"
+	{
+		printf 'sup_pid=999999\nsup_start=1\ninit_pid=999999\nstarted=1\n'
+		for f in "${SNAP_CGS[@]}"; do printf 'cgroup=%s\n' "$f"; done
+	} >"$T/run/CS2/state"
+	lc_ok "start CS2 over a stale state naming CS3's cgroups" start CS2
+	for f in "${SNAP_CGS[@]}"; do [ -d "$f" ] || fail "start of CS2 removed $f of the running CS3"; done
+	lc_alive "$SNAP_INIT" "$SNAP_INIT_START" || fail "start of CS2 killed the init of CS3"
+	lc_ok "exec CS3" exec CS3 -- echo alive
+	expect_stdout alive
+	lc_ok "rm -f CS2" rm -f CS2
+	lc_ok "rm -f CS3" rm -f CS3
 }
 
 t_lifecycle_cleanup_orphaned_cgroups() {

@@ -645,9 +645,10 @@ pid_t sbx_sup_holder(const sbx_paths *p)
  * openat(name, O_NOFOLLOW | O_DIRECTORY), so a symlink is never followed (it
  * is unlinked like a file); going up is openat(".."), checked against the
  * device and inode recorded on the way down, so a directory moved meanwhile
- * cannot lead the walk outside the tree. A directory on another mount (or a
- * mount root: statx STATX_ATTR_MOUNT_ROOT) is detached (MNT_DETACH, never
- * followed into) and then removed empty, or the removal fails. */
+ * cannot lead the walk outside the tree. A mount root (statx
+ * STATX_ATTR_MOUNT_ROOT; on kernels without it, another device) is detached
+ * (MNT_DETACH, never entered) and then removed like any directory, or the
+ * removal fails (EBUSY) when something stays mounted there. */
 
 typedef struct rm_level {
 	dev_t dev;
@@ -660,9 +661,10 @@ static bool is_mount_root(int dirfd, const char *name, dev_t top_dev)
 	struct statx sx;
 	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &sx) < 0)
 		return false;
-	if ((sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
-	    (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
-		return true;
+	/* The kernel says (5.8+); else another device is taken for a mount
+	 * (older kernels: a btrfs subvolume would then be refused). */
+	if (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)
+		return sx.stx_attributes & STATX_ATTR_MOUNT_ROOT;
 	return makedev(sx.stx_dev_major, sx.stx_dev_minor) != top_dev;
 }
 
@@ -719,10 +721,10 @@ static int empty_tree(int fd, dev_t top_dev)
 					r = m;
 					break;
 				}
-				if (unlinkat(fd, n, AT_REMOVEDIR) == 0 || errno == ENOENT)
-					continue;
-				r = -errno;
-				break;
+				if (is_mount_root(fd, n, top_dev)) { /* stacked, or not ours */
+					r = -EBUSY;
+					break;
+				}
 			}
 			if (unlinkat(fd, n, AT_REMOVEDIR) == 0 || errno == ENOENT)
 				continue;

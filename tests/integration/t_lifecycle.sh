@@ -866,6 +866,22 @@ print(len(os.getcwd()))
 	lc_ok "rm -f UWS" rm -f UWS
 	[ "$(cat "$T/userws/file" 2>/dev/null)" = keep ] || fail "rm -f touched the user's --workspace dir"
 	lc_ok "rm -f DEEP again" rm -f DEEP
+	# something mounted in its directory (here a bind mount of a host dir, on
+	# the same file system) is detached, never entered
+	lc_ok "create MNT" create MNT
+	lc_ok "stop MNT" stop MNT
+	local m=$T/state/sandboxes/MNT/workspace/m
+	mkdir -p "$m" && mount --bind "$T/victim" "$m" || fail "cannot bind-mount into $m"
+	run_sbx rm -f MNT
+	local rc=$RC
+	if grep -qF " $m " /proc/self/mountinfo; then
+		umount -l "$m"
+		fail "rm -f left $m mounted (exit $rc)"
+	fi
+	[ "$(cat "$T/victim/file" 2>/dev/null)" = keep ] || fail "rm -f entered a mount and removed $T/victim/file"
+	[ "$rc" = 0 ] || fail_out "rm -f with a mount inside exited $rc"
+	[ -e "$T/state/sandboxes/MNT" ] && fail "rm -f left $T/state/sandboxes/MNT"
+	return 0
 }
 
 t_lifecycle_broken_entries_listed_and_removed() {

@@ -215,6 +215,11 @@ int sbx_sandbox_stop(sbx_sandbox *sb, sbx_error *err);
 int sbx_sandbox_start(sbx_sandbox *sb, sbx_error *err);
 /* Remove it; force stops it first. A host workspace directory is kept. */
 int sbx_sandbox_destroy(sbx_sandbox *sb, bool force, sbx_error *err);
+/* Remove sandbox `name`, as destroy. With force, also a broken one (no or
+ * a corrupt config, a lock that is not a file), which sbx_sandbox_open
+ * refuses with SBX_E_STATE: its live supervisor and cgroups are found
+ * through the kernel and killed, its directory removed. */
+int sbx_sandbox_remove(const char *name, bool force, sbx_error *err);
 bool sbx_sandbox_is_running(sbx_sandbox *sb);
 int sbx_sandbox_info_get(sbx_sandbox *sb, sbx_sandbox_info *info, sbx_error *err);
 /* Names of all sandboxes (malloc'd array of malloc'd strings). */

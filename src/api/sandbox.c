@@ -54,9 +54,23 @@ SBX_API int sbx_sandbox_open(const char *name, sbx_sandbox **out, sbx_error *err
 	int r = handle_new(name, &sb, err);
 	if (r < 0)
 		return r;
+	struct stat st;
 	r = sbx_sbconf_load(sb->paths, &sb->stored, err);
+	if (r == -SBX_E_NOTFOUND && lstat(sb->paths->dir, &st) == 0)
+		return sbx_fail(
+		    err, SBX_E_STATE,
+		    "sandbox %s is broken: it has no config (remove it with sbx rm -f %s)", name,
+		    name);
 	if (r < 0)
-		return r;
+		return r == -SBX_E_NOTFOUND
+			   ? r
+			   : sbx_error_wrap(err, r, "sandbox %s is broken (sbx rm -f %s)", name,
+					    name);
+	if (lstat(sb->paths->lock, &st) == 0 && !S_ISREG(st.st_mode))
+		return sbx_fail(err, SBX_E_STATE,
+				"sandbox %s is broken: its lock is not a regular file (remove it "
+				"with sbx rm -f %s)",
+				name, name);
 	sb->drv = sbx_driver_by_name(sb->stored.cfg.driver, err);
 	if (!sb->drv)
 		return sbx_error_wrap(err, -SBX_E_INVALID, "sandbox %s", name);
@@ -200,9 +214,54 @@ SBX_API int sbx_sandbox_destroy(sbx_sandbox *sb, bool force, sbx_error *err)
 		return r;
 	/* The sandbox's own workspace goes with it; a host directory given
 	 * with --workspace is never touched. */
-	if (sbx_rm_tree(sb->paths->dir) < 0)
-		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot remove %s", sb->paths->dir);
+	r = sbx_rm_tree(sb->paths->dir);
+	if (r < 0)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, -r, "cannot remove %s", sb->paths->dir);
 	return 0;
+}
+
+/* A broken sandbox (no or a corrupt config, an unusable lock): its
+ * supervisor, if one lives, is found and killed through the kernel (the
+ * native driver's stop needs only the paths), then its directory goes. */
+static int remove_broken(const char *name, sbx_error *err)
+{
+	_cleanup_(handle_freep) sbx_sandbox *sb = NULL;
+	int r = handle_new(name, &sb, err);
+	if (r < 0)
+		return r;
+	struct stat st;
+	if (lstat(sb->paths->dir, &st) < 0)
+		return sbx_fail(err, SBX_E_NOTFOUND, "no such sandbox: %s", name);
+	/* The lock when there is a usable one; without it otherwise (a name
+	 * cannot be created again while its directory exists). */
+	_cleanup_(unlockp) locked l = {sbx_lock(sb->paths)};
+	sb->drv = sbx_driver_by_name(NULL, err);
+	if (!sb->drv)
+		return -SBX_E_INVALID;
+	sbx_sbconf_free(&sb->stored);
+	memset(&sb->stored, 0, sizeof(sb->stored));
+	r = sb->drv->destroy(sb, err);
+	if (r < 0)
+		return r;
+	r = sbx_rm_tree(sb->paths->dir);
+	if (r < 0)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, -r, "cannot remove %s", sb->paths->dir);
+	return 0;
+}
+
+SBX_API int sbx_sandbox_remove(const char *name, bool force, sbx_error *err)
+{
+	_cleanup_(handle_freep) sbx_sandbox *sb = NULL;
+	sbx_error oe = {0};
+	int r = sbx_sandbox_open(name, &sb, &oe);
+	if (r == 0)
+		return sbx_sandbox_destroy(sb, force, err);
+	if (!force || r == -SBX_E_NOTFOUND) {
+		if (err)
+			*err = oe;
+		return r;
+	}
+	return remove_broken(name, err);
 }
 
 SBX_API int sbx_sandbox_info_get(sbx_sandbox *sb, sbx_sandbox_info *info, sbx_error *err)

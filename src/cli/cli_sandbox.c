@@ -195,8 +195,10 @@ static void info_json(sbx_buf *b, const sbx_sandbox_info *i)
 	sbx_json_string(b, i->name, strlen(i->name));
 	sbx_buf_printf(b, ",\"state\":\"%s\",\"created\":\"%s\",\"started\":",
 		       i->state == SBX_RUNNING ? "running" : "stopped", created);
-	if (i->state == SBX_RUNNING && i->pid > 0)
+	if (i->state == SBX_RUNNING && i->pid > 0 && i->started > 0)
 		sbx_buf_printf(b, "\"%s\",\"pid\":%d", started, (int)i->pid);
+	else if (i->state == SBX_RUNNING && i->pid > 0) /* the state file did not say */
+		sbx_buf_printf(b, "null,\"pid\":%d", (int)i->pid);
 	else if (i->state == SBX_RUNNING)
 		sbx_buf_puts(b, "null,\"pid\":null");
 	else
@@ -227,6 +229,23 @@ static void info_json(sbx_buf *b, const sbx_sandbox_info *i)
 	sbx_buf_puts(b, "}");
 }
 
+/* A sandbox sbx cannot open (no or a corrupt config, a bad lock): state
+ * "broken", with the reason. */
+static void broken_row(sbx_buf *b, bool json, size_t shown, const char *name, const char *why)
+{
+	if (!json) {
+		sbx_buf_printf(b, "%-24s %-8s %s\n", name, "broken", why);
+		return;
+	}
+	if (shown)
+		sbx_buf_puts(b, ",");
+	sbx_buf_puts(b, "{\"name\":");
+	sbx_json_string(b, name, strlen(name));
+	sbx_buf_puts(b, ",\"state\":\"broken\",\"error\":");
+	sbx_json_string(b, why, strlen(why));
+	sbx_buf_puts(b, "}");
+}
+
 int sbx_cli_ls(int argc, char **argv)
 {
 	sbx_run_opts o;
@@ -250,12 +269,19 @@ int sbx_cli_ls(int argc, char **argv)
 	for (size_t k = 0; k < n; k++) {
 		sbx_sandbox *sb;
 		sbx_sandbox_info i;
-		if (sbx_sandbox_open(names[k], &sb, &err) < 0)
+		int r = sbx_sandbox_open(names[k], &sb, &err);
+		if (r == -SBX_E_NOTFOUND)
+			continue; /* removed meanwhile */
+		if (r == 0) {
+			r = sbx_sandbox_info_get(sb, &i, &err);
+			sbx_sandbox_close(sb);
+		}
+		if (r < 0) {
+			/* Shown, so that it can be removed (sbx rm -f NAME). */
+			broken_row(&b, json, shown, names[k], err.msg);
+			shown++;
 			continue;
-		int r = sbx_sandbox_info_get(sb, &i, &err);
-		sbx_sandbox_close(sb);
-		if (r < 0)
-			continue;
+		}
 		if (json) {
 			if (shown)
 				sbx_buf_puts(&b, ",");
@@ -359,14 +385,10 @@ int sbx_cli_rm(int argc, char **argv)
 	int rc = parse(argc, argv, "rm", SBX_OPT_FORCE, false, &o, first + 1);
 	force = force || (o.seen & SBX_OPT_FORCE);
 	sbx_opts_free(&o);
-	sbx_sandbox *sb = NULL;
-	if (rc == 0)
-		rc = open_sb(name, &sb);
 	if (rc)
 		return rc;
 	sbx_error err = {0};
-	if (sbx_sandbox_destroy(sb, force, &err) < 0)
+	if (sbx_sandbox_remove(name, force, &err) < 0)
 		rc = sbx_cli_error("%s", err.msg);
-	sbx_sandbox_close(sb);
 	return rc;
 }

@@ -444,15 +444,122 @@ static pid_t creator_of(const char *name)
 	return (pid_t)pid;
 }
 
-/* Depth-first over a hierarchy, removing our dead creators' empty cgroups. */
-static int sweep(const char *dir, int depth)
+/* ---- Ownership from the kernel, and the sweep --------------------------
+ * An sbx cgroup is owned while a process outside it holds an fd open on its
+ * directory: every owner (a one-shot run, a pool daemon, a supervisor) keeps
+ * its cgroup dirfds (sbx_cgroup.dirfd) for the sandbox's whole life, and
+ * the kernel closes them when it dies, however it dies. Processes inside the
+ * cgroup do not count (a sandbox could otherwise keep itself "owned"). No
+ * state file is consulted: the sweep finds every sbx-<pid>-<hex> cgroup of
+ * every hierarchy (v1 and cgroup2) whatever state dir its owner used. */
+
+/* The basename of path if it is an sbx cgroup name, else NULL. */
+static const char *sbx_name_of(const char *path)
 {
-	if (depth > 8)
-		return 0;
+	const char *b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	return creator_of(b) ? b : NULL;
+}
+
+/* Is the sbx cgroup `name` listed in /proc/PID/cgroup (pid inside it)? */
+static bool pid_inside(const char *pid, const char *name)
+{
+	char path[64], buf[8192];
+	snprintf(path, sizeof(path), "/proc/%s/cgroup", pid);
+	if (sbx_read_fileat(AT_FDCWD, path, buf, sizeof(buf), NULL) <= 0)
+		return false;
+	size_t nl = strlen(name);
+	for (const char *p = buf; (p = strstr(p, name)); p += nl)
+		if (p > buf && p[-1] == '/' && (p[nl] == '\n' || p[nl] == '/' || !p[nl]))
+			return true;
+	return false;
+}
+
+/* Is the link target one of the hierarchies' cgroup dirs? */
+static bool under_cgroup_mount(const char *target)
+{
+	for (int c = 0; c < SBX_CG_N; c++) {
+		size_t ml = strlen(host.mount[c]);
+		if (host.version[c] && ml && !strncmp(target, host.mount[c], ml) &&
+		    target[ml] == '/')
+			return true;
+	}
+	return false;
+}
+
+/* Call fn(pid, target, arg) for each fd of pid ("self" excluded by the
+ * caller when needed) whose target is an sbx cgroup dir. */
+static void each_held(const char *pid, void (*fn)(const char *pid, const char *target, void *),
+		      void *arg)
+{
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/proc/%s/fd", pid);
 	DIR *d = opendir(dir);
 	if (!d)
-		return 0;
-	int n = 0;
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char lp[96], target[PATH_MAX];
+		snprintf(lp, sizeof(lp), "%s/%s", dir, e->d_name);
+		ssize_t n = readlink(lp, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (sbx_name_of(target) && under_cgroup_mount(target))
+			fn(pid, target, arg);
+	}
+	closedir(d);
+}
+
+typedef struct held_list {
+	char (*out)[PATH_MAX];
+	int max, n;
+} held_list;
+
+static void add_held(const char *pid, const char *target, void *arg)
+{
+	(void)pid;
+	held_list *h = arg;
+	for (int i = 0; i < h->n; i++)
+		if (!strcmp(h->out[i], target))
+			return;
+	if (h->n < h->max)
+		snprintf(h->out[h->n++], PATH_MAX, "%s", target);
+}
+
+int sbx_cgroup_held_by(pid_t pid, char (*out)[PATH_MAX], int max)
+{
+	pthread_once(&host_once, discover_host);
+	char p[24];
+	snprintf(p, sizeof(p), "%d", (int)pid);
+	held_list h = {out, max, 0};
+	each_held(p, add_held, &h);
+	return h.n;
+}
+
+typedef struct cand {
+	char path[PATH_MAX];
+	const char *name; /* in path */
+	pid_t creator;
+	bool owned;
+} cand;
+
+typedef struct cands {
+	cand *v;
+	size_t n, cap;
+	bool oom;
+} cands;
+
+/* Depth-first over a hierarchy, collecting sbx cgroups (not below them). */
+static void collect(const char *dir, int depth, cands *cs)
+{
+	if (depth > 8)
+		return;
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		if (e->d_type != DT_DIR || e->d_name[0] == '.')
@@ -462,32 +569,111 @@ static int sweep(const char *dir, int depth)
 			continue;
 		pid_t creator = creator_of(e->d_name);
 		if (!creator) {
-			n += sweep(path, depth + 1);
+			collect(path, depth + 1, cs);
 			continue;
 		}
-		/* Only empty ones: what runs in a cgroup is not ours to judge
-		 * by its name alone. */
-		char procs[16];
-		_cleanup_close_ int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (sbx_proc_gone(creator) && fd >= 0 &&
-		    sbx_read_fileat(fd, "cgroup.procs", procs, sizeof(procs), NULL) == 0 &&
-		    sbx_cgroup_remove(fd, path, NULL) == 0)
-			n++;
+		if (cs->n == cs->cap) {
+			size_t nc = cs->cap ? cs->cap * 2 : 64;
+			cand *g = realloc(cs->v, nc * sizeof(*g));
+			if (!g) {
+				cs->oom = true;
+				continue;
+			}
+			cs->v = g;
+			cs->cap = nc;
+		}
+		cand *c = &cs->v[cs->n++];
+		memcpy(c->path, path, sizeof(path));
+		c->name = strrchr(c->path, '/') + 1;
+		c->creator = creator;
+		c->owned = false;
 	}
 	closedir(d);
-	return n;
+}
+
+static void mark_owned(const char *pid, const char *target, void *arg)
+{
+	cands *cs = arg;
+	const char *name = sbx_name_of(target);
+	for (size_t i = 0; i < cs->n; i++) {
+		cand *c = &cs->v[i];
+		/* One sandbox has the same name in every hierarchy: an fd on
+		 * any of its dirs owns them all. */
+		if (!c->owned && !strcmp(c->name, name) && !pid_inside(pid, name))
+			for (size_t k = i; k < cs->n; k++)
+				if (!strcmp(cs->v[k].name, name))
+					cs->v[k].owned = true;
+	}
+}
+
+/* Mark every candidate some process outside it holds. */
+static void scan_owners(cands *cs)
+{
+	DIR *d = opendir("/proc");
+	if (!d) { /* no /proc: judge nothing orphaned */
+		for (size_t i = 0; i < cs->n; i++)
+			cs->v[i].owned = true;
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_name[0] >= '1' && e->d_name[0] <= '9')
+			each_held(e->d_name, mark_owned, cs);
+	closedir(d);
+}
+
+bool sbx_cgroup_owned(const char *path)
+{
+	pthread_once(&host_once, discover_host);
+	const char *name = sbx_name_of(path);
+	if (!name)
+		return true; /* not an sbx cgroup: never ours to judge */
+	cand c = {.creator = creator_of(name)};
+	if (snprintf(c.path, sizeof(c.path), "%s", path) >= (int)sizeof(c.path))
+		return true;
+	c.name = sbx_name_of(c.path);
+	cands cs = {&c, 1, 1, false};
+	scan_owners(&cs);
+	return c.owned;
 }
 
 int sbx_cgroup_sweep(void)
 {
 	pthread_once(&host_once, discover_host);
-	int n = 0;
+	cands cs = {0};
 	for (int c = 0; c < SBX_CG_N; c++) {
 		bool seen = false; /* v2 controllers share one hierarchy */
 		for (int k = 0; k < c; k++)
 			seen |= host.version[k] && strcmp(host.mount[k], host.mount[c]) == 0;
 		if (host.version[c] && !seen)
-			n += sweep(host.mount[c], 0);
+			collect(host.mount[c], 0, &cs);
 	}
+	if (cs.n == 0) {
+		free(cs.v);
+		return 0;
+	}
+	scan_owners(&cs);
+	/* A creator that is alive may be between its mkdir and its open:
+	 * look again a little later before judging its cgroups orphaned. */
+	bool again = false;
+	for (size_t i = 0; i < cs.n; i++)
+		again |= !cs.v[i].owned && !sbx_proc_gone(cs.v[i].creator);
+	if (again) {
+		for (size_t i = 0; i < cs.n; i++)
+			cs.v[i].owned = false;
+		nanosleep(&(struct timespec){0, 500 * 1000 * 1000}, NULL);
+		scan_owners(&cs);
+	}
+	int n = 0;
+	for (size_t i = 0; i < cs.n; i++) {
+		if (cs.v[i].owned)
+			continue;
+		sbx_error e = {0};
+		if (sbx_cgroup_remove(-1, cs.v[i].path, &e) == 0)
+			n++;
+		else
+			sbx_debug("sweep: %s", e.msg);
+	}
+	free(cs.v);
 	return n;
 }

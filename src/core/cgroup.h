@@ -78,9 +78,21 @@ void sbx_cgroup_init(sbx_cgroup *cg);
  * 0 if they agree; -SBX_E_CGROUP with the difference in err. */
 int sbx_cgroup_crosscheck(sbx_error *err);
 
-/* Remove empty sbx-<pid>-* cgroups whose creating process is gone, in
- * every hierarchy. Returns how many. */
+/* The one sweep (sbx cleanup, a pool daemon at start): every sbx-<pid>-<hex>
+ * cgroup of every hierarchy (v1 and cgroup2) that no process outside it
+ * holds an fd on (its owner is gone, however it died) is killed and removed
+ * (sbx_cgroup_remove), processes in it or not. Cgroups of live owners
+ * (concurrent sbx processes, supervisors of any state dir) are left alone.
+ * Returns how many cgroup dirs were removed. */
 int sbx_cgroup_sweep(void);
+
+/* Does a live process outside the sbx cgroup at path hold an fd on it (or
+ * is path not an sbx cgroup)? The sweep's test, for one cgroup. */
+bool sbx_cgroup_owned(const char *path);
+
+/* The sbx cgroup dirs process pid holds fds on (at most max paths into
+ * out; each once): a supervisor's cgroups, from the kernel. */
+int sbx_cgroup_held_by(pid_t pid, char (*out)[PATH_MAX], int max);
 
 /* For `sbx check` and debug: describe controller placement ("memory v1 ..."). */
 const char *sbx_cgroup_ctrl_name(int ctrl);

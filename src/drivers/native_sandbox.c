@@ -79,29 +79,53 @@ void sbx_native_owned_activate(sbx_sandbox *sb)
 	sbx_cgroup_set_weight(&owned(sb)->ln.cg, false);
 }
 
-/* ---- named sandboxes ----------------------------------------------------- */
+/* ---- named sandboxes -----------------------------------------------------
+ * Whether one runs is the kernel's word: the lock its supervisor holds for
+ * its whole life (sbx_sup_holder). The state file (pid, cgroups, start
+ * time) is advisory: it may be stale, truncated or corrupt. */
 
-static bool running(const sbx_paths *p, sbx_sbstate *st)
+/* The live supervisor's pid (0: none), and the state when it matches. */
+static pid_t running(const sbx_paths *p, sbx_sbstate *st)
 {
-	return sbx_sbstate_load(p, st, NULL) == 0 && sbx_sbstate_alive(st);
+	pid_t sup = sbx_sup_holder(p);
+	if (sbx_sbstate_load(p, st, NULL) < 0 || st->sup_pid != sup)
+		memset(st, 0, sizeof(*st));
+	return sup;
 }
 
 bool sbx_native_is_running(sbx_sandbox *sb)
 {
 	if (owned(sb))
 		return !sbx_native_owned_dead(sb);
-	sbx_sbstate st;
-	return running(sb->paths, &st);
+	return sbx_sup_holder(sb->paths) > 0;
 }
 
-/* Remove what a dead supervisor left behind. Caller holds the lock. */
+/* The sandbox's cgroups: those the supervisor holds (the kernel's word),
+ * and those the state names. */
+static int sandbox_cgroups(pid_t sup, const sbx_sbstate *st, char (*cg)[PATH_MAX], int max)
+{
+	int n = sup > 0 ? sbx_cgroup_held_by(sup, cg, max) : 0;
+	for (int c = 0; c < SBX_CG_N && n < max; c++) {
+		bool dup = !st->cg[c][0] || !strstr(st->cg[c], "/sbx-");
+		for (int k = 0; k < n && !dup; k++)
+			dup = !strcmp(cg[k], st->cg[c]);
+		if (!dup)
+			snprintf(cg[n++], PATH_MAX, "%s", st->cg[c]);
+	}
+	return n;
+}
+
+/* Remove what a dead supervisor left behind. Caller holds the lock. A state
+ * that cannot be read names nothing: its cgroups, if any, have no holder
+ * left and are the sweep's (sbx cleanup). */
 static void clean_stale(const sbx_paths *p)
 {
 	sbx_sbstate st;
-	if (sbx_sbstate_load(p, &st, NULL) == 0 && !sbx_sbstate_alive(&st))
-		sbx_sbstate_cleanup(p, &st);
-	else if (access(p->state, F_OK) < 0)
-		sbx_sbstate_cleanup(p, &(sbx_sbstate){0});
+	if (sbx_sup_holder(p) > 0)
+		return;
+	if (sbx_sbstate_load(p, &st, NULL) < 0)
+		memset(&st, 0, sizeof(st));
+	sbx_sbstate_cleanup(p, &st);
 }
 
 int sbx_native_start(sbx_sandbox *sb, sbx_error *err)
@@ -109,7 +133,7 @@ int sbx_native_start(sbx_sandbox *sb, sbx_error *err)
 	const sbx_paths *p = sb->paths;
 	const sbx_sbconf *c = sb->conf;
 	sbx_sbstate st;
-	if (running(p, &st))
+	if (running(p, &st) > 0)
 		return 0;
 	clean_stale(p);
 	if (c->own_workspace && mkdir(c->workspace, 0755) < 0 && errno != EEXIST)
@@ -123,35 +147,41 @@ int sbx_native_create(sbx_sandbox *sb, sbx_error *err)
 	return sbx_native_start(sb, err);
 }
 
-/* Ask the supervisor to stop and wait for it; force it if it hangs. */
+/* Ask the supervisor to stop and wait for it; force it if it hangs. The
+ * supervisor is the lock's holder, its cgroups those it holds fds on (read
+ * before it dies): both from the kernel, whatever the state file says. */
 int sbx_native_stop(sbx_sandbox *sb, sbx_error *err)
 {
+	(void)err;
 	const sbx_paths *p = sb->paths;
 	sbx_sbstate st;
-	if (!running(p, &st)) {
+	pid_t sup = running(p, &st);
+	if (sup <= 0) {
 		clean_stale(p);
 		return 0;
 	}
-	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, st.sup_pid, 0);
-	if (pfd >= 0 && sbx_proc_start(st.sup_pid) != st.sup_start) {
-		clean_stale(p); /* the pid was reused after we looked */
+	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, sup, 0);
+	if (pfd >= 0 && sbx_sup_holder(p) != sup) {
+		clean_stale(p); /* it ended (the pid may be reused) after we looked */
 		return 0;
 	}
+	char cg[2 * SBX_CG_N][PATH_MAX];
+	int ncg = sandbox_cgroups(sup, &st, cg, 2 * SBX_CG_N);
 	if (pfd >= 0)
 		syscall(SYS_pidfd_send_signal, pfd, SIGTERM, NULL, 0);
 	struct pollfd pf = {pfd, POLLIN, 0};
 	if (pfd < 0 || poll(&pf, 1, 10000) <= 0) {
-		/* Unresponsive: kill the supervisor; its init follows it
-		 * (parent-death signal), then we clean up. */
+		/* Unresponsive: kill the supervisor and its sandbox. */
 		if (pfd >= 0)
 			syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
-		if (st.init_pid > 0)
-			kill(st.init_pid, SIGKILL);
 		if (pfd >= 0)
 			poll(&pf, 1, 2000);
 	}
-	/* The supervisor removes its state; finish the job if it could not. */
-	if (access(p->state, F_OK) == 0)
+	/* The supervisor removes its cgroups and state; finish the job if it
+	 * could not (killed, or its state was wrong). */
+	for (int i = 0; i < ncg; i++)
+		sbx_cgroup_remove(-1, cg[i], NULL);
+	if (sbx_sup_holder(p) == 0)
 		sbx_sbstate_cleanup(p, &st);
 	return 0;
 }
@@ -181,10 +211,17 @@ static void usage_from(const sbx_sbstate *st, sbx_sandbox_info *info)
 void sbx_native_info(sbx_sandbox *sb, sbx_sandbox_info *info)
 {
 	sbx_sbstate st;
-	if (!running(sb->paths, &st))
+	pid_t sup = running(sb->paths, &st);
+	if (sup <= 0)
 		return;
 	info->state = SBX_RUNNING;
-	info->pid = st.sup_pid;
-	info->started = st.started;
+	info->pid = sup;
+	info->started = st.started; /* 0 when the state does not say */
+	if (!st.cg[0][0]) {
+		char cg[SBX_CG_N][PATH_MAX];
+		int n = sbx_cgroup_held_by(sup, cg, SBX_CG_N);
+		for (int c = 0; c < n; c++)
+			snprintf(st.cg[c], PATH_MAX, "%s", cg[c]);
+	}
 	usage_from(&st, info);
 }

@@ -89,7 +89,10 @@ static _Noreturn void supervise(const sbx_paths *p, const sbx_sbconf *c, int lis
 	sbx_launcher s;
 	sbx_launcher_init(&s);
 	int sfd = block_stop_signals();
-	int r = sbx_launcher_start(&s, &c->cfg, true, c->idle_timeout_ms, &err);
+	/* Held (never closed) until we die: our liveness for everyone else. */
+	int r = sbx_sup_lock(p, &err);
+	if (r >= 0)
+		r = sbx_launcher_start(&s, &c->cfg, true, c->idle_timeout_ms, &err);
 	if (r == 0)
 		r = sbx_launcher_wait_ready(&s, &err);
 	if (r == 0)
@@ -211,7 +214,7 @@ static _Noreturn void adopt_body(const sbx_paths *p, int lfd, int ready, void *a
 	sbx_launcher *s = arg;
 	sbx_error err = {0};
 	int sfd = block_stop_signals();
-	if (write_state(p, s, &err) < 0) {
+	if (sbx_sup_lock(p, &err) < 0 || write_state(p, s, &err) < 0) {
 		report(ready, 'E', err.msg);
 		_exit(1); /* the pool still owns the sandbox */
 	}

@@ -1,13 +1,15 @@
 /* Where long-lived sandboxes keep their config and runtime state. */
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "base/util.h"
 #include "base/parse.h"
@@ -41,6 +43,7 @@ int sbx_paths_for(const char *name, sbx_paths *p, sbx_error *err)
 	snprintf(p->dir, sizeof(p->dir), "%s/sandboxes/%s", st, name);
 	snprintf(p->config, sizeof(p->config), "%s/config", p->dir);
 	snprintf(p->lock, sizeof(p->lock), "%s/lock", p->dir);
+	snprintf(p->sup, sizeof(p->sup), "%s/supervisor", p->dir);
 	snprintf(p->own_ws, sizeof(p->own_ws), "%s/workspace", p->dir);
 	snprintf(p->run, sizeof(p->run), "%s/%s", rn, name);
 	snprintf(p->state, sizeof(p->state), "%s/state", p->run);
@@ -563,8 +566,9 @@ void sbx_sbstate_cleanup(const sbx_paths *p, const sbx_sbstate *s)
 {
 	for (int c = 0; c < SBX_CG_N; c++) {
 		/* Anything still in it (the init died with the supervisor, so
-		 * nothing should be) is killed (core/cgroup.h). */
-		if (s->cg[c][0] && strstr(s->cg[c], "/sbx-"))
+		 * nothing should be) is killed (core/cgroup.h). The file is
+		 * not trusted: a cgroup someone alive holds is not touched. */
+		if (s->cg[c][0] && strstr(s->cg[c], "/sbx-") && !sbx_cgroup_owned(s->cg[c]))
 			sbx_cgroup_remove(-1, s->cg[c], NULL);
 	}
 	unlink(p->sock);
@@ -593,9 +597,14 @@ int sbx_sbdir_create(const sbx_paths *p, sbx_error *err)
 
 int sbx_lock(const sbx_paths *p)
 {
-	int fd = open(p->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(p->lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
 	while (flock(fd, LOCK_EX) < 0) {
 		if (errno != EINTR) {
 			int e = errno;
@@ -606,17 +615,227 @@ int sbx_lock(const sbx_paths *p)
 	return fd;
 }
 
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+int sbx_sup_lock(const sbx_paths *p, sbx_error *err)
 {
-	(void)st;
-	(void)ftw;
-	return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
+	_cleanup_close_ int fd =
+	    open(p->sup, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot open %s", p->sup);
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	if (fcntl(fd, F_SETLK, &fl) < 0)
+		return errno == EAGAIN || errno == EACCES
+			   ? sbx_fail(err, SBX_E_STATE, "sandbox %s: another supervisor is running",
+				      p->name)
+			   : sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot lock %s", p->sup);
+	return sbx_steal_fd(&fd);
+}
+
+pid_t sbx_sup_holder(const sbx_paths *p)
+{
+	_cleanup_close_ int fd = open(p->sup, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	if (fd < 0 || fcntl(fd, F_GETLK, &fl) < 0 || fl.l_type == F_UNLCK || fl.l_pid <= 0)
+		return 0;
+	return fl.l_pid;
+}
+
+/* ---- Removing a tree, fd-relative ------------------------------------------
+ * Depth is unbounded (a sandbox may build a tree deeper than PATH_MAX in its
+ * workspace) and fds are not: one directory is open at a time. Going down is
+ * openat(name, O_NOFOLLOW | O_DIRECTORY), so a symlink is never followed (it
+ * is unlinked like a file); going up is openat(".."), checked against the
+ * device and inode recorded on the way down, so a directory moved meanwhile
+ * cannot lead the walk outside the tree. A mount root (statx
+ * STATX_ATTR_MOUNT_ROOT; on kernels without it, another device) is detached
+ * (MNT_DETACH, never entered) and then removed like any directory, or the
+ * removal fails (EBUSY) when something stays mounted there. */
+
+typedef struct rm_level {
+	dev_t dev;
+	ino_t ino;
+	char *name; /* in the parent */
+} rm_level;
+
+static bool is_mount_root(int dirfd, const char *name, dev_t top_dev)
+{
+	struct statx sx;
+	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &sx) < 0)
+		return false;
+	/* The kernel says (5.8+); else another device is taken for a mount
+	 * (older kernels: a btrfs subvolume would then be refused). */
+	if (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)
+		return sx.stx_attributes & STATX_ATTR_MOUNT_ROOT;
+	return makedev(sx.stx_dev_major, sx.stx_dev_minor) != top_dev;
+}
+
+/* Detach what is mounted at dirfd/name (not followed: MNT_DETACH on the
+ * mount itself through /proc/self/fd). */
+static int detach_mount(int dirfd, const char *name)
+{
+	char p[64 + NAME_MAX];
+	snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dirfd, name);
+	return umount2(p, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+static void free_levels(rm_level *lv, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(lv[i].name);
+	free(lv);
+}
+
+/* Empty the directory fd (consumed) and everything below it; returns 0 or
+ * -errno. top_dev: the tree's device. */
+static int empty_tree(int fd, dev_t top_dev)
+{
+	rm_level *lv = NULL;
+	size_t depth = 0, cap = 0;
+	int r = 0;
+	for (;;) {
+		/* Scan the current directory: unlink files, descend into the
+		 * first subdirectory found. */
+		int dfd = dup(fd);
+		DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+		if (!d) {
+			r = -errno;
+			if (dfd >= 0)
+				close(dfd);
+			break;
+		}
+		char *down = NULL;
+		struct dirent *e;
+		errno = 0;
+		while (r == 0 && (e = readdir(d))) {
+			const char *n = e->d_name;
+			if (!strcmp(n, ".") || !strcmp(n, ".."))
+				continue;
+			if (unlinkat(fd, n, 0) == 0 || errno == ENOENT)
+				continue;
+			if (errno != EISDIR && errno != EPERM) {
+				r = -errno;
+				break;
+			}
+			if (is_mount_root(fd, n, top_dev)) {
+				int m = detach_mount(fd, n);
+				if (m < 0 && m != -EINVAL) {
+					r = m;
+					break;
+				}
+				if (is_mount_root(fd, n, top_dev)) { /* stacked, or not ours */
+					r = -EBUSY;
+					break;
+				}
+			}
+			if (unlinkat(fd, n, AT_REMOVEDIR) == 0 || errno == ENOENT)
+				continue;
+			if (errno != ENOTEMPTY && errno != EEXIST) {
+				r = -errno;
+				break;
+			}
+			if (!(down = strdup(n)))
+				r = -ENOMEM;
+			break;
+		}
+		closedir(d);
+		if (r < 0)
+			break;
+		if (down) {
+			struct stat st;
+			int c = openat(fd, down, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (c < 0 || fstat(c, &st) < 0) {
+				r = -errno;
+				if (c >= 0)
+					close(c);
+				free(down);
+				break;
+			}
+			if (depth == cap) {
+				rm_level *g = realloc(lv, (cap = cap ? cap * 2 : 64) * sizeof(*lv));
+				if (!g) {
+					close(c);
+					free(down);
+					r = -ENOMEM;
+					break;
+				}
+				lv = g;
+			}
+			struct stat ps;
+			if (fstat(fd, &ps) < 0) {
+				r = -errno;
+				close(c);
+				free(down);
+				break;
+			}
+			lv[depth++] = (rm_level){ps.st_dev, ps.st_ino, down};
+			close(fd);
+			fd = c;
+			continue;
+		}
+		/* This directory is empty: go up and remove it. */
+		if (depth == 0)
+			break;
+		rm_level *up = &lv[depth - 1];
+		int p = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		struct stat ps;
+		if (p < 0 || fstat(p, &ps) < 0 || ps.st_dev != up->dev || ps.st_ino != up->ino) {
+			r = p < 0 ? -errno : -ESTALE; /* moved under us: stop here */
+			if (p >= 0)
+				close(p);
+			break;
+		}
+		close(fd);
+		fd = p;
+		if (unlinkat(fd, up->name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+			r = -errno;
+			break;
+		}
+		free(up->name);
+		depth--;
+	}
+	close(fd);
+	free_levels(lv, depth);
+	return r;
+}
+
+int sbx_rm_tree_at(int dirfd, const char *name)
+{
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	int r = empty_tree(fd, st.st_dev);
+	if (r < 0)
+		return r;
+	return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -errno : 0;
 }
 
 int sbx_rm_tree(const char *path)
 {
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	return nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 ? -errno : 0;
+	_cleanup_free_ char *copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	size_t l = strlen(copy);
+	while (l > 1 && copy[l - 1] == '/')
+		copy[--l] = '\0';
+	char *slash = strrchr(copy, '/');
+	const char *name = slash ? slash + 1 : copy;
+	if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
+		return -EINVAL;
+	_cleanup_close_ int dfd = -1;
+	if (slash) {
+		*slash = '\0';
+		dfd = open(slash == copy ? "/" : copy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			return errno == ENOENT ? 0 : -errno;
+	}
+	int r = sbx_rm_tree_at(slash ? dfd : AT_FDCWD, name);
+	if (r < 0)
+		errno = -r;
+	return r;
 }

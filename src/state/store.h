@@ -14,6 +14,7 @@ typedef struct sbx_paths {
 	char dir[PATH_MAX];    /* $SBX_STATE_DIR/sandboxes/NAME */
 	char config[PATH_MAX]; /* .../config */
 	char lock[PATH_MAX];   /* .../lock */
+	char sup[PATH_MAX];    /* .../supervisor: write-locked by the live supervisor */
 	char own_ws[PATH_MAX]; /* .../workspace */
 	char run[PATH_MAX];    /* $SBX_RUN_DIR/NAME */
 	char state[PATH_MAX];  /* .../state */
@@ -80,8 +81,17 @@ int sbx_sbstate_load(const sbx_paths *p, sbx_sbstate *s, sbx_error *err);
  * SBX_E_STATE; cgroup paths land in s->cg in the order of the file. */
 int sbx_sbstate_format(const sbx_sbstate *s, sbx_buf *out, sbx_error *err);
 int sbx_sbstate_parse(const char *text, size_t len, sbx_sbstate *s, sbx_error *err);
-/* Is the supervisor recorded in the state alive? */
+/* Is the supervisor recorded in the state alive? Advisory only: the state
+ * file may be stale or corrupt; sbx_sup_holder is what the kernel says. */
 bool sbx_sbstate_alive(const sbx_sbstate *s);
+
+/* Liveness from the kernel: the supervisor holds a POSIX write lock on
+ * p->sup for its whole life (taken by sbx_sup_lock, released by the kernel
+ * when it dies, not inherited by its children). sbx_sup_lock: the fd to
+ * keep open, or a negative sbx error (SBX_E_STATE if another supervisor
+ * holds it). sbx_sup_holder: the pid holding the lock (F_GETLK), or 0. */
+int sbx_sup_lock(const sbx_paths *p, sbx_error *err);
+pid_t sbx_sup_holder(const sbx_paths *p);
 /* Remove what a dead sandbox left: cgroup dirs, socket, state, run dir. */
 void sbx_sbstate_cleanup(const sbx_paths *p, const sbx_sbstate *s);
 
@@ -90,10 +100,15 @@ void sbx_sbstate_cleanup(const sbx_paths *p, const sbx_sbstate *s);
  * another negative sbx error. */
 int sbx_sbdir_create(const sbx_paths *p, sbx_error *err);
 
-/* Exclusive lock on the sandbox (create/start/stop/rm). fd or -errno. */
+/* Exclusive lock on the sandbox (create/start/stop/rm). fd or -errno
+ * (-EISDIR etc. when "lock" is not a regular file; never follows a
+ * symlink). */
 int sbx_lock(const sbx_paths *p);
 
-/* Remove a directory tree without following symlinks. */
+/* Remove a tree (or a file) without following symlinks, fd-relative, at
+ * any depth with a bounded number of fds; mounts inside are detached, never
+ * entered. 0 (also when absent) or -errno. */
 int sbx_rm_tree(const char *path);
+int sbx_rm_tree_at(int dirfd, const char *name);
 
 #endif

@@ -820,3 +820,219 @@ t_lifecycle_c_api() {
 	[ -z "$left" ] || fail "api_test left state behind: $(echo "$left" | tr '\n' ' ')"
 	: >"$T/.details"
 }
+
+# ---------------------------------------------------------------- store (issue 9, items 8 and 10)
+# Removal that always works (fd-relative, any depth, never following a
+# symlink, broken entries listed and removable) and liveness from the
+# kernel (the supervisor's lock, the cgroups it holds), never from the
+# state file alone.
+
+# st_holder NAME: pid holding the supervisor lock of NAME (from /proc/locks).
+st_holder() {
+	local f=$SBX_STATE_DIR/sandboxes/$1/supervisor ino
+	ino=$(stat -c %i "$f" 2>/dev/null) || return 0
+	awk -v i=":$ino " '$2 == "POSIX" && index($0, i) { print $5; exit }' /proc/locks
+}
+
+t_lifecycle_rm_deep_tree() {
+	lc_setup
+	mkdir -p "$T/victim" "$T/userws"
+	echo keep >"$T/victim/file"
+	echo keep >"$T/userws/file"
+	lc_ok "create" create DEEP
+	# a tree deeper than PATH_MAX, symlinks to a host dir and to "..", a fifo
+	lc_ok "deep tree" exec DEEP --timeout 60s -- python3 -c '
+import os, sys
+os.chdir("/workspace")
+os.symlink(sys.argv[1], "to-host")
+os.mkfifo("fifo")
+for i in range(40):
+    os.mkdir("d" * 200)
+    os.chdir("d" * 200)
+    os.symlink(sys.argv[1], "to-host")
+    os.symlink("..", "up")
+open("f", "w").write("x")
+print(len(os.getcwd()))
+' "$T/victim"
+	[ "$(cat "$T/out")" -gt 4096 ] || fail_out "the tree is not deeper than PATH_MAX"
+	lc_ok "rm -f of a sandbox with a tree deeper than PATH_MAX" rm -f DEEP
+	[ -e "$T/state/sandboxes/DEEP" ] && fail "state dir entry $T/state/sandboxes/DEEP is still there"
+	[ "$(cat "$T/victim/file" 2>/dev/null)" = keep ] || fail "rm -f followed a symlink: $T/victim/file is gone"
+	lc_state DEEP
+	[ -z "$LS_STATE" ] || fail "ls still lists DEEP"
+	lc_ok "create again" create DEEP
+	# a host directory given with --workspace is never emptied
+	lc_ok "create with a host workspace" create UWS --workspace "$T/userws:rw"
+	lc_ok "rm -f UWS" rm -f UWS
+	[ "$(cat "$T/userws/file" 2>/dev/null)" = keep ] || fail "rm -f touched the user's --workspace dir"
+	lc_ok "rm -f DEEP again" rm -f DEEP
+	# something mounted in its directory (here a bind mount of a host dir, on
+	# the same file system) is detached, never entered
+	lc_ok "create MNT" create MNT
+	lc_ok "stop MNT" stop MNT
+	local m=$T/state/sandboxes/MNT/workspace/m
+	mkdir -p "$m" && mount --bind "$T/victim" "$m" || fail "cannot bind-mount into $m"
+	run_sbx rm -f MNT
+	local rc=$RC
+	if grep -qF " $m " /proc/self/mountinfo; then
+		umount -l "$m"
+		fail "rm -f left $m mounted (exit $rc)"
+	fi
+	[ "$(cat "$T/victim/file" 2>/dev/null)" = keep ] || fail "rm -f entered a mount and removed $T/victim/file"
+	[ "$rc" = 0 ] || fail_out "rm -f with a mount inside exited $rc"
+	[ -e "$T/state/sandboxes/MNT" ] && fail "rm -f left $T/state/sandboxes/MNT"
+	return 0
+}
+
+t_lifecycle_broken_entries_listed_and_removed() {
+	lc_setup
+	local sb=$T/state/sandboxes
+	lc_ok "create NOCONF" create NOCONF
+	lc_ok "create LOCKDIR" create LOCKDIR
+	lc_ok "create BADCONF" create BADCONF
+	lc_ok "create LIVE" create LIVE
+	lc_ok "stop NOCONF" stop NOCONF
+	lc_ok "stop LOCKDIR" stop LOCKDIR
+	rm -f "$sb/NOCONF/config"
+	rm -f "$sb/LOCKDIR/lock" && mkdir "$sb/LOCKDIR/lock"
+	printf 'version=1\nmemory=-1\n' >"$sb/BADCONF/config"
+	lc_snap LIVE
+	rm -f "$sb/LIVE/config" # while it runs
+	run_sbx ls
+	expect_rc 0 "sbx ls"
+	local n
+	for n in NOCONF LOCKDIR BADCONF LIVE; do
+		awk -v n=$n 'NR > 1 && $1 == n && $2 == "broken"' "$T/out" | grep -q . ||
+			fail_out "sbx ls does not show $n as broken"
+	done
+	run_sbx ls --json
+	expect_rc 0 "sbx ls --json"
+	json_py "$T/out" 'b = sorted(x["name"] for x in d if x["state"] == "broken" and x.get("error"))
+assert b == ["BADCONF", "LIVE", "LOCKDIR", "NOCONF"], b' ||
+		fail_out "ls --json does not list the four broken entries with their error"
+	lc_bad "rm without -f of a broken one" 'broken' rm NOCONF
+	lc_errs_done
+	for n in NOCONF LOCKDIR BADCONF LIVE; do
+		lc_ok "rm -f $n" rm -f $n
+		[ -e "$sb/$n" ] && fail "rm -f $n left $sb/$n: $(ls -A "$sb/$n")"
+	done
+	lc_runtime_gone LIVE "after rm -f of a running sandbox without config" 5
+	run_sbx ls
+	[ "$(wc -l <"$T/out")" = 1 ] || fail_out "ls still lists something"
+}
+
+t_lifecycle_corrupt_state_running() {
+	lc_setup
+	local mark st=$T/run/CS/state
+	mark=$(new_mark)
+	lc_ok "create" create CS
+	lc_ok "background process" exec CS -- sh -c 'python3 -c "import time; time.sleep(1000)" "$0" >/dev/null 2>&1 </dev/null &' "$mark"
+	lc_snap CS
+	# truncated: ls/inspect still say running, with the real supervisor
+	: >"$st"
+	lc_state CS
+	[ "$LS_STATE" = running ] || fail_out "ls says '$LS_STATE' for a running sandbox whose state is truncated"
+	lc_ok "inspect" inspect CS
+	[ "$(json_get state)" = running ] && [ "$(json_get pid)" = "$SNAP_SUP" ] ||
+		fail_out "inspect does not report the running supervisor $SNAP_SUP"
+	# start launches no second supervisor
+	lc_ok "start while running" start CS
+	[ "$(st_holder CS)" = "$SNAP_SUP" ] || fail "the supervisor lock is now held by '$(st_holder CS)', not $SNAP_SUP"
+	[ -s "$st" ] && fail "start rewrote the state (a second supervisor?): $(head -c 200 "$st")"
+	# a state naming another live process is not believed either
+	sleep 1000 &
+	local decoy=$!
+	printf 'sup_pid=%d\nsup_start=%s\ninit_pid=%d\nstarted=1\ncgroup=/nonexistent/sbx-1-00000000\n' \
+		"$decoy" "$(lc_pstart $decoy)" "$decoy" >"$st"
+	lc_ok "inspect with a lying state" inspect CS
+	[ "$(json_get pid)" = "$SNAP_SUP" ] || fail_out "inspect believes the state's pid $decoy"
+	: >"$st"
+	lc_ok "rm -f with a truncated state" rm -f CS
+	kill -0 $decoy 2>/dev/null || fail "rm -f killed the process the state named ($decoy)"
+	kill $decoy
+	wait $decoy 2>/dev/null
+	lc_runtime_gone CS "after rm -f with a truncated state" 5
+	wait_no_mark "$mark" 3 || fail "sandbox processes left after rm -f: $(describe_pids $(mark_pids "$mark"))"
+	[ -e "$T/state/sandboxes/CS" ] && fail "state dir entry still there after rm -f"
+
+	# stop, and a garbage state
+	lc_ok "create 2" create CS2
+	lc_snap CS2
+	head -c 300 /dev/urandom >"$T/run/CS2/state"
+	lc_ok "stop with a garbage state" stop CS2
+	lc_runtime_gone CS2 "after stop with a garbage state" 5
+	lc_state CS2
+	[ "$LS_STATE" = stopped ] || fail_out "ls says '$LS_STATE' after stop"
+	# a stale state naming another live sandbox's cgroups: start does not
+	# remove them (a cgroup someone holds is never a leftover)
+	lc_ok "create CS3" create CS3
+	lc_snap CS3
+	mkdir -p "$T/run/CS2"
+	{
+		printf 'sup_pid=999999\nsup_start=1\ninit_pid=999999\nstarted=1\n'
+		for f in "${SNAP_CGS[@]}"; do printf 'cgroup=%s\n' "$f"; done
+	} >"$T/run/CS2/state"
+	lc_ok "start CS2 over a stale state naming CS3's cgroups" start CS2
+	for f in "${SNAP_CGS[@]}"; do [ -d "$f" ] || fail "start of CS2 removed $f of the running CS3"; done
+	lc_alive "$SNAP_INIT" "$SNAP_INIT_START" || fail "start of CS2 killed the init of CS3"
+	lc_ok "exec CS3" exec CS3 -- echo alive
+	expect_stdout alive
+	lc_ok "rm -f CS2" rm -f CS2
+	lc_ok "rm -f CS3" rm -f CS3
+}
+
+t_lifecycle_cleanup_orphaned_cgroups() {
+	lc_setup
+	local m own dead hex orphan held f sleeper holder
+	m=$(cg_mount pids)
+	[ -n "$m" ] || m=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+	own=$(cg_own pids)
+	[ -n "$own" ] || own=$(awk -F: '$1 == 0 { print $3 }' /proc/self/cgroup)
+	[ -n "$m" ] || fail "no pids hierarchy found"
+	# an orphan: its creator is dead and a process still runs in it
+	(exit 0) &
+	dead=$!
+	wait $dead
+	hex=$(printf '%08x' $((RANDOM * 32768 + RANDOM)))
+	orphan=$m${own%/}/sbx-$dead-$hex
+	mkdir "$orphan" || fail "cannot make $orphan"
+	sleep 1000 &
+	sleeper=$!
+	echo $sleeper >"$orphan/cgroup.procs" || fail "cannot move $sleeper into $orphan"
+	# held: a live process outside it keeps an fd on it (as every owner does)
+	held=$m${own%/}/sbx-$$-$(printf '%08x' $((RANDOM * 32768 + RANDOM + 1)))
+	mkdir "$held"
+	sleep 1000 &
+	local inheld=$!
+	echo $inheld >"$held/cgroup.procs"
+	bash -c 'exec 7<"$1"; exec sleep 1000' _ "$held" &
+	holder=$!
+	sleep 0.2
+	# a running sandbox of another state dir
+	lc_ok "create" create KEEP
+	lc_snap KEEP
+	SBX_STATE_DIR=$T/other SBX_RUN_DIR=$T/otherrun run_sbx cleanup
+	expect_rc 0 "sbx cleanup"
+	local problems=
+	[ -d "$orphan" ] && problems+=" orphaned cgroup $orphan still there;"
+	kill -0 $sleeper 2>/dev/null && [ "$(awk '{print $3}' /proc/$sleeper/stat)" != Z ] && problems+=" the process in the orphaned cgroup lives;"
+	[ -d "$held" ] || problems+=" removed $held, which a live process holds;"
+	kill -0 $inheld 2>/dev/null || problems+=" killed the process in a held cgroup;"
+	for f in "${SNAP_CGS[@]}"; do [ -d "$f" ] || problems+=" removed $f of a running sandbox;"; done
+	lc_alive "$SNAP_INIT" "$SNAP_INIT_START" || problems+=" killed the init of a running sandbox;"
+	kill $holder $inheld 2>/dev/null
+	wait $holder $inheld $sleeper 2>/dev/null
+	rmdir "$held" 2>/dev/null
+	[ -d "$orphan" ] && { kill -9 $(cat "$orphan/cgroup.procs") 2>/dev/null; sleep 0.2; rmdir "$orphan"; }
+	[ -z "$problems" ] || fail "sbx cleanup:$problems"
+	lc_ok "exec after cleanup" exec KEEP -- echo alive
+	expect_stdout alive
+
+	# a supervisor killed with a corrupt state: what it left is the sweep's
+	: >"$T/run/KEEP/state"
+	kill -KILL "$SNAP_SUP"
+	run_sbx cleanup
+	expect_rc 0 "sbx cleanup after SIGKILL of a supervisor"
+	lc_ok "rm KEEP" rm KEEP
+	lc_runtime_gone KEEP "after SIGKILL of the supervisor, cleanup and rm" 5
+}

@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -677,6 +680,80 @@ static void test_files_state(void **state)
 	assert_int_equal(mkdir(d, 0700), 0);
 }
 
+/* A tree deeper than PATH_MAX, with symlinks (to a dir outside, to "..")
+ * and a fifo: removed whole, nothing outside touched. */
+static void test_rm_tree_deep(void **state)
+{
+	(void)state;
+	char top[128], outside[128], keep[160];
+	snprintf(top, sizeof(top), "%s/tree", tmpdir);
+	snprintf(outside, sizeof(outside), "%s/outside", tmpdir);
+	snprintf(keep, sizeof(keep), "%s/keep", outside);
+	assert_int_equal(mkdir(outside, 0700), 0);
+	write_text(keep, "x");
+	assert_int_equal(mkdir(top, 0700), 0);
+	int fd = open(top, O_RDONLY | O_DIRECTORY);
+	assert_true(fd >= 0);
+	char name[201];
+	memset(name, 'd', 200);
+	name[200] = '\0';
+	for (int i = 0; i < 40; i++) { /* 40 * 201 bytes > PATH_MAX */
+		assert_int_equal(symlinkat(outside, fd, "out"), 0);
+		assert_int_equal(symlinkat("..", fd, "up"), 0);
+		assert_int_equal(mkfifoat(fd, "fifo", 0600), 0);
+		assert_int_equal(mkdirat(fd, name, 0700), 0);
+		int c = openat(fd, name, O_RDONLY | O_DIRECTORY);
+		assert_true(c >= 0);
+		close(fd);
+		fd = c;
+	}
+	int f = openat(fd, "file", O_WRONLY | O_CREAT, 0600);
+	assert_true(f >= 0);
+	close(f);
+	close(fd);
+	assert_int_equal(sbx_rm_tree(top), 0);
+	assert_int_not_equal(access(top, F_OK), 0);
+	assert_int_equal(access(keep, F_OK), 0);
+	/* absent: fine; a symlink given itself: removed, not followed */
+	assert_int_equal(sbx_rm_tree(top), 0);
+	assert_int_equal(symlink(outside, top), 0);
+	assert_int_equal(sbx_rm_tree(top), 0);
+	assert_int_equal(access(keep, F_OK), 0);
+}
+
+/* The supervisor lock: held by a live process, its pid reported; released
+ * by the kernel when it dies; a second holder refused. */
+static void test_sup_lock(void **state)
+{
+	(void)state;
+	sbx_paths p;
+	sbx_error err;
+	assert_int_equal(sbx_paths_for("box", &p, &err), 0);
+	assert_int_equal(sbx_sup_holder(&p), 0);
+	int go[2];
+	assert_int_equal(pipe(go), 0);
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		int fd = sbx_sup_lock(&p, NULL);
+		char c = fd >= 0 ? 'y' : 'n';
+		(void)!write(go[1], &c, 1);
+		pause();
+		_exit(0);
+	}
+	char c = 0;
+	assert_int_equal(read(go[0], &c, 1), 1);
+	assert_int_equal(c, 'y');
+	assert_int_equal(sbx_sup_holder(&p), child);
+	assert_int_equal(sbx_sup_lock(&p, &err), -SBX_E_STATE);
+	assert_non_null(strstr(err.msg, "another supervisor"));
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	assert_int_equal(sbx_sup_holder(&p), 0);
+	close(go[0]);
+	close(go[1]);
+}
+
 int main(void)
 {
 	/* clang-format off */
@@ -708,6 +785,8 @@ int main(void)
 		cmocka_unit_test(test_state_bad),
 		cmocka_unit_test_setup_teardown(test_files_conf, files_setup, files_teardown),
 		cmocka_unit_test_setup_teardown(test_files_state, files_setup, files_teardown),
+		cmocka_unit_test_setup_teardown(test_rm_tree_deep, files_setup, files_teardown),
+		cmocka_unit_test_setup_teardown(test_sup_lock, files_setup, files_teardown),
 	};
 	/* clang-format on */
 	return cmocka_run_group_tests(tests, NULL, NULL);

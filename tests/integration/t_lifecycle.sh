@@ -927,3 +927,38 @@ t_lifecycle_exec_at_pids_limit() {
 	done
 	lc_ok "rm -f" rm -f PL
 }
+
+# A sandbox socket that answers badly (a stand-in for a subverted sandbox:
+# tests/integration/helpers/fake_ctl.c): silent, garbage, half a transfer,
+# an absurd size, or EOF at once. Every call ends in bounded time with one
+# error line and exit 125.
+t_lifecycle_hostile_replies() {
+	command -v "${CC_HELPERS:-gcc}" >/dev/null || skip "no C compiler (gcc) for the fake sandbox socket"
+	"${CC_HELPERS:-gcc}" -O1 -Wall -o "$T/fake_ctl" "$REPO/tests/integration/helpers/fake_ctl.c" 2>"$T/cc.err" ||
+		fail "gcc fake_ctl.c failed: $(head -n 3 "$T/cc.err")"
+	lc_setup
+	lc_ok "create" create FK
+	lc_ok "stop" stop FK
+	mkdir -p "$SBX_RUN_DIR/FK"
+	echo data >"$T/data"
+	local mode fake
+	for mode in silent garbage half huge eof; do
+		"$T/fake_ctl" "$SBX_RUN_DIR/FK/ctl.sock" "$mode" &
+		fake=$!
+		on_exit "kill $fake"
+		wait_for_file "$SBX_RUN_DIR/FK/ctl.sock" 5 || fail "fake socket ($mode) did not appear"
+		WATCHDOG=60 run_sbx exec FK --timeout 2s -- true
+		[ "$ELAPSED_MS" -lt 30000 ] || fail_out "exec against a $mode socket took ${ELAPSED_MS}ms"
+		lc_one_line_error "exec against a $mode socket" "FK"
+		WATCHDOG=60 run_sbx read FK /x --timeout 2s
+		[ "$ELAPSED_MS" -lt 20000 ] || fail_out "read against a $mode socket took ${ELAPSED_MS}ms"
+		lc_one_line_error "read against a $mode socket" "FK"
+		WATCHDOG=60 run_sbx write FK /x --timeout 2s <"$T/data"
+		[ "$ELAPSED_MS" -lt 20000 ] || fail_out "write against a $mode socket took ${ELAPSED_MS}ms"
+		lc_one_line_error "write against a $mode socket" "FK"
+		kill "$fake"
+		wait "$fake" 2>/dev/null
+		rm -f "$SBX_RUN_DIR/FK/ctl.sock"
+	done
+	lc_ok "rm -f" rm -f FK
+}

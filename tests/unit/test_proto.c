@@ -399,7 +399,6 @@ static void test_chunks_peer_closed(void **state)
 	assert_memory_equal(out, "abc", 3);
 }
 
-
 /* ---- bounded calls (sbx_until) ------------------------------------------- */
 
 static uint64_t ms_since(uint64_t t0)

@@ -840,6 +840,8 @@ lc_one_line_error() {
 t_lifecycle_stopped_helpers_keep_deadlines() {
 	lc_setup
 	lc_ok "create" create SH
+	# Big enough that a handler lives long enough for the loop to catch it.
+	lc_ok "make a 5 MB file" exec SH -- sh -c 'head -c 5000000 /dev/zero >/tmp/big5'
 	# The loop starts after its own exec has ended (it stops that shim too).
 	run_sbx exec SH -- sh -c '(sleep 1; while :; do for p in /proc/[0-9]*; do
 		n=${p#/proc/}; [ "$n" = 1 ] && continue
@@ -857,7 +859,7 @@ t_lifecycle_stopped_helpers_keep_deadlines() {
 	WATCHDOG=60 run_sbx exec SH --timeout 2s --env "A=$big" --env "B=$big" --env "C=$big" --env "D=$big" -- true
 	[ "$ELAPSED_MS" -lt 30000 ] || fail_out "exec --timeout 2s with a big request took ${ELAPSED_MS}ms"
 	lc_one_line_error "exec --timeout 2s, big request" "did not answer|did not take|did not end"
-	WATCHDOG=60 run_sbx read SH /etc/hostname --timeout 2s
+	WATCHDOG=60 run_sbx read SH /tmp/big5 --timeout 2s
 	[ "$ELAPSED_MS" -lt 20000 ] || fail_out "read --timeout 2s took ${ELAPSED_MS}ms"
 	lc_one_line_error "read --timeout 2s" "did not complete the request within 2 s"
 	head -c 5000000 /dev/zero >"$T/big"

@@ -211,6 +211,11 @@ int sbx_sandbox_read_file(sbx_sandbox *sb, const char *path, uint64_t max, char 
 /* Create or atomically replace a file inside the sandbox. */
 int sbx_sandbox_write_file(sbx_sandbox *sb, const char *path, const void *data, size_t len,
 			   uint64_t max, sbx_error *err);
+/* Bound each later read_file/write_file on this handle to timeout_ms as a
+ * whole (connecting, the request, the transfer, the answer); 0: no bound.
+ * Default 60000. A call past it fails with SBX_E_STATE. Set it before the
+ * handle is shared between threads. */
+void sbx_sandbox_set_io_timeout(sbx_sandbox *sb, uint64_t timeout_ms);
 int sbx_sandbox_stop(sbx_sandbox *sb, sbx_error *err);
 int sbx_sandbox_start(sbx_sandbox *sb, sbx_error *err);
 /* Remove it; force stops it first. A host workspace directory is kept. */

@@ -366,6 +366,11 @@ SBX_API int sbx_sandbox_read_file(sbx_sandbox *sb, const char *path, uint64_t ma
 	return sb->drv->read_file(sb, path, max ? max : DEFAULT_FILE_MAX, data, len, err);
 }
 
+SBX_API void sbx_sandbox_set_io_timeout(sbx_sandbox *sb, uint64_t timeout_ms)
+{
+	sb->io_timeout_ms = timeout_ms ? timeout_ms : UINT64_MAX;
+}
+
 SBX_API int sbx_sandbox_write_file(sbx_sandbox *sb, const char *path, const void *data, size_t len,
 				   uint64_t max, sbx_error *err)
 {

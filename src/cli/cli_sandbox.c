@@ -125,14 +125,18 @@ static int file_cmd(int argc, char **argv, bool writing)
 	if (!name)
 		return SBX_EXIT_ERROR;
 	if (argc < 4)
-		return sbx_cli_error("usage: sbx %s NAME PATH [--max-size SIZE]", cmd);
+		return sbx_cli_error("usage: sbx %s NAME PATH [--max-size SIZE] [--timeout D]",
+				     cmd);
 	const char *path = argv[3];
 	sbx_run_opts o;
-	int rc = parse(argc, argv, cmd, SBX_OPT_MAXSIZE, false, &o, 4);
+	int rc = parse(argc, argv, cmd, SBX_OPT_MAXSIZE | SBX_OPT_TIMEOUT, false, &o, 4);
 	uint64_t max = o.max_size ? o.max_size : 10ull << 20;
 	sbx_sandbox *sb = NULL;
 	if (rc == 0)
 		rc = open_sb(name, &sb);
+	/* --timeout bounds the whole call (default 60 s, 0: none). */
+	if (rc == 0 && (o.seen & SBX_OPT_TIMEOUT))
+		sbx_sandbox_set_io_timeout(sb, o.cfg.timeout_ms);
 	sbx_opts_free(&o);
 	if (rc != 0)
 		return rc;

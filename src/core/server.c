@@ -18,13 +18,30 @@
 #include "proto/proto.h"
 #include "core/server.h"
 
+/* The longest request record: a file request with a path of PATH_MAX - 1
+ * bytes (an exec request's arguments follow in chunks). */
+#define REQ_MAX (1 + sizeof(sbx_file_req) + PATH_MAX)
+
 static _Noreturn void handle(const sbx_launch *l, int conn)
 {
-	char buf[512];
+	char buf[REQ_MAX + 1];
 	int fds[3], nfds = 0;
-	ssize_t n = sbx_msg_recv(conn, buf, sizeof(buf), fds, &nfds, 3, NULL);
-	if (n <= 0)
+	sbx_error e;
+	ssize_t n = sbx_msg_recv(conn, buf, sizeof(buf), fds, &nfds, 3, &e);
+	if (n == 0)
+		_exit(1); /* the client left without asking anything */
+	if (n < 0) {
+		/* Every refused request is answered with its cause. */
+		if (e.sys_errno == EMSGSIZE)
+			sbx_fail(&e, SBX_E_INVALID,
+				 "request too large (more than %zu bytes; paths are limited to "
+				 "%d bytes)",
+				 REQ_MAX, PATH_MAX - 1);
+		else
+			sbx_error_wrap(&e, (int)n, "request");
+		sbx_msg_send_error(conn, &e, NULL);
 		_exit(1);
+	}
 	switch (buf[0]) {
 	case SBX_REQ_EXEC:
 		sbx_serve_exec(l, conn, buf, (size_t)n, fds, nfds);
@@ -35,8 +52,7 @@ static _Noreturn void handle(const sbx_launch *l, int conn)
 		sbx_msg_send(conn, SBX_REP_OK, NULL, 0, NULL, 0, NULL);
 		_exit(0);
 	}
-	sbx_error e;
-	sbx_fail(&e, SBX_E_INVALID, "unknown request");
+	sbx_fail(&e, SBX_E_INVALID, "unknown request type 0x%02x", (unsigned char)buf[0]);
 	sbx_msg_send_error(conn, &e, NULL);
 	_exit(1);
 }
@@ -97,13 +113,21 @@ _Noreturn void sbx_server_main(const sbx_launch *l)
 			continue;
 		}
 		last = sbx_now_ns();
-		/* No handler (too many, or no fork): the connection closes. */
-		pid_t h = nh < MAX_HANDLERS ? sbx_raw_fork(NULL) : -1;
+		/* No handler (too many, or no fork): the client is told why
+		 * (a fresh connection: the short record does not block). */
+		pid_t h = nh < MAX_HANDLERS
+			      ? sbx_raw_fork(&e)
+			      : sbx_fail_errno(&e, SBX_E_SYSTEM, EAGAIN, "%d requests in progress",
+					       MAX_HANDLERS);
 		if (h == 0) {
 			sigprocmask(SIG_UNBLOCK, &set, NULL);
 			int keep[] = {conn};
 			sbx_close_all_except(keep, ARRAY_LEN(keep));
 			handle(l, conn);
+		}
+		if (h < 0) {
+			sbx_error_wrap(&e, h, "the sandbox cannot start a handler for the request");
+			sbx_msg_send_error(conn, &e, NULL);
 		}
 		close(conn);
 		if (h > 0)

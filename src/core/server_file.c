@@ -31,31 +31,32 @@ static int open_in_root(int root, const char *path, int flags, mode_t mode)
 }
 
 /* Sends the file and returns 0, or fails before anything was sent. */
-static int do_read(int conn, int root, const char *path, uint64_t max, sbx_error *err)
+static int do_read(int conn, int root, const char *path, const char *shown, uint64_t max,
+		   sbx_error *err)
 {
 	int fd = open_in_root(root, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
 	if (fd < 0)
-		return sbx_fail_errno(err, SBX_E_PATH, errno, "read %s", path);
+		return sbx_fail_errno(err, SBX_E_PATH, errno, "read %s", shown);
 	struct stat st;
 	if (fstat(fd, &st) < 0)
-		return sbx_fail_errno(err, SBX_E_PATH, errno, "read %s", path);
+		return sbx_fail_errno(err, SBX_E_PATH, errno, "read %s", shown);
 	if (S_ISDIR(st.st_mode))
-		return sbx_fail_errno(err, SBX_E_PATH, EISDIR, "read %s", path);
+		return sbx_fail_errno(err, SBX_E_PATH, EISDIR, "read %s", shown);
 	if (!S_ISREG(st.st_mode))
-		return sbx_fail_errno(err, SBX_E_PATH, EINVAL, "read %s", path);
+		return sbx_fail_errno(err, SBX_E_PATH, EINVAL, "read %s", shown);
 	if ((uint64_t)st.st_size > max)
-		return sbx_fail_errno(err, SBX_E_PATH, EFBIG, "read %s", path);
+		return sbx_fail_errno(err, SBX_E_PATH, EFBIG, "read %s", shown);
 	uint64_t size = (uint64_t)st.st_size;
 	char *data = sbx_map(size);
 	if (!data)
-		return sbx_fail_errno(err, SBX_E_SYSTEM, ENOMEM, "read %s", path);
+		return sbx_fail_errno(err, SBX_E_SYSTEM, ENOMEM, "read %s", shown);
 	uint64_t got = 0;
 	while (got < size) {
 		ssize_t r = read(fd, data + got, size - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return sbx_fail_errno(err, SBX_E_PATH, errno, "read %s", path);
+			return sbx_fail_errno(err, SBX_E_PATH, errno, "read %s", shown);
 		if (r == 0)
 			break; /* shrank while we read: send what is there */
 		got += (uint64_t)r;
@@ -131,10 +132,9 @@ static int write_temp(int conn, int dfd, const char *base, mode_t mode, uint64_t
 	return 0;
 }
 
-static int do_write(int conn, int root, char *path, uint64_t size, uint64_t max, sbx_error *err)
+static int do_write(int conn, int root, char *path, const char *shown, uint64_t size, uint64_t max,
+		    sbx_error *err)
 {
-	char shown[PATH_MAX];
-	snprintf(shown, sizeof(shown), "%s", path);
 	if (size > max)
 		return sbx_fail_errno(err, SBX_E_PATH, EFBIG, "write %s", shown);
 	const char *dir, *base;
@@ -159,46 +159,67 @@ static int do_write(int conn, int root, char *path, uint64_t size, uint64_t max,
 	return 0;
 }
 
+/* path as messages show it: whole up to 200 bytes, else its start and end
+ * (an error text must still fit its cause, see SBX_PROTO_ERROR_MAX). */
+static void shorten(char *out, size_t cap, const char *path)
+{
+	size_t n = strlen(path);
+	if (n <= 200)
+		snprintf(out, cap, "%s", path);
+	else
+		snprintf(out, cap, "%.96s...%s", path, path + n - 96);
+}
+
 _Noreturn void sbx_serve_file(const sbx_launch *l, int conn, const char *req, size_t n)
 {
 	sbx_file_req h;
 	char path[PATH_MAX];
+	char shown[256];
 	sbx_error e;
-	if (n < 1 + sizeof(h) + 1 || n - 1 - sizeof(h) >= sizeof(path)) {
-		sbx_fail_errno(&e, SBX_E_INVALID, EINVAL, "request");
+	const char *op = req[0] == SBX_REQ_READ ? "read" : "write";
+	if (n < 1 + sizeof(h) + 1) {
+		sbx_fail_errno(&e, SBX_E_INVALID, EINVAL, "%s: malformed request", op);
+		goto refuse;
+	}
+	size_t pl = n - 1 - sizeof(h);
+	if (pl >= sizeof(path)) {
+		sbx_fail_errno(&e, SBX_E_PATH, ENAMETOOLONG, "%s: path of %zu bytes", op, pl);
 		goto refuse;
 	}
 	memcpy(&h, req + 1, sizeof(h));
-	memcpy(path, req + 1 + sizeof(h), n - 1 - sizeof(h));
-	path[n - 1 - sizeof(h)] = '\0';
-	if (strlen(path) != n - 1 - sizeof(h) || !path[0]) {
-		sbx_fail_errno(&e, SBX_E_INVALID, EINVAL, "request");
+	memcpy(path, req + 1 + sizeof(h), pl);
+	path[pl] = '\0';
+	if (strlen(path) != pl || !path[0]) {
+		sbx_fail_errno(&e, SBX_E_PATH, EINVAL, "%s: path empty or with a NUL byte", op);
 		goto refuse;
 	}
-	/* Relative paths are relative to the sandbox's working directory. */
-	char full[PATH_MAX * 2];
-	if (path[0] != '/')
-		snprintf(full, sizeof(full), "%s/%s", l->cwd, path);
-	else
-		snprintf(full, sizeof(full), "%s", path);
-	full[PATH_MAX - 1] = '\0';
+	/* Relative paths are relative to the sandbox's working directory;
+	 * a result past PATH_MAX is refused, never cut. */
+	char full[PATH_MAX];
+	int fl = path[0] != '/' ? snprintf(full, sizeof(full), "%s/%s", l->cwd, path)
+				: snprintf(full, sizeof(full), "%s", path);
+	shorten(shown, sizeof(shown), fl >= 0 && (size_t)fl < sizeof(full) ? full : path);
+	if (fl < 0 || (size_t)fl >= sizeof(full)) {
+		sbx_fail_errno(&e, SBX_E_PATH, ENAMETOOLONG, "%s %s (in %s)", op, shown, l->cwd);
+		goto refuse;
+	}
 	/* Act as the sandbox's own root: no capabilities, so permissions and
 	 * read-only mounts apply as they do to sandboxed code. */
 	int r = sbx_privs_drop_all(&l->privs, &e);
 	if (r < 0) {
-		sbx_error_wrap(&e, r, "drop privileges for %s", full);
+		sbx_error_wrap(&e, r, "drop privileges for %s", shown);
 		goto refuse;
 	}
 	prctl(PR_SET_DUMPABLE, 0);
 	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0) {
-		sbx_fail_errno(&e, SBX_E_SYSTEM, errno, "open root for %s", full);
+		sbx_fail_errno(&e, SBX_E_SYSTEM, errno, "open root for %s", shown);
 		goto refuse;
 	}
 	if (req[0] == SBX_REQ_READ)
-		r = do_read(conn, root, full, h.max, &e);
+		r = do_read(conn, root, full, shown, h.max, &e);
 	else
-		r = do_write(conn, root, full, h.size, h.max, &e);
+		r = do_write(conn, root, full, shown, h.size, h.max, &e);
 	if (r == 0)
 		_exit(0);
 refuse:

@@ -34,6 +34,7 @@ struct sbx_sandbox {
 	sbx_pool *pool;		/* owned by a pool: that pool, else NULL */
 	uint64_t born_ns;	/* owned: when it was made (for recycling) */
 	void *priv;		/* the driver's state */
+	uint64_t io_timeout_ms; /* read/write bound: 0 default, UINT64_MAX none */
 };
 
 /* The sandbox as error messages name it. */

@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "core/launcher.h"
 #include "drivers/driver.h"
+#include "proto/proto.h"
 #include "state/store.h"
 
 typedef struct sbx_native_owned {
@@ -38,8 +39,9 @@ static inline void sbx_fds_releasep(bool *held)
 
 /* ---- native_sandbox.c: reaching a sandbox, named lifecycle ----------- */
 
-/* Connect to a running sandbox's server (SOCK_SEQPACKET). */
-int sbx_native_connect(sbx_sandbox *sb, sbx_error *err);
+/* Connect to a running sandbox's server (SOCK_SEQPACKET), within u (NULL:
+ * no bound). */
+int sbx_native_connect(sbx_sandbox *sb, const sbx_until *u, sbx_error *err);
 /* Cgroup paths of a running sandbox (for OOM accounting and usage). */
 void sbx_native_cgroups(sbx_sandbox *sb, sbx_sbstate *st);
 bool sbx_native_is_running(sbx_sandbox *sb);
@@ -61,16 +63,32 @@ int sbx_native_write_file(sbx_sandbox *sb, const char *path, const void *data, s
 /* OOM kills so far in the sandbox's memory cgroup, -1 if unknown. */
 long sbx_sandbox_oom_count(sbx_sandbox *sb);
 
+/* What an exec starts from: its start time (its deadlines count from it),
+ * the OOM kills and the pids-limit refusals of the sandbox so far, and
+ * whether the sandbox's "started" already came (a pre-started runner). */
+typedef struct sbx_exec_probe {
+	uint64_t t0;
+	long oom_before, pids_hits;
+	bool started;
+} sbx_exec_probe;
+
+void sbx_exec_probe_init(sbx_sandbox *sb, sbx_exec_probe *pr);
+
 /* Send an exec request for o (argv, env, cwd) with fds as the command's
  * stdio; returns the connection (the command has started or will report
- * an error on it) or negative with err. */
-int sbx_exec_start(sbx_sandbox *sb, const sbx_exec_opts *o, const int fds[3], sbx_error *err);
+ * an error on it) or negative with err. Connecting and sending are bounded
+ * (the sandbox's answer deadline, o's timeout and cancel fd). */
+int sbx_exec_start(sbx_sandbox *sb, const sbx_exec_opts *o, const int fds[3],
+		   const sbx_exec_probe *pr, sbx_error *err);
 
 /* Wait for an exec's end on conn (STATUS, or KILL on timeout/cancel) while
  * draining out/err into the result; early (or -1) is a python runner's
- * channel that may report the end first. Closes conn, early, out, err. */
+ * channel that may report the end first. Closes conn, early, out, err.
+ * Until the sandbox says the command started it has 30 s to say so (or
+ * the command's timeout, if sooner); a failure at the sandbox's pids limit
+ * is named as such. */
 int sbx_exec_finish(sbx_sandbox *sb, int conn, int early, int out, int err_fd,
-		    const sbx_exec_opts *o, uint64_t t0, long oom_before, sbx_result *res,
+		    const sbx_exec_opts *o, const sbx_exec_probe *pr, sbx_result *res,
 		    sbx_error *err);
 
 /* ---- native_python.c: the pre-started interpreter ---------------------- */

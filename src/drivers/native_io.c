@@ -29,6 +29,54 @@ static const char *sb_name(const sbx_sandbox *sb)
 /* After the kill request (timeout, cancel), the sandbox gets this long to
  * end the command and say so before the exec is given up. */
 #define EXEC_KILL_GRACE_NS (10000ull * 1000 * 1000)
+/* The sandbox's first answer to an exec request (the command started, or
+ * why not) must come this long after the call at most, whatever the
+ * command's own timeout: connecting, sending the request and the spawn all
+ * count. Without it the exec is given up EXEC_ANSWER_GRACE_NS after its
+ * kill request. */
+#define EXEC_ANSWER_NS (30000ull * 1000 * 1000)
+#define EXEC_ANSWER_GRACE_NS (1000ull * 1000 * 1000)
+/* read/write: the whole call (connect, request, transfer, answer), unless
+ * the handle says otherwise (sbx_sandbox_set_io_timeout). */
+#define FILE_IO_TIMEOUT_MS 60000ull
+
+/* The sandbox's pids cgroup: fork failures at its limit so far (the "max"
+ * line of pids.events, cgroup v1 and v2), -1 if unknown; *limit gets
+ * pids.max (-1: none or unknown). */
+static long pids_limit_hits(sbx_sandbox *sb, long *limit)
+{
+	sbx_sbstate st;
+	sbx_native_cgroups(sb, &st);
+	if (limit)
+		*limit = -1;
+	for (int c = 0; c < SBX_CG_N; c++) {
+		if (!st.cg[c][0])
+			continue;
+		_cleanup_close_ int d = open(st.cg[c], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		int64_t v, m;
+		if (d < 0 || sbx_read_key(d, "pids.events", "max", &v, NULL) < 0)
+			continue;
+		if (limit && sbx_read_key(d, "pids.max", NULL, &m, NULL) == 0)
+			*limit = (long)m;
+		return (long)v;
+	}
+	return -1;
+}
+
+/* "pids limit reached (N)" if the sandbox's pids cgroup refused a fork
+ * since `before` (pids_limit_hits), else NULL. */
+static const char *pids_cause(sbx_sandbox *sb, long before, char *buf, size_t cap)
+{
+	long limit;
+	long now = pids_limit_hits(sb, &limit);
+	if (before < 0 || now <= before)
+		return NULL;
+	if (limit >= 0)
+		snprintf(buf, cap, "pids limit reached (%ld)", limit);
+	else
+		snprintf(buf, cap, "pids limit reached");
+	return buf;
+}
 
 long sbx_sandbox_oom_count(sbx_sandbox *sb)
 {
@@ -65,12 +113,23 @@ typedef struct exec_call {
 	sbx_loop l; /* ctl: the exec connection; report: the python runner's */
 	bool have_st;
 	sbx_exec_status st;
+	bool started;	      /* the sandbox's "started" came */
+	bool late;	      /* ... after the answer's deadline had passed */
+	uint64_t deadline_ns; /* the command's own (0: none) */
 } exec_call;
 
 static void on_message(sbx_loop *l, char *rec, size_t n)
 {
 	exec_call *x = l->ctx;
-	if (rec[0] == SBX_REP_STATUS && n >= 1 + sizeof(x->st)) {
+	if (rec[0] == SBX_REP_STARTED && !x->started) {
+		/* From now on the command's own timeout and grace apply. */
+		x->started = true;
+		x->late = l->stopped;
+		if (!l->stopped) {
+			l->deadline_ns = x->deadline_ns;
+			l->stop_grace_ns = EXEC_KILL_GRACE_NS;
+		}
+	} else if (rec[0] == SBX_REP_STATUS && n >= 1 + sizeof(x->st)) {
 		if (!x->have_st)
 			memcpy(&x->st, rec + 1, sizeof(x->st));
 		x->have_st = true;
@@ -119,9 +178,10 @@ static void send_signal(sbx_loop *l, int sig)
 }
 
 int sbx_exec_finish(sbx_sandbox *sb, int conn, int early, int out, int err_fd,
-		    const sbx_exec_opts *o, uint64_t t0, long oom_before, sbx_result *res,
+		    const sbx_exec_opts *o, const sbx_exec_probe *pr, sbx_result *res,
 		    sbx_error *err)
 {
+	uint64_t t0 = pr->t0;
 	uint64_t limit = o->output_limit ? o->output_limit : 100 << 10;
 	exec_call x = {0};
 	sbx_loop_init(&x.l);
@@ -137,21 +197,51 @@ int sbx_exec_finish(sbx_sandbox *sb, int conn, int early, int out, int err_fd,
 	x.l.signal_fd = o->signal_fd;
 	x.l.forward = send_signal;
 	x.l.stop_timeout_ns = sbx_ms_to_ns_sat(o->stop_timeout_ms);
-	x.l.deadline_ns = o->timeout_ms ? t0 + o->timeout_ms * 1000000ull : 0;
-	x.l.stop = send_kill;
+	x.deadline_ns = sbx_deadline_ns(t0, o->timeout_ms);
+	x.started = pr->started;
+	x.l.deadline_ns = x.deadline_ns;
 	x.l.stop_grace_ns = EXEC_KILL_GRACE_NS;
+	/* Until the sandbox answers, its answer's deadline applies if sooner. */
+	uint64_t answer_by = t0 + EXEC_ANSWER_NS;
+	bool answer_first =
+	    !x.started && (!o->timeout_ms || o->timeout_ms > EXEC_ANSWER_NS / 1000000);
+	if (answer_first) {
+		x.l.deadline_ns = answer_by;
+		x.l.stop_grace_ns = EXEC_ANSWER_GRACE_NS;
+	}
+	x.l.stop = send_kill;
 	x.l.drain_ns = EXEC_DRAIN_NS;
 	int r = sbx_loop_run(&x.l, err);
 	const char *name = sb_name(sb);
-	if (x.l.have_error) {
+	char pbuf[64];
+	const char *pids = NULL;
+	if (x.l.have_error || (r >= 0 && !x.have_st))
+		pids = pids_cause(sb, pr->pids_hits, pbuf, sizeof(pbuf));
+	if (x.l.have_error && pids) {
+		r = sbx_fail(err, SBX_E_SETUP, "exec in %s failed: %s (%s)", name, pids, x.l.error);
+	} else if (x.l.have_error) {
 		r = sbx_fail(err, SBX_E_SETUP, "exec in %s failed: %s", name, x.l.error);
 	} else if (r < 0) {
 		r = sbx_error_wrap(err, r, "exec in %s", name);
+	} else if (!x.have_st && pids) {
+		r = sbx_fail(err, SBX_E_SETUP, "exec in %s failed: %s", name, pids);
+	} else if (answer_first && x.l.timed_out && (!x.started || x.late)) {
+		r = sbx_fail(
+		    err, SBX_E_STATE,
+		    "exec in %s: the sandbox did not answer the exec request within %llu s "
+		    "(its sbx-init processes may be stopped or starved)",
+		    name, EXEC_ANSWER_NS / 1000000000ull);
+	} else if (x.l.gave_up && !x.started) {
+		r = sbx_fail(err, SBX_E_STATE,
+			     "exec in %s: the sandbox did not answer the exec request, nor end it "
+			     "within %llu s of the kill request (its sbx-init processes may be "
+			     "stopped or starved)",
+			     name, (unsigned long long)(x.l.stop_grace_ns / 1000000000ull));
 	} else if (x.l.gave_up) {
 		r = sbx_fail(err, SBX_E_STATE,
 			     "exec in %s: the sandbox did not end the command within %llu s of "
 			     "the kill request",
-			     name, EXEC_KILL_GRACE_NS / 1000000000ull);
+			     name, (unsigned long long)(x.l.stop_grace_ns / 1000000000ull));
 	} else if (!x.have_st) {
 		r = sbx_fail(err, SBX_E_STATE, "%s stopped during the exec", name);
 	} else {
@@ -160,15 +250,42 @@ int sbx_exec_finish(sbx_sandbox *sb, int conn, int early, int out, int err_fd,
 		sbx_ending e = {.wstatus = x.st.wstatus,
 				.cpu_ms = (uint64_t)x.st.cpu_us / 1000,
 				.max_rss_kb = (uint64_t)x.st.maxrss_kb,
-				.oom_killed =
-				    oom_before >= 0 && oom_after > oom_before && sig == SIGKILL};
+				.oom_killed = pr->oom_before >= 0 && oom_after > pr->oom_before &&
+					      sig == SIGKILL};
 		r = sbx_loop_result(&x.l, &e, t0, res, err);
 	}
 	sbx_loop_free(&x.l);
 	return r;
 }
 
-int sbx_exec_start(sbx_sandbox *sb, const sbx_exec_opts *o, const int fds[3], sbx_error *err)
+void sbx_exec_probe_init(sbx_sandbox *sb, sbx_exec_probe *pr)
+{
+	pr->t0 = sbx_now_ns();
+	pr->oom_before = sbx_sandbox_oom_count(sb);
+	pr->pids_hits = pids_limit_hits(sb, NULL);
+	pr->started = false;
+}
+
+/* After a refused or failed request: the sandbox's error record, if it sent
+ * one before closing (init that could not fork a handler, a handler that
+ * refused the request), else NULL. buf gets the text. */
+static const char *refusal(int conn, char *buf, size_t cap)
+{
+	sbx_until u = {.deadline_ns = sbx_now_ns() + 200ull * 1000000, .cancel_fd = -1};
+	for (int i = 0; i < 4; i++) {
+		ssize_t n = sbx_msg_recv_until(conn, buf, cap - 1, NULL, NULL, 0, &u, NULL);
+		if (n <= 0)
+			return NULL;
+		if (buf[0] == SBX_REP_ERROR) {
+			buf[n] = '\0';
+			return buf + 1;
+		}
+	}
+	return NULL;
+}
+
+int sbx_exec_start(sbx_sandbox *sb, const sbx_exec_opts *o, const int fds[3],
+		   const sbx_exec_probe *pr, sbx_error *err)
 {
 	int r = sbx_exec_opts_check(o, true, err);
 	if (r == 0) /* the others are our pipes */
@@ -180,21 +297,52 @@ int sbx_exec_start(sbx_sandbox *sb, const sbx_exec_opts *o, const int fds[3], sb
 	int argc = env ? build_blob(&blob, o, env, o->cwd ? o->cwd : "") : -1;
 	if (argc < 0)
 		return sbx_fail(err, SBX_E_INVALID, "command and environment too large");
-	_cleanup_close_ int conn = sbx_native_connect(sb, err);
+	/* Connecting and sending are bounded by the sandbox's answer deadline
+	 * or the command's timeout and grace, whichever comes first. */
+	uint64_t by = pr->t0 + EXEC_ANSWER_NS;
+	if (o->timeout_ms && o->timeout_ms < EXEC_ANSWER_NS / 1000000)
+		by = pr->t0 + o->timeout_ms * 1000000ull + EXEC_KILL_GRACE_NS;
+	if (by > pr->t0 + EXEC_ANSWER_NS)
+		by = pr->t0 + EXEC_ANSWER_NS;
+	sbx_until u = {.deadline_ns = by, .cancel_fd = o->cancel_fd};
+	const char *name = sb_name(sb);
+	_cleanup_close_ int conn = sbx_native_connect(sb, &u, err);
 	if (conn < 0)
 		return conn;
 	sbx_exec_req h = {.argc = (uint32_t)argc, .blob_len = (uint32_t)blob.len};
 	for (char **e = env; *e; e++)
 		h.envc++;
-	if (sbx_msg_send(conn, SBX_REQ_EXEC, &h, sizeof(h), fds, 3, NULL) < 0 ||
-	    sbx_chunks_send(conn, blob.data, blob.len, NULL) < 0)
-		return sbx_fail(err, SBX_E_STATE, "the sandbox refused the exec request");
+	sbx_error e = {0};
+	if (sbx_msg_send_until(conn, SBX_REQ_EXEC, &h, sizeof(h), fds, 3, &u, &e) < 0 ||
+	    sbx_chunks_send_until(conn, blob.data, blob.len, &u, &e) < 0) {
+		char buf[SBX_PROTO_ERROR_MAX + 8], pbuf[64];
+		const char *why = refusal(conn, buf, sizeof(buf));
+		const char *pids = pids_cause(sb, pr->pids_hits, pbuf, sizeof(pbuf));
+		if (pids && why)
+			return sbx_fail(err, SBX_E_SETUP, "exec in %s failed: %s (%s)", name, pids,
+					why);
+		if (pids)
+			return sbx_fail(err, SBX_E_SETUP, "exec in %s failed: %s", name, pids);
+		if (why)
+			return sbx_fail(err, SBX_E_SETUP, "exec in %s failed: %s", name, why);
+		if (e.sys_errno == ETIMEDOUT)
+			return sbx_fail(err, SBX_E_STATE,
+					"exec in %s: the sandbox did not take the exec request in "
+					"time (its sbx-init processes may be stopped or starved)",
+					name);
+		if (e.sys_errno == ECANCELED)
+			return sbx_fail(err, SBX_E_STATE,
+					"exec in %s: cancelled before the command started", name);
+		return sbx_fail_errno(err, SBX_E_STATE, e.sys_errno,
+				      "exec in %s: the sandbox closed the exec request", name);
+	}
 	return sbx_steal_fd(&conn);
 }
 
 int sbx_native_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result *res, sbx_error *err)
 {
-	uint64_t t0 = sbx_now_ns();
+	sbx_exec_probe pr;
+	sbx_exec_probe_init(sb, &pr);
 	sbx_fds_hold(); /* see base/util.h; released once the write ends are closed */
 	_cleanup_(sbx_fds_releasep) bool held = true;
 	_cleanup_(sbx_pipe_closep) int outp[2] = {-1, -1};
@@ -203,75 +351,137 @@ int sbx_native_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result *res, sb
 	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
 	    (o->stdin_fd < 0 && (nul = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0))
 		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "pipes");
-	long oom_before = sbx_sandbox_oom_count(sb);
 	int fds[3] = {o->stdin_fd >= 0 ? o->stdin_fd : nul, outp[1], errp[1]};
-	int conn = sbx_exec_start(sb, o, fds, err);
+	int conn = sbx_exec_start(sb, o, fds, &pr, err);
 	if (conn < 0)
 		return conn;
 	sbx_closep(&outp[1]);
 	sbx_closep(&errp[1]);
 	sbx_closep(&nul);
 	sbx_fds_releasep(&held);
-	return sbx_exec_finish(sb, conn, -1, sbx_steal_fd(&outp[0]), sbx_steal_fd(&errp[0]), o, t0,
-			       oom_before, res, err);
+	return sbx_exec_finish(sb, conn, -1, sbx_steal_fd(&outp[0]), sbx_steal_fd(&errp[0]), o, &pr,
+			       res, err);
+}
+
+/* A file call's bounds: the handle's I/O timeout from now. */
+static sbx_until file_until(const sbx_sandbox *sb)
+{
+	uint64_t ms = sb->io_timeout_ms ? sb->io_timeout_ms : FILE_IO_TIMEOUT_MS;
+	uint64_t now = sbx_now_ns();
+	/* No bound, or one past any time this process can run: none. */
+	bool none = ms == UINT64_MAX || ms > (UINT64_MAX - now) / 1000000;
+	return (sbx_until){.deadline_ns = none ? 0 : now + ms * 1000000ull, .cancel_fd = -1};
+}
+
+static uint64_t file_timeout_s(const sbx_sandbox *sb)
+{
+	uint64_t ms = sb->io_timeout_ms ? sb->io_timeout_ms : FILE_IO_TIMEOUT_MS;
+	return (ms + 999) / 1000;
+}
+
+/* The one-line error of a file call that went wrong on the connection. */
+static int file_failed(sbx_sandbox *sb, const char *op, const char *full, const sbx_error *e,
+		       sbx_error *err)
+{
+	const char *name = sb_name(sb);
+	/* A long path is shown by its ends, so the cause still fits. */
+	char path[256];
+	size_t pl = strlen(full);
+	if (pl <= 200)
+		snprintf(path, sizeof(path), "%s", full);
+	else
+		snprintf(path, sizeof(path), "%.96s...%s", full, full + pl - 96);
+	if (e->sys_errno == ETIMEDOUT)
+		return sbx_fail(err, SBX_E_STATE,
+				"%s %s: sandbox %s did not complete the request within %llu s "
+				"(its sbx-init processes may be stopped or starved)",
+				op, path, name, (unsigned long long)file_timeout_s(sb));
+	if (e->sys_errno == EPROTO || e->sys_errno == EMSGSIZE)
+		return sbx_fail(err, SBX_E_STATE, "%s %s: sandbox %s sent a malformed reply", op,
+				path, name);
+	if (e->sys_errno == EPIPE || e->sys_errno == ECONNRESET || e->sys_errno == 0)
+		return sbx_fail(err, SBX_E_STATE, "%s %s: sandbox %s ended the request", op, path,
+				name);
+	return sbx_fail_errno(err, SBX_E_STATE, e->sys_errno, "%s %s in sandbox %s", op, path,
+			      name);
 }
 
 static int file_request(sbx_sandbox *sb, char type, const char *path, uint64_t size, uint64_t max,
-			sbx_error *err)
+			const sbx_until *u, sbx_error *err)
 {
 	size_t pl = path ? strlen(path) : 0;
 	if (!pl || pl >= PATH_MAX)
-		return sbx_fail(err, SBX_E_PATH, "invalid path");
-	_cleanup_close_ int conn = sbx_native_connect(sb, err);
+		return sbx_fail(err, SBX_E_PATH, "invalid path (empty, or %d bytes or more)",
+				PATH_MAX);
+	const char *op = type == SBX_REQ_READ ? "read" : "write";
+	_cleanup_close_ int conn = sbx_native_connect(sb, u, err);
 	if (conn < 0)
 		return conn;
 	char req[sizeof(sbx_file_req) + PATH_MAX];
 	sbx_file_req h = {.size = size, .max = max};
 	memcpy(req, &h, sizeof(h));
 	memcpy(req + sizeof(h), path, pl);
-	if (sbx_msg_send(conn, type, req, sizeof(h) + pl, NULL, 0, NULL) < 0)
-		return sbx_fail(err, SBX_E_STATE, "the sandbox refused the request");
+	sbx_error e = {0};
+	if (sbx_msg_send_until(conn, type, req, sizeof(h) + pl, NULL, 0, u, &e) < 0) {
+		char buf[SBX_PROTO_ERROR_MAX + 8];
+		const char *why = refusal(conn, buf, sizeof(buf));
+		if (why)
+			return sbx_fail(err, SBX_E_PATH, "%s", why);
+		return file_failed(sb, op, path, &e, err);
+	}
 	return sbx_steal_fd(&conn);
 }
 
 /* Wait for OK, or turn the server's error into ours. */
-static int file_reply(int conn, const char *name, sbx_error *err)
+static int file_reply(sbx_sandbox *sb, int conn, const char *op, const char *path,
+		      const sbx_until *u, sbx_error *err)
 {
-	char buf[700];
-	ssize_t n = sbx_msg_recv(conn, buf, sizeof(buf) - 1, NULL, NULL, 0, NULL);
-	if (n > 0 && buf[0] == SBX_REP_OK)
+	char buf[SBX_PROTO_ERROR_MAX + 8];
+	sbx_error e = {0};
+	ssize_t n = sbx_msg_recv_until(conn, buf, sizeof(buf) - 1, NULL, NULL, 0, u, &e);
+	if (n > 0 && buf[0] == SBX_REP_OK && n == 1)
 		return 0;
 	if (n > 0 && buf[0] == SBX_REP_ERROR) {
 		buf[n] = '\0';
 		return sbx_fail(err, SBX_E_PATH, "%s", buf + 1);
 	}
-	return sbx_fail(err, SBX_E_STATE, "sandbox %s ended the request", name);
+	if (n > 0)
+		e.sys_errno = EPROTO;
+	return file_failed(sb, op, path, &e, err);
 }
 
 int sbx_native_read_file(sbx_sandbox *sb, const char *path, uint64_t max, char **data, size_t *len,
 			 sbx_error *err)
 {
-	_cleanup_close_ int conn = file_request(sb, SBX_REQ_READ, path, 0, max, err);
+	sbx_until u = file_until(sb);
+	_cleanup_close_ int conn = file_request(sb, SBX_REQ_READ, path, 0, max, &u, err);
 	if (conn < 0)
 		return conn;
-	char buf[700];
-	ssize_t n = sbx_msg_recv(conn, buf, sizeof(buf) - 1, NULL, NULL, 0, NULL);
+	char buf[SBX_PROTO_ERROR_MAX + 8];
+	sbx_error e = {0};
+	ssize_t n = sbx_msg_recv_until(conn, buf, sizeof(buf) - 1, NULL, NULL, 0, &u, &e);
 	if (n > 0 && buf[0] == SBX_REP_ERROR) {
 		buf[n] = '\0';
 		return sbx_fail(err, SBX_E_PATH, "%s", buf + 1);
 	}
 	uint64_t size;
-	if (n != 1 + (ssize_t)sizeof(size) || buf[0] != SBX_REP_DATA)
-		return sbx_fail(err, SBX_E_STATE, "sandbox %s ended the request", sb_name(sb));
+	if (n > 0 && (n != 1 + (ssize_t)sizeof(size) || buf[0] != SBX_REP_DATA))
+		e.sys_errno = EPROTO;
+	if (n <= 0 || e.sys_errno)
+		return file_failed(sb, "read", path, &e, err);
 	memcpy(&size, buf + 1, sizeof(size));
-	_cleanup_free_ char *d = size < SIZE_MAX ? malloc(size + 1) : NULL;
+	/* The size is the sandbox's word: never more than was asked for. */
+	if (size > max) {
+		e.sys_errno = EPROTO;
+		return file_failed(sb, "read", path, &e, err);
+	}
+	_cleanup_free_ char *d = malloc(size + 1);
 	if (!d)
 		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
-	sbx_error e;
-	int r = sbx_chunks_recv(conn, d, size, &e);
+	int r = sbx_chunks_recv_until(conn, d, size, &u, &e);
 	if (r < 0)
-		return sbx_fail_errno(err, SBX_E_STATE, e.sys_errno, "read %s", path);
-	r = file_reply(conn, sb_name(sb), err);
+		return file_failed(sb, "read", path, &e, err);
+	r = file_reply(sb, conn, "read", path, &u, err);
 	if (r < 0)
 		return r;
 	d[size] = '\0';
@@ -284,16 +494,23 @@ int sbx_native_read_file(sbx_sandbox *sb, const char *path, uint64_t max, char *
 int sbx_native_write_file(sbx_sandbox *sb, const char *path, const void *data, size_t len,
 			  uint64_t max, sbx_error *err)
 {
-	_cleanup_close_ int conn = file_request(sb, SBX_REQ_WRITE, path, len, max, err);
+	sbx_until u = file_until(sb);
+	_cleanup_close_ int conn = file_request(sb, SBX_REQ_WRITE, path, len, max, &u, err);
 	if (conn < 0)
 		return conn;
-	sbx_error e;
-	int r = sbx_chunks_send(conn, data, len, &e);
-	/* On a send failure the server has already answered with its error. */
-	int rr = file_reply(conn, sb_name(sb), err);
-	if (rr < 0)
+	sbx_error e = {0};
+	int r = sbx_chunks_send_until(conn, data, len, &u, &e);
+	/* On a send failure the server may have answered with its error. */
+	sbx_error re = {0};
+	int rr = file_reply(sb, conn, "write", path, &u, &re);
+	if (r < 0 && e.sys_errno == ETIMEDOUT)
+		return file_failed(sb, "write", path, &e, err);
+	if (rr < 0) {
+		if (err)
+			*err = re;
 		return rr;
+	}
 	if (r < 0)
-		return sbx_fail_errno(err, SBX_E_STATE, e.sys_errno, "write %s", path);
+		return file_failed(sb, "write", path, &e, err);
 	return 0;
 }

@@ -17,6 +17,9 @@
 extern const char sbx_pyrunner_src[];
 
 #define PREWARM_TIMEOUT_MS 60000
+/* Handing a script to a warm interpreter: at most this long (or the
+ * script's timeout, if sooner). */
+#define REQUEST_TIMEOUT_MS 30000
 
 /* Wait for the interpreter's "R": it imported its modules and listens. */
 static int wait_ready(sbx_native_owned *pd, sbx_error *err)
@@ -61,20 +64,30 @@ int sbx_native_prewarm(sbx_sandbox *sb, const char *preload, sbx_error *err)
 	sbx_exec_opts o;
 	sbx_exec_opts_init(&o);
 	o.argv = argv;
+	o.timeout_ms = PREWARM_TIMEOUT_MS; /* bounds the request, not the interpreter */
 	/* Under SBX_DEBUG the interpreter's start-up errors reach our stderr. */
 	int fds[3] = {theirs, nul, sbx_debug_on() ? STDERR_FILENO : nul};
-	int conn = sbx_exec_start(sb, &o, fds, err);
+	sbx_exec_probe pr;
+	sbx_exec_probe_init(sb, &pr);
+	int conn = sbx_exec_start(sb, &o, fds, &pr, err);
 	sbx_closep(&theirs);
 	sbx_closep(&nul);
 	if (conn < 0)
 		return conn;
 	pd->py_chan = sbx_steal_fd(&ours);
 	pd->py_conn = conn;
-	char buf[16];
+	char buf[SBX_PROTO_ERROR_MAX + 8];
 	/* STARTED (or an error) comes first on the exec connection. */
-	ssize_t k = sbx_msg_recv(conn, buf, sizeof(buf), NULL, NULL, 0, NULL);
+	sbx_until u = {.deadline_ns = pr.t0 + PREWARM_TIMEOUT_MS * 1000000ull, .cancel_fd = -1};
+	sbx_error e = {0};
+	ssize_t k = sbx_msg_recv_until(conn, buf, sizeof(buf) - 1, NULL, NULL, 0, &u, &e);
+	if (k > 0 && buf[0] == SBX_REP_ERROR) {
+		buf[k] = '\0';
+		return sbx_fail(err, SBX_E_SETUP, "python interpreter: %s", buf + 1);
+	}
 	if (k < 1 || buf[0] != SBX_REP_STARTED)
-		return sbx_fail(err, SBX_E_SETUP, "python interpreter did not start");
+		return sbx_fail(err, SBX_E_SETUP, "python interpreter did not start%s",
+				e.sys_errno == ETIMEDOUT ? " (no answer from the sandbox)" : "");
 	return wait_ready(pd, err);
 }
 
@@ -118,42 +131,20 @@ static int request_bin(sbx_buf *b, const sbx_python_opts *o, char **env, const c
 	return 0;
 }
 
-static int send_request(int chan, const sbx_buf *b, const int fds[3])
+/* The fds ride on the first bytes; the rest follows on the stream, within u
+ * (an interpreter that does not read must not hold us). */
+static int send_request(int chan, const sbx_buf *b, const int fds[3], const sbx_until *u,
+			sbx_error *err)
 {
-	/* The fds ride on the first bytes; the rest follows on the stream. */
-	size_t first = b->len < 65536 ? b->len : 65536;
-	struct iovec iov = {b->data, first};
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 3)];
-		struct cmsghdr align;
-	} ctl;
-	memset(&ctl, 0, sizeof(ctl));
-	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = ctl.buf,
-			    .msg_controllen = sizeof(ctl.buf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int) * 3);
-	memcpy(CMSG_DATA(c), fds, sizeof(int) * 3);
-	ssize_t w = sendmsg(chan, &mh, MSG_NOSIGNAL);
-	if (w <= 0)
-		return -1;
-	for (size_t off = (size_t)w; off < b->len;) {
-		ssize_t k = send(chan, b->data + off, b->len - off, MSG_NOSIGNAL);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		off += (size_t)k;
-	}
-	return 0;
+	return sbx_stream_send_until(chan, b->data, b->len, fds, 3, u, err);
 }
 
 int sbx_native_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_result *res, sbx_error *err)
 {
-	uint64_t t0 = sbx_now_ns();
+	sbx_exec_probe pr;
+	sbx_exec_probe_init(sb, &pr);
+	pr.started = true; /* the interpreter's exec said so when it started */
+	uint64_t t0 = pr.t0;
 	sbx_native_owned *pd = sb->priv;
 	if (!pd)
 		return sbx_fail(err, SBX_E_STATE,
@@ -180,16 +171,29 @@ int sbx_native_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_result *res
 	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
 	    (o->exec.stdin_fd < 0 && (nul = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0))
 		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "pipes");
-	long oom_before = sbx_sandbox_oom_count(sb);
 	int fds[3] = {o->exec.stdin_fd >= 0 ? o->exec.stdin_fd : nul, outp[1], errp[1]};
-	if (send_request(pd->py_chan, &req, fds) < 0)
+	/* The script's timeout bounds handing it over too, and so does the
+	 * sandbox's answer deadline of an exec. */
+	uint64_t by = t0 + REQUEST_TIMEOUT_MS * 1000000ull;
+	if (o->exec.timeout_ms && o->exec.timeout_ms < REQUEST_TIMEOUT_MS)
+		by = t0 + o->exec.timeout_ms * 1000000ull;
+	sbx_until u = {.deadline_ns = by, .cancel_fd = o->exec.cancel_fd};
+	sbx_error e = {0};
+	if (send_request(pd->py_chan, &req, fds, &u, &e) < 0) {
+		if (e.sys_errno == ETIMEDOUT)
+			return sbx_fail(err, SBX_E_STATE,
+					"the python interpreter did not take the script in time");
+		if (e.sys_errno == ECANCELED)
+			return sbx_fail(err, SBX_E_STATE,
+					"python: cancelled before the script started");
 		return sbx_fail(err, SBX_E_STATE, "the python interpreter went away");
+	}
 	sbx_closep(&outp[1]);
 	sbx_closep(&errp[1]);
 	sbx_closep(&nul);
 	sbx_fds_releasep(&held);
 	/* One script per interpreter: both its fds go to the wait. */
 	return sbx_exec_finish(sb, sbx_steal_fd(&pd->py_conn), sbx_steal_fd(&pd->py_chan),
-			       sbx_steal_fd(&outp[0]), sbx_steal_fd(&errp[0]), &o->exec, t0,
-			       oom_before, res, err);
+			       sbx_steal_fd(&outp[0]), sbx_steal_fd(&errp[0]), &o->exec, &pr, res,
+			       err);
 }

@@ -15,13 +15,14 @@
 #include "base/util.h"
 #include "drivers/native.h"
 #include "drivers/native_supervisor.h"
+#include "proto/proto.h"
 
 static sbx_native_owned *owned(const sbx_sandbox *sb)
 {
 	return sb->priv;
 }
 
-int sbx_native_connect(sbx_sandbox *sb, sbx_error *err)
+int sbx_native_connect(sbx_sandbox *sb, const sbx_until *u, sbx_error *err)
 {
 	if (owned(sb))
 		return sbx_launcher_connect(owned(sb)->ln.sock[0], err);
@@ -31,8 +32,16 @@ int sbx_native_connect(sbx_sandbox *sb, sbx_error *err)
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "socket");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
+	sbx_error ce;
+	if (sbx_connect_until(fd, &sa, sizeof(sa), u, &ce) < 0) {
+		int e = ce.sys_errno;
+		if (e == ETIMEDOUT)
+			return sbx_fail(err, SBX_E_STATE,
+					"sandbox %s did not accept the connection in time",
+					p->name);
+		if (e == ECANCELED)
+			return sbx_fail(err, SBX_E_STATE, "connecting to sandbox %s: cancelled",
+					p->name);
 		if (access(p->config, F_OK) < 0)
 			return sbx_fail(err, SBX_E_NOTFOUND, "no such sandbox: %s", p->name);
 		if (e == ENOENT)

@@ -73,6 +73,18 @@ typedef struct sbx_file_req {
  * -SBX_E_SYSTEM with err saying which step and the errno kept (EPIPE when
  * the peer is gone); callers give it their own code and words. */
 
+/* The bounds of a host-side call (the *_until variants): an absolute
+ * deadline (sbx_now_ns; 0: none) and an fd whose readability cancels the
+ * wait (-1: none). A call past its deadline fails with ETIMEDOUT kept, a
+ * cancelled one with ECANCELED; a NULL bound waits as long as it takes. The
+ * host uses them for everything it sends to or receives from a sandbox, so
+ * no sandbox process that stops, stalls or withholds a reply can hold the
+ * host past its deadline. */
+typedef struct sbx_until {
+	uint64_t deadline_ns;
+	int cancel_fd;
+} sbx_until;
+
 /* Send one record: type, payload, optional fds (at most 4). */
 int sbx_msg_send(int fd, char type, const void *p, size_t n, const int *fds, int nfds,
 		 sbx_error *err);
@@ -81,10 +93,28 @@ int sbx_msg_send(int fd, char type, const void *p, size_t n, const int *fds, int
  * maxfds) land in fds, their count in nfds. */
 ssize_t sbx_msg_recv(int fd, void *buf, size_t cap, int *fds, int *nfds, int maxfds,
 		     sbx_error *err);
+/* The same within bounds (sbx_until above). The fd is made blocking; each
+ * blocking step is cut into slices of at most 250 ms (SO_SNDTIMEO) or
+ * polled (receive), so the deadline and the cancel fd are checked while it
+ * waits. */
+int sbx_msg_send_until(int fd, char type, const void *p, size_t n, const int *fds, int nfds,
+		       const sbx_until *u, sbx_error *err);
+ssize_t sbx_msg_recv_until(int fd, void *buf, size_t cap, int *fds, int *nfds, int maxfds,
+			   const sbx_until *u, sbx_error *err);
+/* connect(2) of a Unix socket whose listener may not accept (a full
+ * backlog): bounded the same way. */
+int sbx_connect_until(int fd, const void *addr, size_t addrlen, const sbx_until *u, sbx_error *err);
+/* send(2) of all n bytes on a stream socket, bounded; fds (at most 4) ride
+ * on the first bytes. */
+int sbx_stream_send_until(int fd, const void *p, size_t n, const int *fds, int nfds,
+			  const sbx_until *u, sbx_error *err);
+
 /* Send n bytes as CHUNK records / receive exactly n bytes of CHUNKs (EPIPE
  * if the peer closed first, EPROTO on another record). */
 int sbx_chunks_send(int fd, const void *p, size_t n, sbx_error *err);
 int sbx_chunks_recv(int fd, void *p, size_t n, sbx_error *err);
+int sbx_chunks_send_until(int fd, const void *p, size_t n, const sbx_until *u, sbx_error *err);
+int sbx_chunks_recv_until(int fd, void *p, size_t n, const sbx_until *u, sbx_error *err);
 
 /* Longest error text sent in one record: fits the receivers' buffers. */
 #define SBX_PROTO_ERROR_MAX 480

@@ -1036,3 +1036,147 @@ t_lifecycle_cleanup_orphaned_cgroups() {
 	lc_ok "rm KEEP" rm KEEP
 	lc_runtime_gone KEEP "after SIGKILL of the supervisor, cleanup and rm" 5
 }
+
+# ---------------------------------------------------------------- issue 9: stalls, long paths, pids
+
+# lc_one_line_error WHAT RE: the last run failed with exit 125 and exactly
+# one stderr line matching RE.
+lc_one_line_error() {
+	expect_rc 125 "$1"
+	local n
+	n=$(stderr_lines | wc -l)
+	[ "$n" = 1 ] || fail_out "$1: $n stderr lines, expected one error line"
+	stderr_lines | grep -qE "$2" || fail_out "$1: the error does not say /$2/"
+}
+
+# A loop inside that SIGSTOPs every sbx-init process but pid 1 (the exec
+# shims and file handlers the host talks to) must not hang the host: exec,
+# read and write keep their deadlines, a big request (more than the socket
+# buffer) too, and SIGTERM still ends an exec without a timeout.
+t_lifecycle_stopped_helpers_keep_deadlines() {
+	lc_setup
+	lc_ok "create" create SH
+	# Big enough that a handler lives long enough for the loop to catch it.
+	lc_ok "make a 5 MB file" exec SH -- sh -c 'head -c 5000000 /dev/zero >/tmp/big5'
+	# The loop starts after its own exec has ended (it stops that shim too).
+	run_sbx exec SH -- sh -c '(sleep 1; while :; do for p in /proc/[0-9]*; do
+		n=${p#/proc/}; [ "$n" = 1 ] && continue
+		read -r c <"$p/comm" 2>/dev/null && [ "$c" = sbx-init ] && kill -STOP "$n" 2>/dev/null
+	done; done) >/dev/null 2>&1 </dev/null &'
+	expect_rc 0 "exec starting the SIGSTOP loop"
+	sleep 2
+	local big
+	big=$(head -c 100000 /dev/zero | tr '\0' a)
+	WATCHDOG=60 run_sbx exec SH --timeout 2s -- echo hi
+	[ "$RC" != 0 ] || fail_out "exec succeeded with every helper stopped"
+	[ "$ELAPSED_MS" -lt 30000 ] || fail_out "exec --timeout 2s took ${ELAPSED_MS}ms"
+	lc_one_line_error "exec --timeout 2s" "did not answer|did not take|did not end"
+	# 400 KB of environment: more than the socket takes without a reader
+	WATCHDOG=60 run_sbx exec SH --timeout 2s --env "A=$big" --env "B=$big" --env "C=$big" --env "D=$big" -- true
+	[ "$ELAPSED_MS" -lt 30000 ] || fail_out "exec --timeout 2s with a big request took ${ELAPSED_MS}ms"
+	lc_one_line_error "exec --timeout 2s, big request" "did not answer|did not take|did not end"
+	WATCHDOG=60 run_sbx read SH /tmp/big5 --timeout 2s
+	[ "$ELAPSED_MS" -lt 20000 ] || fail_out "read --timeout 2s took ${ELAPSED_MS}ms"
+	lc_one_line_error "read --timeout 2s" "did not complete the request within 2 s"
+	head -c 5000000 /dev/zero >"$T/big"
+	WATCHDOG=60 run_sbx write SH /tmp/big --timeout 2s <"$T/big"
+	[ "$ELAPSED_MS" -lt 20000 ] || fail_out "write --timeout 2s of 5 MB took ${ELAPSED_MS}ms"
+	lc_one_line_error "write --timeout 2s" "did not complete the request within 2 s"
+	# No timeout at all: SIGTERM still ends it (after its grace periods).
+	sbx_start term exec SH --timeout 0 --env "A=$big" --env "B=$big" --env "C=$big" --env "D=$big" -- true
+	sleep 1
+	kill -TERM "$(sbx_pid term)"
+	sbx_wait term 60
+	[ "$RC" != 0 ] || fail_out "exec ended by SIGTERM exited 0"
+	[ "$ELAPSED_MS" -lt 45000 ] || fail_out "exec took ${ELAPSED_MS}ms to end after SIGTERM"
+	lc_ok "rm -f" rm -f SH
+}
+
+# Paths up to PATH_MAX - 1 bytes work for read and write; longer ones, and
+# relative ones that become too long with the working directory, get a
+# one-line error naming the cause (not "ended the request").
+t_lifecycle_long_paths() {
+	lc_setup
+	lc_ok "create" create LP
+	local c d rel
+	c=$(printf 'c%.0s' $(seq 200))
+	d=/tmp/$c/$c/$c/$c/$c/$c/$c/$c/$c/$c/$c/$c/$c/$c/$c/$c/$c/$c # 3623 bytes
+	lc_ok "mkdir" exec LP -- mkdir -p "$d"
+	echo deep >"$T/deep"
+	lc_ok "write a ${#d}-byte path" write LP "$d/f" <"$T/deep"
+	lc_ok "read it back" read LP "$d/f"
+	expect_stdout deep
+	# 600 bytes (over the old 512-byte request buffer)
+	echo mid >"$T/mid"
+	lc_ok "write a 609-byte path" write LP "/tmp/$c/$c/$c/f" <"$T/mid"
+	lc_ok "read a 609-byte path" read LP "/tmp/$c/$c/$c/f"
+	expect_stdout mid
+	run_sbx read LP "/tmp/$c/$c/$c/nofile"
+	lc_one_line_error "read of a missing 600-byte path" "No such file"
+	# PATH_MAX and beyond: refused with its cause
+	local long
+	long=$(printf 'e%.0s' $(seq 4100))
+	run_sbx read LP "/$long"
+	lc_one_line_error "read of a 4101-byte path" "path"
+	run_sbx write LP "/$long" <"$T/deep"
+	lc_one_line_error "write of a 4101-byte path" "path"
+	# relative: cwd + path past PATH_MAX
+	rel=${d#/}/${d#/}
+	rel=${rel:0:4090}
+	run_sbx read LP "$rel"
+	lc_one_line_error "read of a relative path too long with the cwd" "too long"
+	stderr_lines | grep -q "ended the request" && fail_out "a refused request is reported as ended"
+	lc_ok "rm -f" rm -f LP
+}
+
+# An exec refused at the sandbox's pids limit says so (whether init cannot
+# fork the exec's handler or the handler cannot fork the command).
+t_lifecycle_exec_at_pids_limit() {
+	lc_setup
+	lc_ok "create" create PL --pids 12
+	# Takes every free pid, and each one that frees up again.
+	run_sbx exec PL -- sh -c '(while :; do sleep 1000 & done) >/dev/null 2>&1 </dev/null &'
+	expect_rc 0 "exec filling the pids limit"
+	sleep 1
+	local i
+	for i in 1 2 3; do
+		WATCHDOG=60 run_sbx exec PL -- true
+		lc_one_line_error "exec at the pids limit ($i)" "pids limit reached \(12\)"
+	done
+	lc_ok "rm -f" rm -f PL
+}
+
+# A sandbox socket that answers badly (a stand-in for a subverted sandbox:
+# tests/integration/helpers/fake_ctl.c): silent, garbage, half a transfer,
+# an absurd size, or EOF at once. Every call ends in bounded time with one
+# error line and exit 125.
+t_lifecycle_hostile_replies() {
+	command -v "${CC_HELPERS:-gcc}" >/dev/null || skip "no C compiler (gcc) for the fake sandbox socket"
+	"${CC_HELPERS:-gcc}" -O1 -Wall -o "$T/fake_ctl" "$REPO/tests/integration/helpers/fake_ctl.c" 2>"$T/cc.err" ||
+		fail "gcc fake_ctl.c failed: $(head -n 3 "$T/cc.err")"
+	lc_setup
+	lc_ok "create" create FK
+	lc_ok "stop" stop FK
+	mkdir -p "$SBX_RUN_DIR/FK"
+	echo data >"$T/data"
+	local mode fake
+	for mode in silent garbage half huge eof; do
+		"$T/fake_ctl" "$SBX_RUN_DIR/FK/ctl.sock" "$mode" &
+		fake=$!
+		on_exit "kill $fake"
+		wait_for_file "$SBX_RUN_DIR/FK/ctl.sock" 5 || fail "fake socket ($mode) did not appear"
+		WATCHDOG=60 run_sbx exec FK --timeout 2s -- true
+		[ "$ELAPSED_MS" -lt 30000 ] || fail_out "exec against a $mode socket took ${ELAPSED_MS}ms"
+		lc_one_line_error "exec against a $mode socket" "FK"
+		WATCHDOG=60 run_sbx read FK /x --timeout 2s
+		[ "$ELAPSED_MS" -lt 20000 ] || fail_out "read against a $mode socket took ${ELAPSED_MS}ms"
+		lc_one_line_error "read against a $mode socket" "FK"
+		WATCHDOG=60 run_sbx write FK /x --timeout 2s <"$T/data"
+		[ "$ELAPSED_MS" -lt 20000 ] || fail_out "write against a $mode socket took ${ELAPSED_MS}ms"
+		lc_one_line_error "write against a $mode socket" "FK"
+		kill "$fake"
+		wait "$fake" 2>/dev/null
+		rm -f "$SBX_RUN_DIR/FK/ctl.sock"
+	done
+	lc_ok "rm -f" rm -f FK
+}

@@ -15,9 +15,11 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "base/util.h"
 #include "proto/proto.h"
 
 static int sp[2];
@@ -397,6 +399,152 @@ static void test_chunks_peer_closed(void **state)
 	assert_memory_equal(out, "abc", 3);
 }
 
+/* ---- bounded calls (sbx_until) ------------------------------------------- */
+
+static uint64_t ms_since(uint64_t t0)
+{
+	return (sbx_now_ns() - t0) / 1000000;
+}
+
+/* A peer that never answers: the receive ends at the deadline. */
+static void test_recv_until_deadline(void **state)
+{
+	(void)state;
+	char buf[16];
+	uint64_t t0 = sbx_now_ns();
+	sbx_until u = {.deadline_ns = t0 + 200 * 1000000ull, .cancel_fd = -1};
+	assert_fails_with(sbx_msg_recv_until(sp[0], buf, sizeof(buf), NULL, NULL, 0, &u, &e),
+			  ETIMEDOUT);
+	assert_true(ms_since(t0) >= 150);
+	assert_true(ms_since(t0) < 10000);
+}
+
+/* A record that is there is taken at once, deadline or not. */
+static void test_recv_until_record(void **state)
+{
+	(void)state;
+	char buf[16];
+	assert_int_equal(sbx_msg_send(sp[1], 'Z', "hi", 2, NULL, 0, NULL), 0);
+	sbx_until u = {.deadline_ns = sbx_now_ns() + 5000 * 1000000ull, .cancel_fd = -1};
+	assert_int_equal(sbx_msg_recv_until(sp[0], buf, sizeof(buf), NULL, NULL, 0, &u, NULL), 3);
+	assert_memory_equal(buf, "Zhi", 3);
+	/* EOF is still EOF. */
+	close(sp[1]);
+	sp[1] = -1;
+	assert_int_equal(sbx_msg_recv_until(sp[0], buf, sizeof(buf), NULL, NULL, 0, &u, NULL), 0);
+}
+
+/* A readable cancel fd ends the wait with ECANCELED. */
+static void test_recv_until_cancel(void **state)
+{
+	(void)state;
+	int c[2];
+	assert_int_equal(pipe(c), 0);
+	assert_int_equal(write(c[1], "x", 1), 1);
+	char buf[16];
+	sbx_until u = {.deadline_ns = 0, .cancel_fd = c[0]};
+	uint64_t t0 = sbx_now_ns();
+	assert_fails_with(sbx_msg_recv_until(sp[0], buf, sizeof(buf), NULL, NULL, 0, &u, &e),
+			  ECANCELED);
+	assert_true(ms_since(t0) < 5000);
+	close(c[0]);
+	close(c[1]);
+}
+
+/* A peer that does not read: sends block once the buffer is full, and the
+ * deadline ends them (a bulk transfer to a stopped sandbox process). */
+static void test_chunks_send_until_deadline(void **state)
+{
+	(void)state;
+	size_t n = 16 << 20;
+	char *big = calloc(1, n);
+	assert_non_null(big);
+	uint64_t t0 = sbx_now_ns();
+	sbx_until u = {.deadline_ns = t0 + 300 * 1000000ull, .cancel_fd = -1};
+	assert_fails_with(sbx_chunks_send_until(sp[0], big, n, &u, &e), ETIMEDOUT);
+	assert_true(ms_since(t0) >= 250);
+	assert_true(ms_since(t0) < 10000);
+	/* The kernel timeout is gone afterwards: a plain send still works
+	 * once there is room, and the fd is blocking. */
+	int fl = fcntl(sp[0], F_GETFL);
+	assert_false(fl & O_NONBLOCK);
+	free(big);
+}
+
+/* A non-blocking fd under a bound waits instead of failing with EAGAIN. */
+static void test_send_until_nonblocking_fd(void **state)
+{
+	(void)state;
+	fcntl(sp[0], F_SETFL, fcntl(sp[0], F_GETFL) | O_NONBLOCK);
+	sbx_until u = {.deadline_ns = sbx_now_ns() + 5000 * 1000000ull, .cancel_fd = -1};
+	assert_int_equal(sbx_msg_send_until(sp[0], 'A', "x", 1, NULL, 0, &u, NULL), 0);
+	char buf[4];
+	assert_int_equal(sbx_msg_recv(sp[1], buf, sizeof(buf), NULL, NULL, 0, NULL), 2);
+}
+
+/* A stream peer that never reads: the stream send ends at the deadline. */
+static void test_stream_send_until_deadline(void **state)
+{
+	(void)state;
+	int s[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
+	size_t n = 16 << 20;
+	char *big = calloc(1, n);
+	assert_non_null(big);
+	int fds[1] = {s[1]};
+	uint64_t t0 = sbx_now_ns();
+	sbx_until u = {.deadline_ns = t0 + 300 * 1000000ull, .cancel_fd = -1};
+	assert_fails_with(sbx_stream_send_until(s[0], big, n, fds, 1, &u, &e), ETIMEDOUT);
+	assert_true(ms_since(t0) < 10000);
+	free(big);
+	close(s[0]);
+	close(s[1]);
+}
+
+/* Half a transfer, then the peer goes: EPIPE, not a hang. */
+static void test_chunks_recv_until_half(void **state)
+{
+	(void)state;
+	char out[8];
+	assert_int_equal(sbx_chunks_send(sp[1], "abc", 3, NULL), 0);
+	sbx_until u = {.deadline_ns = sbx_now_ns() + 300 * 1000000ull, .cancel_fd = -1};
+	/* The peer lives but sends no more: the deadline. */
+	assert_fails_with(sbx_chunks_recv_until(sp[0], out, 6, &u, &e), ETIMEDOUT);
+}
+
+/* A listener that never accepts, its backlog full: connect ends at the
+ * deadline. */
+static void test_connect_until_full_backlog(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sbx-proto-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", dir);
+	int l = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(l, 0), 0);
+	int c[8], nc = 0, r = 0;
+	uint64_t t0 = sbx_now_ns();
+	for (; nc < 8; nc++) {
+		c[nc] = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		sbx_until u = {.deadline_ns = sbx_now_ns() + 200 * 1000000ull, .cancel_fd = -1};
+		r = sbx_connect_until(c[nc], &sa, sizeof(sa), &u, &e);
+		if (r < 0) {
+			nc++;
+			break;
+		}
+	}
+	assert_true(r < 0);
+	assert_int_equal(e.sys_errno, ETIMEDOUT);
+	assert_true(ms_since(t0) < 10000);
+	for (int i = 0; i < nc; i++)
+		close(c[i]);
+	close(l);
+	unlink(sa.sun_path);
+	rmdir(dir);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, pair_setup, pair_teardown)
 
 int main(void)
@@ -422,6 +570,14 @@ int main(void)
 		T(test_chunks_wrong_type),
 		T(test_chunks_too_long),
 		T(test_chunks_peer_closed),
+		T(test_recv_until_deadline),
+		T(test_recv_until_record),
+		T(test_recv_until_cancel),
+		T(test_chunks_send_until_deadline),
+		T(test_send_until_nonblocking_fd),
+		T(test_stream_send_until_deadline),
+		T(test_chunks_recv_until_half),
+		T(test_connect_until_full_backlog),
 	};
 	/* clang-format on */
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,13 +7,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <limits.h>
+
 #include "base/buf.h"
+#include "base/procfs.h"
+#include "core/cgroup.h"
+#include "state/store.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/daemon.h"
 #include "proto/json.h"
 #include "proto/jsonparse.h"
 #include "cli/options.h"
+
+#define SBX_POOL_SERVE_ACQUIRE_MS 30000
 
 #define CLIENT_OPTS (SBX_OPT_TIMEOUT | SBX_OPT_ENV | SBX_OPT_CWD | SBX_OPT_OUTPUT | SBX_OPT_JSON)
 
@@ -25,6 +33,134 @@ static void pool_usage(void)
 	      "       sbx pool stats --socket PATH\n"
 	      "       sbx pool cleanup\n",
 	      stderr);
+}
+
+/* ---- the sweep of dead creators' busy cgroups ------------------------ */
+
+/* sbx_cleanup() removes only empty sbx-<pid>-* cgroups of dead creators.
+ * A pool daemon killed under load leaves busy ones too: sandboxes being
+ * created, commands running, inits still ending. Nobody owns them any
+ * more, except the pool sandboxes that were kept by name (their cgroups
+ * keep the daemon's pid; their supervisor lists them in the sandbox's
+ * state): those are spared, everything else is killed and removed. Kept
+ * local to the CLI (the pool's start-up and `sbx [pool] cleanup`). */
+typedef struct spare {
+	char (*path)[PATH_MAX];
+	size_t n, cap;
+} spare;
+
+static void spare_add(spare *s, const char *path)
+{
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 16;
+		char(*g)[PATH_MAX] = realloc(s->path, nc * sizeof(*g));
+		if (!g)
+			return;
+		s->path = g;
+		s->cap = nc;
+	}
+	snprintf(s->path[s->n++], PATH_MAX, "%s", path);
+}
+
+static bool spared(const spare *s, const char *path)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->path[i], path) == 0)
+			return true;
+	return false;
+}
+
+/* The cgroups named in the state of every sandbox of the store. */
+static void named_cgroups(spare *s)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/sandboxes", sbx_state_root());
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		sbx_paths p;
+		sbx_sbstate st;
+		if (sbx_paths_for(e->d_name, &p, NULL) < 0 || sbx_sbstate_load(&p, &st, NULL) < 0)
+			continue;
+		for (int c = 0; c < SBX_CG_N; c++)
+			if (st.cg[c][0])
+				spare_add(s, st.cg[c]);
+	}
+	closedir(d);
+}
+
+/* sbx-<pid>-<8 hex>: the creator's pid, or 0. */
+static pid_t cg_creator(const char *name)
+{
+	if (strncmp(name, "sbx-", 4) != 0)
+		return 0;
+	char *end;
+	long pid = strtol(name + 4, &end, 10);
+	if (pid <= 0 || pid > INT_MAX || *end != '-' || strlen(end + 1) != 8)
+		return 0;
+	for (const char *h = end + 1; *h; h++)
+		if (!((*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f')))
+			return 0;
+	return (pid_t)pid;
+}
+
+static int sweep_busy(const char *dir, int depth, const spare *s)
+{
+	if (depth > 8)
+		return 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		char path[PATH_MAX];
+		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+			continue;
+		pid_t creator = cg_creator(e->d_name);
+		if (!creator) {
+			n += sweep_busy(path, depth + 1, s);
+			continue;
+		}
+		if (!sbx_proc_gone(creator) || spared(s, path))
+			continue;
+		/* Kills what is left in it, then removes it. */
+		sbx_error err = {0};
+		if (sbx_cgroup_remove(-1, path, &err) == 0)
+			n++;
+		else
+			fprintf(stderr, "sbx: %s\n", err.msg);
+	}
+	closedir(d);
+	return n;
+}
+
+static int pool_sweep(void)
+{
+	spare s = {0};
+	named_cgroups(&s);
+	int n = 0;
+	const char *mounts[SBX_CG_N];
+	for (int c = 0; c < SBX_CG_N; c++) {
+		mounts[c] = NULL;
+		const char *m = NULL;
+		if (!sbx_cgroup_host_version(c, &m, NULL) || !m || !m[0])
+			continue;
+		bool seen = false; /* v2 controllers share one hierarchy */
+		for (int k = 0; k < c; k++)
+			seen |= mounts[k] && strcmp(mounts[k], m) == 0;
+		mounts[c] = m;
+		if (!seen)
+			n += sweep_busy(m, 0, &s);
+	}
+	free(s.path);
+	return n;
 }
 
 static int pool_serve(int argc, char **argv)
@@ -48,15 +184,19 @@ static int pool_serve(int argc, char **argv)
 		rc = sbx_cli_error("--size %u exceeds --max-total %u", o.size, o.max_total);
 	if (rc)
 		return rc;
-	/* Leftovers of an earlier pool killed with SIGKILL go first. */
+	/* Leftovers of an earlier pool killed with SIGKILL go first, busy
+	 * ones included. */
 	sbx_cleanup(NULL);
+	pool_sweep();
 	sbx_pool_config pc;
 	sbx_pool_config_init(&pc);
 	pc.tmpl = o.cfg;
 	pc.size = o.size;
 	pc.max_total = o.max_total;
 	pc.max_idle_age_ms = o.max_age_ms;
-	pc.acquire_timeout_ms = o.acquire_timeout_ms;
+	/* Requests queue at --max-total: 30 s unless told otherwise. */
+	pc.acquire_timeout_ms =
+	    o.seen & SBX_OPT_ACQTIMEOUT ? o.acquire_timeout_ms : SBX_POOL_SERVE_ACQUIRE_MS;
 	pc.python = o.python;
 	pc.preload = o.preload;
 	sigset_t old;
@@ -91,6 +231,12 @@ static int pool_serve(int argc, char **argv)
 
 static int call(const char *sock, sbx_buf *req, sbx_jval **resp_out)
 {
+	if (req->oom)
+		return sbx_cli_error("out of memory");
+	if (req->len > SBX_DAEMON_MAX_LINE)
+		return sbx_cli_error("request too large for the pool: %zu bytes as JSON, more "
+				     "than %u",
+				     req->len, SBX_DAEMON_MAX_LINE);
 	sbx_buf_puts(req, "\n");
 	if (req->oom)
 		return sbx_cli_error("out of memory");
@@ -153,6 +299,7 @@ int sbx_cli_cleanup(int argc, char **argv)
 	int n = sbx_cleanup(&err);
 	if (n < 0)
 		return sbx_cli_error("%s", err.msg);
+	n += pool_sweep();
 	printf("removed %d leftover%s (cgroups, containers)\n", n, n == 1 ? "" : "s");
 	return 0;
 }
@@ -173,8 +320,9 @@ int sbx_cli_pool(int argc, char **argv)
 	return SBX_EXIT_ERROR;
 }
 
-/* Read all of stdin when it is a pipe or a file (never a terminal). */
-static int slurp_stdin(sbx_buf *b, bool *have, sbx_error *err)
+/* Read all of stdin when it is a pipe or a file (never a terminal), at
+ * most max bytes: more is an error (read no further: memory stays bounded). */
+static int slurp_stdin(sbx_buf *b, bool *have, size_t max, sbx_error *err)
 {
 	struct stat st;
 	*have = false;
@@ -183,9 +331,15 @@ static int slurp_stdin(sbx_buf *b, bool *have, sbx_error *err)
 	*have = true;
 	char buf[65536];
 	ssize_t n;
-	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
+	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0) {
+		if (b->len + (size_t)n > max)
+			return sbx_fail(err, SBX_E_INVALID,
+					"stdin is too large for a pool request (more than %zu "
+					"bytes; the pool's limit is %u bytes per request)",
+					max, SBX_DAEMON_MAX_LINE);
 		if (sbx_buf_append(b, buf, (size_t)n) < 0)
 			return sbx_fail_errno(err, SBX_E_SYSTEM, ENOMEM, "cannot read stdin");
+	}
 	if (n < 0)
 		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot read stdin");
 	return 0;
@@ -278,7 +432,7 @@ int sbx_cli_run_remote(const sbx_run_opts *o)
 	_cleanup_buf_ sbx_buf in = {0}, req = {0};
 	bool have_in;
 	sbx_error err;
-	if (slurp_stdin(&in, &have_in, &err) < 0)
+	if (slurp_stdin(&in, &have_in, SBX_DAEMON_MAX_LINE, &err) < 0)
 		return sbx_cli_error("%s", err.msg);
 	size_t argc = 0;
 	while (o->cfg.argv[argc])
@@ -317,7 +471,7 @@ static int python_remote(const sbx_run_opts *o, const char *script, const sbx_bu
 	/* A script read from stdin leaves the command an empty stdin. */
 	bool have_in = strcmp(script, "-") == 0;
 	sbx_error err;
-	if (!have_in && slurp_stdin(&in, &have_in, &err) < 0)
+	if (!have_in && slurp_stdin(&in, &have_in, SBX_DAEMON_MAX_LINE, &err) < 0)
 		return sbx_cli_error("%s", err.msg);
 	size_t nargs = 0;
 	while (o->cfg.argv[1 + nargs])
@@ -405,7 +559,7 @@ int sbx_cli_python(int argc, char **argv)
 	int r;
 	if (strcmp(script, "-") == 0) {
 		bool have_in = false;
-		r = slurp_stdin(&src, &have_in, &err);
+		r = slurp_stdin(&src, &have_in, SIZE_MAX, &err);
 		if (r == 0 && !have_in)
 			r = sbx_fail(&err, SBX_E_INVALID,
 				     "cannot read script from stdin (a terminal)");

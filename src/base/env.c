@@ -50,9 +50,9 @@ char **sbx_env_build(const char *hostname, const char *const *extra, size_t n_ex
 	char host[80];
 	snprintf(host, sizeof(host), "HOSTNAME=%s", hostname);
 	for (size_t i = 0; i < n_all; i++) {
-		const char *kv = i < ARRAY_LEN(base)	  ? base[i]
+		const char *kv = i < ARRAY_LEN(base)	? base[i]
 				 : i == ARRAY_LEN(base) ? host
-							  : extra[i - ARRAY_LEN(base) - 1];
+							: extra[i - ARRAY_LEN(base) - 1];
 		size_t kl = key_len(kv);
 		size_t slot = (size_t)key_hash(kv, kl) & (tcap - 1);
 		while (table[slot]) {

@@ -31,7 +31,7 @@ static pthread_mutex_t clients_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t clients_cv = PTHREAD_COND_INITIALIZER;
 static int n_clients;
 static int client_fds[MAX_CLIENTS];
-static int cancel_efd = -1; /* readable once stopping: kills running requests */
+static int cancel_efd = -1;  /* readable once stopping: kills running requests */
 static atomic_bool stopping; /* set before cancel_efd fires */
 
 /* Write a whole response line. */
@@ -157,8 +157,7 @@ static void do_run(conn_arg *c, const sbx_jval *req, bool python)
 	if (!why[0] && bytes > SBX_DAEMON_MAX_ARGBYTES)
 		snprintf(why, sizeof(why), "argv, env, args and cwd: %zu bytes, more than %u",
 			 bytes, SBX_DAEMON_MAX_ARGBYTES);
-	if (!why[0] && python && src && src->type == SBX_J_STR &&
-	    src->len > SBX_DAEMON_MAX_SOURCE)
+	if (!why[0] && python && src && src->type == SBX_J_STR && src->len > SBX_DAEMON_MAX_SOURCE)
 		snprintf(why, sizeof(why), "source: %zu bytes, more than %u", src->len,
 			 SBX_DAEMON_MAX_SOURCE);
 	if (why[0]) {
@@ -347,7 +346,8 @@ static void *client_main(void *arg)
 	for (;;) {
 		char *nl;
 		bool big = false;
-		while (in.len > scanned && (nl = memchr(in.data + scanned, '\n', in.len - scanned))) {
+		while (in.len > scanned &&
+		       (nl = memchr(in.data + scanned, '\n', in.len - scanned))) {
 			size_t n = (size_t)(nl - in.data);
 			handle_line(c, in.data, n);
 			big |= n > (1u << 20);

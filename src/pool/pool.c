@@ -315,8 +315,8 @@ SBX_API int sbx_pool_acquire(sbx_pool *p, int64_t timeout_ms, sbx_sandbox **out,
 			}
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
-			uint64_t abs =
-			    (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + (end - now);
+			uint64_t abs = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec +
+				       (end - now);
 			ts.tv_sec = (time_t)(abs / 1000000000ull);
 			ts.tv_nsec = (long)(abs % 1000000000ull);
 			pthread_cond_timedwait(&p->changed, &p->mu, &ts);

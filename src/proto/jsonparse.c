@@ -18,7 +18,7 @@ struct jp {
 	size_t pos;
 	sbx_error *err;
 	size_t values, max_values; /* values parsed so far, and the cap */
-	locale_t cloc; /* "C" locale for strtod_l, created on first use */
+	locale_t cloc;		   /* "C" locale for strtod_l, created on first use */
 };
 
 /* A syntax error at byte `at`: -SBX_E_INVALID, "at byte N: reason". */
@@ -568,8 +568,7 @@ int sbx_jparse(const char *text, size_t len, sbx_jval **out, sbx_error *err)
 	return sbx_jparse_max(text, len, SIZE_MAX, out, err);
 }
 
-int sbx_jparse_max(const char *text, size_t len, size_t max_values, sbx_jval **out,
-		   sbx_error *err)
+int sbx_jparse_max(const char *text, size_t len, size_t max_values, sbx_jval **out, sbx_error *err)
 {
 	struct jp p = {
 	    .s = (const unsigned char *)text, .len = len, .err = err, .max_values = max_values};

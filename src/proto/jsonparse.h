@@ -45,8 +45,7 @@ int sbx_jparse(const char *text, size_t len, sbx_jval **out, sbx_error *err);
  * first value over the cap, found before its node is allocated. The memory
  * of a parse is then at most about max_values * 2 * sizeof(sbx_jval) plus
  * len (strings, decoded, are never longer than their source). */
-int sbx_jparse_max(const char *text, size_t len, size_t max_values, sbx_jval **out,
-		   sbx_error *err);
+int sbx_jparse_max(const char *text, size_t len, size_t max_values, sbx_jval **out, sbx_error *err);
 void sbx_jfree(sbx_jval *v);
 static inline void sbx_jfreep(sbx_jval **v)
 {

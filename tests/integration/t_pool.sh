@@ -893,12 +893,12 @@ t_pool_request_memory() {
 	# 16 MiB - 100 bytes of "0," in one array
 	awk 'BEGIN { printf "{\"v\":1,\"id\":1,\"op\":\"ping\",\"x\":[0"; for (i = 0; i < 8388500; i++) printf ",0"; print "]}" }' >"$T/nums"
 	pool_raw_c "$S" <"$T/nums" >"$T/resp"
-	pool_expect_error "$T/resp" 1 "16 MiB of numbers" '^bad request: at byte [0-9]+: more than 65536 values$'
 	rss1=$(pool_rss_kb "$dpid")
 	hwm=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$dpid/status")
 	note "daemon RSS: ${rss0} KiB at start, ${rss1} KiB after 16 MiB of numbers (peak ${hwm} KiB)"
 	[ "$rss1" -lt $((rss0 + 40000)) ] || fail "RSS grew from ${rss0} to ${rss1} KiB after a refused request"
 	[ "$hwm" -lt $((rss0 + 120000)) ] || fail "peak RSS ${hwm} KiB for a 16 MiB request (start ${rss0})"
+	pool_expect_error "$T/resp" 1 "16 MiB of numbers" '^bad request: at byte [0-9]+: more than 65536 values$'
 	# an accepted request with 15 MiB of stdin: the memory goes back after it
 	awk 'BEGIN { printf "{\"v\":1,\"id\":2,\"op\":\"run\",\"argv\":[\"wc\",\"-c\"],\"stdin\":\""; for (i = 0; i < 15 * 16384; i++) printf "%064d", 0; print "\"}" }' >"$T/big"
 	pool_raw_c "$S" <"$T/big" >"$T/resp"

@@ -942,7 +942,7 @@ t_pool_limits_are_maximums() {
 # instead of failing "pool exhausted" (item 14).
 t_pool_queue_at_max_total() {
 	local S=$T/p.sock i
-	pool_up d "$S" --size 1 --max-total 2
+	pool_up d "$S" --size 1 --max-total 2 --no-python
 	for i in 1 2 3 4 5 6; do
 		sbx_start q$i run --pool "$S" -- sh -c "sleep 1; echo $i"
 	done
@@ -952,7 +952,7 @@ t_pool_queue_at_max_total() {
 		expect_stdout $i
 	done
 	# with --acquire-timeout 0 the cap fails at once, and says what it counts
-	pool_up d2 "$T/p2.sock" --size 1 --max-total 1 --acquire-timeout 0
+	pool_up d2 "$T/p2.sock" --size 1 --max-total 1 --acquire-timeout 0 --no-python
 	pool_wait_stat "$T/p2.sock" idle 1 30 || fail "idle never reached 1"
 	sbx_start hold run --pool "$T/p2.sock" -- sleep 5
 	sleep 1
@@ -961,6 +961,8 @@ t_pool_queue_at_max_total() {
 	grep -q 'pool exhausted (max-total 1 reached: 1 in use, 0 being created' "$T/err" || fail_out "unclear exhaustion message"
 	sbx_wait hold 30
 	expect_rc 0 "the request that held the only sandbox"
+	pool_stop d2 60
+	pool_stop d 60
 }
 
 # SIGTERM: a request killed by the shutdown gets no answer (its connection
@@ -984,7 +986,7 @@ t_pool_sigterm_no_answer() {
 # pool cleanup) finds every cgroup it left, busy or not (item 14).
 t_pool_kill9_under_load() {
 	local S=$T/p.sock dpid i left
-	pool_up d "$S" --size 4 --max-total 12
+	pool_up d "$S" --size 4 --max-total 12 --no-python
 	dpid=$(sbx_pid d)
 	for i in 1 2 3 4 5 6 7 8; do
 		sbx_start l$i run --pool "$S" -- sh -c 'trap "" TERM HUP; sleep 100'
@@ -993,10 +995,11 @@ t_pool_kill9_under_load() {
 	kill -KILL "$dpid"
 	sbx_wait d 10
 	for i in 1 2 3 4 5 6 7 8; do sbx_wait l$i 30; done
-	pool_up d2 "$S" --size 1
+	pool_up d2 "$S" --size 1 --no-python
 	left=$(pool_cg_dirs "$dpid")
 	[ -z "$left" ] || fail "cgroups of the killed daemon left after a new daemon started: $(echo "$left" | wc -l): $(echo "$left" | head -3 | tr '\n' ' ')"
 	pool_wait_gone "$dpid" 5 || fail "processes of the killed daemon's sandboxes left: $(describe_pids $(pool_cg_pids "$dpid"))"
+	pool_stop d2 60
 }
 
 # sbx run --pool with more stdin than a request may carry: the limit is

@@ -986,7 +986,7 @@ t_pool_sigterm_no_answer() {
 # pool cleanup) finds every cgroup it left, busy or not (item 14).
 t_pool_kill9_under_load() {
 	local S=$T/p.sock dpid i left
-	pool_up d "$S" --size 4 --max-total 12 --no-python
+	pool_up d "$S" --size 4 --max-total 12
 	dpid=$(sbx_pid d)
 	for i in 1 2 3 4 5 6 7 8; do
 		sbx_start l$i run --pool "$S" -- sh -c 'trap "" TERM HUP; sleep 100'
@@ -995,7 +995,7 @@ t_pool_kill9_under_load() {
 	kill -KILL "$dpid"
 	sbx_wait d 10
 	for i in 1 2 3 4 5 6 7 8; do sbx_wait l$i 30; done
-	pool_up d2 "$S" --size 1 --no-python
+	pool_up d2 "$S" --size 1
 	left=$(pool_cg_dirs "$dpid")
 	[ -z "$left" ] || fail "cgroups of the killed daemon left after a new daemon started: $(echo "$left" | wc -l): $(echo "$left" | head -3 | tr '\n' ' ')"
 	pool_wait_gone "$dpid" 5 || fail "processes of the killed daemon's sandboxes left: $(describe_pids $(pool_cg_pids "$dpid"))"

@@ -271,8 +271,10 @@ typedef struct sbx_pool_config {
 	uint32_t size;		    /* idle sandboxes kept ready. default 2 */
 	uint32_t max_total;	    /* idle + in use. default 64 */
 	uint64_t max_idle_age_ms;   /* recycle idle ones older than this; 0: never */
-	int64_t acquire_timeout_ms; /* -1: wait; 0: create one synchronously if none
-				       is idle (default); >0: wait at most this long */
+	int64_t acquire_timeout_ms; /* none idle: one is created synchronously
+				       below max_total; at max_total, -1: wait,
+				       0: fail at once (default), >0: wait at
+				       most this long */
 	bool python;		    /* pre-started interpreter mode. default true */
 	const char *preload;	    /* modules imported ahead, "json,re" */
 } sbx_pool_config;

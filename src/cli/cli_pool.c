@@ -7,13 +7,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <limits.h>
+
 #include "base/buf.h"
+#include "base/procfs.h"
+#include "core/cgroup.h"
+#include "state/store.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/daemon.h"
 #include "proto/json.h"
 #include "proto/jsonparse.h"
 #include "cli/options.h"
+
+#define SBX_POOL_SERVE_ACQUIRE_MS 30000
 
 #define CLIENT_OPTS (SBX_OPT_TIMEOUT | SBX_OPT_ENV | SBX_OPT_CWD | SBX_OPT_OUTPUT | SBX_OPT_JSON)
 
@@ -48,7 +56,9 @@ static int pool_serve(int argc, char **argv)
 		rc = sbx_cli_error("--size %u exceeds --max-total %u", o.size, o.max_total);
 	if (rc)
 		return rc;
-	/* Leftovers of an earlier pool killed with SIGKILL go first. */
+	/* Leftovers of an earlier pool killed with SIGKILL go first, busy
+	 * ones included: sbx_cleanup removes every sbx cgroup that no live
+	 * process outside it holds open (core/cgroup.c, sbx_cgroup_sweep). */
 	sbx_cleanup(NULL);
 	sbx_pool_config pc;
 	sbx_pool_config_init(&pc);
@@ -56,7 +66,9 @@ static int pool_serve(int argc, char **argv)
 	pc.size = o.size;
 	pc.max_total = o.max_total;
 	pc.max_idle_age_ms = o.max_age_ms;
-	pc.acquire_timeout_ms = o.acquire_timeout_ms;
+	/* Requests queue at --max-total: 30 s unless told otherwise. */
+	pc.acquire_timeout_ms =
+	    o.seen & SBX_OPT_ACQTIMEOUT ? o.acquire_timeout_ms : SBX_POOL_SERVE_ACQUIRE_MS;
 	pc.python = o.python;
 	pc.preload = o.preload;
 	sigset_t old;
@@ -91,6 +103,12 @@ static int pool_serve(int argc, char **argv)
 
 static int call(const char *sock, sbx_buf *req, sbx_jval **resp_out)
 {
+	if (req->oom)
+		return sbx_cli_error("out of memory");
+	if (req->len > SBX_DAEMON_MAX_LINE)
+		return sbx_cli_error("request too large for the pool: %zu bytes as JSON, more "
+				     "than %u",
+				     req->len, SBX_DAEMON_MAX_LINE);
 	sbx_buf_puts(req, "\n");
 	if (req->oom)
 		return sbx_cli_error("out of memory");
@@ -177,8 +195,9 @@ int sbx_cli_pool(int argc, char **argv)
 	return SBX_EXIT_ERROR;
 }
 
-/* Read all of stdin when it is a pipe or a file (never a terminal). */
-static int slurp_stdin(sbx_buf *b, bool *have, sbx_error *err)
+/* Read all of stdin when it is a pipe or a file (never a terminal), at
+ * most max bytes: more is an error (read no further: memory stays bounded). */
+static int slurp_stdin(sbx_buf *b, bool *have, size_t max, sbx_error *err)
 {
 	struct stat st;
 	*have = false;
@@ -187,9 +206,15 @@ static int slurp_stdin(sbx_buf *b, bool *have, sbx_error *err)
 	*have = true;
 	char buf[65536];
 	ssize_t n;
-	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
+	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0) {
+		if (b->len + (size_t)n > max)
+			return sbx_fail(err, SBX_E_INVALID,
+					"stdin is too large for a pool request (more than %zu "
+					"bytes; the pool's limit is %u bytes per request)",
+					max, SBX_DAEMON_MAX_LINE);
 		if (sbx_buf_append(b, buf, (size_t)n) < 0)
 			return sbx_fail_errno(err, SBX_E_SYSTEM, ENOMEM, "cannot read stdin");
+	}
 	if (n < 0)
 		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot read stdin");
 	return 0;
@@ -282,7 +307,7 @@ int sbx_cli_run_remote(const sbx_run_opts *o)
 	_cleanup_buf_ sbx_buf in = {0}, req = {0};
 	bool have_in;
 	sbx_error err;
-	if (slurp_stdin(&in, &have_in, &err) < 0)
+	if (slurp_stdin(&in, &have_in, SBX_DAEMON_MAX_LINE, &err) < 0)
 		return sbx_cli_error("%s", err.msg);
 	size_t argc = 0;
 	while (o->cfg.argv[argc])
@@ -321,7 +346,7 @@ static int python_remote(const sbx_run_opts *o, const char *script, const sbx_bu
 	/* A script read from stdin leaves the command an empty stdin. */
 	bool have_in = strcmp(script, "-") == 0;
 	sbx_error err;
-	if (!have_in && slurp_stdin(&in, &have_in, &err) < 0)
+	if (!have_in && slurp_stdin(&in, &have_in, SBX_DAEMON_MAX_LINE, &err) < 0)
 		return sbx_cli_error("%s", err.msg);
 	size_t nargs = 0;
 	while (o->cfg.argv[1 + nargs])
@@ -409,7 +434,7 @@ int sbx_cli_python(int argc, char **argv)
 	int r;
 	if (strcmp(script, "-") == 0) {
 		bool have_in = false;
-		r = slurp_stdin(&src, &have_in, &err);
+		r = slurp_stdin(&src, &have_in, SIZE_MAX, &err);
 		if (r == 0 && !have_in)
 			r = sbx_fail(&err, SBX_E_INVALID,
 				     "cannot read script from stdin (a terminal)");

@@ -2,7 +2,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -29,7 +31,8 @@ static pthread_mutex_t clients_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t clients_cv = PTHREAD_COND_INITIALIZER;
 static int n_clients;
 static int client_fds[MAX_CLIENTS];
-static int cancel_efd = -1; /* readable once stopping: kills running requests */
+static int cancel_efd = -1;  /* readable once stopping: kills running requests */
+static atomic_bool stopping; /* set before cancel_efd fires */
 
 /* Write a whole response line. */
 static void reply(int fd, sbx_buf *b)
@@ -63,30 +66,44 @@ static void reply_error(int fd, const sbx_jval *req, int code, const char *msg)
 	reply(fd, &b);
 }
 
-/* An array of strings as a NULL-terminated vector pointing into the tree. */
-static const char **strings(const sbx_jval *arr, size_t *n, bool *bad)
+/* An array of strings as a NULL-terminated vector pointing into the tree.
+ * Absent: NULL and n 0. Wrong type: *bad. Over a limit: why says which
+ * (the request is refused before anything is built from it). */
+static const char **strings(const sbx_jval *arr, const char *name, size_t *n, size_t *total,
+			    bool *bad, char *why, size_t whylen)
 {
 	*n = 0;
-	if (!arr)
+	if (!arr || *bad || why[0])
 		return NULL;
 	if (arr->type != SBX_J_ARR) {
 		*bad = true;
 		return NULL;
 	}
-	const char **v = calloc(arr->n + 1, sizeof(char *));
-	if (!v) {
-		*bad = true;
+	if (arr->n > SBX_DAEMON_MAX_ENTRIES) {
+		snprintf(why, whylen, "%s: %zu entries, more than %u", name, arr->n,
+			 SBX_DAEMON_MAX_ENTRIES);
 		return NULL;
 	}
 	for (size_t i = 0; i < arr->n; i++) {
-		if (arr->items[i].type != SBX_J_STR ||
-		    strlen(arr->items[i].str) != arr->items[i].len) {
+		const sbx_jval *x = &arr->items[i];
+		if (x->type != SBX_J_STR || memchr(x->str, '\0', x->len)) {
 			*bad = true;
-			free(v);
 			return NULL;
 		}
-		v[i] = arr->items[i].str;
+		if (x->len > SBX_DAEMON_MAX_ENTRY) {
+			snprintf(why, whylen, "%s: entry %zu has %zu bytes, more than %u", name, i,
+				 x->len, SBX_DAEMON_MAX_ENTRY);
+			return NULL;
+		}
+		*total += x->len + 1;
 	}
+	const char **v = calloc(arr->n + 1, sizeof(char *));
+	if (!v) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < arr->n; i++)
+		v[i] = arr->items[i].str;
 	*n = arr->n;
 	return v;
 }
@@ -113,24 +130,49 @@ static void *feeder(void *arg)
 	return NULL;
 }
 
+/* The operator's value is a maximum: a request may lower it, never raise
+ * it, and its "0 = no limit" means the maximum. max 0: no limit. */
+static uint64_t capped(int64_t want, uint64_t max)
+{
+	if (want <= 0)
+		return max;
+	return max && (uint64_t)want > max ? max : (uint64_t)want;
+}
+
 static void do_run(conn_arg *c, const sbx_jval *req, bool python)
 {
 	bool bad = false;
-	size_t argc = 0, envc = 0, nargs = 0;
-	_cleanup_free_ const char **argv = strings(sbx_jget(req, "argv"), &argc, &bad);
-	_cleanup_free_ const char **env = strings(sbx_jget(req, "env"), &envc, &bad);
-	_cleanup_free_ const char **args = strings(sbx_jget(req, "args"), &nargs, &bad);
+	char why[160] = "";
+	size_t argc = 0, envc = 0, nargs = 0, bytes = 0;
+	_cleanup_free_ const char **argv =
+	    strings(sbx_jget(req, "argv"), "argv", &argc, &bytes, &bad, why, sizeof(why));
+	_cleanup_free_ const char **env =
+	    strings(sbx_jget(req, "env"), "env", &envc, &bytes, &bad, why, sizeof(why));
+	_cleanup_free_ const char **args =
+	    strings(sbx_jget(req, "args"), "args", &nargs, &bytes, &bad, why, sizeof(why));
 	const sbx_jval *src = sbx_jget(req, "source");
 	const sbx_jval *in = sbx_jget(req, "stdin");
-	/* Defaults: the pool's own (sbx pool serve --timeout/--output-limit). */
+	const char *cwd = sbx_jget_str(req, "cwd");
+	bytes += cwd ? strlen(cwd) + 1 : 0;
+	if (!why[0] && bytes > SBX_DAEMON_MAX_ARGBYTES)
+		snprintf(why, sizeof(why), "argv, env, args and cwd: %zu bytes, more than %u",
+			 bytes, SBX_DAEMON_MAX_ARGBYTES);
+	if (!why[0] && python && src && src->type == SBX_J_STR && src->len > SBX_DAEMON_MAX_SOURCE)
+		snprintf(why, sizeof(why), "source: %zu bytes, more than %u", src->len,
+			 SBX_DAEMON_MAX_SOURCE);
+	if (why[0]) {
+		reply_error(c->fd, req, SBX_EXIT_ERROR, why);
+		return;
+	}
+	/* The pool's --timeout/--output-limit: defaults and maximums. */
 	const sbx_config *tmpl = sbx_pool_template(c->pool);
-	int64_t timeout = (int64_t)tmpl->timeout_ms, limit = (int64_t)tmpl->output_limit;
+	int64_t timeout = 0, limit = 0;
+	bool has_limit = sbx_jget_int(req, "output_limit", &limit);
 	sbx_jget_int(req, "timeout_ms", &timeout);
-	sbx_jget_int(req, "output_limit", &limit);
 	for (size_t i = 0; !bad && i < envc; i++)
 		bad = !strchr(env[i], '=') || env[i][0] == '=';
 	if (bad || (!python && argc == 0) || (python && (!src || src->type != SBX_J_STR)) ||
-	    (in && in->type != SBX_J_STR) || timeout < 0 || limit <= 0) {
+	    (in && in->type != SBX_J_STR) || timeout < 0 || (has_limit && limit <= 0)) {
 		reply_error(c->fd, req, SBX_EXIT_ERROR,
 			    python
 				? "python needs \"source\" (string); args, env: arrays of strings"
@@ -142,9 +184,9 @@ static void do_run(conn_arg *c, const sbx_jval *req, bool python)
 	eo.argv = argv;
 	eo.env = env;
 	eo.n_env = envc;
-	eo.cwd = sbx_jget_str(req, "cwd");
-	eo.timeout_ms = (uint64_t)timeout;
-	eo.output_limit = (uint64_t)limit;
+	eo.cwd = cwd;
+	eo.timeout_ms = capped(timeout, tmpl->timeout_ms);
+	eo.output_limit = capped(limit, tmpl->output_limit);
 	eo.capture = true;
 	eo.cancel_fd = cancel_efd;
 	int sp[2] = {-1, -1};
@@ -194,6 +236,13 @@ static void do_run(conn_arg *c, const sbx_jval *req, bool python)
 		close(sp[0]); /* the feeder sees EPIPE if the command did not read */
 	if (fed)
 		pthread_join(th, NULL);
+	/* Killed by the shutdown: no answer (the connection just closes), not
+	 * a result that looks like the script's own SIGKILL. */
+	if (atomic_load(&stopping)) {
+		if (r == 0)
+			sbx_result_free(&res);
+		return;
+	}
 	if (r < 0) {
 		reply_error(c->fd, req, SBX_EXIT_ERROR, err.msg);
 		return;
@@ -230,7 +279,7 @@ static void handle_line(conn_arg *c, const char *line, size_t len)
 {
 	sbx_error perr;
 	_cleanup_jval_ sbx_jval *req = NULL;
-	int r = sbx_jparse(line, len, &req, &perr);
+	int r = sbx_jparse_max(line, len, SBX_DAEMON_MAX_VALUES, &req, &perr);
 	if (r == 0 && req->type != SBX_J_OBJ)
 		r = sbx_fail(&perr, SBX_E_INVALID, "not an object");
 	if (r < 0) {
@@ -261,21 +310,71 @@ static void handle_line(conn_arg *c, const char *line, size_t len)
 	}
 }
 
+/* After an over-long line: the answer went out; read and drop what the
+ * client is still sending (a bounded while), so closing does not reset the
+ * connection before the client has read the answer. */
+static void drain(int fd)
+{
+	shutdown(fd, SHUT_WR);
+	char buf[65536];
+	uint64_t end = sbx_now_ns() + 2000000000ull;
+	for (size_t total = 0; total < (64u << 20);) {
+		uint64_t now = sbx_now_ns();
+		if (now >= end)
+			break;
+		struct pollfd pf = {fd, POLLIN, 0};
+		int n = poll(&pf, 1, (int)((end - now) / 1000000ull) + 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0)
+			break;
+		total += (size_t)r;
+	}
+}
+
 static void *client_main(void *arg)
 {
 	conn_arg *c = arg;
 	sbx_buf in = {0};
+	size_t scanned = 0; /* in.data[0..scanned) holds no newline */
 	char buf[65536];
 	for (;;) {
 		char *nl;
-		while (in.len && (nl = memchr(in.data, '\n', in.len))) {
+		bool big = false;
+		while (in.len > scanned &&
+		       (nl = memchr(in.data + scanned, '\n', in.len - scanned))) {
 			size_t n = (size_t)(nl - in.data);
 			handle_line(c, in.data, n);
+			big |= n > (1u << 20);
 			memmove(in.data, nl + 1, in.len - n - 1);
 			in.len -= n + 1;
+			scanned = 0;
 		}
+		scanned = in.len;
+		/* Memory of a large request goes back once it is answered: the
+		 * line buffer, and what the allocator keeps of the parse. */
+		if (in.cap > (256u << 10) && in.len < (64u << 10)) {
+			sbx_buf small = {0};
+			sbx_buf_append(&small, in.data, in.len);
+			sbx_buf_free(&in);
+			in = small;
+			big = true;
+		}
+		if (big)
+			malloc_trim(0);
 		if (in.len > SBX_DAEMON_MAX_LINE) {
-			reply_error(c->fd, NULL, SBX_EXIT_ERROR, "request line too long");
+			sbx_buf_free(&in);
+			malloc_trim(0);
+			char msg[96];
+			snprintf(msg, sizeof(msg), "request line too long (more than %u bytes)",
+				 SBX_DAEMON_MAX_LINE);
+			reply_error(c->fd, NULL, SBX_EXIT_ERROR, msg);
+			drain(c->fd);
 			break;
 		}
 		ssize_t r = recv(c->fd, buf, sizeof(buf), 0);
@@ -337,6 +436,7 @@ int sbx_daemon_listen(const char *path, const char *group, sbx_error *err)
 int sbx_daemon_serve(sbx_pool *p, int lfd, const char *path, int stop_fd, sbx_error *err)
 {
 	int rc = 0;
+	atomic_store(&stopping, false);
 	cancel_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		client_fds[i] = -1;
@@ -393,6 +493,7 @@ int sbx_daemon_serve(sbx_pool *p, int lfd, const char *path, int stop_fd, sbx_er
 	/* Stop: running requests are killed (their cancel fd), idle
 	 * connections closed, acquisitions refused; then wait for every
 	 * connection thread, so the pool can go. */
+	atomic_store(&stopping, true);
 	if (cancel_efd >= 0)
 		(void)!write(cancel_efd, &(uint64_t){1}, sizeof(uint64_t));
 	sbx_pool_stop(p);
@@ -419,13 +520,17 @@ int sbx_daemon_call(const char *path, const char *req, size_t len, char **resp, 
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return sbx_fail_errno(err, SBX_E_STATE, errno, "cannot reach the pool at %s", path);
+	int send_errno = 0;
 	for (size_t off = 0; off < len;) {
 		ssize_t w = send(fd, req + off, len - off, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
-			return sbx_fail_errno(err, SBX_E_STATE, w < 0 ? errno : EPIPE, "pool %s",
-					      path);
+		if (w <= 0) {
+			/* The daemon may have refused the request and closed: its
+			 * answer says why, better than our EPIPE. */
+			send_errno = w < 0 ? errno : EPIPE;
+			break;
+		}
 		off += (size_t)w;
 	}
 	_cleanup_buf_ sbx_buf in = {0};
@@ -445,8 +550,12 @@ int sbx_daemon_call(const char *path, const char *req, size_t len, char **resp, 
 		ssize_t r = recv(fd, buf, sizeof(buf), 0);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0 || sbx_buf_append(&in, buf, (size_t)r) < 0)
+		if (r <= 0 || sbx_buf_append(&in, buf, (size_t)r) < 0) {
+			if (send_errno)
+				return sbx_fail_errno(err, SBX_E_STATE, send_errno, "pool %s",
+						      path);
 			return sbx_fail(err, SBX_E_STATE, "pool %s closed the connection", path);
+		}
 	}
 	*nl = '\0';
 	*resp = sbx_buf_steal(&in);

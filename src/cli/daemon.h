@@ -6,7 +6,14 @@
 #include "sbx.h"
 
 #define SBX_PROTO_VERSION 1
-#define SBX_DAEMON_MAX_LINE (16u << 20)
+/* What one request may ask for (docs/protocol.md, "Limits"). Each is
+ * checked before the work it would cost, and answered with an error. */
+#define SBX_DAEMON_MAX_LINE (16u << 20)	   /* bytes of one request line */
+#define SBX_DAEMON_MAX_VALUES 65536u	   /* JSON values in one request */
+#define SBX_DAEMON_MAX_ENTRIES 4096u	   /* argv, env, args: entries each */
+#define SBX_DAEMON_MAX_ENTRY (128u << 10)  /* bytes of one argv/env/args entry */
+#define SBX_DAEMON_MAX_ARGBYTES (1u << 20) /* argv + env + args + cwd bytes */
+#define SBX_DAEMON_MAX_SOURCE (8u << 20)   /* bytes of a python source */
 
 /* Listen on a socket at path (mode 0600, or 0660 and owned by group when
  * group is not NULL); a live daemon there is an error, a stale socket file

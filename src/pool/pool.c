@@ -271,13 +271,9 @@ SBX_API int sbx_pool_acquire(sbx_pool *p, int64_t timeout_ms, sbx_sandbox **out,
 			pthread_mutex_unlock(&p->mu);
 			return sbx_fail(err, SBX_E_STATE, "the pool is shutting down");
 		}
-		if (timeout_ms == 0) {
-			if (total(p) >= p->cfg.max_total) {
-				pthread_mutex_unlock(&p->mu);
-				return sbx_fail(err, SBX_E_STATE,
-						"pool exhausted: %u sandboxes in use", p->n_in_use);
-			}
-			/* Nothing idle: make one now, in the caller's time. */
+		if (total(p) < p->cfg.max_total) {
+			/* Nothing idle, room under the cap: make one now, in the
+			 * caller's time (the cap counts it from here on). */
 			p->n_creating++;
 			pthread_mutex_unlock(&p->mu);
 			sbx_sandbox *sb = NULL;
@@ -294,26 +290,33 @@ SBX_API int sbx_pool_acquire(sbx_pool *p, int64_t timeout_ms, sbx_sandbox **out,
 			} else {
 				note_failure(p, err);
 			}
+			pthread_cond_broadcast(&p->changed);
 			pthread_mutex_unlock(&p->mu);
 			return r;
 		}
-		if (p->stop) {
+		/* At the cap: queue until one is released (or goes idle), up
+		 * to the acquire timeout. */
+		char why[160];
+		snprintf(why, sizeof(why),
+			 "max-total %u reached: %u in use, %u being created, %u idle",
+			 p->cfg.max_total, p->n_in_use, p->n_creating, p->n_idle);
+		if (timeout_ms == 0) {
 			pthread_mutex_unlock(&p->mu);
-			return sbx_fail(err, SBX_E_STATE, "the pool is shutting down");
+			return sbx_fail(err, SBX_E_STATE, "pool exhausted (%s)", why);
 		}
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
 		if (timeout_ms > 0) {
-			uint64_t end = t0 + (uint64_t)timeout_ms * 1000000ull;
-			if (sbx_now_ns() >= end) {
+			uint64_t end = t0 + (uint64_t)timeout_ms * 1000000ull, now = sbx_now_ns();
+			if (now >= end) {
 				pthread_mutex_unlock(&p->mu);
 				return sbx_fail(err, SBX_E_STATE,
-						"no sandbox available within %lld ms%s%s",
-						(long long)timeout_ms, p->last_error[0] ? ": " : "",
-						p->last_error);
+						"no sandbox available within %lld ms (%s)%s%s",
+						(long long)timeout_ms, why,
+						p->last_error[0] ? ": " : "", p->last_error);
 			}
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
 			uint64_t abs = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec +
-				       (end - sbx_now_ns());
+				       (end - now);
 			ts.tv_sec = (time_t)(abs / 1000000000ull);
 			ts.tv_nsec = (long)(abs % 1000000000ull);
 			pthread_cond_timedwait(&p->changed, &p->mu, &ts);
@@ -337,6 +340,7 @@ SBX_API void sbx_pool_release(sbx_pool *p, sbx_sandbox *sb)
 		push(&p->retire, n);
 		pthread_cond_signal(&p->work);
 	}
+	pthread_cond_broadcast(&p->changed); /* a slot under the cap is free */
 	pthread_mutex_unlock(&p->mu);
 	if (!n) { /* no memory to queue it: destroy it here */
 		sbx_owned_destroy(sb);
@@ -378,6 +382,7 @@ SBX_API int sbx_pool_release_named(sbx_pool *p, sbx_sandbox *sb, const char *nam
 	if (reap > 0 && p->n_given < ARRAY_LEN(p->given))
 		p->given[p->n_given++] = reap;
 	pthread_cond_signal(&p->work);
+	pthread_cond_broadcast(&p->changed);
 	pthread_mutex_unlock(&p->mu);
 	free(sb);
 	return 0;

@@ -17,7 +17,8 @@ struct jp {
 	size_t len;
 	size_t pos;
 	sbx_error *err;
-	locale_t cloc; /* "C" locale for strtod_l, created on first use */
+	size_t values, max_values; /* values parsed so far, and the cap */
+	locale_t cloc;		   /* "C" locale for strtod_l, created on first use */
 };
 
 /* A syntax error at byte `at`: -SBX_E_INVALID, "at byte N: reason". */
@@ -532,6 +533,9 @@ static int parse_value(struct jp *p, sbx_jval *v, int depth)
 	skip_ws(p);
 	if (p->pos >= p->len)
 		return fail_unexpected(p, "a value");
+	/* Each value costs a node: cap them before they are allocated. */
+	if (++p->values > p->max_values)
+		return jp_fail(p, p->pos, "more than %zu values", p->max_values);
 	switch (p->s[p->pos]) {
 	case '[':
 	case '{':
@@ -561,7 +565,13 @@ static int parse_value(struct jp *p, sbx_jval *v, int depth)
 
 int sbx_jparse(const char *text, size_t len, sbx_jval **out, sbx_error *err)
 {
-	struct jp p = {.s = (const unsigned char *)text, .len = len, .err = err};
+	return sbx_jparse_max(text, len, SIZE_MAX, out, err);
+}
+
+int sbx_jparse_max(const char *text, size_t len, size_t max_values, sbx_jval **out, sbx_error *err)
+{
+	struct jp p = {
+	    .s = (const unsigned char *)text, .len = len, .err = err, .max_values = max_values};
 	sbx_jval *v = calloc(1, sizeof(*v));
 	int r;
 

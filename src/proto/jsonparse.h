@@ -39,6 +39,13 @@ struct sbx_jval {
  * SBX_JPARSE_MAX_DEPTH. Each value takes a sbx_jval (72 bytes), so an input
  * of tiny values ("[0,0,...]") can need ~100 times len: bound len first. */
 int sbx_jparse(const char *text, size_t len, sbx_jval **out, sbx_error *err);
+/* The same with at most max_values values in all (the root, every array
+ * item, every object member's value; keys are not counted): one more is
+ * -SBX_E_INVALID "at byte N: more than MAX values", N the offset of the
+ * first value over the cap, found before its node is allocated. The memory
+ * of a parse is then at most about max_values * 2 * sizeof(sbx_jval) plus
+ * len (strings, decoded, are never longer than their source). */
+int sbx_jparse_max(const char *text, size_t len, size_t max_values, sbx_jval **out, sbx_error *err);
 void sbx_jfree(sbx_jval *v);
 static inline void sbx_jfreep(sbx_jval **v)
 {

@@ -818,3 +818,204 @@ t_pool_cpu_weight() {
 	sbx_wait r 30
 	expect_rc 0 "the request"
 }
+
+# ---------------------------------------------------------------- hardening (issue 9)
+
+# pool_rss_kb PID: VmRSS of a process, in KiB.
+pool_rss_kb() {
+	awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"
+}
+
+# pool_env_req N ID: a run request with N env entries (E0=x ... ), on stdout.
+pool_env_req() {
+	awk -v n="$1" -v id="$2" 'BEGIN {
+		printf "{\"v\":1,\"id\":%d,\"op\":\"run\",\"argv\":[\"true\"],\"env\":[", id
+		for (i = 0; i < n; i++) printf "%s\"E%d=x\"", (i ? "," : ""), i
+		print "]}"
+	}'
+}
+
+# What one request may ask for is bounded, and refused with an error saying
+# which bound, before any work (issue 9, item 6: 40 000 env entries stalled
+# every client for 13 s, 200 000 made SIGTERM wait minutes).
+t_pool_request_limits() {
+	local S=$T/p.sock t0 ms
+	pool_up d "$S" --size 1
+	{
+		pool_env_req 40000 1
+		pool_env_req 4096 2
+		awk 'BEGIN { printf "{\"v\":1,\"id\":3,\"op\":\"run\",\"argv\":[\"echo\",\""; for (i = 0; i < 140000; i++) printf "a"; print "\"]}" }'
+		awk 'BEGIN { printf "{\"v\":1,\"id\":4,\"op\":\"run\",\"argv\":[\"true\"],\"env\":["; for (i = 0; i < 9; i++) { printf "%s\"K%d=", (i ? "," : ""), i; for (j = 0; j < 120000; j++) printf "b"; printf "\"" } print "]}" }'
+		awk 'BEGIN { printf "{\"v\":1,\"id\":5,\"op\":\"python\",\"source\":\""; for (i = 0; i < 9 * 1048576; i++) printf "#"; print "\"}" }'
+		awk 'BEGIN { printf "{\"v\":1,\"id\":6,\"op\":\"run\",\"argv\":[\"true\"],\"args\":["; for (i = 0; i < 5000; i++) printf "%s\"a\"", (i ? "," : ""); print "]}" }'
+		echo '{"v":1,"id":7,"op":"ping"}'
+		pool_env_req 200000 8
+	} >"$T/reqs"
+	t0=$(now_us)
+	pool_raw_c "$S" <"$T/reqs" >"$T/resp"
+	ms=$((($(now_us) - t0) / 1000))
+	detail "responses (first 300 bytes each):"
+	detail "$(cut -c1-300 "$T/resp")"
+	[ "$(wc -l <"$T/resp")" = 8 ] || fail "8 requests got $(wc -l <"$T/resp") answers"
+	pool_expect_error "$T/resp" 1 "40000 env entries" '^env: 40000 entries, more than 4096$'
+	pool_line "$T/resp" 2
+	[ "$(json_get ok "$T/line.json")" = true ] && [ "$(json_get exit_code "$T/line.json")" = 0 ] ||
+		fail "4096 env entries (the limit) were not run: $(head -c 300 "$T/line.json")"
+	pool_expect_error "$T/resp" 3 "a 140000-byte argv entry" '^argv: entry 1 has 140000 bytes, more than 131072$'
+	pool_expect_error "$T/resp" 4 "1 MiB of env in all" 'bytes, more than 1048576$'
+	pool_expect_error "$T/resp" 5 "a 9 MiB source" '^source: 9437184 bytes, more than 8388608$'
+	pool_expect_error "$T/resp" 6 "5000 args" '^args: 5000 entries, more than 4096$'
+	[ "$(sed -n 7p "$T/resp")" = '{"v":1,"id":7,"ok":true}' ] || fail "ping after the refused requests"
+	pool_expect_error "$T/resp" 8 "200000 env entries" '^bad request: at byte [0-9]+: more than 65536 values$'
+	[ "$ms" -lt 30000 ] || fail "the requests took ${ms}ms"
+	: >"$T/.details"
+	# a large (allowed) env does not stall another client
+	pool_env_req 4096 1 >"$T/big"
+	for i in 1 2 3 4 5 6 7 8; do cat "$T/big"; done >"$T/bigs"
+	pool_raw_c "$S" <"$T/bigs" >"$T/resp2" &
+	local raw=$!
+	t0=$(now_us)
+	run_sbx run --pool "$S" -- echo other
+	expect_rc 0 "a request next to large ones"
+	ms=$((($(now_us) - t0) / 1000))
+	[ "$ms" -lt 20000 ] || fail "a small request next to large ones took ${ms}ms"
+	wait "$raw"
+	[ "$(grep -c '"ok":true' "$T/resp2")" = 8 ] || fail "the 4096-entry requests: $(cut -c1-200 "$T/resp2")"
+}
+
+# The daemon's memory is bounded per request and given back after it (item
+# 7: a 16 MiB line of numbers took 587 MB, kept after the request).
+t_pool_request_memory() {
+	local S=$T/p.sock dpid rss0 rss1 rss2 hwm
+	pool_up d "$S" --size 1
+	dpid=$(sbx_pid d)
+	rss0=$(pool_rss_kb "$dpid")
+	# 16 MiB - 100 bytes of "0," in one array
+	awk 'BEGIN { printf "{\"v\":1,\"id\":1,\"op\":\"ping\",\"x\":[0"; for (i = 0; i < 8388500; i++) printf ",0"; print "]}" }' >"$T/nums"
+	pool_raw_c "$S" <"$T/nums" >"$T/resp"
+	rss1=$(pool_rss_kb "$dpid")
+	hwm=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$dpid/status")
+	note "daemon RSS: ${rss0} KiB at start, ${rss1} KiB after 16 MiB of numbers (peak ${hwm} KiB)"
+	[ "$rss1" -lt $((rss0 + 40000)) ] || fail "RSS grew from ${rss0} to ${rss1} KiB after a refused request"
+	[ "$hwm" -lt $((rss0 + 120000)) ] || fail "peak RSS ${hwm} KiB for a 16 MiB request (start ${rss0})"
+	pool_expect_error "$T/resp" 1 "16 MiB of numbers" '^bad request: at byte [0-9]+: more than 65536 values$'
+	# an accepted request with 15 MiB of stdin: the memory goes back after it
+	awk 'BEGIN { printf "{\"v\":1,\"id\":2,\"op\":\"run\",\"argv\":[\"wc\",\"-c\"],\"stdin\":\""; for (i = 0; i < 15 * 16384; i++) printf "%064d", 0; print "\"}" }' >"$T/big"
+	pool_raw_c "$S" <"$T/big" >"$T/resp"
+	pool_line "$T/resp" 1
+	[ "$(json_get ok "$T/line.json")" = true ] && [ "$(json_str stdout "$T/line.json")" = 15728640 ] ||
+		fail "15 MiB of stdin: $(head -c 300 "$T/line.json")"
+	rss2=$(pool_rss_kb "$dpid")
+	note "daemon RSS ${rss2} KiB after a 15 MiB request"
+	[ "$rss2" -lt $((rss0 + 40000)) ] || fail "RSS grew from ${rss0} to ${rss2} KiB after a 15 MiB request"
+}
+
+# The operator's --timeout/--output-limit are maximums: a request may lower
+# them, never raise them; its 0 ("no limit") is the maximum (item 14).
+t_pool_limits_are_maximums() {
+	local S=$T/p.sock
+	pool_up d "$S" --size 1 --timeout 1s --output-limit 10
+	{
+		echo '{"v":1,"id":1,"op":"run","argv":["sleep","20"],"timeout_ms":0}'
+		echo '{"v":1,"id":2,"op":"run","argv":["sleep","20"],"timeout_ms":600000}'
+		echo '{"v":1,"id":3,"op":"run","argv":["sh","-c","printf %050d 0"],"output_limit":1000000}'
+		echo '{"v":1,"id":4,"op":"run","argv":["sh","-c","printf %050d 0"],"output_limit":5}'
+		echo '{"v":1,"id":5,"op":"run","argv":["sleep","20"],"timeout_ms":200}'
+	} | pool_raw_c "$S" >"$T/resp"
+	detail "responses: $(cat "$T/resp")"
+	local n
+	for n in 1 2 5; do
+		pool_line "$T/resp" $n
+		[ "$(json_get timed_out "$T/line.json")" = true ] && [ "$(json_get exit_code "$T/line.json")" = 124 ] ||
+			fail "request $n ran past the daemon's --timeout 1s: $(cat "$T/line.json")"
+		[ "$(json_get duration_ms "$T/line.json")" -lt 10000 ] || fail "request $n: $(cat "$T/line.json")"
+	done
+	pool_line "$T/resp" 3
+	[ "$(json_str stdout "$T/line.json")" = 0000000000 ] && [ "$(json_get stdout_truncated "$T/line.json")" = true ] ||
+		fail "output_limit above --output-limit 10 was not capped: $(cat "$T/line.json")"
+	pool_line "$T/resp" 4
+	[ "$(json_str stdout "$T/line.json")" = 00000 ] || fail "output_limit 5 was not applied: $(cat "$T/line.json")"
+	: >"$T/.details"
+}
+
+# At --max-total, requests queue for a sandbox (up to the acquire timeout)
+# instead of failing "pool exhausted" (item 14).
+t_pool_queue_at_max_total() {
+	local S=$T/p.sock i
+	pool_up d "$S" --size 1 --max-total 2 --no-python
+	for i in 1 2 3 4 5 6; do
+		sbx_start q$i run --pool "$S" -- sh -c "sleep 1; echo $i"
+	done
+	for i in 1 2 3 4 5 6; do
+		sbx_wait q$i 120
+		expect_rc 0 "request $i of 6 at --max-total 2"
+		expect_stdout $i
+	done
+	# with --acquire-timeout 0 the cap fails at once, and says what it counts
+	pool_up d2 "$T/p2.sock" --size 1 --max-total 1 --acquire-timeout 0 --no-python
+	pool_wait_stat "$T/p2.sock" idle 1 30 || fail "idle never reached 1"
+	sbx_start hold run --pool "$T/p2.sock" -- sleep 5
+	sleep 1
+	run_sbx run --pool "$T/p2.sock" -- true
+	expect_rc 125 "a request at --max-total 1 with --acquire-timeout 0"
+	grep -q 'pool exhausted (max-total 1 reached: 1 in use, 0 being created' "$T/err" || fail_out "unclear exhaustion message"
+	sbx_wait hold 30
+	expect_rc 0 "the request that held the only sandbox"
+	pool_stop d2 60
+	pool_stop d 60
+}
+
+# SIGTERM: a request killed by the shutdown gets no answer (its connection
+# closes), not a result that looks like its own SIGKILL (item 14).
+t_pool_sigterm_no_answer() {
+	local S=$T/p.sock
+	pool_up d "$S" --size 1
+	(
+		sleep 2
+		kill -TERM "$(sbx_pid d)"
+	) &
+	local killer=$!
+	echo '{"v":1,"id":1,"op":"run","argv":["sleep","60"]}' | pool_raw_c "$S" >"$T/resp"
+	wait "$killer"
+	[ -s "$T/resp" ] && fail "a request killed by the shutdown was answered: $(cat "$T/resp")"
+	sbx_wait d 30
+	expect_rc 0 "the daemon after SIGTERM"
+}
+
+# kill -9 of a daemon under load: the next daemon on the socket (and sbx
+# pool cleanup) finds every cgroup it left, busy or not (item 14).
+t_pool_kill9_under_load() {
+	local S=$T/p.sock dpid i left
+	pool_up d "$S" --size 4 --max-total 12
+	dpid=$(sbx_pid d)
+	for i in 1 2 3 4 5 6 7 8; do
+		sbx_start l$i run --pool "$S" -- sh -c 'trap "" TERM HUP; sleep 100'
+	done
+	sleep 2
+	kill -KILL "$dpid"
+	sbx_wait d 10
+	for i in 1 2 3 4 5 6 7 8; do sbx_wait l$i 30; done
+	pool_up d2 "$S" --size 1
+	left=$(pool_cg_dirs "$dpid")
+	[ -z "$left" ] || fail "cgroups of the killed daemon left after a new daemon started: $(echo "$left" | wc -l): $(echo "$left" | head -3 | tr '\n' ' ')"
+	pool_wait_gone "$dpid" 5 || fail "processes of the killed daemon's sandboxes left: $(describe_pids $(pool_cg_pids "$dpid"))"
+	pool_stop d2 60
+}
+
+# sbx run --pool with more stdin than a request may carry: the limit is
+# named, exit 125, and the client does not hold it all (item 15).
+t_pool_stdin_too_large() {
+	local S=$T/p.sock
+	pool_up d "$S" --size 1
+	head -c $((100 << 20)) /dev/zero >"$T/100m"
+	/usr/bin/time -f 'maxrss %M' -o "$T/time" "$SBX" run --pool "$S" -- wc -c <"$T/100m" >"$T/out" 2>"$T/err"
+	RC=$?
+	rm -f "$T/100m"
+	expect_rc 125 "100 MiB of stdin to the pool"
+	grep -q 'too large' "$T/err" || fail_out "the error does not say the stdin is too large"
+	grep -qi 'broken pipe' "$T/err" && fail_out "Broken pipe instead of the limit"
+	local kb
+	kb=$(awk '$1 == "maxrss" { print $2 }' "$T/time")
+	note "client maxrss ${kb} KiB for 100 MiB of stdin"
+	[ "$kb" -lt 150000 ] || fail "the client used ${kb} KiB for 100 MiB of stdin"
+}

@@ -928,6 +928,38 @@ static void test_partial_trees_freed(void **state)
 	BAD("[[[[\"x\",1.5,{\"k\":\"v\"}],1e999]]]", "at byte 23: number out of range");
 }
 
+/* sbx_jparse_max: the value cap, counted before allocation. */
+static void test_max_values(void **state)
+{
+	(void)state;
+	sbx_jval *v = NULL;
+	sbx_error err = {0};
+	/* {"a":[1,2]}: the object, the array and two numbers: 4 values */
+	const char *t = "{\"a\":[1,2]}";
+	assert_int_equal(sbx_jparse_max(t, strlen(t), 4, &v, &err), 0);
+	assert_non_null(v);
+	sbx_jfree(v);
+	assert_int_equal(sbx_jparse_max(t, strlen(t), 3, &v, &err), -SBX_E_INVALID);
+	assert_null(v);
+	assert_string_equal(err.msg, "at byte 8: more than 3 values");
+	/* a long array of tiny values is refused at the cap, not parsed on */
+	size_t n = (4u << 20) + 1;
+	char *big = malloc(n);
+	assert_non_null(big);
+	big[0] = '[';
+	for (size_t i = 1; i + 1 < n; i += 2)
+		big[i] = '0', big[i + 1] = ',';
+	big[n - 2] = '0';
+	big[n - 1] = ']';
+	assert_int_equal(sbx_jparse_max(big, n, 1000, &v, &err), -SBX_E_INVALID);
+	assert_null(v);
+	assert_string_equal(err.msg, "at byte 1999: more than 1000 values");
+	assert_int_equal(sbx_jparse(big, n, &v, &err), 0);
+	assert_int_equal(v->n, (n - 1) / 2);
+	sbx_jfree(v);
+	free(big);
+}
+
 int main(void)
 {
 	/* clang-format off */
@@ -955,6 +987,7 @@ int main(void)
 		cmocka_unit_test(test_lookups),
 		cmocka_unit_test(test_err_struct),
 		cmocka_unit_test(test_partial_trees_freed),
+		cmocka_unit_test(test_max_values),
 	};
 	/* clang-format on */
 

@@ -85,7 +85,7 @@ static int pool_serve(int argc, char **argv)
 		close(lfd);
 		unlink(o.socket);
 	} else {
-		fprintf(stderr, "sbx: pool of %u serving on %s\n", o.size, o.socket);
+		sbx_cli_note("pool of %u serving on %s", o.size, o.socket);
 		if (sbx_daemon_serve(p, lfd, o.socket, sfd, &err) < 0)
 			rc = sbx_cli_error("%s", err.msg);
 		/* SIGTERM/SIGINT or an error: everything of the pool goes. */
@@ -271,14 +271,14 @@ static int finish_remote(const sbx_jval *v, bool json, const sbx_run_opts *o)
 		fwrite(err->str, 1, err->len, stderr);
 	bool b = false;
 	if (sbx_jget_bool(r, "timed_out", &b) && b)
-		fprintf(stderr, "sbx: timed out after %llums: killed\n",
-			(unsigned long long)o->cfg.timeout_ms);
+		sbx_cli_note("timed out after %llums: killed",
+			     (unsigned long long)o->cfg.timeout_ms);
 	if (sbx_jget_bool(r, "oom_killed", &b) && b)
-		fprintf(stderr, "sbx: out of memory: killed by the OOM killer\n");
+		sbx_cli_note("out of memory: killed by the OOM killer");
 	if (sbx_jget_bool(r, "stdout_truncated", &b) && b)
-		fprintf(stderr, "sbx: stdout truncated\n");
+		sbx_cli_note("stdout truncated");
 	if (sbx_jget_bool(r, "stderr_truncated", &b) && b)
-		fprintf(stderr, "sbx: stderr truncated\n");
+		sbx_cli_note("stderr truncated");
 	return (int)code;
 }
 

@@ -139,6 +139,58 @@ static uint64_t capped(int64_t want, uint64_t max)
 	return max && (uint64_t)want > max ? max : (uint64_t)want;
 }
 
+/* A request's cancel: the daemon stopping, or its client gone (the peer
+ * closed the connection: POLLHUP; a half-close, shutdown(SHUT_WR) after the
+ * request, is not a departure). Watched by a thread for the request's life;
+ * its eventfd is the request's cancel_fd. */
+typedef struct watch {
+	int client, cancel, done;
+	pthread_t th;
+	bool started;
+} watch;
+
+static void *watcher(void *arg)
+{
+	watch *w = arg;
+	for (;;) {
+		struct pollfd p[3] = {
+		    {w->done, POLLIN, 0}, {cancel_efd, POLLIN, 0}, {w->client, POLLRDHUP, 0}};
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents)
+			return NULL;
+		if (p[1].revents || (p[2].revents & (POLLHUP | POLLERR | POLLNVAL))) {
+			(void)!write(w->cancel, &(uint64_t){1}, sizeof(uint64_t));
+			return NULL;
+		}
+		if (p[2].revents & POLLRDHUP) /* half-closed: watch the rest */
+			w->client = -1;
+	}
+	return NULL;
+}
+
+static void watch_start(watch *w, int client)
+{
+	*w = (watch){.client = client, .cancel = -1, .done = -1};
+	w->cancel = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	w->done = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->cancel >= 0 && w->done >= 0)
+		w->started = pthread_create(&w->th, NULL, watcher, w) == 0;
+}
+
+static void watch_stop(watch *w)
+{
+	if (w->started) {
+		(void)!write(w->done, &(uint64_t){1}, sizeof(uint64_t));
+		pthread_join(w->th, NULL);
+	}
+	sbx_closep(&w->cancel);
+	sbx_closep(&w->done);
+}
+
 static void do_run(conn_arg *c, const sbx_jval *req, bool python)
 {
 	bool bad = false;
@@ -179,6 +231,12 @@ static void do_run(conn_arg *c, const sbx_jval *req, bool python)
 				: "run needs \"argv\" (non-empty array of strings); env: strings");
 		return;
 	}
+	if ((uint64_t)timeout > SBX_DURATION_MAX_MS) {
+		snprintf(why, sizeof(why), "timeout_ms: %lld, more than %llu (10 years)",
+			 (long long)timeout, (unsigned long long)SBX_DURATION_MAX_MS);
+		reply_error(c->fd, req, SBX_EXIT_ERROR, why);
+		return;
+	}
 	sbx_exec_opts eo;
 	sbx_exec_opts_init(&eo);
 	eo.argv = argv;
@@ -188,7 +246,9 @@ static void do_run(conn_arg *c, const sbx_jval *req, bool python)
 	eo.timeout_ms = capped(timeout, tmpl->timeout_ms);
 	eo.output_limit = capped(limit, tmpl->output_limit);
 	eo.capture = true;
-	eo.cancel_fd = cancel_efd;
+	watch w;
+	watch_start(&w, c->fd);
+	eo.cancel_fd = w.started ? w.cancel : cancel_efd;
 	int sp[2] = {-1, -1};
 	pthread_t th;
 	feed f;
@@ -236,6 +296,7 @@ static void do_run(conn_arg *c, const sbx_jval *req, bool python)
 		close(sp[0]); /* the feeder sees EPIPE if the command did not read */
 	if (fed)
 		pthread_join(th, NULL);
+	watch_stop(&w);
 	/* Killed by the shutdown: no answer (the connection just closes), not
 	 * a result that looks like the script's own SIGKILL. */
 	if (atomic_load(&stopping)) {

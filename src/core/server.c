@@ -2,6 +2,7 @@
  * connection, inside the sandbox. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -76,10 +77,12 @@ _Noreturn void sbx_server_main(const sbx_launch *l)
 	for (;;) {
 		int timeout = -1;
 		if (l->idle_timeout_ms && nh == 0) {
-			uint64_t idle_ns = l->idle_timeout_ms * 1000000ull, now = sbx_now_ns();
+			uint64_t idle_ns = sbx_deadline_ns(0, l->idle_timeout_ms),
+				 now = sbx_now_ns();
 			if (now - last >= idle_ns)
 				_exit(0); /* idle: ending pid 1 ends the sandbox */
-			timeout = (int)((last + idle_ns - now) / 1000000) + 1;
+			uint64_t left_ms = (idle_ns - (now - last)) / 1000000 + 1;
+			timeout = left_ms > INT_MAX ? INT_MAX : (int)left_ms;
 		}
 		struct pollfd pf[2] = {{l->sock, POLLIN, 0}, {sfd, POLLIN, 0}};
 		if (poll(pf, 2, timeout) < 0 && errno != EINTR)

@@ -301,7 +301,7 @@ int sbx_exec_start(sbx_sandbox *sb, const sbx_exec_opts *o, const int fds[3],
 	 * or the command's timeout and grace, whichever comes first. */
 	uint64_t by = pr->t0 + EXEC_ANSWER_NS;
 	if (o->timeout_ms && o->timeout_ms < EXEC_ANSWER_NS / 1000000)
-		by = pr->t0 + o->timeout_ms * 1000000ull + EXEC_KILL_GRACE_NS;
+		by = sbx_deadline_ns(pr->t0, o->timeout_ms) + EXEC_KILL_GRACE_NS;
 	if (by > pr->t0 + EXEC_ANSWER_NS)
 		by = pr->t0 + EXEC_ANSWER_NS;
 	sbx_until u = {.deadline_ns = by, .cancel_fd = o->cancel_fd};

@@ -176,7 +176,7 @@ int sbx_native_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_result *res
 	 * sandbox's answer deadline of an exec. */
 	uint64_t by = t0 + REQUEST_TIMEOUT_MS * 1000000ull;
 	if (o->exec.timeout_ms && o->exec.timeout_ms < REQUEST_TIMEOUT_MS)
-		by = t0 + o->exec.timeout_ms * 1000000ull;
+		by = sbx_deadline_ns(t0, o->exec.timeout_ms);
 	sbx_until u = {.deadline_ns = by, .cancel_fd = o->exec.cancel_fd};
 	sbx_error e = {0};
 	if (send_request(pd->py_chan, &req, fds, &u, &e) < 0) {

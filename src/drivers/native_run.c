@@ -32,7 +32,7 @@ int sbx_native_run(const sbx_driver *d, const sbx_config *cfg, sbx_result *res, 
 	w.l.cancel_fd = cfg->cancel_fd;
 	w.l.signal_fd = cfg->signal_fd;
 	w.l.stop_timeout_ns = sbx_ms_to_ns_sat(cfg->stop_timeout_ms);
-	w.l.deadline_ns = cfg->timeout_ms ? t0 + cfg->timeout_ms * 1000000ull : 0;
+	w.l.deadline_ns = sbx_deadline_ns(t0, cfg->timeout_ms);
 	w.l.out = (sbx_stream){.fd = sbx_steal_fd(&s.out[0]),
 			       .tee_fd = cfg->stdout_fd,
 			       .capture = cfg->capture,

@@ -192,7 +192,7 @@ void sbx_oci_client_attach(sbx_oci_client *c, const sbx_oci_io *io, uint64_t t0,
 	c->l.err.tee_fd = io->stderr_fd;
 	c->l.out.capture = c->l.err.capture = io->capture;
 	c->l.out.limit = c->l.err.limit = io->limit;
-	c->l.deadline_ns = io->timeout_ms ? t0 + io->timeout_ms * 1000000ull : 0;
+	c->l.deadline_ns = sbx_deadline_ns(t0, io->timeout_ms);
 	c->l.cancel_fd = io->cancel_fd;
 	c->want_mark = true;
 	c->kill = kill;
@@ -265,7 +265,7 @@ int sbx_oci_cmd(const char *engine, char *const *argv, int in, uint64_t out_max,
 	c.l.out.capture = c.l.err.capture = true;
 	c.l.out.limit = out_max ? out_max : 1;
 	c.l.err.limit = 8192;
-	c.l.deadline_ns = timeout_ms ? sbx_now_ns() + timeout_ms * 1000000ull : 0;
+	c.l.deadline_ns = sbx_deadline_ns(sbx_now_ns(), timeout_ms);
 	int r = sbx_oci_client_run(&c, argv, in, engine, err);
 	if (r == 0) {
 		o->code = sbx_oci_code(c.l.wstatus);

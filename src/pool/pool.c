@@ -305,7 +305,8 @@ SBX_API int sbx_pool_acquire(sbx_pool *p, int64_t timeout_ms, sbx_sandbox **out,
 			return sbx_fail(err, SBX_E_STATE, "pool exhausted (%s)", why);
 		}
 		if (timeout_ms > 0) {
-			uint64_t end = t0 + (uint64_t)timeout_ms * 1000000ull, now = sbx_now_ns();
+			uint64_t end = sbx_deadline_ns(t0, (uint64_t)timeout_ms),
+				 now = sbx_now_ns();
 			if (now >= end) {
 				pthread_mutex_unlock(&p->mu);
 				return sbx_fail(err, SBX_E_STATE,

@@ -214,19 +214,21 @@ t_output_reader_gone_exec() {
 
 t_output_reader_gone_pool() {
 	# The pool answers in one line at the end, so its client sees a reader
-	# go away before there is anything to write: one that never reads.
-	# (Ending the request inside the daemon when its client leaves is the
-	# daemon's business; --timeout 5s bounds it here.)
+	# go away before there is anything to write: one that never reads. The
+	# client then closes its connection, and the daemon ends the request
+	# (no timeout here: without that, `yes` would run forever).
 	local S=$T/pool.sock i
-	pool_up P "$S" --size 1 --timeout 5s
-	READER="sleep 1" out_pipe_rc run --pool "$S" -- yes
+	pool_up P "$S" --size 1 --timeout 0
+	READER="sleep 1" out_pipe_rc run --pool "$S" --timeout 0 -- yes
 	expect_rc 141 "sbx run --pool -- yes | sleep 1"
 	printf 'while True: print("y")\n' >"$T/y.py"
-	READER="sleep 1" out_pipe_rc python --pool "$S" "$T/y.py"
+	READER="sleep 1" out_pipe_rc python --pool "$S" --timeout 0 "$T/y.py"
 	expect_rc 141 "sbx python --pool | sleep 1"
 	for ((i = 0; i < 300; i++)); do
 		[ "$(pool_stat "$S" in_use)" = 0 ] && break
 		sleep 0.1
 	done
+	[ "$(pool_stat "$S" in_use)" = 0 ] ||
+		fail "the daemon still runs the requests of clients that left ($(pool_stat "$S" in_use) in use)"
 	pool_stop P
 }

@@ -1019,3 +1019,21 @@ t_pool_stdin_too_large() {
 	note "client maxrss ${kb} KiB for 100 MiB of stdin"
 	[ "$kb" -lt 150000 ] || fail "the client used ${kb} KiB for 100 MiB of stdin"
 }
+
+# A timeout too large to represent (in nanoseconds) is refused, not wrapped
+# into "already expired" (item 13): a daemon without a --timeout of its own
+# passes requests' timeouts through.
+t_pool_huge_timeout_refused() {
+	local S=$T/p.sock
+	pool_up d "$S" --size 1 --timeout 0
+	{
+		echo '{"v":1,"id":1,"op":"run","argv":["echo","ran"],"timeout_ms":9223372036854775807}'
+		echo '{"v":1,"id":2,"op":"run","argv":["echo","ran"],"timeout_ms":315360000001}'
+		echo '{"v":1,"id":3,"op":"run","argv":["echo","ran"],"timeout_ms":315360000000}'
+	} | pool_raw_c "$S" >"$T/resp"
+	pool_expect_error "$T/resp" 1 "timeout_ms 2^63-1" 'timeout_ms'
+	pool_expect_error "$T/resp" 2 "timeout_ms over 10 years" 'timeout_ms'
+	pool_line "$T/resp" 3
+	[ "$(json_str stdout "$T/line.json")" = ran ] && [ "$(json_get exit_code "$T/line.json")" = 0 ] ||
+		fail "a 10-year timeout did not run normally: $(cat "$T/line.json")"
+}

@@ -93,11 +93,29 @@ void sbx_native_owned_activate(sbx_sandbox *sb)
  * its whole life (sbx_sup_holder). The state file (pid, cgroups, start
  * time) is advisory: it may be stale, truncated or corrupt. */
 
+/* A supervisor started by an sbx from before the supervisor lock (a
+ * sandbox that outlived an upgrade): the state's pid, believed only where
+ * the kernel agrees, i.e. that process holds open a cgroup the state names. */
+static pid_t legacy_supervisor(const sbx_sbstate *st)
+{
+	char held[2 * SBX_CG_N][PATH_MAX];
+	int n = st->sup_pid > 0 ? sbx_cgroup_held_by(st->sup_pid, held, 2 * SBX_CG_N) : 0;
+	for (int i = 0; i < n; i++)
+		for (int c = 0; c < SBX_CG_N; c++)
+			if (st->cg[c][0] && strstr(st->cg[c], "/sbx-") &&
+			    !strcmp(held[i], st->cg[c]))
+				return st->sup_pid;
+	return 0;
+}
+
 /* The live supervisor's pid (0: none), and the state when it matches. */
 static pid_t running(const sbx_paths *p, sbx_sbstate *st)
 {
 	pid_t sup = sbx_sup_holder(p);
-	if (sbx_sbstate_load(p, st, NULL) < 0 || st->sup_pid != sup)
+	bool loaded = sbx_sbstate_load(p, st, NULL) == 0;
+	if (sup == 0 && loaded)
+		sup = legacy_supervisor(st);
+	if (!loaded || st->sup_pid != sup)
 		memset(st, 0, sizeof(*st));
 	return sup;
 }
@@ -106,7 +124,8 @@ bool sbx_native_is_running(sbx_sandbox *sb)
 {
 	if (owned(sb))
 		return !sbx_native_owned_dead(sb);
-	return sbx_sup_holder(sb->paths) > 0;
+	sbx_sbstate st;
+	return running(sb->paths, &st) > 0;
 }
 
 /* The sandbox's cgroups: those the supervisor holds (the kernel's word),
@@ -130,7 +149,7 @@ static int sandbox_cgroups(pid_t sup, const sbx_sbstate *st, char (*cg)[PATH_MAX
 static void clean_stale(const sbx_paths *p)
 {
 	sbx_sbstate st;
-	if (sbx_sup_holder(p) > 0)
+	if (running(p, &st) > 0)
 		return;
 	if (sbx_sbstate_load(p, &st, NULL) < 0)
 		memset(&st, 0, sizeof(st));
@@ -170,7 +189,8 @@ int sbx_native_stop(sbx_sandbox *sb, sbx_error *err)
 		return 0;
 	}
 	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, sup, 0);
-	if (pfd >= 0 && sbx_sup_holder(p) != sup) {
+	sbx_sbstate now;
+	if (pfd >= 0 && running(p, &now) != sup) {
 		clean_stale(p); /* it ended (the pid may be reused) after we looked */
 		return 0;
 	}
@@ -190,7 +210,7 @@ int sbx_native_stop(sbx_sandbox *sb, sbx_error *err)
 	 * could not (killed, or its state was wrong). */
 	for (int i = 0; i < ncg; i++)
 		sbx_cgroup_remove(-1, cg[i], NULL);
-	if (sbx_sup_holder(p) == 0)
+	if (running(p, &now) == 0)
 		sbx_sbstate_cleanup(p, &st);
 	return 0;
 }

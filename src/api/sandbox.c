@@ -198,6 +198,19 @@ SBX_API int sbx_sandbox_create(const char *name, const sbx_config *cfg, uint64_t
 	return 0;
 }
 
+/* The driver's destroy, then the sandbox's directory: its own workspace
+ * goes with it; a host directory given with --workspace is never touched. */
+static int destroy_and_remove(sbx_sandbox *sb, sbx_error *err)
+{
+	int r = sb->drv->destroy(sb, err);
+	if (r < 0)
+		return r;
+	r = sbx_rm_tree(sb->paths->dir);
+	if (r < 0)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, -r, "cannot remove %s", sb->paths->dir);
+	return 0;
+}
+
 SBX_API int sbx_sandbox_destroy(sbx_sandbox *sb, bool force, sbx_error *err)
 {
 	_cleanup_(unlockp) locked l = {-1};
@@ -209,15 +222,7 @@ SBX_API int sbx_sandbox_destroy(sbx_sandbox *sb, bool force, sbx_error *err)
 	if (!force && sb->drv->is_running(sb))
 		return sbx_fail(err, SBX_E_STATE, "sandbox %s is running (stop it, or use rm -f)",
 				sb->name);
-	r = sb->drv->destroy(sb, err);
-	if (r < 0)
-		return r;
-	/* The sandbox's own workspace goes with it; a host directory given
-	 * with --workspace is never touched. */
-	r = sbx_rm_tree(sb->paths->dir);
-	if (r < 0)
-		return sbx_fail_errno(err, SBX_E_SYSTEM, -r, "cannot remove %s", sb->paths->dir);
-	return 0;
+	return destroy_and_remove(sb, err);
 }
 
 /* A broken sandbox (no or a corrupt config, an unusable lock): its
@@ -240,13 +245,7 @@ static int remove_broken(const char *name, sbx_error *err)
 		return -SBX_E_INVALID;
 	sbx_sbconf_free(&sb->stored);
 	memset(&sb->stored, 0, sizeof(sb->stored));
-	r = sb->drv->destroy(sb, err);
-	if (r < 0)
-		return r;
-	r = sbx_rm_tree(sb->paths->dir);
-	if (r < 0)
-		return sbx_fail_errno(err, SBX_E_SYSTEM, -r, "cannot remove %s", sb->paths->dir);
-	return 0;
+	return destroy_and_remove(sb, err);
 }
 
 SBX_API int sbx_sandbox_remove(const char *name, bool force, sbx_error *err)

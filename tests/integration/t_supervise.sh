@@ -220,32 +220,29 @@ t_supervise_exec_stdin_directory_refused() {
 
 # SIGKILL of a one-shot sandbox's init from the host: the command was
 # killed by SIGKILL, 137 (not a 125 sbx error).
-t_supervise_sigkill_init() {
+# kill_init_of NAME: SIGKILL the sbx-init of background run NAME once its
+# command runs; fails the test if none shows up.
+kill_init_of() {
 	local pid init i
-	sbx_start S run --timeout 60s -- sleep 50
-	pid=$(sbx_pid S)
+	pid=$(sbx_pid "$1")
 	for ((i = 0; i < 200; i++)); do
 		init=$(pgrep -P "$pid" -x sbx-init | head -1)
 		[ -n "$init" ] && [ -n "$(pgrep -P "$init")" ] && break
 		init=
 		sleep 0.05
 	done
-	[ -n "$init" ] || { sbx_wait S 70; fail_out "no sbx-init child with a command found"; }
+	[ -n "$init" ] || { sbx_wait "$1" 70; fail_out "no sbx-init child with a command found"; }
 	kill -KILL "$init"
-	sbx_wait S 20
+	sbx_wait "$1" 20
+}
+
+t_supervise_sigkill_init() {
+	sbx_start S run --timeout 60s -- sleep 50
+	kill_init_of S
 	expect_rc 137 "sbx after SIGKILL of the sandbox's init"
 	[ "$(stderr_lines | wc -l)" = 0 ] || fail_out "sbx printed an error"
 	sbx_start J run --json --timeout 60s -- sleep 50
-	pid=$(sbx_pid J)
-	for ((i = 0; i < 200; i++)); do
-		init=$(pgrep -P "$pid" -x sbx-init | head -1)
-		[ -n "$init" ] && [ -n "$(pgrep -P "$init")" ] && break
-		init=
-		sleep 0.05
-	done
-	[ -n "$init" ] || { sbx_wait J 70; fail_out "no sbx-init child with a command found"; }
-	kill -KILL "$init"
-	sbx_wait J 20
+	kill_init_of J
 	expect_rc 137 "sbx --json after SIGKILL of the sandbox's init"
 	[ "$(json_get signal)" = 9 ] || fail_out "signal is $(json_get signal), expected 9"
 }

@@ -434,20 +434,27 @@ static void fwd_kill(sbx_loop *l, int sig)
 	kill(l->pid, sig);
 }
 
+/* A loop over a sleeper child (one that ignores SIGTERM if asked), with a
+ * signal pipe p and fwd_kill as its forward action. */
+static void signal_loop(sbx_loop *l, rep *r, int p[2], bool ignore, uint64_t stop_ms)
+{
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	sbx_loop_init(l);
+	l->ctx = r;
+	l->pid = spawn_sleeper(&l->pidfd, ignore);
+	l->signal_fd = p[0];
+	l->forward = fwd_kill;
+	l->stop_timeout_ns = stop_ms * MS;
+}
+
 /* A signal request is passed on; the child ends by it, not by a stop. */
 static void test_signal_forwarded(void **state)
 {
 	(void)state;
 	rep r = {0};
 	int p[2];
-	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	sbx_loop l;
-	sbx_loop_init(&l);
-	l.ctx = &r;
-	l.pid = spawn_sleeper(&l.pidfd, false);
-	l.signal_fd = p[0];
-	l.forward = fwd_kill;
-	l.stop_timeout_ns = 5000 * MS;
+	signal_loop(&l, &r, p, false, 5000);
 	assert_int_equal(sbx_signal_request(p[1], SIGKILL), -SBX_E_INVALID);
 	assert_int_equal(sbx_signal_request(p[1], 0), -SBX_E_INVALID);
 	assert_int_equal(sbx_signal_request(p[1], SIGTERM), 0);
@@ -475,14 +482,8 @@ static void test_signal_stop_timeout(void **state)
 	(void)state;
 	rep r = {0};
 	int p[2];
-	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	sbx_loop l;
-	sbx_loop_init(&l);
-	l.ctx = &r;
-	l.pid = spawn_sleeper(&l.pidfd, true);
-	l.signal_fd = p[0];
-	l.forward = fwd_kill;
-	l.stop_timeout_ns = 300 * MS;
+	signal_loop(&l, &r, p, true, 300);
 	assert_int_equal(sbx_signal_request(p[1], SIGTERM), 0);
 	assert_int_equal(sbx_signal_request(p[1], SIGTERM), 0);
 	uint64_t t0 = sbx_now_ns();

@@ -173,9 +173,12 @@ t_errors_one_write_per_line() {
 	export SBX_STATE_DIR=$T/state SBX_RUN_DIR=$T/run
 	local args writes
 	for args in "exec no-such-box-$$ -- true" "run --memory 12Q -- true" "rm no-such-box-$$"; do
+		# (LeakSanitizer cannot run under ptrace: off for an ASan build, and
+		# a sanitizer's own "==PID==" lines are not sbx's)
 		# shellcheck disable=SC2086
-		strace -f -qq -e trace=write -e signal=none -o "$T/strace" "$SBX" $args 2>"$T/err" >/dev/null
-		writes=$(grep -c 'write(2, ' "$T/strace")
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+			strace -f -qq -e trace=write -e signal=none -o "$T/strace" "$SBX" $args 2>"$T/err" >/dev/null
+		writes=$(grep 'write(2, ' "$T/strace" | grep -vc 'write(2, "==')
 		[ "$writes" = 1 ] || {
 			detail "$(grep 'write(2, ' "$T/strace")"
 			fail "sbx $args: $writes writes to stderr for one error line (want 1)"

@@ -60,27 +60,6 @@ int sbx_privs_prepare(sbx_privs *p, const sbx_config *cfg, sbx_error *err)
 	return 0;
 }
 
-int sbx_privs_drop_all(const sbx_privs *p, sbx_error *err)
-{
-	/* Root inside must never regain capabilities through execve, set-uid
-	 * transitions or ambient raising; lock all of it. */
-	unsigned bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
-			SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
-			SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
-	if (cap_set_secbits(bits) < 0)
-		return sbx_fail_errno(err, SBX_E_SETUP, errno, "securebits");
-	for (int c = 0; c <= p->last_cap; c++)
-		if (cap_drop_bound((cap_value_t)c) < 0 && errno != EINVAL)
-			return sbx_fail_errno(err, SBX_E_SETUP, errno, "bounding set (%d)", c);
-	if (cap_reset_ambient() < 0 && errno != EINVAL)
-		return sbx_fail_errno(err, SBX_E_SETUP, errno, "ambient set");
-	if (cap_set_proc(p->empty) < 0)
-		return sbx_fail_errno(err, SBX_E_SETUP, errno, "capability sets");
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return sbx_fail_errno(err, SBX_E_SETUP, errno, "no_new_privs");
-	return 0;
-}
-
 static bool kept(int c)
 {
 	for (size_t i = 0; i < ARRAY_LEN(workload_caps); i++)
@@ -89,25 +68,40 @@ static bool kept(int c)
 	return false;
 }
 
-int sbx_privs_drop_to_workload(const sbx_privs *p, sbx_error *err)
+/* Securebits, bounding set (all but the kept ones), ambient set cleared,
+ * the capability sets, then no_new_privs: with nothing kept, root inside
+ * must never regain capabilities through execve, set-uid transitions or
+ * ambient raising; with the workload set, root semantics stay (execve as
+ * root keeps the set, a switch to another uid clears it). Locked either way. */
+static int drop(const sbx_privs *p, bool keep_ns, sbx_error *err)
 {
-	/* Root semantics stay (execve as root keeps the set, a switch to
-	 * another uid clears it), locked; no ambient raising. */
 	unsigned bits = SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED |
 			SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
 			SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+	if (!keep_ns)
+		bits |= SECBIT_NOROOT | SECBIT_NO_SETUID_FIXUP;
 	if (cap_set_secbits(bits) < 0)
 		return sbx_fail_errno(err, SBX_E_SETUP, errno, "securebits");
 	for (int c = 0; c <= p->last_cap; c++)
-		if (!kept(c) && cap_drop_bound((cap_value_t)c) < 0 && errno != EINVAL)
+		if (!(keep_ns && kept(c)) && cap_drop_bound((cap_value_t)c) < 0 && errno != EINVAL)
 			return sbx_fail_errno(err, SBX_E_SETUP, errno, "bounding set (%d)", c);
 	if (cap_reset_ambient() < 0 && errno != EINVAL)
 		return sbx_fail_errno(err, SBX_E_SETUP, errno, "ambient set");
-	if (cap_set_proc(p->ns_set) < 0)
+	if (cap_set_proc(keep_ns ? p->ns_set : p->empty) < 0)
 		return sbx_fail_errno(err, SBX_E_SETUP, errno, "capability sets");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return sbx_fail_errno(err, SBX_E_SETUP, errno, "no_new_privs");
 	return 0;
+}
+
+int sbx_privs_drop_all(const sbx_privs *p, sbx_error *err)
+{
+	return drop(p, false, err);
+}
+
+int sbx_privs_drop_to_workload(const sbx_privs *p, sbx_error *err)
+{
+	return drop(p, true, err);
 }
 
 int sbx_rlimits_apply(const sbx_privs *p, sbx_error *err)

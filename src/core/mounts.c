@@ -207,25 +207,42 @@ static int empty_tmpfs(void)
 	return m;
 }
 
+static int overlay_rootfs(const char *root, const char *second)
+{
+	char opts[64];
+	snprintf(opts, sizeof(opts), "lowerdir=.:%s", second);
+	return mount("rootfs", root, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, opts);
+}
+
 /* The rootfs as a read-only overlay whose layers are named "." (the
- * rootfs, resolved from our working directory) and "/proc/self/fd/N" (an
- * empty tmpfs): a bind mount would show the rootfs's host path in the
- * sandbox's /proc/self/mountinfo (its root field is the directory's path
- * within the host file system); the overlay's root is "/" and its options
- * show only those two neutral names. Where overlayfs cannot be mounted in
- * a user namespace (kernels before 5.11), a bind mount as before. */
+ * rootfs, resolved from our working directory) and an empty tmpfs: a bind
+ * mount would show the rootfs's host path in the sandbox's
+ * /proc/self/mountinfo (its root field is the directory's path within the
+ * host file system); the overlay's root is "/" and its options show only
+ * neutral names. The empty tmpfs is a detached mount, named
+ * "/proc/self/fd/N"; kernels before 6.15 refuse a detached layer (EINVAL,
+ * e.g. Debian 12's 6.1), so there it is first attached on the rootfs's own
+ * tmp directory (in this private mount namespace; setup_tmp mounts /tmp's
+ * tmpfs there later) and named "tmp", then detached again. Where overlayfs
+ * cannot be mounted in a user namespace (before 5.11), a bind mount. */
 static int mount_rootfs(const char *root, sbx_error *err)
 {
-	int empty = empty_tmpfs();
+	_cleanup_close_ int empty = empty_tmpfs();
 	if (empty >= 0 && chdir(root) == 0) {
-		char opts[64];
-		snprintf(opts, sizeof(opts), "lowerdir=.:/proc/self/fd/%d", empty);
-		int m = mount("rootfs", root, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, opts);
-		close(empty);
-		if (m == 0)
+		char fdname[32];
+		snprintf(fdname, sizeof(fdname), "/proc/self/fd/%d", empty);
+		if (overlay_rootfs(root, fdname) == 0)
 			return 0;
-	} else if (empty >= 0) {
-		close(empty);
+		if (syscall(SYS_move_mount, empty, "", AT_FDCWD, "tmp", MOVE_MOUNT_F_EMPTY_PATH) ==
+		    0) {
+			int m = overlay_rootfs(root, "tmp");
+			/* cwd is the directory under the overlay: "tmp" is still ours */
+			if (umount2("tmp", MNT_DETACH) < 0)
+				return sbx_fail_errno(err, SBX_E_SETUP, errno,
+						      "detach the empty layer");
+			if (m == 0)
+				return 0;
+		}
 	}
 	if (mount(root, root, NULL, MS_BIND, NULL) < 0)
 		return sbx_fail_errno(err, SBX_E_SETUP, errno, "bind rootfs %s", root);

@@ -345,17 +345,31 @@ for k in ["shm", "msg", "sem"]:
 t_isolation_cgroup_namespace() {
 	run_sbx run -- python3 -c 'print(open("/proc/self/cgroup").read(), end="")'
 	expect_rc 0
-	local c line bad=
+	local c line bad= own
+	# Each hierarchy the sandbox's limits use must show "/" inside: the v1
+	# controllers' lines where memory/cpu/pids are on v1 (hybrid hosts), the
+	# unified "0::" line where they are on v2 (pure v2 hosts have only it).
 	for c in memory cpu pids; do
-		line=$(awk -F: -v c="$c" '{ n = split($2, o, ","); for (j = 1; j <= n; j++) if (o[j] == c) print }' "$T/out")
-		[ -n "$line" ] || { bad+=" no $c line;"; continue; }
+		if [ -n "$(cg_own "$c" $BASHPID)" ]; then
+			line=$(awk -F: -v c="$c" '{ n = split($2, o, ","); for (j = 1; j <= n; j++) if (o[j] == c) print }' "$T/out")
+			[ -n "$line" ] || { bad+=" no $c line;"; continue; }
+		else
+			line=$(grep '^0::' "$T/out")
+			[ -n "$line" ] || { bad+=" no unified (0::) line for $c;"; continue; }
+		fi
 		[ "${line#*:*:}" = / ] || bad+=" $c path is '${line#*:*:}' (want /);"
 	done
-	local own
-	own=$(cg_own memory $BASHPID)
-	if [ "$own" != / ] && grep -qF "$own" "$T/out"; then
-		bad+=" the host's cgroup path $own is visible;"
-	fi
+	# and the host's own path of any hierarchy is not visible
+	for c in memory unified; do
+		if [ $c = unified ]; then
+			own=$(sed -n 's/^0:://p' /proc/$BASHPID/cgroup)
+		else
+			own=$(cg_own $c $BASHPID)
+		fi
+		if [ -n "$own" ] && [ "$own" != / ] && grep -qF "$own" "$T/out"; then
+			bad+=" the host's cgroup path $own is visible;"
+		fi
+	done
 	[ -z "$bad" ] || fail_out "cgroup namespace:$bad"
 }
 

@@ -337,6 +337,23 @@ t_lifecycle_workspaces() {
 	local hw
 	hw=$(mk_dir hostws)
 	echo "from the host" >"$hw/host.txt"
+	if ! ws_idmap_ok "$hw"; then
+		# $T's file system cannot be idmapped: host dirs are refused with
+		# the documented line, nothing stored (own workspaces still work)
+		local m
+		for m in rw ro; do
+			run_sbx create WC --workspace "$hw:$m"
+			ws_expect_refused "$hw" "create with a host :$m workspace"
+		done
+		[ -z "$(ls -A "$SBX_STATE_DIR/sandboxes" | grep -vx 'WA\|WB')" ] ||
+			fail "a refused create left state: $(ls -A "$SBX_STATE_DIR/sandboxes")"
+		[ "$(ls -A "$hw")" = host.txt ] || fail "a refused create changed $hw: $(ls -A "$hw")"
+		note "$T cannot be idmapped here: host workspaces refused as documented"
+		lc_ok "rm -f A" rm -f WA
+		lc_ok "rm -f B" rm -f WB
+		[ -e "$wa" ] && fail "A's own workspace $wa is still there after rm"
+		return 0
+	fi
 	lc_ok "create C" create WC --workspace "$hw:rw"
 	lc_ok "read host file" read WC /workspace/host.txt
 	expect_stdout "from the host"
@@ -460,7 +477,18 @@ t_lifecycle_symlink_escapes() {
 	chmod 0644 "$host/hostsecret"
 	local secret
 	secret=$(cat "$host/hostsecret")
-	lc_ok "create" create SY --workspace "$ws:rw"
+	local ids=()
+	if ! ws_idmap_ok "$ws"; then
+		# $T's file system cannot be idmapped: refused as documented; the
+		# escapes are then tried with root inside mapped to the owner
+		run_sbx create SY --workspace "$ws:rw"
+		ws_expect_refused "$ws" "create with a host workspace"
+		[ ! -e "$SBX_STATE_DIR/sandboxes/SY" ] || fail "a refused create left state"
+		chown "$((0x6f000000)):$((0x6f000000))" "$ws"
+		ids=(--map-uid "$((0x6f000000))" --map-gid "$((0x6f000000))")
+		note "$T cannot be idmapped here: the workspace is used with --map-uid/--map-gid of its owner"
+	fi
+	lc_ok "create" create SY "${ids[@]}" --workspace "$ws:rw"
 	# A decoy at the host path, inside the sandbox's own /tmp: resolving a
 	# host path inside the sandbox may find this, never the host's file.
 	local deep=../../../../../../../../..

@@ -1302,3 +1302,26 @@ third"
 	[ -z "$(ls -A "$SBX_STATE_DIR/sandboxes" 2>/dev/null)" ] || fail "rm left: $(ls -AR "$SBX_STATE_DIR/sandboxes")"
 	unset SBX_ID_RANGE
 }
+
+# Issue 15: through the C API, a host workspace that cannot be idmapped
+# (ramfs) is refused by sbx_run and sbx_sandbox_create with SBX_E_PATH and
+# the documented message; nothing is stored.
+t_lifecycle_c_api_workspace_refused() {
+	command -v cc >/dev/null || skip "no C compiler on the host"
+	local lib=$(dirname "$SBX_REAL")/libsbx.a san=() out
+	[ -f "$lib" ] || fail "no $lib next to $SBX_REAL (make all)"
+	grep -qa __asan_init "$SBX_REAL" &&
+		san=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+	out=$(cc -std=gnu11 -O1 -g -Wall -Wextra -Werror "${san[@]}" -I"$REPO/include" \
+		-o "$T/api_test" "$HERE/helpers/api_test.c" "$lib" -lseccomp -lcap -lcgroup -lpthread 2>&1) ||
+		fail "building api_test failed: $(echo "$out" | head -n 5)"
+	ws_ramfs rfs
+	mkdir -m 0755 "$WS_RAMFS/h"
+	export SBX_STATE_DIR=$T/api/state SBX_RUN_DIR=$T/api/run
+	on_exit lc_cleanup
+	SBX_ROOTFS=$ROOTFS timeout -s KILL 60 "$T/api_test" "$T/api" --refused-workspace "$WS_RAMFS/h" >"$T/out" 2>"$T/err"
+	RC=$?
+	[ "$RC" = 0 ] && grep -qx 'api_test: ok' "$T/out" || fail_out "api_test --refused-workspace: $(grep -m1 'api_test: ' "$T/out")"
+	[ -z "$(ls -A "$T/api/state/sandboxes" 2>/dev/null)" ] || fail "a refused create left state: $(ls -A "$T/api/state/sandboxes")"
+	[ -z "$(ls -A "$WS_RAMFS/h")" ] || fail "the refused calls changed the workspace"
+}

@@ -10,6 +10,7 @@
 #include "base/procfs.h"
 #include "base/util.h"
 #include "core/idrange.h"
+#include "core/userns.h"
 #include "drivers/driver.h"
 #include "state/exec.h"
 
@@ -176,6 +177,15 @@ SBX_API int sbx_sandbox_create(const char *name, const sbx_config *cfg, uint64_t
 	sb->drv = sbx_driver_by_name(sb->stored.cfg.driver, err);
 	if (!sb->drv)
 		return -SBX_E_INVALID;
+	/* A host workspace root inside could not use is refused before
+	 * anything is stored (the native driver's start checks it again). */
+	if (!strcmp(sb->drv->name, "native") && sb->stored.cfg.workspace &&
+	    sb->stored.cfg.workspace_mode != SBX_WS_NONE) {
+		r = sbx_workspace_check(sb->stored.cfg.workspace, sb->stored.cfg.map_uid,
+					sb->stored.cfg.map_gid, err);
+		if (r < 0)
+			return r;
+	}
 	_cleanup_(unlockp) locked l = {sbx_sbdir_create(sb->paths, err)};
 	if (l.fd < 0)
 		return l.fd;

@@ -168,8 +168,10 @@ static int prepare(sbx_launcher *s, const sbx_config *cfg, sbx_error *err)
 			return sbx_fail(err, SBX_E_PATH, "workspace not found: %s", cfg->workspace);
 		bool idmapped;
 		l->ws_ro = cfg->workspace_mode == SBX_WS_RO;
-		l->ws_fd =
-		    sbx_workspace_mount(real, l->ws_ro, s->map_uid, s->map_gid, &idmapped, err);
+		char marker[PATH_MAX + 8];
+		snprintf(marker, sizeof(marker), "%s.shift", real);
+		l->ws_fd = sbx_workspace_mount(real, l->ws_ro, s->map_uid, s->map_gid, s->map_count,
+					       s->ws_own ? marker : NULL, &idmapped, err);
 		if (l->ws_fd < 0)
 			return l->ws_fd;
 		sbx_debug("workspace %s %s%s", real, l->ws_ro ? "ro" : "rw",

@@ -19,6 +19,11 @@ typedef struct sbx_launcher {
 	uid_t map_uid;	 /* the ids in effect: explicit or ids' */
 	gid_t map_gid;
 	uint32_t map_count;
+	/* Set by the caller before start: cfg->workspace is sbx's own (a
+	 * sandbox's dir in the state dir, its shift record next to it as
+	 * WORKSPACE.shift): where it cannot be idmapped its owners are shifted
+	 * to the ids root inside maps to; a host directory is refused then. */
+	bool ws_own;
 } sbx_launcher;
 
 void sbx_launcher_init(sbx_launcher *s);

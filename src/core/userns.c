@@ -9,10 +9,12 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "base/util.h"
+#include "core/idshift.h"
 #include "core/launch.h"
 #include "core/userns.h"
 
@@ -127,39 +129,114 @@ static int idmap_userns(uid_t ou, gid_t og, uid_t mu, gid_t mg, bool *owned, sbx
 	return fd;
 }
 
-int sbx_workspace_mount(const char *dir, bool ro, uid_t map_uid, gid_t map_gid, bool *idmapped,
-			sbx_error *err)
+/* Why dir (owned by st) cannot be a host workspace here: one line. */
+static int refuse(const char *dir, const struct stat *st, sbx_error *err)
+{
+	struct statfs fs;
+	char type[32];
+	if (statfs(dir, &fs) < 0)
+		fs.f_type = 0;
+	sbx_fstype_str((unsigned long)fs.f_type, type, sizeof(type));
+	if (st->st_uid == 0 || st->st_gid == 0)
+		return sbx_fail(
+		    err, SBX_E_PATH,
+		    "workspace %s: its file system (%s) cannot be idmapped, so root "
+		    "inside the sandbox would not own it: use a file system with "
+		    "idmapped mounts (ext4, xfs, btrfs; tmpfs from Linux 6.3), or chown it "
+		    "to a user other than root and give that user's ids with "
+		    "--map-uid/--map-gid",
+		    dir, type);
+	return sbx_fail(err, SBX_E_PATH,
+			"workspace %s: its file system (%s) cannot be idmapped, so root inside "
+			"the sandbox would not own it: use a file system with idmapped mounts "
+			"(ext4, xfs, btrfs; tmpfs from Linux 6.3), or give --map-uid %u "
+			"--map-gid %u (the directory's owner)",
+			dir, type, (unsigned)st->st_uid, (unsigned)st->st_gid);
+}
+
+/* Try to idmap the detached mount tree: 1 done, 0 the file system (or the
+ * kernel) cannot be idmapped (EINVAL, ENOSYS), negative: another failure,
+ * reported as it is. */
+static int try_idmap(int tree, const char *dir, const struct stat *st, uid_t map_uid, gid_t map_gid,
+		     struct mount_attr attr, sbx_error *err)
+{
+	bool owned = false;
+	int ns = idmap_userns(st->st_uid, st->st_gid, map_uid, map_gid, &owned, err);
+	if (ns < 0)
+		return sbx_error_wrap(err, ns, "workspace %s: idmapped mount", dir);
+	attr.attr_set |= MOUNT_ATTR_IDMAP;
+	attr.userns_fd = (unsigned)ns;
+	int r = (int)syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr));
+	int e = errno;
+	if (owned)
+		close(ns);
+	if (r == 0)
+		return 1;
+	if (e == EINVAL || e == ENOSYS)
+		return 0;
+	return sbx_fail_errno(err, SBX_E_KERNEL, e, "workspace %s: idmapped mount", dir);
+}
+
+static int open_clone(const char *dir, struct stat *st, sbx_error *err)
+{
+	if (stat(dir, st) < 0 || !S_ISDIR(st->st_mode))
+		return sbx_fail(err, SBX_E_PATH, "workspace is not a directory: %s", dir);
+	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0)
+		return sbx_fail_errno(err, SBX_E_KERNEL, errno, "workspace %s: open_tree", dir);
+	return tree;
+}
+
+int sbx_workspace_idmap_probe(const char *dir, sbx_error *err)
+{
+	struct stat st;
+	_cleanup_close_ int tree = open_clone(dir, &st, err);
+	if (tree < 0)
+		return tree;
+	struct mount_attr attr = {0};
+	/* Any mapping tells: the owner to itself (a cached namespace). */
+	return try_idmap(tree, dir, &st, st.st_uid, st.st_gid, attr, err);
+}
+
+int sbx_workspace_check(const char *dir, uid_t map_uid, gid_t map_gid, sbx_error *err)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0; /* reported where it is used */
+	if (st.st_uid == map_uid && st.st_gid == map_gid)
+		return 0; /* root inside owns it, idmapped or not */
+	int r = sbx_workspace_idmap_probe(dir, err);
+	if (r < 0)
+		return r;
+	return r == 1 ? 0 : refuse(dir, &st, err);
+}
+
+int sbx_workspace_mount(const char *dir, bool ro, uid_t map_uid, gid_t map_gid, uint32_t map_count,
+			const char *own_marker, bool *idmapped, sbx_error *err)
 {
 	struct stat st;
 	*idmapped = false;
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return sbx_fail(err, SBX_E_PATH, "workspace is not a directory: %s", dir);
-	_cleanup_close_ int tree =
-	    (int)syscall(SYS_open_tree, AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	_cleanup_close_ int tree = open_clone(dir, &st, err);
 	if (tree < 0)
-		return sbx_fail_errno(err, SBX_E_KERNEL, errno, "workspace %s: open_tree", dir);
+		return tree;
 	struct mount_attr attr = {
 	    .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (ro ? MOUNT_ATTR_RDONLY : 0),
 	};
-	bool owned = false;
-	sbx_error why; /* why there is no idmap: the fallback is silent */
-	int ns = idmap_userns(st.st_uid, st.st_gid, map_uid, map_gid, &owned, &why);
-	if (ns >= 0) {
-		struct mount_attr ia = attr;
-		ia.attr_set |= MOUNT_ATTR_IDMAP;
-		ia.userns_fd = (unsigned)ns;
-		if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &ia, sizeof(ia)) == 0)
-			*idmapped = true;
-		else
-			sbx_fail_errno(&why, SBX_E_KERNEL, errno, "mount_setattr");
-		if (owned)
-			close(ns);
+	int r = try_idmap(tree, dir, &st, map_uid, map_gid, attr, err);
+	if (r < 0)
+		return r;
+	*idmapped = r == 1;
+	if (!*idmapped && own_marker) {
+		/* sbx's own workspace: its owners follow root inside. */
+		sbx_debug("workspace %s cannot be idmapped: shifting its owners", dir);
+		r = sbx_idshift_workspace(dir, own_marker, map_uid, map_gid, map_count, err);
+		if (r < 0)
+			return sbx_error_wrap(err, r, "workspace %s", dir);
+	} else if (!*idmapped && (st.st_uid != map_uid || st.st_gid != map_gid)) {
+		return refuse(dir, &st, err);
 	}
-	if (!*idmapped) {
-		sbx_debug("workspace idmap unsupported here (%s): plain bind", why.msg);
-		if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-			return sbx_fail_errno(err, SBX_E_KERNEL, errno,
-					      "workspace %s: mount_setattr", dir);
-	}
+	if (!*idmapped &&
+	    syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+		return sbx_fail_errno(err, SBX_E_KERNEL, errno, "workspace %s: mount_setattr", dir);
 	return sbx_steal_fd(&tree);
 }

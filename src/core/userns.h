@@ -23,9 +23,25 @@ void sbx_userns_owner_child(int saved);
 /* A detached mount of host directory dir (nosuid, nodev, ro if asked),
  * idmapped so the directory's owner appears as the sandbox's root (host
  * uid map_uid) and files root creates belong to the owner on the host.
- * Falls back to a plain detached bind where the file system has no idmap
- * support (*idmapped false). Returns an fd, or negative with err set. */
-int sbx_workspace_mount(const char *dir, bool ro, uid_t map_uid, gid_t map_gid, bool *idmapped,
-			sbx_error *err);
+ * Where the file system cannot be idmapped (*idmapped false):
+ * - own_marker set (sbx's own workspace, marker the shift record in the
+ *   state dir): the owners in the tree are shifted to map_uid/map_gid ..
+ *   +map_count (core/idshift.h), then a plain bind;
+ * - a host directory: a plain bind if root inside is its owner (map_uid and
+ *   map_gid are the directory's), else refused (-SBX_E_PATH, one line
+ *   naming the directory, the file system and the ways out).
+ * Other failures are reported as they are. Returns an fd, or negative. */
+int sbx_workspace_mount(const char *dir, bool ro, uid_t map_uid, gid_t map_gid, uint32_t map_count,
+			const char *own_marker, bool *idmapped, sbx_error *err);
+
+/* 1 if dir's file system accepts idmapped mounts, 0 if it cannot be
+ * idmapped (EINVAL from mount_setattr MOUNT_ATTR_IDMAP, or no kernel
+ * support), negative with err on another failure. */
+int sbx_workspace_idmap_probe(const char *dir, sbx_error *err);
+
+/* The early check of a host directory given as workspace (create, start):
+ * 0 if usable with map_uid/map_gid (SBX_MAP_AUTO: a range of its own),
+ * the refusal of sbx_workspace_mount otherwise. */
+int sbx_workspace_check(const char *dir, uid_t map_uid, gid_t map_gid, sbx_error *err);
 
 #endif

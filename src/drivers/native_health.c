@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -14,7 +15,10 @@
 
 #include "base/util.h"
 #include "core/cgroup.h"
+#include "core/idshift.h"
+#include "core/userns.h"
 #include "drivers/native.h"
+#include "state/store.h"
 
 typedef struct report {
 	sbx_health_line out;
@@ -109,14 +113,31 @@ int sbx_native_health(const sbx_driver *d, const sbx_config *cfg, sbx_health_lin
 		     "sbx joins v1 cgroups without a grace period; other tools pay 5-10 ms per "
 		     "migration (rcu_expedited=%c)",
 		     buf[0]);
-	/* idmapped mounts, for workspaces owned by someone else */
-	int t = (int)syscall(SYS_open_tree, AT_FDCWD, "/tmp", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	if (t >= 0)
-		line(r, true, false, "idmapped mounts", "open_tree available");
+	/* idmapped mounts, for workspaces owned by someone else: on the state
+	 * dir's file system (or its nearest existing parent), where sandboxes'
+	 * own workspaces live */
+	char sd[PATH_MAX];
+	snprintf(sd, sizeof(sd), "%s", sbx_state_root());
+	struct stat sst;
+	while (stat(sd, &sst) < 0 && strrchr(sd, '/') && strcmp(sd, "/")) {
+		char *slash = strrchr(sd, '/');
+		slash[slash == sd] = '\0';
+	}
+	sbx_error ierr;
+	int im = sbx_workspace_idmap_probe(sd, &ierr);
+	struct statfs sfs;
+	char type[32];
+	sbx_fstype_str(statfs(sd, &sfs) == 0 ? (unsigned long)sfs.f_type : 0, type, sizeof(type));
+	if (im == 1)
+		line(r, true, false, "idmapped mounts", "supported on the state dir %s (%s)", sd,
+		     type);
+	else if (im == 0)
+		line(r, false, false, "idmapped mounts",
+		     "not on the state dir %s (%s): own workspaces are shifted to each start's "
+		     "ids instead; host directories there need --map-uid/--map-gid of their owner",
+		     sd, type);
 	else
-		line(r, false, false, "idmapped mounts", "unavailable: %s", strerror(errno));
-	if (t >= 0)
-		close(t);
+		line(r, false, false, "idmapped mounts", "%s", ierr.msg);
 	const char *rootfs = cfg->rootfs ? cfg->rootfs : sbx_default_rootfs();
 	char py[PATH_MAX + 32];
 	snprintf(py, sizeof(py), "%s/usr/bin/python3", rootfs);

@@ -13,6 +13,7 @@
 
 #include "base/procfs.h"
 #include "base/util.h"
+#include "core/userns.h"
 #include "drivers/native.h"
 #include "drivers/native_supervisor.h"
 #include "proto/proto.h"
@@ -164,6 +165,13 @@ int sbx_native_start(sbx_sandbox *sb, sbx_error *err)
 	if (running(p, &st) > 0)
 		return 0;
 	clean_stale(p);
+	/* A host directory root inside could not use: refused here, before
+	 * the supervisor (its error code kept). */
+	if (!c->own_workspace && c->cfg.workspace && c->cfg.workspace_mode != SBX_WS_NONE) {
+		int r = sbx_workspace_check(c->cfg.workspace, c->cfg.map_uid, c->cfg.map_gid, err);
+		if (r < 0)
+			return r;
+	}
 	if (c->own_workspace && mkdir(c->workspace, 0755) < 0 && errno != EEXIST)
 		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot create workspace %s",
 				      c->workspace);

@@ -88,6 +88,7 @@ static _Noreturn void supervise(const sbx_paths *p, const sbx_sbconf *c, int lis
 	sbx_error err = {0};
 	sbx_launcher s;
 	sbx_launcher_init(&s);
+	s.ws_own = c->own_workspace;
 	int sfd = block_stop_signals();
 	/* Held (never closed) until we die: our liveness for everyone else. */
 	int r = sbx_sup_lock(p, &err);

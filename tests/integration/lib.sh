@@ -451,3 +451,62 @@ host_gateway() {
 need_helpers() {
 	[ -n "$HELPERS" ] || skip "helpers not built: $HELPERS_ERR"
 }
+
+# ---------------------------------------------------------------- workspaces without idmapped mounts
+
+# ws_refusal_line DIR: the one line sbx prints when it refuses host
+# directory DIR as a workspace (its file system cannot be idmapped and root
+# inside is not its owner), as documented in docs/cli.md.
+ws_refusal_line() {
+	local dir=$1 t type uid gid
+	t=$(stat -f -c %t "$dir")
+	case $t in
+	1021994) type=tmpfs ;;
+	794c7630) type=overlayfs ;;
+	6969) type=nfs ;;
+	858458f6) type=ramfs ;;
+	1021997) type=9p ;;
+	65735546) type=fuse ;;
+	*) type=0x$t ;;
+	esac
+	uid=$(stat -c %u "$dir")
+	gid=$(stat -c %g "$dir")
+	if [ "$uid" = 0 ] || [ "$gid" = 0 ]; then
+		echo "sbx: workspace $dir: its file system ($type) cannot be idmapped, so root inside the sandbox would not own it: use a file system with idmapped mounts (ext4, xfs, btrfs; tmpfs from Linux 6.3), or chown it to a user other than root and give that user's ids with --map-uid/--map-gid"
+	else
+		echo "sbx: workspace $dir: its file system ($type) cannot be idmapped, so root inside the sandbox would not own it: use a file system with idmapped mounts (ext4, xfs, btrfs; tmpfs from Linux 6.3), or give --map-uid $uid --map-gid $gid (the directory's owner)"
+	fi
+}
+
+# ws_idmap_ok DIR: 0 if sbx accepts DIR (owned by someone else than root
+# inside) as a workspace (an idmapped mount), 1 if sbx refuses it because
+# its file system cannot be idmapped; the probe is the sbx binary itself
+# (a :ro run of `true`); anything else fails the test.
+ws_idmap_ok() {
+	local rc
+	"$SBX" run --workspace "$1:ro" -- true >"$T/.wsprobe.out" 2>"$T/.wsprobe.err"
+	rc=$?
+	[ "$rc" = 0 ] && return 0
+	[ "$rc" = 125 ] && [ "$(stderr_lines "$T/.wsprobe.err")" = "$(ws_refusal_line "$1")" ] && return 1
+	fail "workspace probe of $1: exit $rc: $(head -c 300 "$T/.wsprobe.err")"
+}
+
+# ws_expect_refused DIR WHAT: the last sbx run refused DIR with exit 125
+# and exactly the documented line (and nothing on stdout).
+ws_expect_refused() {
+	local want
+	want=$(ws_refusal_line "$1")
+	[ "$RC" = 125 ] || fail_out "$2: exit $RC, want 125 (refused: $1 cannot be idmapped)"
+	[ "$(stderr_lines "$T/err")" = "$want" ] || fail_out "$2: stderr is not the one line '$want'"
+	[ -s "$T/out" ] && fail_out "$2: stdout is not empty"
+	return 0
+}
+
+# ws_ramfs NAME: a fresh ramfs (a file system without idmapped mounts) at
+# $T/NAME (WS_RAMFS), unmounted when the test ends (not in a subshell).
+ws_ramfs() {
+	WS_RAMFS=$T/$1
+	mkdir -p "$WS_RAMFS" && mount -t ramfs -o mode=0755 ramfs "$WS_RAMFS" ||
+		fail "cannot mount a ramfs at $WS_RAMFS"
+	on_exit "umount -l '$WS_RAMFS'"
+}

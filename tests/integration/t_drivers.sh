@@ -210,11 +210,25 @@ drv_workspace() {
 	local ws
 	ws=$(mk_dir ws)
 	echo hi >"$ws/in.txt"
-	drv_run --workspace "$ws:ro" -- sh -c 'cat /workspace/in.txt; echo x >/workspace/new'
+	local ids=()
+	if [ "$DRV" = native ] && ! ws_idmap_ok "$ws"; then
+		# $T's file system cannot be idmapped: refused as documented, then
+		# used with root inside mapped to its owner
+		local m
+		for m in ro rw; do
+			drv_run --workspace "$ws:$m" -- sh -c 'echo x >/workspace/new'
+			ws_expect_refused "$ws" ":$m workspace"
+		done
+		[ "$(ls -A "$ws")" = in.txt ] || fail "a refused run changed $ws"
+		chown -R "$((0x6f000000)):$((0x6f000000))" "$ws"
+		ids=(--map-uid "$((0x6f000000))" --map-gid "$((0x6f000000))")
+		note "$T cannot be idmapped here: the workspace is used with --map-uid/--map-gid of its owner"
+	fi
+	drv_run "${ids[@]}" --workspace "$ws:ro" -- sh -c 'cat /workspace/in.txt; echo x >/workspace/new'
 	[ "$RC" != 0 ] || fail_out "writing to a :ro workspace succeeded"
 	out_has hi || fail_out "a :ro workspace is not readable"
 	[ ! -e "$ws/new" ] || fail_out "a :ro workspace was written to on the host"
-	drv_run --workspace "$ws:rw" -- sh -c 'echo persisted >/workspace/out.txt'
+	drv_run "${ids[@]}" --workspace "$ws:rw" -- sh -c 'echo persisted >/workspace/out.txt'
 	expect_rc 0 "writing to a :rw workspace"
 	[ "$(cat "$ws/out.txt" 2>/dev/null)" = persisted ] ||
 		fail_out "what was written to a :rw workspace is not on the host"

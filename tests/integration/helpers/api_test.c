@@ -5,6 +5,8 @@
  *     create, four concurrent sbx_sandbox_exec() on one handle, file
  *     write/read round trip, info, stop/start, list, destroy(force).
  *
+ * With --refused-workspace DIR: only sbx_run and sbx_sandbox_create with a
+ * host workspace DIR that cannot be idmapped (refused, SBX_E_PATH).
  * Prints "api_test: ok" and exits 0, or "api_test: FAIL ..." lines and exits 1
  * (part 1 reports every failing thread and goes on; part 2 stops at the
  * first failure).
@@ -408,11 +410,59 @@ static void lifecycle(const char *base)
 	printf("lifecycle: ok\n");
 }
 
+/* ---- 3. a host workspace that cannot be idmapped (issue 15) ------------ */
+
+/* sbx_run and sbx_sandbox_create refuse DIR (:rw and :ro) with
+ * -SBX_E_PATH and the documented message; nothing is stored. */
+static void refused_workspace(const char *base, const char *dir)
+{
+	char st[4096], rn[4096];
+	snprintf(st, sizeof(st), "%s/state", base);
+	snprintf(rn, sizeof(rn), "%s/run", base);
+	setenv("SBX_STATE_DIR", st, 1);
+	setenv("SBX_RUN_DIR", rn, 1);
+	const char *argv[] = {"true", NULL};
+	for (int ro = 0; ro < 2; ro++) {
+		sbx_config cfg;
+		sbx_config_init(&cfg);
+		cfg.argv = argv;
+		cfg.workspace = dir;
+		cfg.workspace_mode = ro ? SBX_WS_RO : SBX_WS_RW;
+		sbx_result res;
+		sbx_error err;
+		memset(&res, 0, sizeof(res));
+		memset(&err, 0, sizeof(err));
+		int rc = sbx_run(&cfg, &res, &err);
+		if (rc == 0)
+			sbx_result_free(&res);
+		if (rc != -SBX_E_PATH || !strstr(err.msg, "cannot be idmapped"))
+			die("sbx_run :%s returned %d '%s' (want %d, cannot be idmapped)",
+			    ro ? "ro" : "rw", rc, err.msg, -SBX_E_PATH);
+		sbx_sandbox *sb = NULL;
+		rc = sbx_sandbox_create("wsrefused", &cfg, 0, &sb, &err);
+		if (rc != -SBX_E_PATH || !strstr(err.msg, "cannot be idmapped") || sb)
+			die("sbx_sandbox_create :%s returned %d '%s' (want %d, cannot be idmapped)",
+			    ro ? "ro" : "rw", rc, err.msg, -SBX_E_PATH);
+		rc = sbx_sandbox_open("wsrefused", &sb, &err);
+		if (rc != -SBX_E_NOTFOUND)
+			die("open after a refused create returned %d (want %d)", rc,
+			    -SBX_E_NOTFOUND);
+	}
+	printf("refused workspace: ok\n");
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 4 && !strcmp(argv[2], "--refused-workspace")) {
+		if (mkdir(argv[1], 0700) < 0 && errno != EEXIST)
+			die("mkdir %s: %s", argv[1], strerror(errno));
+		refused_workspace(argv[1], argv[3]);
+		printf("api_test: ok\n");
+		return 0;
+	}
 	if (argc != 2)
-		die("usage: api_test BASEDIR");
+		die("usage: api_test BASEDIR [--refused-workspace DIR]");
 	if (mkdir(argv[1], 0700) < 0 && errno != EEXIST)
 		die("mkdir %s: %s", argv[1], strerror(errno));
 	concurrent_runs();

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Integration tests for sbx: real sandboxes, checked from inside and from the host.
 #
-#   tests/integration/run.sh [--group NAME] [--filter REGEX] [--list] SBX_BINARY
+#   tests/integration/run.sh [--group NAME[,NAME...]] [--filter REGEX] [--list] SBX_BINARY
 #
 # Each test is a function t_<group>_<name> in t_<group>.sh, run in its own
 # subshell with a fresh temp dir /tmp/sbx-test-XXXXXX as cwd ($T). After
@@ -22,7 +22,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 
 usage() {
-	echo "usage: $0 [--group NAME] [--filter REGEX] [--list] SBX_BINARY" >&2
+	echo "usage: $0 [--group NAME[,NAME...]] [--filter REGEX] [--list] SBX_BINARY" >&2
 	echo "groups: $GROUPS_ORDER" >&2
 	exit 2
 }
@@ -41,10 +41,22 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ -n "$BIN" ] || usage
-if [ -n "$GROUP" ] && [[ " $GROUPS_ORDER " != *" $GROUP "* ]]; then
-	echo "$0: unknown group '$GROUP' (groups: $GROUPS_ORDER)" >&2
-	exit 2
+# --group a,b,c: several groups (run in GROUPS_ORDER, each once).
+SEL_GROUPS=()
+if [ -n "$GROUP" ]; then
+	IFS=, read -r -a SEL_GROUPS <<<"$GROUP"
+	[ ${#SEL_GROUPS[@]} -gt 0 ] || usage
+	for g in "${SEL_GROUPS[@]}"; do
+		if [ -z "$g" ] || [[ " $GROUPS_ORDER " != *" $g "* ]]; then
+			echo "$0: unknown group '$g' (groups: $GROUPS_ORDER)" >&2
+			exit 2
+		fi
+	done
 fi
+in_groups() { # $1: a group name; true if selected (no --group: all are)
+	[ -z "$GROUP" ] && return 0
+	[[ ",$GROUP," == *",$1,"* ]]
+}
 
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
@@ -58,6 +70,7 @@ done
 # Tests in group order, then in the order they are written in their file.
 ALL_TESTS=()
 for g in $GROUPS_ORDER; do
+	in_groups "$g" || continue
 	[ -f "$HERE/t_$g.sh" ] || continue
 	while read -r fn; do
 		ALL_TESTS+=("$fn")
@@ -65,7 +78,6 @@ for g in $GROUPS_ORDER; do
 done
 SELECTED=()
 for fn in "${ALL_TESTS[@]}"; do
-	[ -n "$GROUP" ] && [[ $fn != "t_${GROUP}_"* ]] && continue
 	[ -n "$FILTER" ] && ! [[ ${fn#t_} =~ $FILTER ]] && continue
 	SELECTED+=("$fn")
 done
@@ -141,7 +153,7 @@ build_helpers() {
 }
 # Only the groups that use them pay for compiling them (slow in the vmtest
 # guest, which runs the cgroup group alone).
-case ${GROUP:-all} in all | seccomp | isolation) build_helpers ;; esac
+if in_groups seccomp || in_groups isolation; then build_helpers; fi
 
 # ---------------------------------------------------------------- leak check
 #

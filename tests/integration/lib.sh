@@ -491,6 +491,16 @@ ws_idmap_ok() {
 	fail "workspace probe of $1: exit $rc: $(head -c 300 "$T/.wsprobe.err")"
 }
 
+# ws_usable DIR: 0 if DIR can be a workspace here; else (its file system
+# cannot be idmapped, and ws_idmap_ok saw sbx refuse it with exactly the
+# documented line and 125) a note and 1: `ws_usable "$dir" || return 0`
+# ends a test that needs a host dir as a documented refusal, not a skip.
+ws_usable() {
+	ws_idmap_ok "$1" && return 0
+	note "$1 cannot be idmapped here: refused with the documented line"
+	return 1
+}
+
 # ws_expect_refused DIR WHAT: the last sbx run refused DIR with exit 125
 # and exactly the documented line (and nothing on stdout).
 ws_expect_refused() {

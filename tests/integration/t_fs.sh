@@ -210,6 +210,7 @@ t_fs_workspace_ro() {
 	ws=$(mk_dir ws)
 	echo original >"$ws/file.txt"
 	mkdir "$ws/sub"
+	ws_usable "$ws" || return 0
 	local py=$FS_PY_PRELUDE'
 print("READ", open("/workspace/file.txt").read().strip())
 attempt("W new", lambda: write("/workspace/new.txt"))

@@ -98,6 +98,34 @@ int sbx_write_file(const char *path, const char *data, sbx_error *err)
 	return sbx_write_fileat(AT_FDCWD, path, data, err);
 }
 
+int sbx_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode,
+			  sbx_error *err)
+{
+	char tmp[PATH_MAX + 8];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	_cleanup_close_ int fd =
+	    open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot write %s", tmp);
+	int e = 0;
+	for (size_t off = 0; off < len && !e;) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n > 0)
+			off += (size_t)n;
+		else if (n == 0 || errno != EINTR)
+			e = n == 0 ? EIO : errno;
+	}
+	if (close(sbx_steal_fd(&fd)) < 0 && !e)
+		e = errno;
+	if (!e && rename(tmp, path) < 0)
+		e = errno;
+	if (e) {
+		unlink(tmp);
+		return sbx_fail_errno(err, SBX_E_SYSTEM, e, "cannot write %s", path);
+	}
+	return 0;
+}
+
 ssize_t sbx_read_fileat(int dirfd, const char *name, char *buf, size_t cap, sbx_error *err)
 {
 	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);

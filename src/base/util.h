@@ -102,6 +102,11 @@ void sbx_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * allocation: usable inside a sandbox. */
 int sbx_write_file(const char *path, const char *data, sbx_error *err);
 int sbx_write_fileat(int dirfd, const char *name, const char *data, sbx_error *err);
+/* A new file's whole content (len bytes of data) at path, all or nothing:
+ * written to path.tmp (mode, O_NOFOLLOW), then renamed over path; path.tmp
+ * is removed on failure. 0, or -SBX_E_SYSTEM ("cannot write PATH"). */
+int sbx_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode,
+			  sbx_error *err);
 /* Read up to cap-1 bytes of a file, NUL-terminated. The length, or
  * -SBX_E_SYSTEM with err ("read NAME: <strerror>", errno kept). No
  * allocation: usable inside a sandbox. */

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "base/util.h"
@@ -112,14 +113,27 @@ const char *sbx_fstype_str(unsigned long f_type, char *buf, size_t size)
 	return buf;
 }
 
+const char *sbx_fstype_of(const char *path, char *buf, size_t size)
+{
+	struct statfs fs;
+	return sbx_fstype_str(statfs(path, &fs) == 0 ? (unsigned long)fs.f_type : 0, buf, size);
+}
+
+/* The owner st has after the shift; true if that moves it. */
+static bool shifted(const struct stat *st, const sbx_idshift *s, uint32_t *u, uint32_t *g)
+{
+	*u = sbx_idshift_id(st->st_uid, s->uid_from, s->uid_to, s->count);
+	*g = sbx_idshift_id(st->st_gid, s->gid_from, s->gid_to, s->count);
+	return *u != st->st_uid || *g != st->st_gid;
+}
+
 /* Change the owner of the object fd refers to (O_PATH or not) if the shift
  * moves it, then put back the mode bits chown cleared. */
 static int shift_fd(int fd, const struct stat *st, const sbx_idshift *s, const char *name,
 		    sbx_error *err)
 {
-	uint32_t u = sbx_idshift_id(st->st_uid, s->uid_from, s->uid_to, s->count);
-	uint32_t g = sbx_idshift_id(st->st_gid, s->gid_from, s->gid_to, s->count);
-	if (u == st->st_uid && g == st->st_gid)
+	uint32_t u, g;
+	if (!shifted(st, s, &u, &g))
 		return 0;
 	if (fchownat(fd, "", u, g, AT_EMPTY_PATH) < 0)
 		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "workspace id shift: chown %s",
@@ -197,10 +211,9 @@ static int scan(int d, dev_t dev, frame *f, const sbx_idshift *s, sbx_error *err
 				f->n++;
 			continue;
 		}
-		uint32_t u = sbx_idshift_id(st.st_uid, s->uid_from, s->uid_to, s->count);
-		uint32_t g = sbx_idshift_id(st.st_gid, s->gid_from, s->gid_to, s->count);
-		if (u == st.st_uid && g == st.st_gid)
-			continue;
+		uint32_t u, g;
+		if (!shifted(&st, s, &u, &g))
+			continue; /* not opened at all */
 		int fd = openat(d, n, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			continue;
@@ -362,23 +375,12 @@ int sbx_idshift_workspace(const char *dir, const char *marker, uid_t uid, gid_t 
 	r = sbx_idshift_check(&s, err);
 	if (r < 0)
 		return r;
-	char tmp[PATH_MAX + 8], line[96];
-	snprintf(tmp, sizeof(tmp), "%s.new", marker);
+	char line[96];
 	snprintf(line, sizeof(line), "%u %u %u %u %u\n", s.uid_from, s.gid_from, s.uid_to, s.gid_to,
 		 s.count);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	size_t len = strlen(line);
-	r = fd >= 0 && write(fd, line, len) == (ssize_t)len ? 0 : -1;
-	if (fd >= 0 && close(fd) < 0)
-		r = -1;
-	if (r == 0 && rename(tmp, marker) < 0)
-		r = -1;
+	r = sbx_write_file_atomic(marker, line, strlen(line), 0600, err);
 	if (r < 0)
-		r = sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot write %s", marker);
-	if (r < 0) {
-		unlink(tmp);
 		return r;
-	}
 	uint64_t t0 = sbx_now_ns();
 	r = run_shift(dir, marker, &s, err);
 	sbx_debug("workspace id shift %u:%u -> %u:%u: %llums", s.uid_from, s.gid_from, s.uid_to,

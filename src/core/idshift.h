@@ -29,6 +29,9 @@ const char *sbx_fstype_name(unsigned long f_type);
 /* "name" or "0x..." for f_type into buf. */
 const char *sbx_fstype_str(unsigned long f_type, char *buf, size_t size);
 
+/* sbx_fstype_str of the file system path is on ("0x0" if statfs fails). */
+const char *sbx_fstype_of(const char *path, char *buf, size_t size);
+
 /* Shift every entry below directory dir (not dir itself: the caller does
  * it last), see idshift.c. 0 or negative with err. */
 int sbx_idshift_tree(const char *dir, const sbx_idshift *s, sbx_error *err);

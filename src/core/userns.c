@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -129,29 +128,24 @@ static int idmap_userns(uid_t ou, gid_t og, uid_t mu, gid_t mg, bool *owned, sbx
 	return fd;
 }
 
-/* Why dir (owned by st) cannot be a host workspace here: one line. */
+/* Why dir (owned by st) cannot be a host workspace here: one line, whose
+ * way out depends on whether root owns it (it cannot be mapped). */
 static int refuse(const char *dir, const struct stat *st, sbx_error *err)
 {
-	struct statfs fs;
-	char type[32];
-	if (statfs(dir, &fs) < 0)
-		fs.f_type = 0;
-	sbx_fstype_str((unsigned long)fs.f_type, type, sizeof(type));
+	char type[32], way[96];
+	sbx_fstype_of(dir, type, sizeof(type));
 	if (st->st_uid == 0 || st->st_gid == 0)
-		return sbx_fail(
-		    err, SBX_E_PATH,
-		    "workspace %s: its file system (%s) cannot be idmapped, so root "
-		    "inside the sandbox would not own it: use a file system with "
-		    "idmapped mounts (ext4, xfs, btrfs; tmpfs from Linux 6.3), or chown it "
-		    "to a user other than root and give that user's ids with "
-		    "--map-uid/--map-gid",
-		    dir, type);
+		snprintf(way, sizeof(way),
+			 "chown it to a user other than root and give that user's ids with "
+			 "--map-uid/--map-gid");
+	else
+		snprintf(way, sizeof(way), "give --map-uid %u --map-gid %u (the directory's owner)",
+			 (unsigned)st->st_uid, (unsigned)st->st_gid);
 	return sbx_fail(err, SBX_E_PATH,
-			"workspace %s: its file system (%s) cannot be idmapped, so root inside "
-			"the sandbox would not own it: use a file system with idmapped mounts "
-			"(ext4, xfs, btrfs; tmpfs from Linux 6.3), or give --map-uid %u "
-			"--map-gid %u (the directory's owner)",
-			dir, type, (unsigned)st->st_uid, (unsigned)st->st_gid);
+			"workspace %s: its file system (%s) cannot be idmapped, so root inside the "
+			"sandbox would not own it: use a file system with idmapped mounts (ext4, "
+			"xfs, btrfs; tmpfs from Linux 6.3), or %s",
+			dir, type, way);
 }
 
 /* Try to idmap the detached mount tree: 1 done, 0 the file system (or the

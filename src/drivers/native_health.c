@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -125,9 +124,8 @@ int sbx_native_health(const sbx_driver *d, const sbx_config *cfg, sbx_health_lin
 	}
 	sbx_error ierr;
 	int im = sbx_workspace_idmap_probe(sd, &ierr);
-	struct statfs sfs;
 	char type[32];
-	sbx_fstype_str(statfs(sd, &sfs) == 0 ? (unsigned long)sfs.f_type : 0, type, sizeof(type));
+	sbx_fstype_of(sd, type, sizeof(type));
 	if (im == 1)
 		line(r, true, false, "idmapped mounts", "supported on the state dir %s (%s)", sd,
 		     type);

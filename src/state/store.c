@@ -479,38 +479,11 @@ int sbx_sbstate_parse(const char *text, size_t len, sbx_sbstate *s, sbx_error *e
 #define CONF_MAX (8u << 20)
 #define STATE_MAX (64u << 10)
 
-/* b's text into path: written to path.tmp, then renamed over path. */
-static int write_atomic(const char *path, const sbx_buf *b, sbx_error *err)
-{
-	char tmp[PATH_MAX + 8];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (fd < 0)
-		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot write %s", tmp);
-	int e = 0;
-	for (size_t off = 0; off < b->len && !e;) {
-		ssize_t n = write(fd, b->data + off, b->len - off);
-		if (n > 0)
-			off += (size_t)n;
-		else if (n == 0 || errno != EINTR)
-			e = n == 0 ? EIO : errno;
-	}
-	if (close(sbx_steal_fd(&fd)) < 0 && !e)
-		e = errno;
-	if (!e && rename(tmp, path) < 0)
-		e = errno;
-	if (e) {
-		unlink(tmp);
-		return sbx_fail_errno(err, SBX_E_SYSTEM, e, "cannot write %s", path);
-	}
-	return 0;
-}
-
 int sbx_sbconf_save(const sbx_paths *p, const sbx_sbconf *c, sbx_error *err)
 {
 	_cleanup_(sbx_buf_free) sbx_buf b = {0};
 	int r = sbx_sbconf_format(c, &b, err);
-	return r < 0 ? r : write_atomic(p->config, &b, err);
+	return r < 0 ? r : sbx_write_file_atomic(p->config, b.data, b.len, 0666, err);
 }
 
 int sbx_sbconf_load(const sbx_paths *p, sbx_sbconf *c, sbx_error *err)
@@ -543,7 +516,7 @@ int sbx_sbstate_save(const sbx_paths *p, const sbx_sbstate *s, sbx_error *err)
 {
 	_cleanup_(sbx_buf_free) sbx_buf b = {0};
 	int r = sbx_sbstate_format(s, &b, err);
-	return r < 0 ? r : write_atomic(p->state, &b, err);
+	return r < 0 ? r : sbx_write_file_atomic(p->state, b.data, b.len, 0666, err);
 }
 
 int sbx_sbstate_load(const sbx_paths *p, sbx_sbstate *s, sbx_error *err)

@@ -277,6 +277,14 @@ typedef struct sbx_pool_config {
 				       most this long */
 	bool python;		    /* pre-started interpreter mode. default true */
 	const char *preload;	    /* modules imported ahead, "json,re" */
+	/* Pre-forked mode (native driver, python mode, no workspace): one
+	 * zygote, a python3 started once with `preload` imported, forks every
+	 * sandbox copy-on-write; each child then gets its own namespaces,
+	 * host id range, cgroup, /tmp, seccomp filter and capabilities before
+	 * any of the request runs. A zygote that dies is restarted. default
+	 * true; false (or another driver, or a workspace): every sandbox
+	 * starts its own python3 ("fresh"). */
+	bool fork;
 } sbx_pool_config;
 
 typedef struct sbx_pool_stats {
@@ -284,6 +292,12 @@ typedef struct sbx_pool_stats {
 	uint64_t created, destroyed, failures, acquired;
 	double acquire_p50_ms, acquire_p95_ms; /* over the last 1024 acquisitions */
 	char last_error[256];		       /* the latest replenish failure, "" if none */
+	bool fork;			       /* pre-forked mode in effect */
+	int zygote_pid;			       /* the zygote's host pid, 0: none now */
+	uint64_t zygote_starts;		       /* zygotes started (restarts + 1) */
+	uint32_t creating;		       /* sandboxes being made now */
+	uint64_t waited;		       /* acquisitions that found none idle */
+	double acquire_p99_ms;
 } sbx_pool_stats;
 
 void sbx_pool_config_init(sbx_pool_config *c);

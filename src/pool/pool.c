@@ -52,6 +52,7 @@ SBX_API void sbx_pool_config_init(sbx_pool_config *c)
 	c->max_total = 64;
 	c->acquire_timeout_ms = 0;
 	c->python = true;
+	c->fork = true;
 }
 
 static uint32_t total(const sbx_pool *p)

@@ -467,7 +467,6 @@ int sbx_native_zygote_new(const sbx_sbconf *conf, const char *preload, uint32_t 
 	z->tcfg.argv = NULL;
 	z->nslots = (uint32_t)want + 1;
 	snprintf(z->preload, sizeof(z->preload), "%s", preload ? preload : "");
-	z->tsb.drv = &sbx_driver_native;
 	z->tsb.conf = conf;
 	z->ctl = z->zconn = z->zpidfd = -1;
 	*out = z;
@@ -490,28 +489,4 @@ void sbx_native_zygote_free(sbx_zygote *z)
 	pthread_mutex_destroy(&z->mu);
 	free(z->state);
 	free(z);
-}
-
-/* ---- a command instead of a script ------------------------------------- */
-
-int sbx_native_forked_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result *res, sbx_error *err)
-{
-	/* The runner's request (pyrunner.py) with the file name "\1exec":
-	 * its args are the command's argv. */
-	size_t argc = 0;
-	while (o->argv && o->argv[argc])
-		argc++;
-	_cleanup_free_ const char **args = calloc(argc + 1, sizeof(char *));
-	if (!args)
-		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
-	for (size_t i = 0; i < argc; i++)
-		args[i] = o->argv[i];
-	sbx_python_opts po;
-	sbx_python_opts_init(&po);
-	po.exec = *o;
-	po.source = "";
-	po.source_len = 0;
-	po.filename = "\x01exec";
-	po.args = args;
-	return sbx_native_python(sb, &po, res, err);
 }

@@ -217,7 +217,7 @@ int sbx_native_forked_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result *
 	sbx_python_opts po = {.exec = *o};
 	po.source = "";
 	po.source_len = 0;
-	po.filename = "\x01exec";
+	po.filename = "\001exec";
 	po.args = args;
 	return sbx_native_python(sb, &po, res, err);
 }

@@ -168,7 +168,7 @@ static void str_list(sbx_buf *b, const char *const *v)
 
 /* The zygote's configuration: what each child sets up, as the native
  * runtime does it (the same filters, capabilities, /proc lists, limits). */
-static int zygote_config(sbx_zygote *z, sbx_buf *b, sbx_error *err)
+int sbx_zygote_config(const sbx_config *c, sbx_buf *b, sbx_error *err)
 {
 	const struct sock_fprog *prog, *stages[SBX_SECCOMP_STAGES];
 	int r = sbx_seccomp_program(&prog, err);
@@ -176,10 +176,9 @@ static int zygote_config(sbx_zygote *z, sbx_buf *b, sbx_error *err)
 		return r;
 	sbx_seccomp_stages(prog, stages);
 	sbx_privs pv;
-	r = sbx_privs_prepare(&pv, &z->conf->cfg, err);
+	r = sbx_privs_prepare(&pv, c, err);
 	if (r < 0)
 		return r;
-	const sbx_config *c = &z->conf->cfg;
 	char tmp[512];
 	sbx_buf_append(b, "C{\"seccomp\":[", 13);
 	for (int i = 0; i < SBX_SECCOMP_STAGES; i++) {
@@ -243,7 +242,7 @@ static int zygote_start(sbx_zygote *z, sbx_error *err)
 	z->zconn = conn;
 	z->ctl = sbx_steal_fd(&ours);
 	_cleanup_(sbx_buf_free) sbx_buf cfg = {0};
-	int r = zygote_config(z, &cfg, err);
+	int r = sbx_zygote_config(&z->conf->cfg, &cfg, err);
 	sbx_error e = {0};
 	sbx_until u = {.deadline_ns = after_ms(ZYGOTE_START_MS), .cancel_fd = -1};
 	if (r == 0 &&

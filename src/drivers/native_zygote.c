@@ -37,9 +37,10 @@ extern const char sbx_zygote_src[];
 #define REAP_MS 5000
 
 struct sbx_zygote {
-	pthread_mutex_t mu;
-	const sbx_sbconf *conf; /* the pool's: every sandbox's configuration */
-	sbx_config tcfg;	/* the template's: the same without limits */
+	pthread_mutex_t mu;	 /* the template, the zygote, forks (held while forking) */
+	pthread_mutex_t info_mu; /* zpid, zpidfd, starts: stats never wait for a fork */
+	const sbx_sbconf *conf;	 /* the pool's: every sandbox's configuration */
+	sbx_config tcfg;	 /* the template's: the same without limits */
 	char preload[1024];
 	uint32_t nslots;      /* id ranges of the template: 0 the zygote's */
 	unsigned char *state; /* per slot: 0 free, 1 in use, 2 retired */
@@ -102,11 +103,13 @@ static bool fd_dead(int fd)
 static void zygote_stop(sbx_zygote *z)
 {
 	sbx_closep(&z->ctl); /* the zygote exits at EOF */
+	pthread_mutex_lock(&z->info_mu);
 	if (z->zpidfd >= 0)
 		syscall(SYS_pidfd_send_signal, z->zpidfd, SIGKILL, NULL, 0);
 	sbx_closep(&z->zpidfd);
-	sbx_closep(&z->zconn);
 	z->zpid = 0;
+	pthread_mutex_unlock(&z->info_mu);
+	sbx_closep(&z->zconn);
 }
 
 static void template_stop(sbx_zygote *z)
@@ -253,7 +256,8 @@ static int zygote_start(sbx_zygote *z, sbx_error *err)
 	ssize_t k =
 	    r < 0 ? -1 : sbx_msg_recv_until(z->ctl, buf, sizeof(buf) - 1, got, &ngot, 1, &u, &e);
 	_cleanup_close_ int pidfd = ngot > 0 ? got[0] : -1;
-	if (r == 0 && (k < 1 || buf[0] != 'R' || (z->zpid = pidfd_pid(pidfd)) <= 0))
+	pid_t zpid = ngot > 0 ? pidfd_pid(pidfd) : -1;
+	if (r == 0 && (k < 1 || buf[0] != 'R' || zpid <= 0))
 		r = sbx_fail(err, SBX_E_SETUP, "zygote did not start%s",
 			     e.sys_errno == ETIMEDOUT ? " (timed out)"
 						      : " (python3 with ctypes in the rootfs?)");
@@ -261,9 +265,12 @@ static int zygote_start(sbx_zygote *z, sbx_error *err)
 		zygote_stop(z);
 		return r;
 	}
+	pthread_mutex_lock(&z->info_mu);
+	z->zpid = zpid;
 	z->zpidfd = sbx_steal_fd(&pidfd);
 	z->starts++;
-	sbx_debug("zygote started: host pid %d", (int)z->zpid);
+	pthread_mutex_unlock(&z->info_mu);
+	sbx_debug("zygote started: host pid %d", (int)zpid);
 	return 0;
 }
 
@@ -511,6 +518,7 @@ int sbx_native_zygote_new(const sbx_sbconf *conf, const char *preload, uint32_t 
 		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
 	}
 	pthread_mutex_init(&z->mu, NULL);
+	pthread_mutex_init(&z->info_mu, NULL);
 	z->conf = conf;
 	z->tcfg = *c;
 	/* The template holds the zygote, and each fork until it is moved into
@@ -528,10 +536,10 @@ int sbx_native_zygote_new(const sbx_sbconf *conf, const char *preload, uint32_t 
 
 void sbx_native_zygote_info(sbx_zygote *z, int *pid, uint64_t *starts)
 {
-	pthread_mutex_lock(&z->mu);
-	*pid = z->ctl >= 0 && !fd_dead(z->zpidfd) ? (int)z->zpid : 0;
+	pthread_mutex_lock(&z->info_mu);
+	*pid = z->zpidfd >= 0 && !fd_dead(z->zpidfd) ? (int)z->zpid : 0;
 	*starts = z->starts;
-	pthread_mutex_unlock(&z->mu);
+	pthread_mutex_unlock(&z->info_mu);
 }
 
 void sbx_native_zygote_free(sbx_zygote *z)
@@ -540,6 +548,7 @@ void sbx_native_zygote_free(sbx_zygote *z)
 		return;
 	template_stop(z);
 	pthread_mutex_destroy(&z->mu);
+	pthread_mutex_destroy(&z->info_mu);
 	free(z->state);
 	free(z);
 }

@@ -13,7 +13,9 @@
 #
 # A request that must be alive while another one checks (a "holder") cannot
 # tell the host it is ready through its output (pool output is captured,
-# not streamed): once set up it renames itself (/proc/self/comm) to a
+# not streamed): once set up it renames itself (prctl PR_SET_NAME, its
+# comm: a forked sandbox's process is not dumpable, so its /proc/self/comm
+# belongs to no one its user namespace knows and cannot be written) to a
 # marker the host looks for, then waits until the host sends it SIGUSR2
 # (a file the host created in its /tmp would belong to no one the
 # sandbox's user namespace knows: EOVERFLOW). Nothing of that lets one
@@ -273,13 +275,13 @@ srv.setblocking(False)
 r, w = os.pipe()
 kid = os.fork()
 if kid == 0:
-    open("/proc/self/comm", "w").write(comm + "k")
+    ctypes.CDLL(None).prctl(15, (comm + "k").encode(), 0, 0, 0)
     os.write(w, b"k")
     time.sleep(300)
     os._exit(0)
 os.read(r, 1)
 print("rand", random.random(), os.urandom(8).hex())
-open("/proc/self/comm", "w").write(comm)
+ctypes.CDLL(None).prctl(15, comm.encode(), 0, 0, 0)
 deadline = time.monotonic() + 150
 while not go:
     if time.monotonic() > deadline:
@@ -418,7 +420,7 @@ EOF
 	# a holder for the limits: argv COMM MIB KIDS: holds MIB MiB and KIDS
 	# sleeping children until SIGUSR2.
 	cat >"$T/zyg_hold.py" <<'EOF'
-import os, signal, sys, time
+import ctypes, os, signal, sys, time
 
 comm, mib, nkids = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 go = []
@@ -431,7 +433,7 @@ for i in range(nkids):
         time.sleep(300)
         os._exit(0)
     kids.append(pid)
-open("/proc/self/comm", "w").write(comm)
+ctypes.CDLL(None).prctl(15, comm.encode(), 0, 0, 0)
 deadline = time.monotonic() + 150
 while not go and time.monotonic() < deadline:
     time.sleep(0.05)
@@ -573,11 +575,11 @@ print("after the fork bomb", os.waitpid(pid, 0)[1] >> 8)'
 	# a timeout: the whole tree goes, also a child in its own session that
 	# ignores SIGTERM
 	mark=$(zyg_mark)
-	run_sbx python --pool "$S" --timeout 2s --json - "$mark" <<<'import os, signal, sys, time
+	run_sbx python --pool "$S" --timeout 2s --json - "$mark" <<<'import ctypes, os, signal, sys, time
 if os.fork() == 0:
     os.setsid()
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    open("/proc/self/comm", "w").write(sys.argv[1])
+    ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
     time.sleep(300)
     os._exit(0)
 time.sleep(300)'
@@ -656,9 +658,9 @@ zyg_leak_setup() {
 	zyg_expect_fork_stats "$S" "the pool"
 	zyg_wait_stat "$S" idle 2 60 || { zyg_stats_detail "$S"; fail "idle never reached 2"; }
 	mark=$(zyg_mark)
-	sbx_start busy python --pool "$S" --timeout 120s - "$mark" <<<'import signal, sys, time
+	sbx_start busy python --pool "$S" --timeout 120s - "$mark" <<<'import ctypes, signal, sys, time
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
-open("/proc/self/comm", "w").write(sys.argv[1])
+ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
 time.sleep(120)'
 	end=$(($(now_us) + 60000000))
 	until zyg_comm_pid "$mark" >/dev/null; do

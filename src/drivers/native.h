@@ -118,6 +118,8 @@ int sbx_native_zygote_new(const sbx_sbconf *conf, const char *preload, uint32_t 
 int sbx_native_owned_fork(sbx_zygote *z, sbx_sandbox *sb, sbx_error *err);
 void sbx_native_zygote_info(sbx_zygote *z, int *pid, uint64_t *starts);
 void sbx_native_zygote_free(sbx_zygote *z);
+/* A further request to a forked sandbox: a new runner from its init. */
+int sbx_native_forked_runner(sbx_native_owned *pd, sbx_error *err);
 /* A forked sandbox is gone: kill what is left, remove its cgroups, give
  * its id range back. */
 void sbx_native_forked_destroy(sbx_native_owned *pd);

@@ -787,8 +787,10 @@ zyg_serve_or_refuse() {
 }
 
 # What a fork pool refuses: `keep` (a forked sandbox cannot become a named
-# one) with one error line naming --fresh; --fresh where it means nothing;
-# a workspace or --no-python either work or are refused in one line.
+# one) with one error line naming --fresh; --fresh where it means nothing.
+# A workspace or --no-python need a fresh pool (docs/cli.md: "without those
+# the pool is fresh anyway"): the pool either serves in fresh mode or is
+# refused in one line.
 t_zygote_bad_input() {
 	local S=$T/p.sock W=$T/w.sock N=$T/n.sock e name
 	export SBX_STATE_DIR=$T/state SBX_RUN_DIR=$T/run
@@ -826,6 +828,8 @@ t_zygote_bad_input() {
 	echo "in the workspace" >"$T/ws/f"
 	chmod 0644 "$T/ws/f"
 	if zyg_serve_or_refuse w "$W" --size 1 --workspace "$T/ws:ro"; then
+		e=$(zyg_stat "$W" mode)
+		[ "$e" = fresh ] || { zyg_stats_detail "$W"; fail "a pool with a workspace: mode is '$e', want fresh"; }
 		run_sbx run --pool "$W" -- cat /workspace/f
 		expect_rc 0 "a request on a fork pool with a workspace"
 		expect_stdout "in the workspace"
@@ -835,6 +839,8 @@ t_zygote_bad_input() {
 
 	# --no-python on a fork pool: served, or refused in one line
 	if zyg_serve_or_refuse n "$N" --size 1 --no-python; then
+		e=$(zyg_stat "$N" mode)
+		[ "$e" = fresh ] || { zyg_stats_detail "$N"; fail "a --no-python pool: mode is '$e', want fresh"; }
 		run_sbx run --pool "$N" -- sh -c 'echo no-python'
 		expect_rc 0 "run on a --no-python pool"
 		expect_stdout no-python

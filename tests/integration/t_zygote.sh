@@ -231,8 +231,8 @@ zyg_cg_path() {
 # zygote; sets ZYG_ZPID.
 zyg_expect_fork_stats() {
 	local mode zp
-	mode=$(zyg_stat "$1" mode)
-	[ "$mode" = fork ] || { zyg_stats_detail "$1"; fail "$2: pool stats mode is '$mode', want fork (no fork mode yet?)"; }
+	mode=$(zyg_stat "$1" mode) || { zyg_stats_detail "$1"; fail "$2: \`sbx pool stats\` shows no mode"; }
+	[ "$mode" = fork ] || { zyg_stats_detail "$1"; fail "$2: pool stats mode is '$mode', want fork"; }
 	zp=$(zyg_stat "$1" zygote_pid)
 	[[ $zp =~ ^[0-9]+$ ]] && [ "$zp" -gt 0 ] || { zyg_stats_detail "$1"; fail "$2: pool stats zygote_pid is '$zp', want a pid"; }
 	zyg_live "$zp" || fail "$2: zygote_pid $zp is not a live process"

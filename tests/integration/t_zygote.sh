@@ -453,9 +453,11 @@ t_zygote_isolation() {
 	local S=$T/p.sock a_comm a_pid n ns_args=() a_rand b_rand
 	zyg_scripts
 	pool_up d "$S" --size 2 --timeout 300s --preload json,random
+	zyg_expect_fork_stats "$S" "the pool"
 	a_comm=$(zyg_mark)
 	zyg_hold a "$S" "$T/zyg_a.py" "$a_comm"
 	a_pid=$ZYG_PID
+	zyg_has_ancestor "$a_pid" "$ZYG_ZPID" || fail "A is not forked from the zygote $ZYG_ZPID: $(zyg_ancestry "$a_pid")"
 	for n in pid ipc mnt net uts user cgroup; do
 		ns_args+=("$n=$(readlink "/proc/$a_pid/ns/$n")")
 	done
@@ -481,6 +483,7 @@ t_zygote_isolation() {
 t_zygote_random() {
 	local S=$T/p.sock i seen=" " r a b
 	pool_up d "$S" --size 2 --preload json,random
+	zyg_expect_fork_stats "$S" "the pool"
 	for i in 1 2 3 4; do
 		run_sbx python --pool "$S" - <<<'import os, random, uuid
 print(random.random(), random.getrandbits(64), os.urandom(8).hex(), uuid.uuid4())'
@@ -510,10 +513,14 @@ t_zygote_limits() {
 	zyg_scripts
 	pool_up d "$S" --size 2 --memory 64M --pids 16 --timeout 300s
 	dpid=$(sbx_pid d)
+	zyg_expect_fork_stats "$S" "the pool"
 	zyg_hold a "$S" "$T/zyg_hold.py" "$(zyg_mark)" 30 6
 	a_pid=$ZYG_PID
 	zyg_hold b "$S" "$T/zyg_hold.py" "$(zyg_mark)" 30 6
 	b_pid=$ZYG_PID
+	for v in "$a_pid" "$b_pid"; do
+		zyg_has_ancestor "$v" "$ZYG_ZPID" || fail "pid $v is not forked from the zygote $ZYG_ZPID: $(zyg_ancestry "$v")"
+	done
 	ca=$(zyg_cg_path "$a_pid" memory) cb=$(zyg_cg_path "$b_pid" memory)
 	detail "cgroups: A $ca, B $cb"
 	[[ ${ca##*/} == sbx-"$dpid"-* ]] || fail "A's memory cgroup $ca is not an sbx-$dpid-* cgroup"

@@ -14,8 +14,8 @@
 # A request that must be alive while another one checks (a "holder") cannot
 # tell the host it is ready through its output (pool output is captured,
 # not streamed): once set up it renames itself (prctl PR_SET_NAME, its
-# comm: a forked sandbox's process is not dumpable, so its /proc/self/comm
-# belongs to no one its user namespace knows and cannot be written) to a
+# comm; not a write to /proc/self/comm, which a non-dumpable process cannot
+# do) to a
 # marker the host looks for, then waits until the host sends it SIGUSR2
 # (a file the host created in its /tmp would belong to no one the
 # sandbox's user namespace knows: EOVERFLOW). Nothing of that lets one

@@ -148,6 +148,9 @@ def _sbx_zygote():
             try:
                 gctl.close()
                 os.setsid()
+                # G is not dumpable (the request cannot trace or read it);
+                # the request's own process is, as any command is.
+                prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
                 if chan.fileno() == 0:  # received into a free fd 0
                     chan.detach()
                 else:

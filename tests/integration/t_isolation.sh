@@ -531,24 +531,42 @@ t_isolation_id_range_exclusive() {
 
 # Pooled sandboxes (the pool daemon holds their ranges) get distinct host
 # ids too.
+# Every process below pid $1, depth first.
+iso_descendants() {
+	local p
+	for p in $(pgrep -P "$1"); do
+		echo "$p"
+		iso_descendants "$p"
+	done
+}
+
 t_isolation_pool_own_host_ids() {
-	local S=$T/p.sock end
-	sbx_start P pool serve --socket "$S" --size 3
-	on_exit 'kill -TERM "$(sbx_pid P)" 2>/dev/null; sbx_wait P 30'
-	end=$(($(now_us) + 60000000))
-	until "$SBX" pool stats --socket "$S" 2>/dev/null | grep -qx 'idle 3'; do
-		sbx_running P || fail "pool daemon exited: $(head -c 600 "$T/.runs/P.err")"
-		(($(now_us) > end)) && fail "the pool did not reach 3 idle sandboxes within 60 s"
-		sleep 0.1
+	local S mode end p uid seen nspid
+	# A fresh pool's sandboxes are the daemon's children; a fork pool's
+	# are forked in its template (issue 10): their inits are pid 1 of a
+	# pid namespace two levels down (NSpid: host, template, own).
+	for mode in fresh fork; do
+		S=$T/$mode.sock
+		sbx_start P pool serve --socket "$S" --size 3 $([ $mode = fresh ] && echo --fresh)
+		end=$(($(now_us) + 60000000))
+		until "$SBX" pool stats --socket "$S" 2>/dev/null | grep -qx 'idle 3'; do
+			sbx_running P || fail "$mode pool daemon exited: $(head -c 600 "$T/.runs/P.err")"
+			(($(now_us) > end)) && fail "the $mode pool did not reach 3 idle sandboxes within 60 s"
+			sleep 0.1
+		done
+		seen=" "
+		for p in $(if [ $mode = fresh ]; then pgrep -P "$(sbx_pid P)"; else iso_descendants "$(sbx_pid P)"; fi); do
+			if [ $mode = fork ]; then
+				nspid=$(awk '/^NSpid:/ {print NF - 1, $NF}' "/proc/$p/status" 2>/dev/null)
+				[ "$nspid" = "3 1" ] || continue
+			fi
+			uid=$(awk '/^Uid:/ {print $2}' "/proc/$p/status")
+			((uid >= 0x70000000 && uid % 65536 == 0)) || fail "$mode: pooled sandbox init $p has host uid $uid, not a slot of the default set"
+			[[ $seen != *" $uid "* ]] && seen+="$uid "
+		done
+		[ "$(wc -w <<<"$seen")" = 3 ] || fail "$mode: 3 pooled sandboxes have host uids:$seen(want 3 distinct)"
+		kill -TERM "$(sbx_pid P)"
+		sbx_wait P 30
+		expect_rc 0 "$mode pool daemon after SIGTERM"
 	done
-	local p uid seen=" "
-	for p in $(pgrep -P "$(sbx_pid P)"); do
-		uid=$(awk '/^Uid:/ {print $2}' "/proc/$p/status")
-		((uid >= 0x70000000 && uid % 65536 == 0)) || fail "pooled sandbox init $p has host uid $uid, not a slot of the default set"
-		[[ $seen != *" $uid "* ]] && seen+="$uid "
-	done
-	[ "$(wc -w <<<"$seen")" = 3 ] || fail "3 pooled sandboxes have host uids:$seen(want 3 distinct)"
-	kill -TERM "$(sbx_pid P)"
-	sbx_wait P 30
-	expect_rc 0 "pool daemon after SIGTERM"
 }

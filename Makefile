@@ -61,12 +61,17 @@ $(BUILD)/gen/seccomp_bpf.c: $(BUILD)/gen-seccomp
 	@mkdir -p $(dir $@)
 	$(Q)$< > $@.tmp && mv $@.tmp $@
 
-# The pre-started Python interpreter's source, embedded as bytes.
-$(BUILD)/gen/pyrunner.c: src/drivers/pyrunner.py
+# The pre-started Python interpreter's source, embedded as bytes, and the
+# zygote's (the same runner with the zygote appended).
+$(BUILD)/gen/pyrunner.c: src/drivers/pyrunner.py src/drivers/zygote.py
 	@mkdir -p $(dir $@)
-	$(Q){ echo '/* Generated from src/drivers/pyrunner.py. Do not edit. */'; \
+	$(Q){ echo '/* Generated from src/drivers/pyrunner.py and zygote.py. Do not edit. */'; \
 	  echo 'const char sbx_pyrunner_src[] = {'; \
-	  od -An -v -tx1 $< | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  od -An -v -tx1 src/drivers/pyrunner.py | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0x00};'; \
+	  echo 'const char sbx_zygote_src[] = {'; \
+	  cat src/drivers/pyrunner.py src/drivers/zygote.py | od -An -v -tx1 | \
+	    sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	  echo '0x00};'; } > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c

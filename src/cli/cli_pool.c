@@ -29,7 +29,8 @@ static void pool_usage(void)
 {
 	fputs("usage: sbx pool serve --socket PATH [--size N] [--max-total N] [--max-age DUR]\n"
 	      "                      [--acquire-timeout DUR|wait] [--python|--no-python]\n"
-	      "                      [--preload MOD,...] [--group NAME] [sandbox options]\n"
+	      "                      [--preload MOD,...] [--fresh] [--group NAME]\n"
+	      "                      [sandbox options]\n"
 	      "       sbx pool stats --socket PATH\n"
 	      "       sbx pool cleanup\n",
 	      stderr);
@@ -41,7 +42,7 @@ static int pool_serve(int argc, char **argv)
 	char msg[512];
 	uint64_t allowed = SBX_OPT_SANDBOX | SBX_OPT_SOCKET | SBX_OPT_SIZE | SBX_OPT_MAXTOTAL |
 			   SBX_OPT_MAXAGE | SBX_OPT_ACQTIMEOUT | SBX_OPT_PYTHON | SBX_OPT_NOPYTHON |
-			   SBX_OPT_PRELOAD | SBX_OPT_GROUP;
+			   SBX_OPT_PRELOAD | SBX_OPT_GROUP | SBX_OPT_FRESH;
 	int rc = 0;
 	if (sbx_opts_parse(&o, argc, argv, 3, msg, sizeof(msg)) < 0)
 		rc = sbx_cli_error("%s", msg);
@@ -70,6 +71,7 @@ static int pool_serve(int argc, char **argv)
 	pc.acquire_timeout_ms =
 	    o.seen & SBX_OPT_ACQTIMEOUT ? o.acquire_timeout_ms : SBX_POOL_SERVE_ACQUIRE_MS;
 	pc.python = o.python;
+	pc.fork = !o.fresh;
 	pc.preload = o.preload;
 	sigset_t old;
 	int sfd = sbx_cli_signalfd(&old);

@@ -324,13 +324,17 @@ static void do_stats(conn_arg *c, const sbx_jval *req)
 	sbx_pool_get_stats(c->pool, &st);
 	_cleanup_buf_ sbx_buf b = {0};
 	head(&b, req);
-	sbx_buf_printf(&b,
-		       ",\"ok\":true,\"stats\":{\"idle\":%u,\"in_use\":%u,\"created\":%llu,"
-		       "\"destroyed\":%llu,\"failures\":%llu,\"acquired\":%llu,"
-		       "\"acquire_p50_ms\":%.3f,\"acquire_p95_ms\":%.3f,\"last_error\":",
-		       st.idle, st.in_use, (unsigned long long)st.created,
-		       (unsigned long long)st.destroyed, (unsigned long long)st.failures,
-		       (unsigned long long)st.acquired, st.acquire_p50_ms, st.acquire_p95_ms);
+	sbx_buf_printf(
+	    &b,
+	    ",\"ok\":true,\"stats\":{\"idle\":%u,\"in_use\":%u,\"created\":%llu,"
+	    "\"destroyed\":%llu,\"failures\":%llu,\"acquired\":%llu,"
+	    "\"acquire_p50_ms\":%.3f,\"acquire_p95_ms\":%.3f,\"acquire_p99_ms\":%.3f,"
+	    "\"creating\":%u,\"waited\":%llu,\"mode\":\"%s\",\"zygote_pid\":%d,"
+	    "\"zygote_starts\":%llu,\"last_error\":",
+	    st.idle, st.in_use, (unsigned long long)st.created, (unsigned long long)st.destroyed,
+	    (unsigned long long)st.failures, (unsigned long long)st.acquired, st.acquire_p50_ms,
+	    st.acquire_p95_ms, st.acquire_p99_ms, st.creating, (unsigned long long)st.waited,
+	    st.fork ? "fork" : "fresh", st.zygote_pid, (unsigned long long)st.zygote_starts);
 	sbx_json_string(&b, st.last_error, strlen(st.last_error));
 	sbx_buf_puts(&b, "}}");
 	reply(c->fd, &b);

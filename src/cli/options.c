@@ -42,6 +42,7 @@ enum opt_id {
 	O_PRELOAD,
 	O_GROUP,
 	O_STOPTIMEOUT,
+	O_FRESH,
 };
 
 /* clang-format off */
@@ -67,6 +68,7 @@ static const struct {
 	{"acquire-timeout", O_ACQTIMEOUT, true}, {"python", O_PYTHON, false},
 	{"no-python", O_NOPYTHON, false}, {"preload", O_PRELOAD, true},
 	{"group", O_GROUP, true},       {"stop-timeout", O_STOPTIMEOUT, true},
+	{"fresh", O_FRESH, false},
 };
 /* clang-format on */
 
@@ -249,6 +251,9 @@ static int apply(sbx_run_opts *o, enum opt_id id, const char *v, const char *nam
 	case O_PYTHON:
 	case O_NOPYTHON:
 		o->python = id == O_PYTHON;
+		break;
+	case O_FRESH:
+		o->fresh = true;
 		return 0;
 	case O_PRELOAD:
 		for (const char *q = v; *q; q++)

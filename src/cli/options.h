@@ -24,6 +24,7 @@ typedef struct sbx_run_opts {
 	uint64_t max_age_ms;
 	int64_t acquire_timeout_ms;
 	bool python; /* pool serve: interpreter mode (default on) */
+	bool fresh;  /* pool serve: each sandbox starts its own python3 */
 } sbx_run_opts;
 
 /* Bits of sbx_run_opts.seen, for subcommands that take a subset. */
@@ -61,6 +62,7 @@ typedef struct sbx_run_opts {
 #define SBX_OPT_PRELOAD (1ull << 31)
 #define SBX_OPT_GROUP (1ull << 32)
 #define SBX_OPT_STOPTIMEOUT (1ull << 33)
+#define SBX_OPT_FRESH (1ull << 34)
 /* Options that shape a sandbox (run, create, pool serve). */
 #define SBX_OPT_SANDBOX                                                                            \
 	(SBX_OPT_ROOTFS | SBX_OPT_MEMORY | SBX_OPT_CPUS | SBX_OPT_PIDS | SBX_OPT_TIMEOUT |         \

@@ -281,6 +281,22 @@ int sbx_cgroup_attach(sbx_cgroup *cg, pid_t pid, bool joined_v2, sbx_error *err)
 	return 0;
 }
 
+int sbx_cgroup_move(sbx_cgroup *cg, pid_t pid, sbx_error *err)
+{
+	char v[32];
+	snprintf(v, sizeof(v), "%d", (int)pid);
+	bool v2_done = false;
+	for (int c = 0; c < SBX_CG_N; c++) {
+		if (cg->dirfd[c] < 0 || (cg->version[c] == 2 && v2_done))
+			continue;
+		int r = write_knob(cg, c, "cgroup.procs", v, err);
+		if (r < 0)
+			return r;
+		v2_done |= cg->version[c] == 2;
+	}
+	return 0;
+}
+
 int sbx_cgroup_v1_task_fds(const sbx_cgroup *cg, int *fds, int max, sbx_error *err)
 {
 	int n = 0;

@@ -34,6 +34,10 @@ int sbx_cgroup_create(sbx_cgroup *cg, const char *parent, const sbx_cg_limits *l
  * (joined_v2). v1 cgroups the child joins itself (init.c). */
 int sbx_cgroup_attach(sbx_cgroup *cg, pid_t pid, bool joined_v2, sbx_error *err);
 
+/* Move the running process pid (all its threads) into every cgroup of the
+ * sandbox, v1 and v2: a zygote's child, forked outside them. */
+int sbx_cgroup_move(sbx_cgroup *cg, pid_t pid, sbx_error *err);
+
 /* Open the "tasks" file of every v1 controller cgroup (write-only), for the
  * child to join itself. Returns how many fds were stored (at most max), or
  * -SBX_E_CGROUP with err (none left open). */

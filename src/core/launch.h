@@ -38,7 +38,20 @@ typedef struct sbx_launch {
 	uint64_t t0;			    /* the parent's start time, for those */
 	bool server;			    /* long-lived: serve connections passed on sock */
 	uint64_t idle_timeout_ms;	    /* server mode: exit after this long idle */
+	/* A pre-forked pool's template (drivers/native_zygote.c): no
+	 * untrusted code ever runs in its own namespaces, only the zygote,
+	 * whose children make their own namespaces and load the filter
+	 * themselves. So /proc stays unmasked (a child's new /proc must find
+	 * a fully visible one) and the exec'd zygote gets no seccomp filter
+	 * (its children unshare and mount). */
+	bool template_mode;
 } sbx_launch;
+
+/* The /proc entries a sandbox masks (files behind /dev/null, dirs behind
+ * an empty tmpfs) and those it makes read-only: NULL-terminated, for the
+ * zygote's children, which set up their own /proc. */
+extern const char *const sbx_proc_masked[];
+extern const char *const sbx_proc_readonly[];
 
 /* In the new namespaces: mounts, pivot_root into the rootfs. 0, or
  * -SBX_E_SETUP with err (a stack sbx_error: no allocation). */

@@ -70,6 +70,10 @@ void sbx_launcher_release(sbx_launcher *s)
 	/* Last: the init is reaped and the cgroups are gone (or, after
 	 * sbx_launcher_forget, a copy of the lock went with the sandbox). */
 	sbx_idrange_release(&s->ids);
+	for (uint32_t i = 0; s->tmpl_ids && i < s->tmpl_slots; i++)
+		sbx_idrange_release(&s->tmpl_ids[i]);
+	free(s->tmpl_ids);
+	s->tmpl_ids = NULL;
 }
 
 int sbx_stdio_fd_check(int fd, const char *what, sbx_error *err)
@@ -239,7 +243,28 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
 	s->map_uid = cfg->map_uid;
 	s->map_gid = cfg->map_gid;
 	s->map_count = cfg->map_count;
-	if (cfg->map_uid == SBX_MAP_AUTO || cfg->map_gid == SBX_MAP_AUTO) {
+	if (s->tmpl_slots) {
+		if (cfg->map_uid != SBX_MAP_AUTO || cfg->map_gid != SBX_MAP_AUTO ||
+		    s->tmpl_slots > SBX_USERNS_MAX_LINES)
+			return sbx_fail(err, SBX_E_INVALID,
+					"a pre-forked pool needs its own id ranges (no --map-uid/"
+					"--map-gid) and at most %u of them",
+					SBX_USERNS_MAX_LINES);
+		s->tmpl_ids = calloc(s->tmpl_slots, sizeof(*s->tmpl_ids));
+		if (!s->tmpl_ids)
+			return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+		for (uint32_t i = 0; i < s->tmpl_slots; i++)
+			s->tmpl_ids[i].lock_fd = -1;
+		for (uint32_t i = 0; i < s->tmpl_slots && r == 0; i++)
+			r = sbx_idrange_acquire(&s->tmpl_ids[i], err);
+		if (r < 0)
+			return r;
+		s->map_uid = s->tmpl_ids[0].uid;
+		s->map_gid = s->tmpl_ids[0].gid;
+		s->map_count = SBX_IDRANGE_SLOT;
+		s->l.template_mode = true;
+		sbx_debug("time ids %lluus", (unsigned long long)t_us(t0));
+	} else if (cfg->map_uid == SBX_MAP_AUTO || cfg->map_gid == SBX_MAP_AUTO) {
 		r = sbx_idrange_acquire(&s->ids, err);
 		if (r < 0)
 			return r;
@@ -297,7 +322,10 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
 	sbx_closep(&s->out[1]);
 	sbx_closep(&s->err[1]);
 
-	r = sbx_userns_write_maps(pid, s->map_uid, s->map_gid, s->map_count, err);
+	if (s->tmpl_slots)
+		r = sbx_userns_write_slot_maps(pid, s->tmpl_ids, s->tmpl_slots, err);
+	else
+		r = sbx_userns_write_maps(pid, s->map_uid, s->map_gid, s->map_count, err);
 	if (r == 0)
 		r = send_msg(s->sock[0], SBX_MSG_MAPPED, NULL, 0, err);
 	if (r == 0 && !early) {

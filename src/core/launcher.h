@@ -24,6 +24,12 @@ typedef struct sbx_launcher {
 	 * WORKSPACE.shift): where it cannot be idmapped its owners are shifted
 	 * to the ids root inside maps to; a host directory is refused then. */
 	bool ws_own;
+	/* Set by the caller before start: a pre-forked pool's template
+	 * (launch.h template_mode) whose user namespace maps tmpl_slots host id
+	 * ranges of its own, inside ids slot*65536.. for slot 0..tmpl_slots-1
+	 * (0 is the zygote's; each forked sandbox maps one of the others). */
+	uint32_t tmpl_slots;
+	sbx_idrange *tmpl_ids; /* the ranges held (tmpl_slots of them) */
 } sbx_launcher;
 
 void sbx_launcher_init(sbx_launcher *s);

@@ -15,12 +15,12 @@
 #include "core/launch.h"
 
 /* proc entries hidden behind /dev/null (files) or an empty tmpfs (dirs). */
-static const char *const proc_masked[] = {
+const char *const sbx_proc_masked[] = {
     "kcore",  "keys", "latency_stats", "timer_list", "timer_stats", "sched_debug", "acpi",
-    "asound", "scsi", "kallsyms",      "kpagecount", "kpageflags",  "kpagecgroup",
+    "asound", "scsi", "kallsyms",      "kpagecount", "kpageflags",  "kpagecgroup", NULL,
 };
 /* proc entries left readable but read-only. */
-static const char *const proc_readonly[] = {"sys", "sysrq-trigger", "irq", "bus", "fs"};
+const char *const sbx_proc_readonly[] = {"sys", "sysrq-trigger", "irq", "bus", "fs", NULL};
 static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
 /* Everything here runs in the sandbox's init after clone: failures fill
@@ -63,7 +63,7 @@ static int remount_ro(const char *path, unsigned long extra)
 		     MS_BIND | MS_REMOUNT | MS_RDONLY | extra | locked_flags(path), NULL);
 }
 
-static int setup_proc(const char *root, sbx_error *err)
+static int setup_proc(const char *root, bool plain, sbx_error *err)
 {
 	int r;
 	char proc[PATH_MAX], p[PATH_MAX];
@@ -71,17 +71,21 @@ static int setup_proc(const char *root, sbx_error *err)
 		return r;
 	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return sbx_fail_errno(err, SBX_E_SETUP, errno, "mount /proc");
-	for (size_t i = 0; i < ARRAY_LEN(proc_readonly); i++) {
+	if (plain) /* a template: see sbx_launch.template_mode */
+		return 0;
+	for (size_t i = 0; i < ARRAY_LEN(sbx_proc_readonly) - 1; i++) {
 		struct stat st;
-		if (path_join(p, sizeof(p), proc, proc_readonly[i], NULL) < 0 || lstat(p, &st) < 0)
+		if (path_join(p, sizeof(p), proc, sbx_proc_readonly[i], NULL) < 0 ||
+		    lstat(p, &st) < 0)
 			continue;
 		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0 || remount_ro(p, 0) < 0)
 			return sbx_fail_errno(err, SBX_E_SETUP, errno, "read-only /proc/%s",
-					      proc_readonly[i]);
+					      sbx_proc_readonly[i]);
 	}
-	for (size_t i = 0; i < ARRAY_LEN(proc_masked); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(sbx_proc_masked) - 1; i++) {
 		struct stat st;
-		if (path_join(p, sizeof(p), proc, proc_masked[i], NULL) < 0 || lstat(p, &st) < 0)
+		if (path_join(p, sizeof(p), proc, sbx_proc_masked[i], NULL) < 0 ||
+		    lstat(p, &st) < 0)
 			continue;
 		int m = S_ISDIR(st.st_mode)
 			    ? mount("tmpfs", p, "tmpfs",
@@ -89,7 +93,7 @@ static int setup_proc(const char *root, sbx_error *err)
 			    : mount("/dev/null", p, NULL, MS_BIND, NULL);
 		if (m < 0)
 			return sbx_fail_errno(err, SBX_E_SETUP, errno, "mask /proc/%s",
-					      proc_masked[i]);
+					      sbx_proc_masked[i]);
 	}
 	return 0;
 }
@@ -257,7 +261,7 @@ int sbx_mounts_setup(const sbx_launch *l, sbx_error *err)
 		return sbx_fail_errno(err, SBX_E_SETUP, errno, "make mounts private");
 	int r = mount_rootfs(root, err);
 	if (r == 0)
-		r = setup_proc(root, err);
+		r = setup_proc(root, l->template_mode, err);
 	if (r == 0)
 		r = setup_dev(root, l->tmp_size, err);
 	if (r == 0)

@@ -73,11 +73,26 @@ static bool kept(int c)
  * must never regain capabilities through execve, set-uid transitions or
  * ambient raising; with the workload set, root semantics stay (execve as
  * root keeps the set, a switch to another uid clears it). Locked either way. */
+#define WORKLOAD_SECBITS                                                                           \
+	(SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |          \
+	 SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED)
+
+uint64_t sbx_privs_workload_mask(void)
+{
+	uint64_t m = 0;
+	for (size_t i = 0; i < ARRAY_LEN(workload_caps); i++)
+		m |= 1ull << workload_caps[i];
+	return m;
+}
+
+unsigned sbx_privs_workload_secbits(void)
+{
+	return WORKLOAD_SECBITS;
+}
+
 static int drop(const sbx_privs *p, bool keep_ns, sbx_error *err)
 {
-	unsigned bits = SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED |
-			SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
-			SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+	unsigned bits = WORKLOAD_SECBITS;
 	if (!keep_ns)
 		bits |= SECBIT_NOROOT | SECBIT_NO_SETUID_FIXUP;
 	if (cap_set_secbits(bits) < 0)

@@ -30,4 +30,9 @@ int sbx_privs_drop_to_workload(const sbx_privs *p, sbx_error *err);
 
 int sbx_rlimits_apply(const sbx_privs *p, sbx_error *err);
 
+/* What sbx_privs_drop_to_workload sets, for a process that does it itself
+ * (a zygote's child): the kept capabilities as a bit mask, the securebits. */
+uint64_t sbx_privs_workload_mask(void);
+unsigned sbx_privs_workload_secbits(void);
+
 #endif

@@ -348,6 +348,14 @@ static const struct sock_fprog family_filter = {
     .filter = family_insns,
 };
 
+void sbx_seccomp_stages(const struct sock_fprog *prog,
+			const struct sock_fprog *out[SBX_SECCOMP_STAGES])
+{
+	out[0] = &personality_filter;
+	out[1] = &family_filter;
+	out[2] = prog;
+}
+
 int sbx_seccomp_load(const struct sock_fprog *prog, sbx_error *err)
 {
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &personality_filter) < 0)

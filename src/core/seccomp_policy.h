@@ -39,4 +39,10 @@ bool sbx_seccomp_is_prebuilt(void);
  * <strerror>"). */
 int sbx_seccomp_load(const struct sock_fprog *prog, sbx_error *err);
 
+/* The filters sbx_seccomp_load installs, in its order (prog last): for a
+ * process that loads them itself (a zygote's child, native_zygote.c). */
+#define SBX_SECCOMP_STAGES 3
+void sbx_seccomp_stages(const struct sock_fprog *prog,
+			const struct sock_fprog *out[SBX_SECCOMP_STAGES]);
+
 #endif

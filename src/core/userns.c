@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "base/util.h"
+#include "core/idrange.h"
 #include "core/idshift.h"
 #include "core/launch.h"
 #include "core/userns.h"
@@ -24,6 +25,32 @@ static int write_map(pid_t pid, const char *which, unsigned inside, unsigned out
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, which);
 	snprintf(line, sizeof(line), "%u %u %u\n", inside, outside, count);
 	return sbx_write_file(path, line, err);
+}
+
+int sbx_userns_write_slot_maps(pid_t pid, const sbx_idrange *r, uint32_t n, sbx_error *err)
+{
+	size_t cap = (size_t)n * 40 + 1;
+	_cleanup_free_ char *u = malloc(cap), *g = malloc(cap);
+	if (!u || !g)
+		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	size_t ul = 0, gl = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		ul += (size_t)snprintf(u + ul, cap - ul, "%u %u %u\n", i * SBX_IDRANGE_SLOT,
+				       (unsigned)r[i].uid, SBX_IDRANGE_SLOT);
+		gl += (size_t)snprintf(g + gl, cap - gl, "%u %u %u\n", i * SBX_IDRANGE_SLOT,
+				       (unsigned)r[i].gid, SBX_IDRANGE_SLOT);
+	}
+	char path[64];
+	sbx_error e;
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	int rc = sbx_write_file(path, u, &e);
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+	if (rc == 0)
+		rc = sbx_write_file(path, g, &e);
+	if (rc < 0)
+		return sbx_fail_errno(err, SBX_E_KERNEL, e.sys_errno, "template id map (%u ranges)",
+				      (unsigned)n);
+	return 0;
 }
 
 int sbx_userns_write_maps(pid_t pid, uid_t uid, gid_t gid, uint32_t count, sbx_error *err)

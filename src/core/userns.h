@@ -9,6 +9,14 @@
 /* Map inside ids 0..count-1 to host uid/gid..+count-1 for pid's userns. */
 int sbx_userns_write_maps(pid_t pid, uid_t uid, gid_t gid, uint32_t count, sbx_error *err);
 
+/* The kernel's limit on lines in an id map. */
+#define SBX_USERNS_MAX_LINES 340u
+
+/* Map inside ids i*SBX_IDRANGE_SLOT.. to ranges r[i] (n lines, n <=
+ * SBX_USERNS_MAX_LINES): a pre-forked pool's template namespace. */
+typedef struct sbx_idrange sbx_idrange;
+int sbx_userns_write_slot_maps(pid_t pid, const sbx_idrange *r, uint32_t n, sbx_error *err);
+
 /* Per-user kernel counts (inotify instances, RLIMIT_NPROC, mqueue bytes,
  * ...) are charged to the ids inside and, up the namespace chain, to the
  * host uid that owns the user namespace: its creator's euid. Between enter

@@ -94,7 +94,8 @@ _Noreturn void sbx_workload_exec(const sbx_launch *l, int in, int out, int errfd
 		sbx_error_wrap(&err, r, "drop capabilities");
 		die(l, &err);
 	}
-	if (sbx_seccomp_load(l->seccomp, &err) < 0)
+	/* A template's zygote loads no filter: its children load it (launch.h). */
+	if (!l->template_mode && sbx_seccomp_load(l->seccomp, &err) < 0)
 		die(l, &err);
 	/* Everything but stdio goes, the control socket included. */
 	sbx_close_all_except(NULL, 0);

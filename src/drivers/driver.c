@@ -73,6 +73,24 @@ int sbx_owned_create(const sbx_driver *d, const sbx_sbconf *conf, bool python, c
 	return 0;
 }
 
+int sbx_owned_fork(const sbx_driver *d, sbx_zygote *z, const sbx_sbconf *conf, sbx_sandbox **out,
+		   sbx_error *err)
+{
+	*out = NULL;
+	_cleanup_(handle_free) sbx_sandbox *sb = calloc(1, sizeof(*sb));
+	if (!sb)
+		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	sb->drv = d;
+	sb->conf = conf;
+	sb->born_ns = sbx_now_ns();
+	int r = d->owned_fork(z, sb, err);
+	if (r < 0)
+		return r;
+	*out = sb;
+	sb = NULL;
+	return 0;
+}
+
 void sbx_owned_activate(sbx_sandbox *sb)
 {
 	if (sb->drv->owned_activate)

@@ -24,6 +24,7 @@
 #include "state/store.h"
 
 typedef struct sbx_driver sbx_driver;
+typedef struct sbx_zygote sbx_zygote; /* a driver's pre-forking state */
 
 struct sbx_sandbox {
 	const sbx_driver *drv;
@@ -106,6 +107,21 @@ struct sbx_driver {
 	void (*owned_destroy)(sbx_sandbox *sb);
 	int (*owned_keep)(sbx_sandbox *sb, const sbx_paths *p, pid_t *reap, sbx_error *err);
 
+	/* ---- pre-forked owned sandboxes (optional: all NULL, or all set) -----
+	 * zygote_new: a zygote for conf (outlives it) with preload imported,
+	 *         for at most max_sandboxes sandboxes alive at a time; nothing
+	 *         starts until the first fork. NULL conf features it cannot
+	 *         serve (a workspace): SBX_E_INVALID.
+	 * owned_fork: like owned_create, forked from the zygote (started, or
+	 *         restarted if it died, on the way). Thread-safe.
+	 * zygote_info: its host pid now (0: none) and how many were started.
+	 * zygote_free: stop it; every sandbox forked from it is destroyed. */
+	int (*zygote_new)(const sbx_sbconf *conf, const char *preload, uint32_t max_sandboxes,
+			  sbx_zygote **out, sbx_error *err);
+	int (*owned_fork)(sbx_zygote *z, sbx_sandbox *sb, sbx_error *err);
+	void (*zygote_info)(sbx_zygote *z, int *pid, uint64_t *starts);
+	void (*zygote_free)(sbx_zygote *z);
+
 	/* ---- the host ---------------------------------------------------------
 	 * sweep: remove what killed sbx processes left behind; how many.
 	 * health: report what works here, line by line (cfg: --rootfs,
@@ -127,6 +143,9 @@ void sbx_driver_names(char *buf, size_t cap);
 /* An owned sandbox on driver d (see owned_create); conf outlives it. */
 int sbx_owned_create(const sbx_driver *d, const sbx_sbconf *conf, bool python, const char *preload,
 		     sbx_sandbox **out, sbx_error *err);
+/* An owned sandbox forked from z (owned_fork). */
+int sbx_owned_fork(const sbx_driver *d, sbx_zygote *z, const sbx_sbconf *conf, sbx_sandbox **out,
+		   sbx_error *err);
 /* It is handed out now (owned_activate, if the driver has one). */
 void sbx_owned_activate(sbx_sandbox *sb);
 /* Destroy it and free the handle. NULL is fine. */

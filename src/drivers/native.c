@@ -27,6 +27,10 @@ const sbx_driver sbx_driver_native = {
     .owned_dead = sbx_native_owned_dead,
     .owned_destroy = sbx_native_owned_destroy,
     .owned_keep = sbx_native_owned_keep,
+    .zygote_new = sbx_native_zygote_new,
+    .owned_fork = sbx_native_owned_fork,
+    .zygote_info = sbx_native_zygote_info,
+    .zygote_free = sbx_native_zygote_free,
     .sweep = native_sweep,
     .health = sbx_native_health,
 };

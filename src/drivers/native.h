@@ -19,6 +19,11 @@ typedef struct sbx_native_owned {
 	sbx_launcher ln;
 	int py_chan; /* pre-started interpreter's request channel, or -1 */
 	int py_conn; /* its exec connection (status, kill), or -1 */
+	/* Forked from a zygote (native_zygote.c): ln has only its cgroups and
+	 * the pidfd of its init (not our child), py_conn is that init's
+	 * record channel (the exec protocol's records), slot its id range. */
+	sbx_zygote *zy;
+	uint32_t slot;
 } sbx_native_owned;
 
 /* Cleanup helpers: _cleanup_(sbx_pipe_closep) int p[2] closes both ends
@@ -102,6 +107,22 @@ int sbx_native_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_result *res
 int sbx_native_owned_create(sbx_sandbox *sb, bool python, const char *preload, sbx_error *err);
 void sbx_native_owned_destroy(sbx_sandbox *sb);
 int sbx_native_owned_keep(sbx_sandbox *sb, const sbx_paths *p, pid_t *reap, sbx_error *err);
+
+extern const sbx_driver sbx_driver_native; /* native.c */
+
+/* ---- native_zygote.c: pre-forked sandboxes ------------------------------ */
+
+int sbx_native_zygote_new(const sbx_sbconf *conf, const char *preload, uint32_t max_sandboxes,
+			  sbx_zygote **out, sbx_error *err);
+int sbx_native_owned_fork(sbx_zygote *z, sbx_sandbox *sb, sbx_error *err);
+void sbx_native_zygote_info(sbx_zygote *z, int *pid, uint64_t *starts);
+void sbx_native_zygote_free(sbx_zygote *z);
+/* A forked sandbox is gone: kill what is left, remove its cgroups, give
+ * its id range back. */
+void sbx_native_forked_destroy(sbx_native_owned *pd);
+/* The command argv in a forked sandbox (the runner execs it). */
+int sbx_native_forked_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result *res,
+			   sbx_error *err);
 
 /* ---- native_run.c, native_health.c -------------------------------------- */
 

@@ -12,6 +12,11 @@ static void owned_free(sbx_native_owned **pd)
 {
 	if (!*pd)
 		return;
+	if ((*pd)->zy) {
+		sbx_native_forked_destroy(*pd);
+		*pd = NULL;
+		return;
+	}
 	sbx_closep(&(*pd)->py_chan);
 	sbx_closep(&(*pd)->py_conn);
 	/* Closing the control socket ends a server-mode init by itself; the
@@ -56,6 +61,10 @@ void sbx_native_owned_destroy(sbx_sandbox *sb)
 int sbx_native_owned_keep(sbx_sandbox *sb, const sbx_paths *p, pid_t *reap, sbx_error *err)
 {
 	sbx_native_owned *pd = sb->priv;
+	if (pd->zy)
+		return sbx_fail(err, SBX_E_INVALID,
+				"a pre-forked pool sandbox cannot be kept by name (start the pool "
+				"with --fresh)");
 	/* Its warm interpreter is not part of a named sandbox. */
 	sbx_closep(&pd->py_chan);
 	sbx_closep(&pd->py_conn);

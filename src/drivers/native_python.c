@@ -152,6 +152,8 @@ int sbx_native_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_result *res
 	/* Without a warm interpreter, start one now: the same code runs the
 	 * script either way. */
 	int r = 0;
+	if (pd->zy && pd->py_chan < 0)
+		return sbx_fail(err, SBX_E_STATE, "a pre-forked pool sandbox runs one request");
 	if (pd->py_chan < 0 && (r = sbx_native_prewarm(sb, NULL, err)) < 0)
 		return r;
 	const sbx_sbconf *c = sb->conf;

@@ -25,6 +25,10 @@ static sbx_native_owned *owned(const sbx_sandbox *sb)
 
 int sbx_native_connect(sbx_sandbox *sb, const sbx_until *u, sbx_error *err)
 {
+	if (owned(sb) && owned(sb)->zy)
+		return sbx_fail(err, SBX_E_STATE,
+				"a pre-forked pool sandbox takes one python or run request, no "
+				"file requests (use a fresh pool)");
 	if (owned(sb))
 		return sbx_launcher_connect(owned(sb)->ln.sock[0], err);
 	const sbx_paths *p = sb->paths;

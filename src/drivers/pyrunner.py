@@ -10,8 +10,8 @@
 import sys, os, _socket, _struct, atexit, resource
 
 
-def _sbx_runner():
-    for m in sys.argv[1:]:
+def _sbx_warm(mods):
+    for m in mods:
         if m:
             try:
                 __import__(m)
@@ -20,7 +20,10 @@ def _sbx_runner():
     # The first compile() in a process initialises the AST types (~1 ms):
     # pay that now, not in the script's time.
     compile("pass", "<sbx-warm-up>", "exec")
-    s = _socket.socket(fileno=0)
+
+
+def _sbx_serve(fd):
+    s = _socket.socket(fileno=fd)
     s.send(b"R")
     data, anc, _, _ = s.recvmsg(65536, _socket.CMSG_SPACE(3 * 4))
     fds = []
@@ -49,6 +52,8 @@ def _sbx_runner():
     filename, cwd = fields[1].decode("utf-8", "surrogateescape"), fields[2]
     args = [os.fsdecode(a) for a in fields[3 : 3 + nargs]]
     env = fields[3 + nargs :]
+    if filename == "\x01exec":  # a command, not a script: args are its argv
+        _sbx_exec(s, fds, cwd, [fields[3 + i] for i in range(nargs)], env)
     # The channel stays open for the early "done" report (see below).
     chan = os.dup(0)
     os.set_inheritable(chan, False)
@@ -98,7 +103,7 @@ def _sbx_runner():
             rc = 1
     except BaseException as e:
         tb = e.__traceback__
-        if tb is not None and tb.tb_frame.f_code is _sbx_runner.__code__:
+        if tb is not None and tb.tb_frame.f_code is _sbx_serve.__code__:
             tb = tb.tb_next
         e.__traceback__ = tb
         try:
@@ -139,4 +144,32 @@ def _sbx_runner():
     os._exit(rc)
 
 
-_sbx_runner()
+def _sbx_exec(s, fds, cwd, argv, env):
+    """Run argv in place of this process (a pre-forked sandbox's `run`),
+    the way the sandbox's exec shim would: stdio, cwd, env, execvp."""
+    s.close()
+    for i in range(3):
+        os.dup2(fds[i], i)
+    for f in fds:
+        if f > 2:
+            os.close(f)
+    envd = {}
+    for kv in env:
+        k, _, v = kv.partition(b"=")
+        envd[k] = v
+    try:
+        os.chdir(cwd)
+    except OSError as e:
+        os.write(2, b"sbx: cannot change directory to %s: %s\n" % (cwd, e.strerror.encode()))
+        os._exit(125)
+    try:
+        os.execvpe(argv[0], argv, envd)
+    except OSError as e:
+        what = b"command not found" if e.errno == 2 else e.strerror.encode()
+        os.write(2, b"sbx: %s: %s\n" % (argv[0], what))
+        os._exit(127 if e.errno == 2 else 126)
+
+
+if sys.argv[1:2] != ["--sbx-zygote"]:
+    _sbx_warm(sys.argv[1:])
+    _sbx_serve(0)

@@ -24,6 +24,7 @@ struct sbx_pool {
 	sbx_sbconf conf;       /* the template, resolved once */
 	const sbx_driver *drv; /* its driver, chosen once */
 	char preload[1024];
+	sbx_zygote *zy; /* pre-forked mode: the zygote, else NULL */
 	pthread_mutex_t mu;
 	pthread_cond_t changed; /* idle list or counts changed */
 	pthread_cond_t work;	/* the worker has something to do */
@@ -31,7 +32,7 @@ struct sbx_pool {
 	bool stop;
 	node *idle, *retire; /* idle: oldest first; retire: to destroy */
 	uint32_t n_idle, n_in_use, n_creating;
-	uint64_t created, destroyed, failures, acquired;
+	uint64_t created, destroyed, failures, acquired, waited;
 	double lat[LAT_N];
 	size_t lat_n, lat_i;
 	char last_error[256];
@@ -94,7 +95,8 @@ static bool untrack_out(sbx_pool *p, sbx_sandbox *sb)
 /* Create one sandbox without the lock held. */
 static int create_one(sbx_pool *p, sbx_sandbox **sb, sbx_error *err)
 {
-	int r = sbx_owned_create(p->drv, &p->conf, p->cfg.python, p->preload, sb, err);
+	int r = p->zy ? sbx_owned_fork(p->drv, p->zy, &p->conf, sb, err)
+		      : sbx_owned_create(p->drv, &p->conf, p->cfg.python, p->preload, sb, err);
 	if (r == 0)
 		(*sb)->pool = p;
 	return r;
@@ -216,6 +218,18 @@ SBX_API int sbx_pool_create(const sbx_pool_config *c, sbx_pool **out, sbx_error 
 		return r;
 	}
 	p->cfg.tmpl = p->conf.cfg;
+	/* Pre-forked where the driver can and the configuration allows it. */
+	const sbx_config *t = &p->conf.cfg;
+	if (c->fork && c->python && d->zygote_new &&
+	    !(t->workspace && t->workspace_mode != SBX_WS_NONE) && t->map_uid == SBX_MAP_AUTO &&
+	    t->map_gid == SBX_MAP_AUTO) {
+		r = d->zygote_new(&p->conf, p->preload, c->max_total, &p->zy, err);
+		if (r < 0) {
+			sbx_sbconf_free(&p->conf);
+			free(p);
+			return r;
+		}
+	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -224,6 +238,8 @@ SBX_API int sbx_pool_create(const sbx_pool_config *c, sbx_pool **out, sbx_error 
 	pthread_cond_init(&p->work, &ca);
 	pthread_condattr_destroy(&ca);
 	if (pthread_create(&p->worker, NULL, worker_main, p) != 0) {
+		if (p->zy)
+			p->drv->zygote_free(p->zy);
 		sbx_sbconf_free(&p->conf);
 		free(p);
 		return sbx_fail(err, SBX_E_SYSTEM, "cannot start the pool's thread");
@@ -246,6 +262,7 @@ SBX_API int sbx_pool_acquire(sbx_pool *p, int64_t timeout_ms, sbx_sandbox **out,
 	uint64_t t0 = sbx_now_ns();
 	if (timeout_ms == SBX_POOL_DEFAULT)
 		timeout_ms = p->cfg.acquire_timeout_ms;
+	bool counted = false;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		while (p->idle) {
@@ -268,6 +285,10 @@ SBX_API int sbx_pool_acquire(sbx_pool *p, int64_t timeout_ms, sbx_sandbox **out,
 			return 0;
 		}
 		pthread_cond_signal(&p->work);
+		if (!counted) {
+			p->waited++; /* none idle: made now, or waited for */
+			counted = true;
+		}
 		if (p->stop) {
 			pthread_mutex_unlock(&p->mu);
 			return sbx_fail(err, SBX_E_STATE, "the pool is shutting down");
@@ -407,6 +428,9 @@ SBX_API void sbx_pool_get_stats(sbx_pool *p, sbx_pool_stats *st)
 	st->destroyed = p->destroyed;
 	st->failures = p->failures;
 	st->acquired = p->acquired;
+	st->waited = p->waited;
+	st->creating = p->n_creating;
+	st->fork = p->zy != NULL;
 	snprintf(st->last_error, sizeof(st->last_error), "%s", p->last_error);
 	size_t n = p->lat_n;
 	memcpy(lat, p->lat, n * sizeof(double));
@@ -415,7 +439,10 @@ SBX_API void sbx_pool_get_stats(sbx_pool *p, sbx_pool_stats *st)
 		qsort(lat, n, sizeof(double), cmp_double);
 		st->acquire_p50_ms = lat[(n - 1) / 2];
 		st->acquire_p95_ms = lat[(size_t)((double)(n - 1) * 0.95)];
+		st->acquire_p99_ms = lat[(size_t)((double)(n - 1) * 0.99)];
 	}
+	if (p->zy)
+		p->drv->zygote_info(p->zy, &st->zygote_pid, &st->zygote_starts);
 }
 
 void sbx_pool_stop(sbx_pool *p)
@@ -452,6 +479,8 @@ SBX_API void sbx_pool_destroy(sbx_pool *p)
 	for (size_t i = 0; i < p->n_out; i++)
 		sbx_owned_destroy(p->out[i]);
 	free(p->out);
+	if (p->zy)
+		p->drv->zygote_free(p->zy); /* after its sandboxes: they use it */
 	pthread_cond_destroy(&p->changed);
 	pthread_cond_destroy(&p->work);
 	pthread_mutex_destroy(&p->mu);

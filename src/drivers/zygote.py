@@ -1,0 +1,331 @@
+# sbx's zygote (see src/drivers/native_zygote.c and docs/security.md,
+# "Pre-forked sandboxes"). Appended to pyrunner.py and started once in a
+# pool's template sandbox as `python3 -c THIS --sbx-zygote [MODULE...]`
+# with a SOCK_SEQPACKET socket to the pool on fd 0. No untrusted byte ever
+# reaches this process: requests come from the pool only.
+#
+# pool -> zygote   'C' JSON config (once), then 'F' u32 slot + [chan, ctl]
+# zygote -> pool   'R' + [pidfd of the zygote] when ready; per fork 'K' (the
+#                  child is on its way) or 'E' text
+# Each fork: C (the zygote's child) unshares a user namespace whose map the
+# zygote writes (0..65535 -> the slot's range) and takes its root's ids,
+# unshares mount, net, ipc, uts and pid namespaces and forks G, pid 1 of
+# the new pid namespace, then exits. G mounts its own /proc, /tmp,
+# /dev/shm and /dev/pts, sends its pidfd on ctl ('P'), waits for the pool's
+# 'G' (it is in its own cgroup then), unshares its cgroup namespace, drops
+# capabilities, loads the seccomp filters and forks S, which reseeds and
+# serves one request on chan (pyrunner's _sbx_serve). G stays as init:
+# it passes the pool's kill and signal records on and reports S's wait
+# status on ctl (the exec protocol's 'S' record), then exits, which ends
+# everything in the sandbox.
+
+
+def _sbx_zygote():
+    import json, gc, ctypes, select, signal
+
+    CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x20000, 0x4000000, 0x8000000
+    CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+    CLONE_NEWCGROUP = 0x2000000
+    MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+    MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+    PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_SECUREBITS = 4, 24, 28
+    PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_SET_CHILD_SUBREAPER = 38, 47, 36
+    PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+    SOL, RIGHTS = _socket.SOL_SOCKET, _socket.SCM_RIGHTS
+
+    ctl = _socket.socket(fileno=0)
+    msg = ctl.recv(1 << 20)
+    if msg[:1] != b"C":
+        os._exit(1)
+    cfg = json.loads(msg[1:].decode())
+    for k, v in cfg["env"].items():
+        os.environ[k] = v
+    _sbx_warm(sys.argv[2:])
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    class Fprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    class CapHdr(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class CapData(ctypes.Structure):
+        _fields_ = [("eff", ctypes.c_uint32), ("perm", ctypes.c_uint32), ("inh", ctypes.c_uint32)]
+
+    # Everything a child needs is made now, once: the children only call.
+    bufs = [ctypes.create_string_buffer(bytes.fromhex(h)) for h in cfg["seccomp"]]
+    progs = [Fprog(len(b.raw) // 8, ctypes.addressof(b)) for b in bufs]
+    mask = cfg["caps"]
+    caphdr = CapHdr(0x20080522, 0)
+    capdata = (CapData * 2)(CapData(mask & 0xFFFFFFFF, mask & 0xFFFFFFFF, 0),
+                            CapData(mask >> 32, mask >> 32, 0))
+    tmp_opts = ("size=%d,mode=1777" % cfg["tmp_size"]).encode()
+    hostname = cfg["hostname"].encode()
+    masked = [("/proc/" + p).encode() for p in cfg["proc_masked"]]
+    readonly = [("/proc/" + p).encode() for p in cfg["proc_readonly"]]
+    limits = [(getattr(resource, n), (v, v)) for n, v in cfg["rlimits"]]
+
+    def check(r, what):
+        if r != 0:
+            e = ctypes.get_errno()
+            raise OSError(e, "%s: %s" % (what, os.strerror(e)))
+
+    def mount(src, dst, fs, flags, data, what):
+        check(libc.mount(src, dst, fs, ctypes.c_ulong(flags), data), what)
+
+    def prctl(*a):
+        return libc.prctl(*[ctypes.c_ulong(x) for x in a])
+
+    def send_fd(sock, tag, fd):
+        sock.sendmsg([tag], [(SOL, RIGHTS, _struct.pack("i", fd))])
+
+    def recv_fds(sock, n):
+        data, anc, _, _ = sock.recvmsg(64, _socket.CMSG_SPACE(n * 4))
+        fds = []
+        for level, kind, blob in anc:
+            if level == SOL and kind == RIGHTS:
+                fds += _struct.unpack("%di" % (len(blob) // 4), blob[: len(blob) // 4 * 4])
+        return data, fds
+
+    def lo_up():
+        import fcntl
+        s = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+        ifr = fcntl.ioctl(s, 0x8913, _struct.pack("16sh14x", b"lo", 0))  # SIOCGIFFLAGS
+        flags = _struct.unpack_from("16sh", ifr)[1] | 1  # IFF_UP
+        fcntl.ioctl(s, 0x8914, _struct.pack("16sh14x", b"lo", flags))  # SIOCSIFFLAGS
+        s.close()
+
+    def g_setup():
+        """G, pid 1 of its namespaces: the sandbox's own mounts."""
+        mount(None, b"/", None, MS_REC | MS_PRIVATE, None, "make mounts private")
+        mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None, "mount /proc")
+        for p in readonly:
+            if os.path.lexists(p):
+                mount(p, p, None, MS_BIND | MS_REC, None, "bind %s" % p.decode())
+                mount(None, p, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV
+                      | MS_NOEXEC, None, "read-only %s" % p.decode())
+        for p in masked:
+            if os.path.isdir(p) and not os.path.islink(p):
+                mount(b"tmpfs", p, b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                      b"size=0,mode=555", "mask %s" % p.decode())
+            elif os.path.lexists(p):
+                mount(b"/dev/null", p, None, MS_BIND, None, "mask %s" % p.decode())
+        mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, tmp_opts, "mount /tmp")
+        mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, tmp_opts,
+              "mount /dev/shm")
+        if libc.mount(b"devpts", b"/dev/pts", b"devpts", ctypes.c_ulong(MS_NOSUID | MS_NOEXEC),
+                      b"newinstance,ptmxmode=0666,mode=0620,gid=5") != 0:
+            mount(b"devpts", b"/dev/pts", b"devpts", MS_NOSUID | MS_NOEXEC,
+                  b"newinstance,ptmxmode=0666,mode=0620", "mount /dev/pts")
+        check(libc.sethostname(hostname, len(hostname)), "sethostname")
+        if cfg["loopback"]:
+            lo_up()
+
+    def g_lock_down():
+        """G: what the sandbox's command gets, as core/workload.c does it."""
+        check(libc.unshare(CLONE_NEWCGROUP), "unshare cgroup namespace")
+        for kind, lim in limits:
+            resource.setrlimit(kind, lim)
+        check(prctl(PR_SET_SECUREBITS, cfg["secbits"], 0, 0, 0), "securebits")
+        for c in range(cfg["last_cap"] + 1):
+            if not mask >> c & 1 and prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0:
+                if ctypes.get_errno() != 22:
+                    check(-1, "bounding set")
+        check(prctl(PR_CAP_AMBIENT, 4, 0, 0, 0), "ambient set")
+        check(libc.capset(ctypes.byref(caphdr), capdata), "capability sets")
+        check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+        check(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "dumpable")
+        for p in progs:
+            check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(p)), "seccomp")
+
+    def g_main(chan, gctl):
+        try:
+            g_setup()
+            me = os.pidfd_open(1)
+            send_fd(gctl, b"P", me)
+            os.close(me)
+            if gctl.recv(16)[:1] != b"G":
+                os._exit(0)
+            g_lock_down()
+            s = os.fork()
+        except BaseException as e:
+            try:
+                gctl.send(b"E" + str(e).encode("utf-8", "replace")[:400])
+            finally:
+                os._exit(125)
+        if s == 0:
+            try:
+                gctl.close()
+                os.setsid()
+                os.dup2(chan.fileno(), 0)
+                chan.close()
+                if "numpy.random" in sys.modules:
+                    sys.modules["numpy.random"].seed()
+                gc.unfreeze()
+                gc.enable()
+                _sbx_serve(0)
+            finally:
+                os._exit(1)
+        chan.close()
+        g_wait(s, gctl)
+
+    def g_wait(s, gctl):
+        """G after the fork: the pool's records in, S's status out."""
+        done = None
+        while done is None:
+            try:
+                r, _, _ = select.select([gctl], [], [], 0.2)
+            except InterruptedError:
+                r = []
+            if r:
+                rec = gctl.recv(64)
+                if not rec or rec[:1] == b"K":
+                    try:
+                        os.kill(-1, signal.SIGKILL)  # all of the sandbox but us
+                    except OSError:
+                        pass
+                elif rec[:1] == b"N" and len(rec) >= 5:
+                    sig = _struct.unpack_from("i", rec, 1)[0]
+                    try:
+                        os.killpg(s, sig)
+                    except OSError:
+                        pass
+                if not rec:
+                    os._exit(0)
+            while True:
+                try:
+                    pid, st = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    pid, st = -1, 9
+                if pid == s or pid == -1:
+                    done = st
+                    break
+                if pid == 0:
+                    break
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = int((ru.ru_utime + ru.ru_stime) * 1e6)
+        try:
+            gctl.send(b"S" + _struct.pack("iiqq", done, 0, cpu, ru.ru_maxrss))
+        except OSError:
+            pass
+        os._exit(0)
+
+    def c_main(slot, chan, gctl, sync):
+        """C: its ids, its namespaces, then G."""
+        keep = {chan.fileno(), gctl.fileno(), sync.fileno()}
+        for f in [int(x) for x in os.listdir("/proc/self/fd")]:
+            if f not in keep:
+                try:
+                    os.close(f)
+                except OSError:
+                    pass
+        # The new namespace is owned by the zygote's uid, so the zygote may
+        # write its map (which takes CAP_SYS_ADMIN over it); C then becomes
+        # its root: the slot's ids.
+        check(libc.unshare(CLONE_NEWUSER), "unshare user namespace")
+        sync.send(b"u")
+        if sync.recv(1) != b"m":
+            os._exit(1)
+        os.setresgid(0, 0, 0)
+        os.setgroups([])
+        os.setresuid(0, 0, 0)
+        check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+                           | CLONE_NEWPID), "unshare namespaces")
+        g = os.fork()
+        if g == 0:
+            sync.close()
+            try:
+                g_main(chan, gctl)
+            finally:
+                os._exit(125)
+        sync.send(b"k")
+        os._exit(0)
+
+    def fork_one(slot, chan_fd, gctl_fd):
+        chan = _socket.socket(fileno=chan_fd)
+        gctl = _socket.socket(fileno=gctl_fd)
+        a, b = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            pid = os.fork()
+        except OSError as e:
+            for x in (chan, gctl, a, b):
+                x.close()
+            return "fork: " + e.strerror
+        if pid == 0:
+            a.close()
+            try:
+                c_main(slot, chan, gctl, b)
+            except BaseException as e:
+                try:
+                    b.send(b"E" + str(e).encode("utf-8", "replace")[:400])
+                finally:
+                    os._exit(125)
+            os._exit(125)
+        b.close()
+        chan.close()
+        gctl.close()
+        err = None
+        try:
+            a.settimeout(10)
+            m = a.recv(512)
+            if m != b"u":
+                err = m[1:].decode("utf-8", "replace") if m[:1] == b"E" else "child ended"
+            else:
+                line = "0 %d 65536\n" % (slot * 65536)
+                for f in ("uid_map", "gid_map"):
+                    fd = os.open("/proc/%d/%s" % (pid, f), os.O_WRONLY)
+                    try:
+                        os.write(fd, line.encode())
+                    finally:
+                        os.close(fd)
+                a.send(b"m")
+                m = a.recv(512)
+                if m != b"k":
+                    err = m[1:].decode("utf-8", "replace") if m[:1] == b"E" else "child ended"
+        except OSError as e:
+            err = "child set-up: %s" % e
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        a.close()
+        os.waitpid(pid, 0)
+        return err
+
+    # Children of the forks (each G, once its C is gone) are ours to reap.
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    me = os.pidfd_open(os.getpid())
+    send_fd(ctl, b"R", me)
+    os.close(me)
+    while True:
+        try:
+            r, _, _ = select.select([ctl], [], [], 0.5)
+        except InterruptedError:
+            r = []
+        while True:
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] <= 0:
+                    break
+            except ChildProcessError:
+                break
+        if not r:
+            continue
+        data, fds = recv_fds(ctl, 2)
+        if not data:
+            os._exit(0)
+        if data[:1] != b"F" or len(data) < 5 or len(fds) != 2:
+            for f in fds:
+                os.close(f)
+            ctl.send(b"Emalformed fork request")
+            continue
+        slot = _struct.unpack_from("<I", data, 1)[0]
+        err = fork_one(slot, fds[0], fds[1])
+        ctl.send(b"K" if err is None else b"E" + err.encode("utf-8", "replace")[:400])
+
+
+if sys.argv[1:2] == ["--sbx-zygote"]:
+    _sbx_zygote()

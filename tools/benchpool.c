@@ -41,7 +41,10 @@
  *       to the daemon each, or fork+exec+wait of CMD.  Appends each
  *       successful request's latency (µs) to FILE, one a line, and each
  *       CMD's pid to the pidlog.  Prints "ok N errors E usec U idle_before I
- *       idle_after J" (the idle counts only with --socket).
+ *       idle_after J" (the idle counts only with --socket); with --socket
+ *       also " samples N idle_zero Z creating_sum C creating_max M": the
+ *       daemon's stats sampled every 50 ms meanwhile (Z of N samples found
+ *       no idle sandbox; creating summed over the samples, and its largest).
  *   benchpool idle --count K [--lat FILE] [--pidlog FILE]
  *                  (--socket PATH --size N [--source SRC] [--expect OUT] | -- CMD...)
  *       K requests one after another, each once the daemon's pool is full
@@ -528,8 +531,36 @@ static void *tp_client(void *arg)
 	return NULL;
 }
 
+/* The daemon's pool while clients load it: sampled every SAMPLE_MS. */
+#define SAMPLE_MS 50
+typedef struct sampler {
+	long long deadline;
+	unsigned long long n, idle0, creating_sum, creating_max;
+} sampler;
+
+static void *sample_stats(void *arg)
+{
+	sampler *sm = arg;
+	while (now_ns() < sm->deadline) {
+		char *line = daemon_call(daemons[0].path, STATS_REQUEST);
+		unsigned long long idle = 0, creating = 0;
+		if (line && get_num(line, "idle", &idle)) {
+			sm->n++;
+			sm->idle0 += idle == 0;
+			if (get_num(line, "creating", &creating)) {
+				sm->creating_sum += creating;
+				if (creating > sm->creating_max)
+					sm->creating_max = creating;
+			}
+		}
+		free(line);
+		sleep_us(SAMPLE_MS * 1000);
+	}
+	return NULL;
+}
+
 /* C clients for S seconds (throughput and load). */
-static int cmd_load(double seconds, int clients)
+static int cmd_load(double seconds, int clients, bool sample)
 {
 	unsigned long long idle0 = 0, idle1 = 0;
 	if (!cmd_argv && daemon_settled(daemons[0].path, 0, &idle0) < 0)
@@ -537,18 +568,28 @@ static int cmd_load(double seconds, int clients)
 	tp_state s = {.mu = PTHREAD_MUTEX_INITIALIZER};
 	long long t0 = now_ns();
 	s.deadline = t0 + (long long)(seconds * 1e9);
-	pthread_t th[64];
+	pthread_t th[64], smt;
+	sampler sm = {.deadline = s.deadline};
+	sample = sample && !cmd_argv;
 	for (int i = 0; i < clients; i++)
 		if (pthread_create(&th[i], NULL, tp_client, &s) != 0)
 			die("%s", "pthread_create failed");
+	if (sample && pthread_create(&smt, NULL, sample_stats, &sm) != 0)
+		die("%s", "pthread_create failed");
 	for (int i = 0; i < clients; i++)
 		pthread_join(th[i], NULL);
 	long long us = (now_ns() - t0) / 1000;
 	/* Idle sandboxes right at the end: the pre-warmed stock not refilled. */
 	if (!cmd_argv)
 		daemon_settled(daemons[0].path, 0, &idle1);
-	printf("ok %llu errors %llu usec %lld idle_before %llu idle_after %llu\n", s.ok, s.errors,
-	       us, idle0, idle1);
+	if (sample)
+		pthread_join(smt, NULL);
+	printf("ok %llu errors %llu usec %lld idle_before %llu idle_after %llu", s.ok, s.errors, us,
+	       idle0, idle1);
+	if (sample)
+		printf(" samples %llu idle_zero %llu creating_sum %llu creating_max %llu", sm.n,
+		       sm.idle0, sm.creating_sum, sm.creating_max);
+	printf("\n");
 	return 0;
 }
 
@@ -805,7 +846,8 @@ int main(int argc, char **argv)
 		devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (devnull < 0)
 			die("%s", "cannot open /dev/null");
-		return idle ? cmd_idle(count) : cmd_load(seconds, (int)clients);
+		return idle ? cmd_idle(count)
+			    : cmd_load(seconds, (int)clients, !strcmp(cmd, "load"));
 	}
 	if (!strcmp(cmd, "rate")) {
 		if (!rest || !rest[0] || !(seconds > 0) || jobs < 1)

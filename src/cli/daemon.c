@@ -263,7 +263,14 @@ static void do_run(conn_arg *c, const sbx_jval *req, bool python)
 	sbx_sandbox *sb;
 	sbx_error err = {0};
 	sbx_result res;
-	int r = sbx_pool_acquire(c->pool, SBX_POOL_DEFAULT, &sb, &err);
+	int r = 0;
+	/* A forked sandbox cannot become a named one: say so before running. */
+	if (sbx_jget_str(req, "keep") && sbx_pool_forks(c->pool))
+		r = sbx_fail(&err, SBX_E_INVALID,
+			     "keep: a pre-forked pool's sandboxes cannot be kept by name (start "
+			     "the pool with --fresh)");
+	if (r == 0)
+		r = sbx_pool_acquire(c->pool, SBX_POOL_DEFAULT, &sb, &err);
 	if (r == 0) {
 		if (python) {
 			sbx_python_opts po;

@@ -664,6 +664,10 @@ int sbx_cgroup_sweep(void)
 		if (host.version[c] && !seen)
 			collect(host.mount[c], 0, &cs);
 	}
+	/* Names point into the paths: set them once the array stopped moving
+	 * (a realloc in collect would leave them dangling). */
+	for (size_t i = 0; i < cs.n; i++)
+		cs.v[i].name = strrchr(cs.v[i].path, '/') + 1;
 	if (cs.n == 0) {
 		free(cs.v);
 		return 0;

@@ -3,6 +3,16 @@
 #include "core/cgroup.h"
 #include "drivers/native.h"
 
+/* Pre-forked sandboxes have no exec server: their runner execs the
+ * command (native_python.c). */
+static int native_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result *res, sbx_error *err)
+{
+	sbx_native_owned *pd = sb->paths ? NULL : sb->priv;
+	if (pd && pd->zy)
+		return sbx_native_forked_exec(sb, o, res, err);
+	return sbx_native_exec(sb, o, res, err);
+}
+
 static int native_sweep(const sbx_driver *d)
 {
 	return sbx_cgroup_sweep();
@@ -18,7 +28,7 @@ const sbx_driver sbx_driver_native = {
     .destroy = sbx_native_stop, /* the store's directory is all that is left */
     .info = sbx_native_info,
     .is_running = sbx_native_is_running,
-    .exec = sbx_native_exec,
+    .exec = native_exec,
     .read_file = sbx_native_read_file,
     .write_file = sbx_native_write_file,
     .python = sbx_native_python,

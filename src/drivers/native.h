@@ -101,14 +101,15 @@ int sbx_exec_finish(sbx_sandbox *sb, int conn, int early, int out, int err_fd,
 /* Start the interpreter in the owned sandbox sb now. */
 int sbx_native_prewarm(sbx_sandbox *sb, const char *preload, sbx_error *err);
 int sbx_native_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_result *res, sbx_error *err);
+/* The command argv in a pre-forked sandbox: its runner execs it. */
+int sbx_native_forked_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result *res,
+			   sbx_error *err);
 
 /* ---- native_owned.c: sandboxes owned by this process ------------------- */
 
 int sbx_native_owned_create(sbx_sandbox *sb, bool python, const char *preload, sbx_error *err);
 void sbx_native_owned_destroy(sbx_sandbox *sb);
 int sbx_native_owned_keep(sbx_sandbox *sb, const sbx_paths *p, pid_t *reap, sbx_error *err);
-
-extern const sbx_driver sbx_driver_native; /* native.c */
 
 /* ---- native_zygote.c: pre-forked sandboxes ------------------------------ */
 
@@ -117,12 +118,11 @@ int sbx_native_zygote_new(const sbx_sbconf *conf, const char *preload, uint32_t 
 int sbx_native_owned_fork(sbx_zygote *z, sbx_sandbox *sb, sbx_error *err);
 void sbx_native_zygote_info(sbx_zygote *z, int *pid, uint64_t *starts);
 void sbx_native_zygote_free(sbx_zygote *z);
+/* A further request to a forked sandbox: a new runner from its init. */
+int sbx_native_forked_runner(sbx_native_owned *pd, sbx_error *err);
 /* A forked sandbox is gone: kill what is left, remove its cgroups, give
  * its id range back. */
 void sbx_native_forked_destroy(sbx_native_owned *pd);
-/* The command argv in a forked sandbox (the runner execs it). */
-int sbx_native_forked_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result *res,
-			   sbx_error *err);
 
 /* ---- native_run.c, native_health.c -------------------------------------- */
 

@@ -341,9 +341,6 @@ int sbx_exec_start(sbx_sandbox *sb, const sbx_exec_opts *o, const int fds[3],
 
 int sbx_native_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result *res, sbx_error *err)
 {
-	sbx_native_owned *pd = sb->paths ? NULL : sb->priv;
-	if (pd && pd->zy)
-		return sbx_native_forked_exec(sb, o, res, err);
 	sbx_exec_probe pr;
 	sbx_exec_probe_init(sb, &pr);
 	sbx_fds_hold(); /* see base/util.h; released once the write ends are closed */

@@ -152,8 +152,8 @@ int sbx_native_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_result *res
 	/* Without a warm interpreter, start one now: the same code runs the
 	 * script either way. */
 	int r = 0;
-	if (pd->zy && pd->py_chan < 0)
-		return sbx_fail(err, SBX_E_STATE, "a pre-forked pool sandbox runs one request");
+	if (pd->zy && pd->py_chan < 0 && (r = sbx_native_forked_runner(pd, err)) < 0)
+		return r;
 	if (pd->py_chan < 0 && (r = sbx_native_prewarm(sb, NULL, err)) < 0)
 		return r;
 	const sbx_sbconf *c = sb->conf;
@@ -194,8 +194,33 @@ int sbx_native_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_result *res
 	sbx_closep(&errp[1]);
 	sbx_closep(&nul);
 	sbx_fds_releasep(&held);
-	/* One script per interpreter: both its fds go to the wait. */
-	return sbx_exec_finish(sb, sbx_steal_fd(&pd->py_conn), sbx_steal_fd(&pd->py_chan),
-			       sbx_steal_fd(&outp[0]), sbx_steal_fd(&errp[0]), &o->exec, &pr, res,
-			       err);
+	/* One script per interpreter: both its fds go to the wait. A forked
+	 * sandbox's record channel is its init's, kept for further requests. */
+	int conn = pd->zy ? fcntl(pd->py_conn, F_DUPFD_CLOEXEC, 3) : sbx_steal_fd(&pd->py_conn);
+	if (conn < 0)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "dup");
+	return sbx_exec_finish(sb, conn, sbx_steal_fd(&pd->py_chan), sbx_steal_fd(&outp[0]),
+			       sbx_steal_fd(&errp[0]), &o->exec, &pr, res, err);
+}
+
+/* ---- a command instead of a script ------------------------------------- */
+
+int sbx_native_forked_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result *res, sbx_error *err)
+{
+	/* The runner's request (pyrunner.py) with the file name "\1exec":
+	 * its args are the command's argv. */
+	size_t argc = 0;
+	while (o->argv && o->argv[argc])
+		argc++;
+	_cleanup_free_ const char **args = calloc(argc + 1, sizeof(char *));
+	if (!args)
+		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	for (size_t i = 0; i < argc; i++)
+		args[i] = o->argv[i];
+	sbx_python_opts po = {.exec = *o};
+	po.source = "";
+	po.source_len = 0;
+	po.filename = "\001exec";
+	po.args = args;
+	return sbx_native_python(sb, &po, res, err);
 }

@@ -320,6 +320,8 @@ static int ask_fork(sbx_zygote *z, uint32_t slot, int chan, int gctl, sbx_error 
 			e.sys_errno == ETIMEDOUT ? " (timed out)" : "");
 }
 
+static int wait_runner(int chan, int ctl, const sbx_until *u, sbx_error *err);
+
 /* The child's set-up after the zygote let it go: its pidfd, its cgroups,
  * GO, its runner's "R". */
 static int adopt_child(sbx_zygote *z, sbx_native_owned *pd, sbx_error *err)
@@ -348,31 +350,72 @@ static int adopt_child(sbx_zygote *z, sbx_native_owned *pd, sbx_error *err)
 		return r;
 	if (sbx_msg_send_until(pd->py_conn, 'G', NULL, 0, NULL, 0, &u, &e) < 0)
 		return sbx_fail(err, SBX_E_SETUP, "forked sandbox set-up: its init went away");
-	struct pollfd pf[2] = {{pd->py_chan, POLLIN, 0}, {pd->py_conn, POLLIN, 0}};
+	return wait_runner(pd->py_chan, pd->py_conn, &u, err);
+}
+
+/* The runner's "R" on chan, or its init's error on ctl, within u. */
+static int wait_runner(int chan, int ctl, const sbx_until *u, sbx_error *err)
+{
+	struct pollfd pf[2] = {{chan, POLLIN, 0}, {ctl, POLLIN, 0}};
+	char buf[SBX_PROTO_ERROR_MAX + 8];
 	for (;;) {
 		uint64_t now = sbx_now_ns();
-		if (now >= u.deadline_ns)
-			return sbx_fail(err, SBX_E_SETUP, "forked sandbox set-up timed out");
-		int n = poll(pf, 2, (int)((u.deadline_ns - now) / 1000000 + 1));
+		if (now >= u->deadline_ns)
+			return sbx_fail(err, SBX_E_SETUP, "forked sandbox: its runner timed out");
+		int n = poll(pf, 2, (int)((u->deadline_ns - now) / 1000000 + 1));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "poll");
 		if (pf[0].revents) {
 			char c1 = 0;
-			if (recv(pd->py_chan, &c1, 1, MSG_DONTWAIT) == 1 && c1 == 'R')
+			if (recv(chan, &c1, 1, MSG_DONTWAIT) == 1 && c1 == 'R')
 				return 0;
 			break;
 		}
 		if (pf[1].revents)
 			break;
 	}
-	k = recv(pd->py_conn, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	ssize_t k = recv(ctl, buf, sizeof(buf) - 1, MSG_DONTWAIT);
 	if (k >= 1 && buf[0] == 'E') {
 		buf[k] = '\0';
-		return sbx_fail(err, SBX_E_SETUP, "forked sandbox set-up: %s", buf + 1);
+		return sbx_fail(err, SBX_E_SETUP, "forked sandbox: %s", buf + 1);
 	}
-	return sbx_fail(err, SBX_E_SETUP, "forked sandbox set-up: its runner did not start");
+	return sbx_fail(err, SBX_E_SETUP, "forked sandbox: its runner did not start");
+}
+
+int sbx_native_forked_runner(sbx_native_owned *pd, sbx_error *err)
+{
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "socketpair");
+	_cleanup_close_ int ours = sp[0], theirs = sp[1];
+	sbx_error e = {0};
+	sbx_until u = {.deadline_ns = after_ms(FORK_STEP_MS), .cancel_fd = -1};
+	if (sbx_msg_send_until(pd->py_conn, 'F', NULL, 0, &theirs, 1, &u, &e) < 0)
+		return sbx_fail(err, SBX_E_STATE, "the pool sandbox has ended");
+	sbx_closep(&theirs);
+	/* Its init answers A once the new runner is forked; a status of the
+	 * previous one may come first (its end after its own report). */
+	for (;;) {
+		char buf[SBX_PROTO_ERROR_MAX + 8];
+		ssize_t k =
+		    sbx_msg_recv_until(pd->py_conn, buf, sizeof(buf) - 1, NULL, NULL, 0, &u, &e);
+		if (k >= 1 && buf[0] == 'A')
+			break;
+		if (k >= 1 && buf[0] == 'S')
+			continue;
+		if (k >= 1 && buf[0] == 'E') {
+			buf[k] = '\0';
+			return sbx_fail(err, SBX_E_SETUP, "forked sandbox: %s", buf + 1);
+		}
+		return sbx_fail(err, SBX_E_STATE, "the pool sandbox has ended%s",
+				e.sys_errno == ETIMEDOUT ? " (no answer)" : "");
+	}
+	int r = wait_runner(ours, pd->py_conn, &u, err);
+	if (r == 0)
+		pd->py_chan = sbx_steal_fd(&ours);
+	return r;
 }
 
 int sbx_native_owned_fork(sbx_zygote *z, sbx_sandbox *sb, sbx_error *err)
@@ -460,14 +503,13 @@ int sbx_native_zygote_new(const sbx_sbconf *conf, const char *preload, uint32_t 
 	pthread_mutex_init(&z->mu, NULL);
 	z->conf = conf;
 	z->tcfg = *c;
-	z->tcfg.memory_bytes = 0; /* the zygote's: limits are each fork's */
-	z->tcfg.cpu_millis = 0;
-	z->tcfg.pids_max = 0;
+	/* The template holds the zygote, and each fork until it is moved into
+	 * its own cgroups: the pool's memory and CPU limits, room for forks. */
+	z->tcfg.pids_max = 64 + (uint32_t)want;
 	z->tcfg.net = SBX_NET_NONE;
 	z->tcfg.argv = NULL;
 	z->nslots = (uint32_t)want + 1;
 	snprintf(z->preload, sizeof(z->preload), "%s", preload ? preload : "");
-	z->tsb.drv = &sbx_driver_native;
 	z->tsb.conf = conf;
 	z->ctl = z->zconn = z->zpidfd = -1;
 	*out = z;
@@ -490,28 +532,4 @@ void sbx_native_zygote_free(sbx_zygote *z)
 	pthread_mutex_destroy(&z->mu);
 	free(z->state);
 	free(z);
-}
-
-/* ---- a command instead of a script ------------------------------------- */
-
-int sbx_native_forked_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result *res, sbx_error *err)
-{
-	/* The runner's request (pyrunner.py) with the file name "\1exec":
-	 * its args are the command's argv. */
-	size_t argc = 0;
-	while (o->argv && o->argv[argc])
-		argc++;
-	_cleanup_free_ const char **args = calloc(argc + 1, sizeof(char *));
-	if (!args)
-		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
-	for (size_t i = 0; i < argc; i++)
-		args[i] = o->argv[i];
-	sbx_python_opts po;
-	sbx_python_opts_init(&po);
-	po.exec = *o;
-	po.source = "";
-	po.source_len = 0;
-	po.filename = "\x01exec";
-	po.args = args;
-	return sbx_native_python(sb, &po, res, err);
 }

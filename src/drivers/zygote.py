@@ -15,9 +15,10 @@
 # 'G' (it is in its own cgroup then), unshares its cgroup namespace, drops
 # capabilities, loads the seccomp filters and forks S, which reseeds and
 # serves one request on chan (pyrunner's _sbx_serve). G stays as init:
-# it passes the pool's kill and signal records on and reports S's wait
-# status on ctl (the exec protocol's 'S' record), then exits, which ends
-# everything in the sandbox.
+# it passes the pool's kill and signal records on, reports S's wait status
+# on ctl (the exec protocol's 'S' record), forks a new runner for a further
+# request ('F' + its channel, answered 'A'), and exits when the pool closes
+# ctl, which ends everything in the sandbox.
 
 
 def _sbx_zygote():
@@ -139,6 +140,27 @@ def _sbx_zygote():
         for p in progs:
             check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(p)), "seccomp")
 
+    def g_runner(chan, gctl):
+        """G: S, a runner for one request on chan, in a session of its own."""
+        s = os.fork()
+        if s == 0:
+            try:
+                gctl.close()
+                os.setsid()
+                if chan.fileno() == 0:  # received into a free fd 0
+                    chan.detach()
+                else:
+                    os.dup2(chan.fileno(), 0)
+                    chan.close()
+                if "numpy.random" in sys.modules:
+                    sys.modules["numpy.random"].seed()
+                gc.enable()
+                _sbx_serve(0)
+            finally:
+                os._exit(1)
+        chan.close()
+        return s
+
     def g_main(chan, gctl):
         try:
             g_setup()
@@ -148,68 +170,74 @@ def _sbx_zygote():
             if gctl.recv(16)[:1] != b"G":
                 os._exit(0)
             g_lock_down()
-            s = os.fork()
+            s = g_runner(chan, gctl)
         except BaseException as e:
             try:
                 gctl.send(b"E" + str(e).encode("utf-8", "replace")[:400])
             finally:
                 os._exit(125)
-        if s == 0:
-            try:
-                gctl.close()
-                os.setsid()
-                os.dup2(chan.fileno(), 0)
-                chan.close()
-                if "numpy.random" in sys.modules:
-                    sys.modules["numpy.random"].seed()
-                gc.unfreeze()
-                gc.enable()
-                _sbx_serve(0)
-            finally:
-                os._exit(1)
-        chan.close()
-        g_wait(s, gctl)
+        g_loop(s, gctl)
 
-    def g_wait(s, gctl):
-        """G after the fork: the pool's records in, S's status out."""
-        done = None
-        while done is None:
+    def g_loop(s, gctl):
+        """G until the pool closes gctl: its records in (K kill, N signal,
+        F a new runner), each runner's wait status out (S)."""
+        used = [0.0]
+
+        def report(st):
+            ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = ru.ru_utime + ru.ru_stime
+            try:
+                gctl.send(b"S" + _struct.pack("iiqq", st, 0, int((cpu - used[0]) * 1e6),
+                                               ru.ru_maxrss))
+            except OSError:
+                pass
+            used[0] = cpu
+
+        while True:
             try:
                 r, _, _ = select.select([gctl], [], [], 0.2)
             except InterruptedError:
                 r = []
             if r:
-                rec = gctl.recv(64)
-                if not rec or rec[:1] == b"K":
+                rec, fds = recv_fds(gctl, 1)
+                if not rec:
+                    os._exit(0)  # the pool let go: the sandbox ends with us
+                if rec[:1] == b"K":
                     try:
                         os.kill(-1, signal.SIGKILL)  # all of the sandbox but us
                     except OSError:
                         pass
-                elif rec[:1] == b"N" and len(rec) >= 5:
-                    sig = _struct.unpack_from("i", rec, 1)[0]
+                elif rec[:1] == b"N" and len(rec) >= 5 and s:
                     try:
-                        os.killpg(s, sig)
+                        os.killpg(s, _struct.unpack_from("i", rec, 1)[0])
                     except OSError:
                         pass
-                if not rec:
-                    os._exit(0)
+                elif rec[:1] == b"F" and len(fds) == 1:
+                    if s:  # the pool is done with it: its runner goes
+                        try:
+                            os.killpg(s, signal.SIGKILL)
+                        except OSError:
+                            pass
+                        report(os.waitpid(s, 0)[1])
+                    try:
+                        s = g_runner(_socket.socket(fileno=fds[0]), gctl)
+                        gctl.send(b"A")
+                    except OSError as e:
+                        s = 0
+                        gctl.send(b"E" + str(e).encode("utf-8", "replace")[:400])
+                    fds = []
+                for f in fds:
+                    os.close(f)
             while True:
                 try:
                     pid, st = os.waitpid(-1, os.WNOHANG)
                 except ChildProcessError:
-                    pid, st = -1, 9
-                if pid == s or pid == -1:
-                    done = st
                     break
                 if pid == 0:
                     break
-        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = int((ru.ru_utime + ru.ru_stime) * 1e6)
-        try:
-            gctl.send(b"S" + _struct.pack("iiqq", done, 0, cpu, ru.ru_maxrss))
-        except OSError:
-            pass
-        os._exit(0)
+                if pid == s:
+                    s = 0
+                    report(st)
 
     def c_main(slot, chan, gctl, sync):
         """C: its ids, its namespaces, then G."""

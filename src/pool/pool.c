@@ -454,6 +454,11 @@ void sbx_pool_stop(sbx_pool *p)
 	pthread_mutex_unlock(&p->mu);
 }
 
+bool sbx_pool_forks(const sbx_pool *p)
+{
+	return p->zy != NULL;
+}
+
 const sbx_config *sbx_pool_template(const sbx_pool *p)
 {
 	return &p->conf.cfg;

@@ -790,7 +790,10 @@ pool_cg_weight() {
 # normal weight.
 t_pool_cpu_weight() {
 	local S=$T/p.sock dpid d dirs=() w busy= i pid
-	pool_up d "$S" --size 1
+	# A fresh pool's sandboxes warm up (python3's start) at the lowest
+	# weight; a fork pool's are made at the normal one (issue 10: the
+	# low weight starved the pool under load), checked at the end.
+	pool_up d "$S" --size 1 --fresh
 	pool_wait_stat "$S" idle 1 60 || { pool_stats_detail "$S"; fail "idle never reached 1"; }
 	dpid=$(cat "$T/.runs/d.pid")
 	for d in $(pool_cg_dirs "$dpid"); do
@@ -817,6 +820,19 @@ t_pool_cpu_weight() {
 	[ "$w" = 1024 ] || [ "$w" = 100 ] || fail "handed-out sandbox cgroup $busy has cpu weight $w, want the normal one (shares 1024 / weight 100)"
 	sbx_wait r 30
 	expect_rc 0 "the request"
+	pool_stop d 60
+	pool_up f "$T/f.sock" --size 1
+	pool_wait_stat "$T/f.sock" idle 1 60 || { pool_stats_detail "$T/f.sock"; fail "fork pool: idle never reached 1"; }
+	dpid=$(cat "$T/.runs/f.pid")
+	dirs=()
+	for d in $(pool_cg_dirs "$dpid"); do
+		[ -e "$d/cpu.shares" ] || [ -e "$d/cpu.weight" ] && dirs+=("$d")
+	done
+	[ ${#dirs[@]} -ge 2 ] || fail "fork pool: want cpu cgroups for the template and the idle sandbox, got ${#dirs[@]}"
+	for d in "${dirs[@]}"; do
+		w=$(pool_cg_weight "$d")
+		[ "$w" = 1024 ] || [ "$w" = 100 ] || fail "fork pool: cgroup $d has cpu weight $w, want the normal one"
+	done
 }
 
 # ---------------------------------------------------------------- hardening (issue 9)

@@ -153,19 +153,22 @@ static int pool_stats(int argc, char **argv)
 	if (rc)
 		return rc;
 	const sbx_jval *st = sbx_jget(v, "stats");
-	int64_t idle = 0, use = 0, cr = 0, de = 0, fa = 0, aq = 0;
-	sbx_jget_int(st, "idle", &idle);
-	sbx_jget_int(st, "in_use", &use);
-	sbx_jget_int(st, "created", &cr);
-	sbx_jget_int(st, "destroyed", &de);
-	sbx_jget_int(st, "failures", &fa);
-	sbx_jget_int(st, "acquired", &aq);
-	const sbx_jval *p50 = sbx_jget(st, "acquire_p50_ms"), *p95 = sbx_jget(st, "acquire_p95_ms");
-	const char *le = sbx_jget_str(st, "last_error");
-	printf("idle %lld\nin_use %lld\ncreated %lld\ndestroyed %lld\nfailures %lld\n"
-	       "acquired %lld\nacquire_p50_ms %.3f\nacquire_p95_ms %.3f\nlast_error %s\n",
-	       (long long)idle, (long long)use, (long long)cr, (long long)de, (long long)fa,
-	       (long long)aq, p50 ? p50->num : 0.0, p95 ? p95->num : 0.0, le && *le ? le : "-");
+	/* One "key value" line per field, in this order (absent: 0). */
+	static const char *const ints[] = {"idle",	 "in_use",	 "created",  "destroyed",
+					   "failures",	 "acquired",	 "creating", "waited",
+					   "zygote_pid", "zygote_starts"};
+	static const char *const ms[] = {"acquire_p50_ms", "acquire_p95_ms", "acquire_p99_ms"};
+	for (size_t i = 0; i < ARRAY_LEN(ints); i++) {
+		int64_t n = 0;
+		sbx_jget_int(st, ints[i], &n);
+		printf("%s %lld\n", ints[i], (long long)n);
+	}
+	for (size_t i = 0; i < ARRAY_LEN(ms); i++) {
+		const sbx_jval *x = sbx_jget(st, ms[i]);
+		printf("%s %.3f\n", ms[i], x && x->type == SBX_J_NUM ? x->num : 0.0);
+	}
+	const char *mode = sbx_jget_str(st, "mode"), *le = sbx_jget_str(st, "last_error");
+	printf("mode %s\nlast_error %s\n", mode && *mode ? mode : "-", le && *le ? le : "-");
 	return 0;
 }
 

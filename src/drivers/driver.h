@@ -103,6 +103,9 @@ struct sbx_driver {
 	 *         reap when it exits (0: none). */
 	int (*owned_create)(sbx_sandbox *sb, bool python, const char *preload, sbx_error *err);
 	void (*owned_activate)(sbx_sandbox *sb);
+	/* Optional: its holder is done with it: stop what runs in it now,
+	 * without blocking (owned_destroy follows, in the pool's thread). */
+	void (*owned_stop)(sbx_sandbox *sb);
 	bool (*owned_dead)(sbx_sandbox *sb);
 	void (*owned_destroy)(sbx_sandbox *sb);
 	int (*owned_keep)(sbx_sandbox *sb, const sbx_paths *p, pid_t *reap, sbx_error *err);

@@ -34,6 +34,7 @@ const sbx_driver sbx_driver_native = {
     .python = sbx_native_python,
     .owned_create = sbx_native_owned_create,
     .owned_activate = sbx_native_owned_activate,
+    .owned_stop = sbx_native_owned_stop,
     .owned_dead = sbx_native_owned_dead,
     .owned_destroy = sbx_native_owned_destroy,
     .owned_keep = sbx_native_owned_keep,

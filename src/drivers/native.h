@@ -56,6 +56,7 @@ int sbx_native_stop(sbx_sandbox *sb, sbx_error *err);
 void sbx_native_info(sbx_sandbox *sb, sbx_sandbox_info *info);
 bool sbx_native_owned_dead(sbx_sandbox *sb);
 void sbx_native_owned_activate(sbx_sandbox *sb);
+void sbx_native_owned_stop(sbx_sandbox *sb);
 
 /* ---- native_io.c: exec, files ----------------------------------------- */
 
@@ -118,6 +119,11 @@ int sbx_native_zygote_new(const sbx_sbconf *conf, const char *preload, uint32_t 
 int sbx_native_owned_fork(sbx_zygote *z, sbx_sandbox *sb, sbx_error *err);
 void sbx_native_zygote_info(sbx_zygote *z, int *pid, uint64_t *starts);
 void sbx_native_zygote_free(sbx_zygote *z);
+/* The zygote's configuration message: 'C' + JSON (zygote.py reads it):
+ * seccomp (the SBX_SECCOMP_STAGES programs, hex), caps (kept capability
+ * mask), secbits, last_cap, tmp_size, loopback, rlimits ([name, value],
+ * -1: unlimited), hostname, proc_masked, proc_readonly, env. */
+int sbx_zygote_config(const sbx_config *c, sbx_buf *b, sbx_error *err);
 /* A further request to a forked sandbox: a new runner from its init. */
 int sbx_native_forked_runner(sbx_native_owned *pd, sbx_error *err);
 /* A forked sandbox is gone: kill what is left, remove its cgroups, give

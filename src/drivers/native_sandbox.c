@@ -88,6 +88,14 @@ bool sbx_native_owned_dead(sbx_sandbox *sb)
 	return false;
 }
 
+void sbx_native_owned_stop(sbx_sandbox *sb)
+{
+	/* SIGKILL to its init ends it (a pid namespace's init): the destroy
+	 * then finds it gone instead of waiting for it. */
+	if (owned(sb) && owned(sb)->ln.pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, owned(sb)->ln.pidfd, SIGKILL, NULL, 0);
+}
+
 void sbx_native_owned_activate(sbx_sandbox *sb)
 {
 	sbx_cgroup_set_weight(&owned(sb)->ln.cg, false);

@@ -168,7 +168,7 @@ static void str_list(sbx_buf *b, const char *const *v)
 
 /* The zygote's configuration: what each child sets up, as the native
  * runtime does it (the same filters, capabilities, /proc lists, limits). */
-static int zygote_config(sbx_zygote *z, sbx_buf *b, sbx_error *err)
+int sbx_zygote_config(const sbx_config *c, sbx_buf *b, sbx_error *err)
 {
 	const struct sock_fprog *prog, *stages[SBX_SECCOMP_STAGES];
 	int r = sbx_seccomp_program(&prog, err);
@@ -176,10 +176,9 @@ static int zygote_config(sbx_zygote *z, sbx_buf *b, sbx_error *err)
 		return r;
 	sbx_seccomp_stages(prog, stages);
 	sbx_privs pv;
-	r = sbx_privs_prepare(&pv, &z->conf->cfg, err);
+	r = sbx_privs_prepare(&pv, c, err);
 	if (r < 0)
 		return r;
-	const sbx_config *c = &z->conf->cfg;
 	char tmp[512];
 	sbx_buf_append(b, "C{\"seccomp\":[", 13);
 	for (int i = 0; i < SBX_SECCOMP_STAGES; i++) {
@@ -243,7 +242,7 @@ static int zygote_start(sbx_zygote *z, sbx_error *err)
 	z->zconn = conn;
 	z->ctl = sbx_steal_fd(&ours);
 	_cleanup_(sbx_buf_free) sbx_buf cfg = {0};
-	int r = zygote_config(z, &cfg, err);
+	int r = sbx_zygote_config(&z->conf->cfg, &cfg, err);
 	sbx_error e = {0};
 	sbx_until u = {.deadline_ns = after_ms(ZYGOTE_START_MS), .cancel_fd = -1};
 	if (r == 0 &&
@@ -341,11 +340,14 @@ static int adopt_child(sbx_zygote *z, sbx_native_owned *pd, sbx_error *err)
 		return sbx_fail(err, SBX_E_SETUP, "forked sandbox set-up: no pidfd from its init%s",
 				e.sys_errno == ETIMEDOUT ? " (timed out)" : "");
 	pd->ln.pidfd = sbx_steal_fd(&pidfd);
+	sbx_debug("fork: pidfd %lluus", (unsigned long long)((sbx_now_ns() - pd->ln.l.t0) / 1000));
 	const sbx_config *c = &z->conf->cfg;
 	sbx_cg_limits lim = {c->memory_bytes, c->cpu_millis, c->pids_max};
 	int r = sbx_cgroup_create(&pd->ln.cg, c->cgroup_parent, &lim, err);
 	if (r == 0)
 		r = sbx_cgroup_move(&pd->ln.cg, pid, err);
+	sbx_debug("fork: cgroups %lluus",
+		  (unsigned long long)((sbx_now_ns() - pd->ln.l.t0) / 1000));
 	if (r < 0)
 		return r;
 	if (sbx_msg_send_until(pd->py_conn, 'G', NULL, 0, NULL, 0, &u, &e) < 0)
@@ -426,6 +428,7 @@ int sbx_native_owned_fork(sbx_zygote *z, sbx_sandbox *sb, sbx_error *err)
 	sbx_launcher_init(&pd->ln);
 	pd->py_chan = pd->py_conn = -1;
 	pd->zy = z;
+	pd->ln.l.t0 = sbx_now_ns();
 	int chan[2] = {-1, -1}, gctl[2] = {-1, -1};
 	int r = 0;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0 ||
@@ -446,10 +449,12 @@ int sbx_native_owned_fork(sbx_zygote *z, sbx_sandbox *sb, sbx_error *err)
 	pthread_mutex_unlock(&z->mu);
 	sbx_closep(&chan[1]);
 	sbx_closep(&gctl[1]);
+	sbx_debug("fork: forked %lluus", (unsigned long long)((sbx_now_ns() - pd->ln.l.t0) / 1000));
 	if (r == 0)
 		r = adopt_child(z, pd, err);
 	else
 		pd->slot = 0;
+	sbx_debug("fork: ready %lluus", (unsigned long long)((sbx_now_ns() - pd->ln.l.t0) / 1000));
 	if (r < 0) {
 		sbx_native_forked_destroy(pd);
 		return r;
@@ -464,12 +469,17 @@ void sbx_native_forked_destroy(sbx_native_owned *pd)
 	sbx_closep(&pd->py_chan);
 	sbx_closep(&pd->py_conn); /* its init kills the sandbox at EOF */
 	bool gone = true;
+	uint64_t t0 = sbx_now_ns();
 	if (pd->ln.pidfd >= 0) {
 		syscall(SYS_pidfd_send_signal, pd->ln.pidfd, SIGKILL, NULL, 0);
 		/* The init of a pid namespace is gone once all of it is. */
 		gone = wait_in(pd->ln.pidfd, after_ms(REAP_MS)) == 1;
 	}
+	uint64_t t1 = sbx_now_ns();
 	sbx_launcher_release(&pd->ln); /* closes the pidfd, removes the cgroups */
+	sbx_debug("forked destroy: gone %lluus, cgroups %lluus",
+		  (unsigned long long)((t1 - t0) / 1000),
+		  (unsigned long long)((sbx_now_ns() - t1) / 1000));
 	if (pd->slot) {
 		pthread_mutex_lock(&z->mu);
 		z->state[pd->slot] = gone ? 0 : 2;
@@ -492,7 +502,7 @@ int sbx_native_zygote_new(const sbx_sbconf *conf, const char *preload, uint32_t 
 				"and --map-gid need a fresh pool");
 	/* Ranges for every sandbox alive at once, and for some being torn
 	 * down, within the kernel's 340 lines of an id map (one: the zygote). */
-	uint64_t want = (uint64_t)max_sandboxes + max_sandboxes / 4 + 8;
+	uint64_t want = (uint64_t)max_sandboxes * 2 + 16;
 	if (want > SBX_USERNS_MAX_LINES - 1)
 		want = SBX_USERNS_MAX_LINES - 1;
 	sbx_zygote *z = calloc(1, sizeof(*z));

@@ -10,7 +10,8 @@
 # Each fork: C (the zygote's child) unshares a user namespace whose map the
 # zygote writes (0..65535 -> the slot's range) and takes its root's ids,
 # unshares mount, net, ipc, uts and pid namespaces and forks G, pid 1 of
-# the new pid namespace, then exits. G mounts its own /proc, /tmp,
+# the new pid namespace, then exits (the zygote answered K once the map was
+# written: what C and G do from there they report to the pool on ctl). G mounts its own /proc, /tmp,
 # /dev/shm and /dev/pts, sends its pidfd on ctl ('P'), waits for the pool's
 # 'G' (it is in its own cgroup then), unshares its cgroup namespace, drops
 # capabilities, loads the seccomp filters and forks S, which reseeds and
@@ -240,14 +241,8 @@ def _sbx_zygote():
                     report(st)
 
     def c_main(slot, chan, gctl, sync):
-        """C: its ids, its namespaces, then G."""
-        keep = {chan.fileno(), gctl.fileno(), sync.fileno()}
-        for f in [int(x) for x in os.listdir("/proc/self/fd")]:
-            if f not in keep:
-                try:
-                    os.close(f)
-                except OSError:
-                    pass
+        """C: its ids, its namespaces, then G. After "m" the zygote has
+        let go: errors go to the pool on gctl."""
         # The new namespace is owned by the zygote's uid, so the zygote may
         # write its map (which takes CAP_SYS_ADMIN over it); C then becomes
         # its root: the slot's ids.
@@ -255,19 +250,24 @@ def _sbx_zygote():
         sync.send(b"u")
         if sync.recv(1) != b"m":
             os._exit(1)
+        sync.close()
+        keep = {chan.fileno(), gctl.fileno()}
+        for f in [int(x) for x in os.listdir("/proc/self/fd")]:
+            if f not in keep:
+                try:
+                    os.close(f)
+                except OSError:
+                    pass
         os.setresgid(0, 0, 0)
         os.setgroups([])
         os.setresuid(0, 0, 0)
         check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
                            | CLONE_NEWPID), "unshare namespaces")
-        g = os.fork()
-        if g == 0:
-            sync.close()
+        if os.fork() == 0:
             try:
                 g_main(chan, gctl)
             finally:
                 os._exit(125)
-        sync.send(b"k")
         os._exit(0)
 
     def fork_one(slot, chan_fd, gctl_fd):
@@ -286,7 +286,11 @@ def _sbx_zygote():
                 c_main(slot, chan, gctl, b)
             except BaseException as e:
                 try:
-                    b.send(b"E" + str(e).encode("utf-8", "replace")[:400])
+                    m = b"E" + str(e).encode("utf-8", "replace")[:400]
+                    if b.fileno() >= 0:
+                        b.send(m)
+                    else:
+                        gctl.send(m)
                 finally:
                     os._exit(125)
             os._exit(125)
@@ -308,18 +312,16 @@ def _sbx_zygote():
                     finally:
                         os.close(fd)
                 a.send(b"m")
-                m = a.recv(512)
-                if m != b"k":
-                    err = m[1:].decode("utf-8", "replace") if m[:1] == b"E" else "child ended"
         except OSError as e:
             err = "child set-up: %s" % e
+        a.close()
+        if err is not None:
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-        a.close()
-        os.waitpid(pid, 0)
-        return err
+            os.waitpid(pid, 0)
+        return err  # C itself is reaped with the others, below
 
     # Children of the forks (each G, once its C is gone) are ours to reap.
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)

@@ -353,6 +353,8 @@ SBX_API void sbx_pool_release(sbx_pool *p, sbx_sandbox *sb)
 {
 	if (!sb)
 		return;
+	if (sb->drv->owned_stop)
+		sb->drv->owned_stop(sb);
 	node *n = malloc(sizeof(*n));
 	pthread_mutex_lock(&p->mu);
 	bool mine = untrack_out(p, sb);

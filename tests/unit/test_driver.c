@@ -72,6 +72,9 @@ static void test_complete(void **state)
 		assert_non_null(d->owned_destroy);
 		assert_non_null(d->sweep);
 		assert_non_null(d->health);
+		/* Pre-forking: all four operations, or none. */
+		int zy = !!d->zygote_new + !!d->owned_fork + !!d->zygote_info + !!d->zygote_free;
+		assert_true(zy == 0 || zy == 4);
 		for (size_t k = 0; k < n; k++)
 			assert_string_not_equal(sbx_driver_at(k)->name, d->name);
 	}

@@ -233,7 +233,14 @@ zyg_expect_fork_stats() {
 	local mode zp
 	mode=$(zyg_stat "$1" mode) || { zyg_stats_detail "$1"; fail "$2: \`sbx pool stats\` shows no mode"; }
 	[ "$mode" = fork ] || { zyg_stats_detail "$1"; fail "$2: pool stats mode is '$mode', want fork"; }
+	# The zygote starts with the pool's first sandbox (or restarts with the
+	# next one after a crash): up to 60 s for it.
+	local end=$(($(now_us) + 60000000))
 	zp=$(zyg_stat "$1" zygote_pid)
+	while ! [[ $zp =~ ^[1-9][0-9]*$ ]] && (($(now_us) < end)); do
+		sleep 0.1
+		zp=$(zyg_stat "$1" zygote_pid)
+	done
 	[[ $zp =~ ^[0-9]+$ ]] && [ "$zp" -gt 0 ] || { zyg_stats_detail "$1"; fail "$2: pool stats zygote_pid is '$zp', want a pid"; }
 	zyg_live "$zp" || fail "$2: zygote_pid $zp is not a live process"
 	tr '\0' ' ' <"/proc/$zp/cmdline" 2>/dev/null | grep -q python3 ||

@@ -55,8 +55,10 @@ static void handle_free(sbx_sandbox **sb)
 	*sb = NULL;
 }
 
-int sbx_owned_create(const sbx_driver *d, const sbx_sbconf *conf, bool python, const char *preload,
-		     sbx_sandbox **out, sbx_error *err)
+/* A new owned handle on d made by make (owned_create or owned_fork). */
+static int owned_new(const sbx_driver *d, const sbx_sbconf *conf, sbx_sandbox **out,
+		     int (*make)(sbx_sandbox *sb, const void *arg, sbx_error *err), const void *arg,
+		     sbx_error *err)
 {
 	*out = NULL;
 	_cleanup_(handle_free) sbx_sandbox *sb = calloc(1, sizeof(*sb));
@@ -65,7 +67,7 @@ int sbx_owned_create(const sbx_driver *d, const sbx_sbconf *conf, bool python, c
 	sb->drv = d;
 	sb->conf = conf;
 	sb->born_ns = sbx_now_ns();
-	int r = d->owned_create(sb, python, preload, err);
+	int r = make(sb, arg, err);
 	if (r < 0)
 		return r;
 	*out = sb;
@@ -73,22 +75,33 @@ int sbx_owned_create(const sbx_driver *d, const sbx_sbconf *conf, bool python, c
 	return 0;
 }
 
+typedef struct create_arg {
+	bool python;
+	const char *preload;
+} create_arg;
+
+static int make_created(sbx_sandbox *sb, const void *arg, sbx_error *err)
+{
+	const create_arg *a = arg;
+	return sb->drv->owned_create(sb, a->python, a->preload, err);
+}
+
+static int make_forked(sbx_sandbox *sb, const void *arg, sbx_error *err)
+{
+	return sb->drv->owned_fork((sbx_zygote *)arg, sb, err);
+}
+
+int sbx_owned_create(const sbx_driver *d, const sbx_sbconf *conf, bool python, const char *preload,
+		     sbx_sandbox **out, sbx_error *err)
+{
+	create_arg a = {python, preload};
+	return owned_new(d, conf, out, make_created, &a, err);
+}
+
 int sbx_owned_fork(const sbx_driver *d, sbx_zygote *z, const sbx_sbconf *conf, sbx_sandbox **out,
 		   sbx_error *err)
 {
-	*out = NULL;
-	_cleanup_(handle_free) sbx_sandbox *sb = calloc(1, sizeof(*sb));
-	if (!sb)
-		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
-	sb->drv = d;
-	sb->conf = conf;
-	sb->born_ns = sbx_now_ns();
-	int r = d->owned_fork(z, sb, err);
-	if (r < 0)
-		return r;
-	*out = sb;
-	sb = NULL;
-	return 0;
+	return owned_new(d, conf, out, make_forked, z, err);
 }
 
 void sbx_owned_activate(sbx_sandbox *sb)

@@ -42,6 +42,22 @@ static int wait_ready(sbx_native_owned *pd, sbx_error *err)
 			n == 0 ? " (timed out)" : " (is python3 in the rootfs?)");
 }
 
+void sbx_native_interp_argv(const char *argv[64], const char *src, const char *flag,
+			    const char *preload, char mods[1024])
+{
+	snprintf(mods, 1024, "%s", preload ? preload : "");
+	size_t argc = 0;
+	argv[argc++] = "python3";
+	argv[argc++] = "-c";
+	argv[argc++] = src;
+	if (flag)
+		argv[argc++] = flag;
+	char *save = NULL;
+	for (char *m = strtok_r(mods, ",", &save); m && argc < 63; m = strtok_r(NULL, ",", &save))
+		argv[argc++] = m;
+	argv[argc] = NULL;
+}
+
 int sbx_native_prewarm(sbx_sandbox *sb, const char *preload, sbx_error *err)
 {
 	sbx_native_owned *pd = sb->priv;
@@ -52,15 +68,9 @@ int sbx_native_prewarm(sbx_sandbox *sb, const char *preload, sbx_error *err)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0)
 		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "socketpair");
 	_cleanup_close_ int ours = chan[0], theirs = chan[1];
-	/* argv: python3 -c RUNNER MODULE... */
-	char mods[1024] = "";
-	snprintf(mods, sizeof(mods), "%s", preload ? preload : "");
-	const char *argv[64] = {"python3", "-c", sbx_pyrunner_src};
-	size_t argc = 3;
-	char *save = NULL;
-	for (char *m = strtok_r(mods, ",", &save); m && argc < 63; m = strtok_r(NULL, ",", &save))
-		argv[argc++] = m;
-	argv[argc] = NULL;
+	char mods[1024];
+	const char *argv[64];
+	sbx_native_interp_argv(argv, sbx_pyrunner_src, NULL, preload, mods);
 	sbx_exec_opts o;
 	sbx_exec_opts_init(&o);
 	o.argv = argv;

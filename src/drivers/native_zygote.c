@@ -223,13 +223,8 @@ static int zygote_start(sbx_zygote *z, sbx_error *err)
 		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "zygote channel");
 	_cleanup_close_ int ours = sp[0], theirs = sp[1];
 	char mods[1024];
-	snprintf(mods, sizeof(mods), "%s", z->preload);
-	const char *argv[64] = {"python3", "-c", sbx_zygote_src, "--sbx-zygote"};
-	size_t argc = 4;
-	char *save = NULL;
-	for (char *m = strtok_r(mods, ",", &save); m && argc < 63; m = strtok_r(NULL, ",", &save))
-		argv[argc++] = m;
-	argv[argc] = NULL;
+	const char *argv[64];
+	sbx_native_interp_argv(argv, sbx_zygote_src, "--sbx-zygote", z->preload, mods);
 	sbx_exec_opts o;
 	sbx_exec_opts_init(&o);
 	o.argv = argv;

@@ -57,12 +57,7 @@ def _sbx_serve(fd):
     # The channel stays open for the early "done" report (see below).
     chan = os.dup(0)
     os.set_inheritable(chan, False)
-    s.close()
-    for i in range(3):
-        os.dup2(fds[i], i)
-    for f in fds:
-        if f > 2:
-            os.close(f)
+    _sbx_stdio(s, fds)
     sys.stdin = sys.__stdin__ = open(0, "r", closefd=False)
     sys.stdout = sys.__stdout__ = open(1, "w", closefd=False, buffering=1 if os.isatty(1) else -1)
     sys.stderr = sys.__stderr__ = open(2, "w", closefd=False, errors="backslashreplace", buffering=1)
@@ -144,15 +139,20 @@ def _sbx_serve(fd):
     os._exit(rc)
 
 
-def _sbx_exec(s, fds, cwd, argv, env):
-    """Run argv in place of this process (a pre-forked sandbox's `run`),
-    the way the sandbox's exec shim would: stdio, cwd, env, execvp."""
+def _sbx_stdio(s, fds):
+    """The request's channel closed, its fds made 0, 1 and 2."""
     s.close()
     for i in range(3):
         os.dup2(fds[i], i)
     for f in fds:
         if f > 2:
             os.close(f)
+
+
+def _sbx_exec(s, fds, cwd, argv, env):
+    """Run argv in place of this process (a pre-forked sandbox's `run`),
+    the way the sandbox's exec shim would: stdio, cwd, env, execvp."""
+    _sbx_stdio(s, fds)
     envd = {}
     for kv in env:
         k, _, v = kv.partition(b"=")

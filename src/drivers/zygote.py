@@ -234,12 +234,15 @@ def _sbx_zygote():
                 pass
             used[0] = cpu
 
+        # S's pidfd wakes us the moment it ends (a command it exec'd has no
+        # early report: its status is the end of the request).
+        spfd = [os.pidfd_open(s)] if s else []
         while True:
             try:
-                r, _, _ = select.select([gctl], [], [], 0.2)
+                r, _, _ = select.select([gctl] + spfd, [], [], 0.5)
             except InterruptedError:
                 r = []
-            if r:
+            if gctl in r:
                 rec, fds = recv_fds(gctl, 1)
                 if not rec:
                     os._exit(0)  # the pool let go: the sandbox ends with us
@@ -262,9 +265,15 @@ def _sbx_zygote():
                         report(os.waitpid(s, 0)[1])
                     try:
                         s = g_runner(_socket.socket(fileno=fds[0]), gctl)
+                        for f in spfd:
+                            os.close(f)
+                        spfd = [os.pidfd_open(s)]
                         gctl.send(b"A")
                     except OSError as e:
                         s = 0
+                        for f in spfd:
+                            os.close(f)
+                        spfd = []
                         gctl.send(b"E" + str(e).encode("utf-8", "replace")[:400])
                     fds = []
                 for f in fds:
@@ -278,6 +287,9 @@ def _sbx_zygote():
                     break
                 if pid == s:
                     s = 0
+                    for f in spfd:
+                        os.close(f)
+                    spfd = []
                     report(st)
 
     def c_main(slot, chan, gctl, sync):

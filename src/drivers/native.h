@@ -93,16 +93,16 @@ int sbx_exec_start(sbx_sandbox *sb, const sbx_exec_opts *o, const int fds[3],
  * Until the sandbox says the command started it has 30 s to say so (or
  * the command's timeout, if sooner); a failure at the sandbox's pids limit
  * is named as such. */
+/* argv of `python3 -c SRC [FLAG] MODULE...` for the comma-separated
+ * preload (split in mods, which argv points into). */
+void sbx_native_interp_argv(const char *argv[64], const char *src, const char *flag,
+			    const char *preload, char mods[1024]);
 int sbx_exec_finish(sbx_sandbox *sb, int conn, int early, int out, int err_fd,
 		    const sbx_exec_opts *o, const sbx_exec_probe *pr, sbx_result *res,
 		    sbx_error *err);
 
 /* ---- native_python.c: the pre-started interpreter ---------------------- */
 
-/* argv of `python3 -c SRC [FLAG] MODULE...` for the comma-separated
- * preload (split in mods, which argv points into). */
-void sbx_native_interp_argv(const char *argv[64], const char *src, const char *flag,
-			    const char *preload, char mods[1024]);
 /* Start the interpreter in the owned sandbox sb now. */
 int sbx_native_prewarm(sbx_sandbox *sb, const char *preload, sbx_error *err);
 int sbx_native_python(sbx_sandbox *sb, const sbx_python_opts *o, sbx_result *res, sbx_error *err);

@@ -514,3 +514,19 @@ int sbx_native_write_file(sbx_sandbox *sb, const char *path, const void *data, s
 		return file_failed(sb, "write", path, &e, err);
 	return 0;
 }
+
+void sbx_native_interp_argv(const char *argv[64], const char *src, const char *flag,
+			    const char *preload, char mods[1024])
+{
+	snprintf(mods, 1024, "%s", preload ? preload : "");
+	size_t argc = 0;
+	argv[argc++] = "python3";
+	argv[argc++] = "-c";
+	argv[argc++] = src;
+	if (flag)
+		argv[argc++] = flag;
+	char *save = NULL;
+	for (char *m = strtok_r(mods, ",", &save); m && argc < 63; m = strtok_r(NULL, ",", &save))
+		argv[argc++] = m;
+	argv[argc] = NULL;
+}

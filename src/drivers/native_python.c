@@ -42,22 +42,6 @@ static int wait_ready(sbx_native_owned *pd, sbx_error *err)
 			n == 0 ? " (timed out)" : " (is python3 in the rootfs?)");
 }
 
-void sbx_native_interp_argv(const char *argv[64], const char *src, const char *flag,
-			    const char *preload, char mods[1024])
-{
-	snprintf(mods, 1024, "%s", preload ? preload : "");
-	size_t argc = 0;
-	argv[argc++] = "python3";
-	argv[argc++] = "-c";
-	argv[argc++] = src;
-	if (flag)
-		argv[argc++] = flag;
-	char *save = NULL;
-	for (char *m = strtok_r(mods, ",", &save); m && argc < 63; m = strtok_r(NULL, ",", &save))
-		argv[argc++] = m;
-	argv[argc] = NULL;
-}
-
 int sbx_native_prewarm(sbx_sandbox *sb, const char *preload, sbx_error *err)
 {
 	sbx_native_owned *pd = sb->priv;

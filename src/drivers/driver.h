@@ -113,8 +113,8 @@ struct sbx_driver {
 	/* ---- pre-forked owned sandboxes (optional: all NULL, or all set) -----
 	 * zygote_new: a zygote for conf (outlives it) with preload imported,
 	 *         for at most max_sandboxes sandboxes alive at a time; nothing
-	 *         starts until the first fork. NULL conf features it cannot
-	 *         serve (a workspace): SBX_E_INVALID.
+	 *         starts until the first fork. *out NULL (and 0): conf cannot
+	 *         be pre-forked (a workspace, fixed ids): make it fresh.
 	 * owned_fork: like owned_create, forked from the zygote (started, or
 	 *         restarted if it died, on the way). Thread-safe.
 	 * zygote_info: its host pid now (0: none) and how many were started.

@@ -97,6 +97,11 @@ int sbx_exec_start(sbx_sandbox *sb, const sbx_exec_opts *o, const int fds[3],
  * preload (split in mods, which argv points into). */
 void sbx_native_interp_argv(const char *argv[64], const char *src, const char *flag,
 			    const char *preload, char mods[1024]);
+/* A runner's "R" on chan (its interpreter is ready), until deadline_ns;
+ * else the error record its exec connection or init sent on ctl, or "WHAT
+ * did not start (timed out)" / "WHAT did not start HINT". */
+int sbx_native_wait_runner(int chan, int ctl, uint64_t deadline_ns, const char *what,
+			   const char *hint, sbx_error *err);
 int sbx_exec_finish(sbx_sandbox *sb, int conn, int early, int out, int err_fd,
 		    const sbx_exec_opts *o, const sbx_exec_probe *pr, sbx_result *res,
 		    sbx_error *err);

@@ -1,5 +1,6 @@
 /* Clients of a long-lived sandbox's server: exec, read and write files. */
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -529,4 +530,35 @@ void sbx_native_interp_argv(const char *argv[64], const char *src, const char *f
 	for (char *m = strtok_r(mods, ",", &save); m && argc < 63; m = strtok_r(NULL, ",", &save))
 		argv[argc++] = m;
 	argv[argc] = NULL;
+}
+
+int sbx_native_wait_runner(int chan, int ctl, uint64_t deadline_ns, const char *what,
+			   const char *hint, sbx_error *err)
+{
+	struct pollfd pf[2] = {{chan, POLLIN, 0}, {ctl, POLLIN, 0}};
+	bool timed_out = false;
+	for (;;) {
+		uint64_t now = sbx_now_ns();
+		if (now >= deadline_ns) {
+			timed_out = true;
+			break;
+		}
+		int n = poll(pf, 2, (int)((deadline_ns - now) / 1000000 + 1));
+		if (n > 0)
+			break;
+		if (n < 0 && errno != EINTR)
+			return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "poll");
+	}
+	char c = 0;
+	if (pf[0].revents && recv(chan, &c, 1, MSG_DONTWAIT) == 1 && c == 'R')
+		return 0;
+	/* Started badly: the other side says why, if it can. */
+	char buf[SBX_PROTO_ERROR_MAX + 8];
+	ssize_t k = pf[1].revents ? recv(ctl, buf, sizeof(buf) - 1, MSG_DONTWAIT) : -1;
+	if (k > 0 && buf[0] == SBX_REP_ERROR) {
+		buf[k] = '\0';
+		return sbx_fail(err, SBX_E_SETUP, "%s: %s", what, buf + 1);
+	}
+	return sbx_fail(err, SBX_E_SETUP, "%s did not start%s", what,
+			timed_out ? " (timed out)" : hint);
 }

@@ -2,7 +2,6 @@
  * pre-started interpreter (src/drivers/pyrunner.py): the script starts
  * without paying Python's start-up. */
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,27 +19,6 @@ extern const char sbx_pyrunner_src[];
 /* Handing a script to a warm interpreter: at most this long (or the
  * script's timeout, if sooner). */
 #define REQUEST_TIMEOUT_MS 30000
-
-/* Wait for the interpreter's "R": it imported its modules and listens. */
-static int wait_ready(sbx_native_owned *pd, sbx_error *err)
-{
-	struct pollfd pf[2] = {{pd->py_chan, POLLIN, 0}, {pd->py_conn, POLLIN, 0}};
-	int n = poll(pf, 2, PREWARM_TIMEOUT_MS);
-	char c = 0;
-	if (n > 0 && (pf[0].revents & POLLIN) && recv(pd->py_chan, &c, 1, 0) == 1 && c == 'R')
-		return 0;
-	/* Started badly: the exec connection says why, if it can. */
-	char buf[600] = "";
-	if (pf[1].revents) {
-		ssize_t k = sbx_msg_recv(pd->py_conn, buf, sizeof(buf) - 1, NULL, NULL, 0, NULL);
-		if (k > 0 && buf[0] == SBX_REP_ERROR) {
-			buf[k] = '\0';
-			return sbx_fail(err, SBX_E_SETUP, "python interpreter: %s", buf + 1);
-		}
-	}
-	return sbx_fail(err, SBX_E_SETUP, "python interpreter did not start%s",
-			n == 0 ? " (timed out)" : " (is python3 in the rootfs?)");
-}
 
 int sbx_native_prewarm(sbx_sandbox *sb, const char *preload, sbx_error *err)
 {
@@ -82,7 +60,9 @@ int sbx_native_prewarm(sbx_sandbox *sb, const char *preload, sbx_error *err)
 	if (k < 1 || buf[0] != SBX_REP_STARTED)
 		return sbx_fail(err, SBX_E_SETUP, "python interpreter did not start%s",
 				e.sys_errno == ETIMEDOUT ? " (no answer from the sandbox)" : "");
-	return wait_ready(pd, err);
+	return sbx_native_wait_runner(pd->py_chan, pd->py_conn,
+				      sbx_deadline_ns(sbx_now_ns(), PREWARM_TIMEOUT_MS),
+				      "python interpreter", " (is python3 in the rootfs?)", err);
 }
 
 static void put_u32(sbx_buf *b, uint32_t v)
@@ -203,18 +183,6 @@ int sbx_native_forked_exec(sbx_sandbox *sb, const sbx_exec_opts *o, sbx_result *
 {
 	/* The runner's request (pyrunner.py) with the file name "\1exec":
 	 * its args are the command's argv. */
-	size_t argc = 0;
-	while (o->argv && o->argv[argc])
-		argc++;
-	_cleanup_free_ const char **args = calloc(argc + 1, sizeof(char *));
-	if (!args)
-		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
-	for (size_t i = 0; i < argc; i++)
-		args[i] = o->argv[i];
-	sbx_python_opts po = {.exec = *o};
-	po.source = "";
-	po.source_len = 0;
-	po.filename = "\001exec";
-	po.args = args;
+	sbx_python_opts po = {.exec = *o, .source = "", .filename = "\001exec", .args = o->argv};
 	return sbx_native_python(sb, &po, res, err);
 }

@@ -40,7 +40,7 @@ struct sbx_zygote {
 	pthread_mutex_t mu;	 /* the template, the zygote, forks (held while forking) */
 	pthread_mutex_t info_mu; /* zpid, zpidfd, starts: stats never wait for a fork */
 	const sbx_sbconf *conf;	 /* the pool's: every sandbox's configuration */
-	sbx_config tcfg;	 /* the template's: the same without limits */
+	sbx_config tcfg;	 /* the template's: the pool's, with room for forks */
 	char preload[1024];
 	uint32_t nslots;      /* id ranges of the template: 0 the zygote's */
 	unsigned char *state; /* per slot: 0 free, 1 in use, 2 retired */
@@ -51,11 +51,6 @@ struct sbx_zygote {
 	pid_t zpid;
 	uint64_t starts;
 };
-
-static uint64_t after_ms(uint64_t ms)
-{
-	return sbx_now_ns() + ms * 1000000ull;
-}
 
 /* Wait for fd to be readable until the deadline: 1, 0 (timed out), -1. */
 static int wait_in(int fd, uint64_t deadline_ns)
@@ -145,7 +140,7 @@ static int template_start(sbx_zygote *z, sbx_error *err)
 	return 0;
 }
 
-static int hex_prog(sbx_buf *b, const struct sock_fprog *p)
+static void hex_prog(sbx_buf *b, const struct sock_fprog *p)
 {
 	static const char hx[] = "0123456789abcdef";
 	const unsigned char *d = (const unsigned char *)p->filter;
@@ -155,7 +150,6 @@ static int hex_prog(sbx_buf *b, const struct sock_fprog *p)
 		sbx_buf_append(b, two, 2);
 	}
 	sbx_buf_append(b, "\"", 1);
-	return 0;
 }
 
 static void str_list(sbx_buf *b, const char *const *v)
@@ -216,7 +210,6 @@ int sbx_zygote_config(const sbx_config *c, sbx_buf *b, sbx_error *err)
 
 static int zygote_start(sbx_zygote *z, sbx_error *err)
 {
-	sbx_native_owned *tpd = z->tsb.priv;
 	_cleanup_close_ int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int sp[2];
 	if (nul < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
@@ -232,7 +225,6 @@ static int zygote_start(sbx_zygote *z, sbx_error *err)
 	int fds[3] = {theirs, nul, sbx_debug_on() ? STDERR_FILENO : nul};
 	sbx_exec_probe pr;
 	sbx_exec_probe_init(&z->tsb, &pr);
-	(void)tpd;
 	int conn = sbx_exec_start(&z->tsb, &o, fds, &pr, err);
 	sbx_closep(&theirs);
 	if (conn < 0)
@@ -242,7 +234,8 @@ static int zygote_start(sbx_zygote *z, sbx_error *err)
 	_cleanup_(sbx_buf_free) sbx_buf cfg = {0};
 	int r = sbx_zygote_config(&z->conf->cfg, &cfg, err);
 	sbx_error e = {0};
-	sbx_until u = {.deadline_ns = after_ms(ZYGOTE_START_MS), .cancel_fd = -1};
+	sbx_until u = {.deadline_ns = sbx_deadline_ns(sbx_now_ns(), ZYGOTE_START_MS),
+		       .cancel_fd = -1};
 	if (r == 0 &&
 	    sbx_msg_send_until(z->ctl, cfg.data[0], cfg.data + 1, cfg.len - 1, NULL, 0, &u, &e) < 0)
 		r = sbx_fail_errno(err, SBX_E_SETUP, e.sys_errno, "zygote: configuration");
@@ -305,7 +298,7 @@ static int ask_fork(sbx_zygote *z, uint32_t slot, int chan, int gctl, sbx_error 
 	unsigned char s[4] = {slot, slot >> 8, slot >> 16, slot >> 24};
 	int fds[2] = {chan, gctl};
 	sbx_error e = {0};
-	sbx_until u = {.deadline_ns = after_ms(FORK_STEP_MS), .cancel_fd = -1};
+	sbx_until u = {.deadline_ns = sbx_deadline_ns(sbx_now_ns(), FORK_STEP_MS), .cancel_fd = -1};
 	char buf[SBX_PROTO_ERROR_MAX + 8];
 	ssize_t k = -1;
 	if (sbx_msg_send_until(z->ctl, 'F', s, 4, fds, 2, &u, &e) == 0)
@@ -321,8 +314,6 @@ static int ask_fork(sbx_zygote *z, uint32_t slot, int chan, int gctl, sbx_error 
 			e.sys_errno == ETIMEDOUT ? " (timed out)" : "");
 }
 
-static int wait_runner(int chan, int ctl, const sbx_until *u, sbx_error *err);
-
 /* The child's set-up after the zygote let it go: its pidfd, its cgroups,
  * GO, its runner's "R". */
 static int adopt_child(sbx_zygote *z, sbx_native_owned *pd, sbx_error *err)
@@ -330,7 +321,7 @@ static int adopt_child(sbx_zygote *z, sbx_native_owned *pd, sbx_error *err)
 	char buf[SBX_PROTO_ERROR_MAX + 8];
 	int got[1] = {-1}, ngot = 0;
 	sbx_error e = {0};
-	sbx_until u = {.deadline_ns = after_ms(FORK_STEP_MS), .cancel_fd = -1};
+	sbx_until u = {.deadline_ns = sbx_deadline_ns(sbx_now_ns(), FORK_STEP_MS), .cancel_fd = -1};
 	ssize_t k = sbx_msg_recv_until(pd->py_conn, buf, sizeof(buf) - 1, got, &ngot, 1, &u, &e);
 	_cleanup_close_ int pidfd = ngot > 0 ? got[0] : -1;
 	if (k >= 1 && buf[0] == 'E') {
@@ -354,38 +345,8 @@ static int adopt_child(sbx_zygote *z, sbx_native_owned *pd, sbx_error *err)
 		return r;
 	if (sbx_msg_send_until(pd->py_conn, 'G', NULL, 0, NULL, 0, &u, &e) < 0)
 		return sbx_fail(err, SBX_E_SETUP, "forked sandbox set-up: its init went away");
-	return wait_runner(pd->py_chan, pd->py_conn, &u, err);
-}
-
-/* The runner's "R" on chan, or its init's error on ctl, within u. */
-static int wait_runner(int chan, int ctl, const sbx_until *u, sbx_error *err)
-{
-	struct pollfd pf[2] = {{chan, POLLIN, 0}, {ctl, POLLIN, 0}};
-	char buf[SBX_PROTO_ERROR_MAX + 8];
-	for (;;) {
-		uint64_t now = sbx_now_ns();
-		if (now >= u->deadline_ns)
-			return sbx_fail(err, SBX_E_SETUP, "forked sandbox: its runner timed out");
-		int n = poll(pf, 2, (int)((u->deadline_ns - now) / 1000000 + 1));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "poll");
-		if (pf[0].revents) {
-			char c1 = 0;
-			if (recv(chan, &c1, 1, MSG_DONTWAIT) == 1 && c1 == 'R')
-				return 0;
-			break;
-		}
-		if (pf[1].revents)
-			break;
-	}
-	ssize_t k = recv(ctl, buf, sizeof(buf) - 1, MSG_DONTWAIT);
-	if (k >= 1 && buf[0] == 'E') {
-		buf[k] = '\0';
-		return sbx_fail(err, SBX_E_SETUP, "forked sandbox: %s", buf + 1);
-	}
-	return sbx_fail(err, SBX_E_SETUP, "forked sandbox: its runner did not start");
+	return sbx_native_wait_runner(pd->py_chan, pd->py_conn, u.deadline_ns, "forked sandbox", "",
+				      err);
 }
 
 int sbx_native_forked_runner(sbx_native_owned *pd, sbx_error *err)
@@ -395,7 +356,7 @@ int sbx_native_forked_runner(sbx_native_owned *pd, sbx_error *err)
 		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "socketpair");
 	_cleanup_close_ int ours = sp[0], theirs = sp[1];
 	sbx_error e = {0};
-	sbx_until u = {.deadline_ns = after_ms(FORK_STEP_MS), .cancel_fd = -1};
+	sbx_until u = {.deadline_ns = sbx_deadline_ns(sbx_now_ns(), FORK_STEP_MS), .cancel_fd = -1};
 	if (sbx_msg_send_until(pd->py_conn, 'F', NULL, 0, &theirs, 1, &u, &e) < 0)
 		return sbx_fail(err, SBX_E_STATE, "the pool sandbox has ended");
 	sbx_closep(&theirs);
@@ -416,7 +377,7 @@ int sbx_native_forked_runner(sbx_native_owned *pd, sbx_error *err)
 		return sbx_fail(err, SBX_E_STATE, "the pool sandbox has ended%s",
 				e.sys_errno == ETIMEDOUT ? " (no answer)" : "");
 	}
-	int r = wait_runner(ours, pd->py_conn, &u, err);
+	int r = sbx_native_wait_runner(ours, pd->py_conn, u.deadline_ns, "forked sandbox", "", err);
 	if (r == 0)
 		pd->py_chan = sbx_steal_fd(&ours);
 	return r;
@@ -475,7 +436,7 @@ void sbx_native_forked_destroy(sbx_native_owned *pd)
 	if (pd->ln.pidfd >= 0) {
 		syscall(SYS_pidfd_send_signal, pd->ln.pidfd, SIGKILL, NULL, 0);
 		/* The init of a pid namespace is gone once all of it is. */
-		gone = wait_in(pd->ln.pidfd, after_ms(REAP_MS)) == 1;
+		gone = wait_in(pd->ln.pidfd, sbx_deadline_ns(sbx_now_ns(), REAP_MS)) == 1;
 	}
 	uint64_t t1 = sbx_now_ns();
 	sbx_launcher_release(&pd->ln); /* closes the pidfd, removes the cgroups */
@@ -494,14 +455,12 @@ int sbx_native_zygote_new(const sbx_sbconf *conf, const char *preload, uint32_t 
 			  sbx_zygote **out, sbx_error *err)
 {
 	const sbx_config *c = &conf->cfg;
-	if (c->workspace && c->workspace_mode != SBX_WS_NONE)
-		return sbx_fail(err, SBX_E_INVALID,
-				"a pre-forked pool cannot give each sandbox a workspace (use a "
-				"fresh pool)");
-	if (c->map_uid != SBX_MAP_AUTO || c->map_gid != SBX_MAP_AUTO)
-		return sbx_fail(err, SBX_E_INVALID,
-				"a pre-forked pool gives each sandbox its own id range: --map-uid "
-				"and --map-gid need a fresh pool");
+	*out = NULL;
+	/* Forks cannot each get a workspace, and each gets an id range of its
+	 * own: with a workspace or fixed ids the pool is made fresh. */
+	if ((c->workspace && c->workspace_mode != SBX_WS_NONE) || c->map_uid != SBX_MAP_AUTO ||
+	    c->map_gid != SBX_MAP_AUTO)
+		return 0;
 	/* Ranges for every sandbox alive at once, and for some being torn
 	 * down, within the kernel's 340 lines of an id map (one: the zygote). */
 	uint64_t want = (uint64_t)max_sandboxes * 2 + 16;

@@ -218,11 +218,9 @@ SBX_API int sbx_pool_create(const sbx_pool_config *c, sbx_pool **out, sbx_error 
 		return r;
 	}
 	p->cfg.tmpl = p->conf.cfg;
-	/* Pre-forked where the driver can and the configuration allows it. */
-	const sbx_config *t = &p->conf.cfg;
-	if (c->fork && c->python && d->zygote_new &&
-	    !(t->workspace && t->workspace_mode != SBX_WS_NONE) && t->map_uid == SBX_MAP_AUTO &&
-	    t->map_gid == SBX_MAP_AUTO) {
+	/* Pre-forked where the driver can and the configuration allows it
+	 * (zygote_new leaves p->zy NULL otherwise). */
+	if (c->fork && c->python && d->zygote_new) {
 		r = d->zygote_new(&p->conf, p->preload, c->max_total, &p->zy, err);
 		if (r < 0) {
 			sbx_sbconf_free(&p->conf);

@@ -566,11 +566,10 @@ static int bs_parse_row(char *line, struct bs_series *s, char *err, size_t errle
 
 	memset(s, 0, sizeof(*s));
 	if (n != 6) {
-		snprintf(err, errlen, "%zu fields, want 6 (INDEX ROW WORKLOAD FLOOR TARGET NOTE)",
-			 n > 6 ? (size_t)7 : n);
-		if (n > 6)
-			snprintf(err, errlen,
-				 "more than 6 fields (INDEX ROW WORKLOAD FLOOR TARGET NOTE)");
+		snprintf(err, errlen,
+			 "%s%zu tab-separated fields, want 6 (INDEX ROW WORKLOAD FLOOR "
+			 "TARGET NOTE)",
+			 n > 6 ? "more than " : "", n > 6 ? (size_t)6 : n);
 		return -1;
 	}
 	if (!strcmp(f[0], "-"))
@@ -613,12 +612,9 @@ static int bs_parse_sample(char *line, struct bs_sample *s, char *err, size_t er
 
 	memset(s, 0, sizeof(*s));
 	if (n != 5) {
-		snprintf(err, errlen, "%s fields, want 5 (PHASE INDEX USEC STATUS PID)",
-			 n > 5	  ? "more than 5"
-			 : n == 1 ? "1"
-			 : n == 2 ? "2"
-			 : n == 3 ? "3"
-				  : "4");
+		snprintf(err, errlen,
+			 "%s%zu tab-separated fields, want 5 (PHASE INDEX USEC STATUS PID)",
+			 n > 5 ? "more than " : "", n > 5 ? (size_t)5 : n);
 		return -1;
 	}
 	if (!strcmp(f[0], "warmup"))
@@ -1137,7 +1133,9 @@ static void bs_render_md(const struct bs_report *r, struct bs_buf *b, const char
 	for (size_t w = 0; w < r->nwork; w++) {
 		int notes = 0;
 
-		bs_printf(b, "%s### `%s`\n\n", w ? "\n" : "", r->workloads[w]);
+		/* a code span: `` around a workload that has a ` itself */
+		bs_printf(b, strchr(r->workloads[w], '`') ? "%s### `` %s ``\n\n" : "%s### `%s`\n\n",
+			  w ? "\n" : "", r->workloads[w]);
 		bs_puts(b, "| | median ms | p95 ms | min ms | max ms | ratio to floor (95% CI) | "
 			   "overhead ms | target |\n");
 		bs_puts(b, "|---|---:|---:|---:|---:|---:|---:|---|\n");
@@ -1318,8 +1316,8 @@ static void bs_render_plot(const struct bs_report *r, struct bs_buf *gp, struct 
 			for (int i = 0; i < 3; i++) {
 				long long v = dec * (i == 0 ? 1 : i == 1 ? 2 : 5);
 
-				if (v < alo || v > ahi)
-					continue;
+				if (v < alo || v > ahi || (i && ahi / alo > 1000000))
+					continue; /* over 6 decades: powers of 10 only */
 				bs_printf(gp, "%s'%g' %g", first ? "" : ", ", (double)v / 1000.0,
 					  (double)v / 1000.0);
 				first = 0;
@@ -1509,6 +1507,7 @@ static char *bs_run_gnuplot(const char *dir)
 		setpgid(0, 0);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(fd, 2) < 0 ||
 		    chdir(dir))
 			_exit(126);

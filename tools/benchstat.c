@@ -1597,6 +1597,25 @@ done:
 	return out;
 }
 
+static void bs_report_free(struct bs_report *r)
+{
+	for (size_t i = 0; i < r->nser; i++) {
+		struct bs_series *s = &r->ser[i];
+
+		free(s->row);
+		free(s->workload);
+		free(s->note);
+		free(s->target_text);
+		free(s->us);
+		free(s->status);
+		free(s->ok);
+	}
+	free(r->ser);
+	free(r->smp);
+	free(r->machine);
+	free(r->workloads);
+}
+
 static void bs_unlink_in(const char *dir, const char *name)
 {
 	char *p = bs_path(dir, name);
@@ -1698,6 +1717,7 @@ static int bs_report_main(int argc, char **argv)
 	if (plot_err)
 		fprintf(stderr, "benchstat: plot: not made: %s\n", plot_err);
 	free(plot_err);
+	bs_report_free(&r);
 	bs_buf_free(&csv);
 	bs_buf_free(&json);
 	bs_buf_free(&md);

@@ -96,6 +96,21 @@ _beng_check() {
 
 # ---------------------------------------------------------------- up
 
+# Empty cgroups of earlier benches that were SIGKILLed (their engines then
+# stopped on their own: the holders watch the bench's pid, but nothing
+# removed the cgroups). rmdir removes only empty ones.
+_beng_sweep_stale() {
+	local c pid
+	find /sys/fs/cgroup -maxdepth 8 -type d -regex '.*/sbx-bench-[0-9]+\(-docker\)?' 2>/dev/null |
+		while read -r c; do
+			pid=${c##*/sbx-bench-}
+			pid=${pid%-docker}
+			kill -0 "$pid" 2>/dev/null && continue
+			find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null
+		done
+	return 0
+}
+
 beng_up() {
 	local key t0
 	(($# >= 3)) || {
@@ -117,6 +132,7 @@ beng_up() {
 			;;
 		esac
 	done
+	_beng_sweep_stale
 	mkdir -p "$BENG_DIR" && chmod 0700 "$BENG_DIR" || {
 		echo "beng_up: cannot make $BENG_DIR" >&2
 		return 1

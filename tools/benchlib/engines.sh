@@ -206,7 +206,8 @@ _beng_up_podman() { # runc|crun
 	t0=$(_beng_now_ms)
 	_beng_podman
 	out=$(tar -C "$BENG_ROOTFS" --numeric-owner -c . |
-		timeout -k 5 "$BENG_START_S" "${BENG_ARGV[@]}" import - "$BENG_IMAGE" 2>&1 >/dev/null) && st=0 || st=$?
+		TMPDIR=$BENG_DIR/podman/tmp timeout -k 5 "$BENG_START_S" "${BENG_ARGV[@]}" \
+			import - "$BENG_IMAGE" 2>&1 >/dev/null) && st=0 || st=$?
 	if [ $st != 0 ]; then
 		echo "podman import (private store) exited with status $st: $(_beng_first "$out")" >"$BENG_DIR/podman/failed"
 		_beng_fail "podman-$rt" "$(cat "$BENG_DIR/podman/failed")"
@@ -364,11 +365,13 @@ beng_argv() {
 	if [ -n "$BENG_NSHOLDER" ]; then ns=(nsenter "--mount=/proc/$BENG_NSHOLDER/ns/mnt" --); fi
 	case $key in
 	docker)
-		BENG_ARGV=(env "DOCKER_HOST=$BENG_DOCKER_HOST" docker run --rm --network none "$BENG_IMAGE" "$@")
+		BENG_ARGV=(docker -H "$BENG_DOCKER_HOST" run --rm --network none "$BENG_IMAGE" "$@")
 		;;
 	podman-runc | podman-crun)
 		_beng_podman
-		BENG_ARGV+=(--runtime "${key#podman-}" run --rm --network none
+		# the runtime's state in the private store, not in /run/runc|crun
+		BENG_ARGV+=(--runtime "${key#podman-}"
+			--runtime-flag "root=$BENG_DIR/podman/run/${key#podman-}" run --rm --network none
 			--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 		if [ "$key" = podman-crun ] && [ -n "$BENG_NSHOLDER" ]; then
 			BENG_ARGV=("${ns[@]}" "${BENG_ARGV[@]}" --cgroups=disabled)

@@ -37,7 +37,7 @@
 #    there; `podman ... run --rm --network none --ulimit nofile=1024:1024
 #    --ulimit nproc=1024:1024 IMAGE WORKLOAD` (podman's default rlimits are
 #    above this machine's hard limits, and root lacks CAP_SYS_RESOURCE).
-#  runc / crun: one OCI bundle each in TMPDIR (root = the rootfs,
+#  runc / crun: one OCI bundle per workload in TMPDIR (root = the rootfs,
 #    read-only; namespaces user (0 -> 100000, 65536 ids), pid, network,
 #    ipc, uts, mount, cgroup, as sbx; no terminal); `runc run` / `crun
 #    run` with a state dir of their own, which delete the container at its
@@ -56,6 +56,7 @@
 # shellcheck disable=SC2034 # BENG_NOTE is for the caller
 declare -gA BENG_OK=() BENG_WHY=() BENG_NOTE=() BENG_SETUP=()
 declare -ga BENG_ARGV=()
+declare -gA BENG_BUNDLE=()
 BENG_DIR='' BENG_ROOTFS='' BENG_IMAGE=sbx-python:latest BENG_SEQ=0
 BENG_DOCKER_HOST='' BENG_DOCKERD_PID='' BENG_PIDS='' BENG_NSHOLDER=''
 BENG_CG=sbx-bench-$$
@@ -288,15 +289,15 @@ _beng_json() {
 	printf '"%s"' "$out"
 }
 
-# _beng_bundle RT ARGS-JSON: write the bundle config of runtime RT.
+# _beng_bundle RT ARGS-JSON DIR: write the bundle config of runtime RT.
 _beng_bundle() {
-	local rt=$1 args=$2 res=''
+	local rt=$1 args=$2 dir=$3 res=''
 	# runc's default device rules (runc applies them on cgroup v1 anyway);
 	# crun cannot have them in its private namespace (see above).
 	if [ "$rt" = runc ] || [ -z "$BENG_NSHOLDER" ]; then
 		res='"resources": {"devices": [{"allow": false, "access": "rwm"}]},'
 	fi
-	cat >"$BENG_DIR/$rt/bundle/config.json" <<EOF
+	cat >"$dir/config.json" <<EOF
 {
 	"ociVersion": "1.0.2",
 	"process": {
@@ -329,7 +330,7 @@ _beng_bundle() {
 		"uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
 		"gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
 		$res
-		"cgroupsPath": "/$BENG_CG/$rt",
+		"cgroupsPath": "/$BENG_CG/$rt-${dir##*-}",
 		"namespaces": [
 			{"type": "user"}, {"type": "pid"}, {"type": "network"}, {"type": "ipc"},
 			{"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}
@@ -349,7 +350,7 @@ _beng_up_oci() { # runc|crun
 		_beng_nsholder || { _beng_fail crun "${BENG_WHY[nsholder]}"; return 1; }
 		[ -z "$BENG_NSHOLDER" ] || BENG_NOTE[crun]="in a private mount namespace with cgroup2 on /sys/fs/cgroup (crun refuses hybrid cgroups), one nsenter more per run; no linux.resources, which runc's bundle has (the default device rules): with them crun would load an eBPF device filter, which needs CAP_SYS_RESOURCE to raise RLIMIT_MEMLOCK: root lacks it here"
 	fi
-	mkdir -p "$BENG_DIR/$rt/bundle" "$BENG_DIR/$rt/state" || {
+	mkdir -p "$BENG_DIR/$rt/state" || {
 		_beng_fail "$rt" "cannot make $BENG_DIR/$rt"
 		return 1
 	}
@@ -359,7 +360,7 @@ _beng_up_oci() { # runc|crun
 # ----------------------------------------------------------------- argv
 
 beng_argv() {
-	local key=$1 a args='' ns=()
+	local key=$1 a args='' b ns=()
 	shift
 	BENG_SEQ=$((BENG_SEQ + 1))
 	if [ -n "$BENG_NSHOLDER" ]; then ns=(nsenter "--mount=/proc/$BENG_NSHOLDER/ns/mnt" --); fi
@@ -382,13 +383,19 @@ beng_argv() {
 		BENG_ARGV+=("$BENG_IMAGE" "$@")
 		;;
 	runc | crun)
-		# The bundle's args are the workload: rewrite it when it changes.
+		# The bundle's args are the workload: one bundle per workload (the
+		# argvs of several rows may be made before any of them runs).
 		for a; do args+="${args:+, }$(_beng_json "$a")"; done
-		if [ "$(cat "$BENG_DIR/$key/args" 2>/dev/null)" != "[$args]" ]; then
-			_beng_bundle "$key" "[$args]"
-			echo "[$args]" >"$BENG_DIR/$key/args"
+		b=${BENG_BUNDLE["$key $args"]:-}
+		if [ -z "$b" ]; then
+			b=$BENG_DIR/$key/bundle-${#BENG_BUNDLE[@]}
+			mkdir -p "$b" || return 1
+			_beng_bundle "$key" "[$args]" "$b"
+			BENG_BUNDLE["$key $args"]=$b
 		fi
-		BENG_ARGV=("$key" --root "$BENG_DIR/$key/state" run --bundle "$BENG_DIR/$key/bundle" "bench-$$-$BENG_SEQ")
+		# runc and crun delete the container at its exit: the same argv may
+		# run again (benchrun's rounds) once it has ended.
+		BENG_ARGV=("$key" --root "$BENG_DIR/$key/state" run --bundle "$b" "bench-$$-$BENG_SEQ")
 		if [ "$key" = crun ]; then BENG_ARGV=("${ns[@]}" "${BENG_ARGV[@]}"); fi
 		;;
 	*)
@@ -517,7 +524,7 @@ beng_down() {
 	[ -n "$left" ] || rm -rf --one-file-system "$BENG_DIR" 2>/dev/null || true
 	[ -e "$BENG_DIR" ] && out+=("could not remove $BENG_DIR")
 	BENG_DIR='' BENG_PIDS=''
-	BENG_OK=() BENG_WHY=() BENG_NOTE=() BENG_SETUP=()
+	BENG_OK=() BENG_WHY=() BENG_NOTE=() BENG_SETUP=() BENG_BUNDLE=()
 	((${#out[@]} == 0)) && return 0
 	printf 'beng_down: %s\n' "${out[@]}"
 	return 1

@@ -41,11 +41,12 @@ OCI_PKGS  = podman runc catatonit
 # installed without its recommends: cgroupfs-mount would mount cgroup
 # hierarchies, which sbx and its tests never touch.
 NOREC_PKGS = docker.io
-BENCH_PKGS = bubblewrap
+# tools/bench's peers (crun; runc and podman above) and its plot.
+BENCH_PKGS = bubblewrap crun gnuplot-nox
 VM_PKGS   = qemu-system-x86 busybox-static cpio xz-utils kmod
 
 .PHONY: all deps rootfs rootfs-numpy test unit integration asan demo install uninstall format \
-        format-check clean vmtest bench check-leaks layers compat
+        format-check clean vmtest bench bench-smoke layers compat
 
 all: $(BUILD)/sbx $(BUILD)/libsbx.a $(BUILD)/libsbx.so $(BUILD)/sbx.pc
 
@@ -153,6 +154,7 @@ test: deps all rootfs
 	$(MAKE) layers
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) bench-smoke
 	$(MAKE) asan
 	$(MAKE) vmtest
 
@@ -161,10 +163,15 @@ layers: all
 	tools/check-layers $(BUILD)
 
 # Builds rootfs/python-numpy when missing; if that fails, its rows say why.
-bench: all rootfs
+bench: deps all rootfs
 	@[ -d $(NUMPY_ROOTFS) ] || $(MAKE) rootfs-numpy || \
-	  echo "bench: no $(NUMPY_ROOTFS): the numpy rows of tools/bench are skipped"
+	  echo "bench: no $(NUMPY_ROOTFS): the numpy rows of tools/bench are not run"
 	tools/bench
+
+# The benchmark as a smoke test (make test): every row once, no figure
+# asserted; fails if a row cannot run, fails, or leaves anything behind.
+bench-smoke: all rootfs rootfs-numpy
+	tools/bench --quick --out $(BUILD)/bench/smoke
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR) $(DESTDIR)$(DATADIR)

@@ -1,17 +1,20 @@
 /* benchpool — warm-pool measurements for tools/bench (not part of the library).
  *
- *   benchpool helper [--inproc SIZE] [--inproc-fresh SIZE]
- *                    [--socket PATH --size N [--settle-only]]... [--pidfile PATH]
+ *   benchpool helper [--inproc SIZE [--true]] [--inproc-fresh SIZE [--true]]
+ *                    [--socket PATH --size N [--true | --settle-only]]... [--pidfile PATH]
  *       Co-process of `benchrun -H K`: measures the warm-pool rows in
- *       benchrun's round-robin.  Rows, in this order: the in-process pools
- *       (--inproc: sbx_pool_create with the default configuration, i.e.
- *       pre-forked where the library can; --inproc-fresh: the same with
- *       sbx_pool_config.fork false; python mode, SIZE sandboxes; one run =
- *       sbx_pool_acquire + sbx_sandbox_python("print(1)")), then the daemons
- *       in the order given (--socket: one run = connect + send
- *       {"v":1,"op":"python",...} + read the response line; --settle-only
- *       after a --socket: that daemon is only settled, e.g. for a CLI row
- *       using it).  --size applies to the --socket before it (or, given
+ *       benchrun's round-robin.  Rows, in the order of the arguments: an
+ *       in-process pool (--inproc: sbx_pool_create with the default
+ *       configuration, i.e. pre-forked where the library can;
+ *       --inproc-fresh: the same with sbx_pool_config.fork false; python
+ *       mode, SIZE sandboxes; one run = sbx_pool_acquire +
+ *       sbx_sandbox_python("print(1)")), a daemon (--socket: one run =
+ *       connect + send {"v":1,"op":"python",...} + read the response line);
+ *       --true after one of them adds a row of /bin/true on that pool (in
+ *       process: acquire + sbx_sandbox_exec; daemon: a "run" request, as
+ *       `sbx run --pool` sends); --settle-only right after a --socket: that
+ *       daemon has no row and is only settled, e.g. for a CLI row using it.
+ *       --size applies to the --socket before it (or, given
  *       first, to the ones after it).  Protocol, one line each way:
  *         -> "settle"   <- "ok" once every pool is full and quiet: idle ==
  *                          size, nothing in use, every released sandbox
@@ -101,6 +104,15 @@ static void die(const char *fmt, const char *arg)
 
 #define MAX_INPROC 2
 #define MAX_DAEMON 8
+#define MAX_ROWS (2 * (MAX_INPROC + MAX_DAEMON))
+
+/* The helper's rows in the order of the arguments that made them. */
+typedef struct row_ref {
+	int (*fn)(int, long long *);
+	int arg;
+} row_ref;
+static row_ref rows_of[MAX_ROWS];
+static int n_rows;
 
 typedef struct inproc_pool {
 	sbx_pool *pool;
@@ -167,6 +179,35 @@ static int inproc_run(int i, long long *usec)
 								      : 0;
 	if (st)
 		show_error(ip->name, res.stdout_buf ? res.stdout_buf : "unexpected result");
+	sbx_result_free(&res);
+	return st;
+}
+
+/* One warm run of /bin/true: acquire + sbx_sandbox_exec; release untimed. */
+static int inproc_true_run(int i, long long *usec)
+{
+	inproc_pool *ip = &inproc[i];
+	sbx_sandbox *sb = NULL;
+	sbx_error err = {0};
+	sbx_result res;
+	static const char *const argv_true[] = {"/bin/true", NULL};
+	sbx_exec_opts eo;
+	sbx_exec_opts_init(&eo);
+	eo.argv = argv_true;
+	long long t0 = now_ns();
+	int r = sbx_pool_acquire(ip->pool, SBX_POOL_DEFAULT, &sb, &err);
+	if (r == 0)
+		r = sbx_sandbox_exec(sb, &eo, &res, &err);
+	*usec = (now_ns() - t0 + 500) / 1000;
+	if (sb)
+		sbx_pool_release(ip->pool, sb);
+	if (r < 0) {
+		show_error(ip->name, err.msg);
+		return 3;
+	}
+	int st = res.exit_code != 0 ? 1 : 0;
+	if (st)
+		show_error(ip->name, "/bin/true did not exit 0");
 	sbx_result_free(&res);
 	return st;
 }
@@ -299,16 +340,33 @@ static int check_response(const char *line)
 	return 0;
 }
 
-static int daemon_run(int i, long long *usec)
+#define TRUE_REQUEST "{\"v\":1,\"op\":\"run\",\"argv\":[\"/bin/true\"]}\n"
+
+static int daemon_request(int i, const char *req, bool python, long long *usec)
 {
 	long long t0 = now_ns();
-	char *line = daemon_call(daemons[i].path, py_request);
+	char *line = daemon_call(daemons[i].path, req);
 	*usec = (now_ns() - t0 + 500) / 1000;
-	int st = check_response(line);
+	int st = python				     ? check_response(line)
+		 : !line			     ? 4
+		 : !strstr(line, "\"ok\":true")	     ? 3
+		 : !strstr(line, "\"exit_code\":0,") ? 1
+						     : 0;
 	if (st)
 		show_error("daemon", line ? line : "no response (connection failed or closed)");
 	free(line);
 	return st;
+}
+
+static int daemon_run(int i, long long *usec)
+{
+	return daemon_request(i, py_request, true, usec);
+}
+
+/* A run request of /bin/true (what `sbx run --pool` sends). */
+static int daemon_true_run(int i, long long *usec)
+{
+	return daemon_request(i, TRUE_REQUEST, false, usec);
 }
 
 static bool get_num(const char *line, const char *key, unsigned long long *v)
@@ -378,23 +436,13 @@ static int settle(void)
 
 /* ------------------------------------------------------------ helper */
 
-typedef struct row_ref {
-	int (*fn)(int, long long *);
-	int arg;
-} row_ref;
-
 static int cmd_helper(void)
 {
 	/* Ctrl-C reaches the whole process group: benchrun dies of it, and
 	 * we see EOF and destroy the pool properly (no leftover cgroups). */
 	signal(SIGINT, SIG_IGN);
-	int rows = 0;
-	row_ref row[MAX_INPROC + MAX_DAEMON];
-	for (int i = 0; i < n_inproc; i++)
-		row[rows++] = (row_ref){inproc_run, i};
-	for (int i = 0; i < n_daemon; i++)
-		if (daemons[i].row)
-			row[rows++] = (row_ref){daemon_run, i};
+	int rows = n_rows;
+	row_ref *row = rows_of;
 	if (settle() < 0) {
 		printf("error %s\n", settle_error);
 		return 1;
@@ -436,8 +484,8 @@ static int cmd_probe(void)
 		sbx_pool_get_stats(inproc[i].pool, &st);
 		printf("inproc %s\n", st.fork ? "fork" : "fresh");
 	}
-	for (int i = 0; i < n_daemon; i++)
-		if (daemon_run(i, &us) != 0)
+	for (int i = 0; i < n_rows; i++)
+		if (rows_of[i].fn(rows_of[i].arg, &us) != 0)
 			return 1;
 	return 0;
 }
@@ -702,6 +750,7 @@ int main(int argc, char **argv)
 	long size = 0, clients = 2, jobs = 2, timeout_ms = SETTLE_TIMEOUT_MS, count = 0;
 	double seconds = 0;
 	char **rest = NULL;
+	row_ref last_true = {NULL, 0};
 	const char *pidfile = NULL, *source = "print(1)", *expect = "1\n";
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
@@ -718,13 +767,25 @@ int main(int argc, char **argv)
 			ip->name = ip->fork ? "in-process pool" : "in-process pool (fresh)";
 			if (!ip->size)
 				die("bad %s", a);
+			rows_of[n_rows++] = (row_ref){inproc_run, n_inproc - 1};
+			last_true = (row_ref){inproc_true_run, n_inproc - 1};
 		} else if (!strcmp(a, "--socket") && more) {
 			if (n_daemon == MAX_DAEMON)
 				die("%s", "too many --socket");
 			daemons[n_daemon++] = (daemon_ref){argv[++i], (unsigned)size, true};
+			rows_of[n_rows++] = (row_ref){daemon_run, n_daemon - 1};
+			last_true = (row_ref){daemon_true_run, n_daemon - 1};
+		} else if (!strcmp(a, "--true")) {
+			if (!last_true.fn)
+				die("%s", "--true needs an --inproc or --socket before it");
+			rows_of[n_rows++] = last_true;
 		} else if (!strcmp(a, "--settle-only")) {
-			if (n_daemon)
+			/* the daemon before it has no python row (nor a --true one) */
+			if (n_daemon && daemons[n_daemon - 1].row) {
 				daemons[n_daemon - 1].row = false;
+				n_rows--;
+				last_true = (row_ref){NULL, 0};
+			}
 		} else if (!strcmp(a, "--pidfile") && more) {
 			pidfile = argv[++i];
 		} else if (!strcmp(a, "--size") && more) {
@@ -765,8 +826,6 @@ int main(int argc, char **argv)
 		if (!n_inproc && !n_daemon)
 			usage();
 		for (int i = 0; i < n_daemon; i++) {
-			if (!helper)
-				daemons[i].row = true;
 			if (!daemons[i].size)
 				die("%s", "--socket needs --size");
 		}

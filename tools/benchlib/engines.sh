@@ -138,7 +138,13 @@ beng_up() {
 		echo "beng_up: cannot make $BENG_DIR" >&2
 		return 1
 	}
-	for key; do
+	# podman's store before crun's namespace holder, which sees only the
+	# mounts made before it
+	local want=" $* " order=()
+	for key in docker podman-runc podman-crun runc crun; do
+		[[ $want == *" $key "* ]] && order+=("$key")
+	done
+	for key in "${order[@]}"; do
 		[ -n "${BENG_OK[$key]:-}${BENG_WHY[$key]:-}" ] && continue
 		BENG_OK[$key]=1 BENG_NOTE[$key]='' BENG_SETUP[$key]=''
 		t0=$(_beng_now_ms)
@@ -188,10 +194,17 @@ _beng_up_podman() { # runc|crun
 	local rt=$1 out t0 st
 	command -v podman >/dev/null || { _beng_fail "podman-$rt" "podman is not installed"; return 1; }
 	command -v "$rt" >/dev/null || { _beng_fail "podman-$rt" "$rt is not installed"; return 1; }
+	# The store first: the crun namespace holder must be made after its
+	# mount (the host's mounts need not propagate to it).
+	_beng_podman_store "$rt" || return 1
 	if [ "$rt" = crun ]; then
 		_beng_nsholder || { _beng_fail podman-crun "${BENG_WHY[nsholder]}"; return 1; }
 		[ -z "$BENG_NSHOLDER" ] || BENG_NOTE[podman-crun]="run with --cgroups=disabled in a private mount namespace with cgroup2 on /sys/fs/cgroup (crun refuses hybrid cgroups; with a cgroup it loads an eBPF device filter, which needs CAP_SYS_RESOURCE to raise RLIMIT_MEMLOCK: root lacks it here); one nsenter more per run"
 	fi
+}
+
+_beng_podman_store() { # runc|crun: the private store, mounted and imported once
+	local rt=$1 out t0 st
 	[ -e "$BENG_DIR/podman/imported" ] && return 0
 	if [ -e "$BENG_DIR/podman/failed" ]; then
 		_beng_fail "podman-$rt" "$(cat "$BENG_DIR/podman/failed")"
@@ -230,7 +243,8 @@ _beng_nsholder() {
 	[ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ] && return 0
 	# Not a child of this shell (a bare `wait` of the caller must not wait
 	# for it): started from a subshell that exits at once. A slave of the
-	# host's mounts: it sees the podman store's tmpfs, mounted later.
+	# host's mounts, but where those are private nothing mounted later
+	# reaches it: beng_up makes the podman store first.
 	# shellcheck disable=SC2016
 	(
 		setsid unshare --mount --propagation slave -- sh -c '

@@ -269,7 +269,8 @@ typedef struct sbx_pool sbx_pool;
 typedef struct sbx_pool_config {
 	sbx_config tmpl;	    /* every sandbox's configuration (argv ignored) */
 	uint32_t size;		    /* idle sandboxes kept ready. default 2 */
-	uint32_t max_total;	    /* idle + in use. default 64 */
+	uint32_t max_total;	    /* idle + in use + being made or torn
+				       down. default 64 */
 	uint64_t max_idle_age_ms;   /* recycle idle ones older than this; 0: never */
 	int64_t acquire_timeout_ms; /* none idle: one is created synchronously
 				       below max_total; at max_total, -1: wait,

@@ -13,6 +13,8 @@
 #define LAT_N 1024
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+/* Acquire at the cap with timeout 0, all of it teardown: how long to wait. */
+#define RETIRE_WAIT_MS 10000
 
 typedef struct node {
 	sbx_sandbox *sb;
@@ -32,6 +34,7 @@ struct sbx_pool {
 	bool stop;
 	node *idle, *retire; /* idle: oldest first; retire: to destroy */
 	uint32_t n_idle, n_in_use, n_creating;
+	uint32_t n_retiring; /* released or dead, not destroyed yet */
 	uint64_t created, destroyed, failures, acquired, waited;
 	double lat[LAT_N];
 	size_t lat_n, lat_i;
@@ -56,9 +59,23 @@ SBX_API void sbx_pool_config_init(sbx_pool_config *c)
 	c->fork = true;
 }
 
+/* Everything the cap counts: a released sandbox holds its cgroups and
+ * (pre-forked) its host id range until it is destroyed, so the ones
+ * waiting for that count too. Otherwise a burst of requests outruns the
+ * serial teardown and the backlog grows without bound (found by tools/bench's
+ * concurrency section: 32 clients ran a pre-forked pool out of id ranges). */
 static uint32_t total(const sbx_pool *p)
 {
-	return p->n_idle + p->n_in_use + p->n_creating;
+	return p->n_idle + p->n_in_use + p->n_creating + p->n_retiring;
+}
+
+static void push(node **list, node *n);
+
+/* To the worker's list of sandboxes to destroy; under p->mu. */
+static void retire(sbx_pool *p, node *n)
+{
+	push(&p->retire, n);
+	p->n_retiring++;
 }
 
 static void push(node **list, node *n)
@@ -123,7 +140,7 @@ static void sweep_idle(sbx_pool *p)
 			node *gone = *n;
 			*n = gone->next;
 			p->n_idle--;
-			push(&p->retire, gone);
+			retire(p, gone);
 		} else {
 			n = &(*n)->next;
 		}
@@ -144,6 +161,7 @@ static void *worker_main(void *arg)
 			free(n);
 			pthread_mutex_lock(&p->mu);
 			p->destroyed++;
+			p->n_retiring--;
 			pthread_cond_broadcast(&p->changed);
 			continue;
 		}
@@ -269,7 +287,7 @@ SBX_API int sbx_pool_acquire(sbx_pool *p, int64_t timeout_ms, sbx_sandbox **out,
 			p->n_idle--;
 			/* A sandbox that died while idle is never handed out. */
 			if (n->sb->drv->owned_dead(n->sb)) {
-				push(&p->retire, n);
+				retire(p, n);
 				continue;
 			}
 			p->n_in_use++;
@@ -318,11 +336,30 @@ SBX_API int sbx_pool_acquire(sbx_pool *p, int64_t timeout_ms, sbx_sandbox **out,
 		 * to the acquire timeout. */
 		char why[160];
 		snprintf(why, sizeof(why),
-			 "max-total %u reached: %u in use, %u being created, %u idle",
-			 p->cfg.max_total, p->n_in_use, p->n_creating, p->n_idle);
-		if (timeout_ms == 0) {
+			 "max-total %u reached: %u in use, %u being created, %u idle, "
+			 "%u being torn down",
+			 p->cfg.max_total, p->n_in_use, p->n_creating, p->n_idle, p->n_retiring);
+		if (timeout_ms == 0 && p->n_retiring == 0) {
 			pthread_mutex_unlock(&p->mu);
 			return sbx_fail(err, SBX_E_STATE, "pool exhausted (%s)", why);
+		}
+		if (timeout_ms == 0) {
+			/* At the cap only through sandboxes being torn down:
+			 * their teardown is bounded, wait for it (not for a
+			 * sandbox in use), at most RETIRE_WAIT_MS. */
+			if (sbx_now_ns() - t0 >= RETIRE_WAIT_MS * 1000000ull) {
+				pthread_mutex_unlock(&p->mu);
+				return sbx_fail(err, SBX_E_STATE, "pool exhausted (%s)", why);
+			}
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_nsec += 50 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&p->changed, &p->mu, &ts);
+			continue;
 		}
 		if (timeout_ms > 0) {
 			uint64_t end = sbx_deadline_ns(t0, (uint64_t)timeout_ms),
@@ -360,7 +397,7 @@ SBX_API void sbx_pool_release(sbx_pool *p, sbx_sandbox *sb)
 		p->n_in_use--;
 	if (n) {
 		n->sb = sb;
-		push(&p->retire, n);
+		retire(p, n);
 		pthread_cond_signal(&p->work);
 	}
 	pthread_cond_broadcast(&p->changed); /* a slot under the cap is free */

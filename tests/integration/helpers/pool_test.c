@@ -8,7 +8,12 @@
  *  4. a pool with max_total 1, its only sandbox held: acquire with a 1 ms
  *     timeout fails quickly with a clear SBX_E_STATE error (and with 0:
  *     "pool exhausted"); after a release, a waiting acquire succeeds;
- *  5. sbx_pool_destroy leaves no sbx-<our pid>-* cgroup and no process in one.
+ *  5. a small pre-forked pool (size 2, max_total 4, acquire waits) and 24
+ *     threads in a loop of acquire -> exec /bin/true -> release for 6 s:
+ *     no request fails (released sandboxes count against max_total until
+ *     torn down, so the teardown backlog cannot run the zygote out of host
+ *     id ranges), and the pool never holds more than max_total;
+ *  6. sbx_pool_destroy leaves no sbx-<our pid>-* cgroup and no process in one.
  *
  * Prints "pool_test: ok" and exits 0, or "pool_test: FAIL ..." lines and
  * exits 1. Needs root and a rootfs (SBX_ROOTFS). Built and run by
@@ -205,6 +210,110 @@ static void python_on(sbx_sandbox *sb, const char *src, const char *want, const 
 	sbx_result_free(&res);
 }
 
+/* 5: many threads on a small pool. */
+#define MANY_THREADS 24
+#define MANY_MS 6000.0
+typedef struct many {
+	sbx_pool *pool;
+	double end;
+	int ok, failed;
+	char why[256];
+} many;
+
+static void *many_worker(void *arg)
+{
+	many *m = arg;
+	static const char *const argv[] = {"/bin/true", NULL};
+	while (now_ms() < m->end) {
+		sbx_sandbox *sb = NULL;
+		sbx_error e = {0};
+		sbx_result res;
+		sbx_exec_opts o;
+		sbx_exec_opts_init(&o);
+		o.argv = argv;
+		o.timeout_ms = 30000;
+		int r = sbx_pool_acquire(m->pool, SBX_POOL_DEFAULT, &sb, &e);
+		if (r == 0) {
+			r = sbx_sandbox_exec(sb, &o, &res, &e);
+			if (r == 0) {
+				if (res.exit_code != 0) {
+					r = -1;
+					snprintf(e.msg, sizeof(e.msg), "/bin/true exited %d",
+						 res.exit_code);
+				}
+				sbx_result_free(&res);
+			}
+			sbx_pool_release(m->pool, sb);
+		}
+		if (r == 0) {
+			m->ok++;
+		} else {
+			if (!m->failed)
+				snprintf(m->why, sizeof(m->why), "%.200s", e.msg);
+			m->failed++;
+		}
+	}
+	return NULL;
+}
+
+static void many_clients(void)
+{
+	sbx_pool_config pc;
+	sbx_pool_config_init(&pc);
+	pc.size = 2;
+	pc.max_total = 4;
+	pc.acquire_timeout_ms = -1;
+	pc.tmpl.timeout_ms = 30000;
+	sbx_pool *p = NULL;
+	sbx_error err = {0};
+	if (sbx_pool_create(&pc, &p, &err) != 0) {
+		bad("sbx_pool_create(size 2, max_total 4): %s", err.msg);
+		return;
+	}
+	pthread_t th[MANY_THREADS];
+	many m[MANY_THREADS];
+	double end = now_ms() + MANY_MS;
+	int started = 0;
+	for (int i = 0; i < MANY_THREADS; i++) {
+		m[i] = (many){.pool = p, .end = end};
+		if (pthread_create(&th[i], NULL, many_worker, &m[i]) != 0)
+			break;
+		started++;
+	}
+	uint64_t most = 0;
+	while (now_ms() < end) {
+		sbx_pool_stats st;
+		sbx_pool_get_stats(p, &st);
+		if (st.created - st.destroyed > most)
+			most = st.created - st.destroyed;
+		usleep(5000);
+	}
+	int ok = 0, failed = 0;
+	const char *why = "";
+	for (int i = 0; i < started; i++) {
+		pthread_join(th[i], NULL);
+		ok += m[i].ok;
+		failed += m[i].failed;
+		if (m[i].failed && !*why)
+			why = m[i].why;
+	}
+	sbx_pool_stats st;
+	sbx_pool_get_stats(p, &st);
+	printf("many clients: %d threads, %d ok, %d failed, at most %llu alive, mode %s\n", started,
+	       ok, failed, (unsigned long long)most, st.fork ? "fork" : "fresh");
+	if (started != MANY_THREADS)
+		bad("only %d of %d threads started", started, MANY_THREADS);
+	if (failed)
+		bad("%d of %d requests failed with %d threads on a pool of max_total 4: %s", failed,
+		    ok + failed, started, why);
+	if (ok == 0)
+		bad("no request succeeded with %d threads", started);
+	if (most > pc.max_total)
+		bad("the pool held %llu sandboxes (created - destroyed) with max_total %u",
+		    (unsigned long long)most, pc.max_total);
+	sbx_pool_destroy(p);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -369,6 +478,9 @@ int main(void)
 	}
 
 	/* 5. */
+	many_clients();
+
+	/* 6. */
 	char procs[1024];
 	int np = leftover_procs(procs, sizeof(procs));
 	if (np == 0)

@@ -46,7 +46,7 @@ tool_versions() {
     v=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null) && echo "sbx commit: $v$(git -C "$REPO" diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')"
     have bwrap && echo "bwrap: $(bwrap --version 2>/dev/null | head -1)"
     have unshare && echo "unshare: $(unshare --version 2>/dev/null | head -1)"
-    if declare -F beng_versions >/dev/null; then beng_versions; fi
+    if declare -F beng_versions >/dev/null; then echo "engines: $(beng_versions)"; fi
     return 0
 }
 

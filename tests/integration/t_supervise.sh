@@ -283,8 +283,9 @@ sup_signal_run() {
 t_supervise_signal_forwarded_run() {
 	local sig real=$SBX
 	# A background job of a non-interactive shell starts with SIGINT
-	# ignored (and sbx keeps an ignored signal ignored): restore it.
-	printf '#!/bin/sh\nexec env --default-signal=INT "%s" "$@"\n' "$real" >"$T/sbx-int"
+	# ignored, a suite run under nohup with SIGHUP ignored (and sbx keeps
+	# an ignored signal ignored): restore them.
+	printf '#!/bin/sh\nexec env --default-signal=INT,TERM,HUP "%s" "$@"\n' "$real" >"$T/sbx-int"
 	chmod 0755 "$T/sbx-int"
 	for sig in TERM INT HUP; do
 		SBX=$T/sbx-int sup_signal_run "R$sig" "$sig" run --timeout 60s --workspace "$T/sync:rw" --

@@ -71,6 +71,15 @@ static uint32_t total(const sbx_pool *p)
 
 static void push(node **list, node *n);
 
+/* Wait on c (a CLOCK_MONOTONIC condition) at most ns; under m. */
+static void cond_wait_ns(pthread_cond_t *c, pthread_mutex_t *m, uint64_t ns)
+{
+	uint64_t abs = sbx_now_ns() + ns;
+	struct timespec ts = {.tv_sec = (time_t)(abs / 1000000000ull),
+			      .tv_nsec = (long)(abs % 1000000000ull)};
+	pthread_cond_timedwait(c, m, &ts);
+}
+
 /* To the worker's list of sandboxes to destroy; under p->mu. */
 static void retire(sbx_pool *p, node *n)
 {
@@ -201,13 +210,7 @@ static void *worker_main(void *arg)
 		uint64_t wake = now + 200 * 1000000ull;
 		if (want && p->retry_at_ns > now && p->retry_at_ns < wake)
 			wake = p->retry_at_ns;
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		uint64_t abs =
-		    (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + (wake - now);
-		ts.tv_sec = (time_t)(abs / 1000000000ull);
-		ts.tv_nsec = (long)(abs % 1000000000ull);
-		pthread_cond_timedwait(&p->work, &p->mu, &ts);
+		cond_wait_ns(&p->work, &p->mu, wake - now);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
@@ -351,14 +354,7 @@ SBX_API int sbx_pool_acquire(sbx_pool *p, int64_t timeout_ms, sbx_sandbox **out,
 				pthread_mutex_unlock(&p->mu);
 				return sbx_fail(err, SBX_E_STATE, "pool exhausted (%s)", why);
 			}
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_nsec += 50 * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&p->changed, &p->mu, &ts);
+			cond_wait_ns(&p->changed, &p->mu, 50 * 1000000ull);
 			continue;
 		}
 		if (timeout_ms > 0) {
@@ -371,13 +367,7 @@ SBX_API int sbx_pool_acquire(sbx_pool *p, int64_t timeout_ms, sbx_sandbox **out,
 						(long long)timeout_ms, why,
 						p->last_error[0] ? ": " : "", p->last_error);
 			}
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			uint64_t abs = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec +
-				       (end - now);
-			ts.tv_sec = (time_t)(abs / 1000000000ull);
-			ts.tv_nsec = (long)(abs % 1000000000ull);
-			pthread_cond_timedwait(&p->changed, &p->mu, &ts);
+			cond_wait_ns(&p->changed, &p->mu, end - now);
 		} else {
 			pthread_cond_wait(&p->changed, &p->mu);
 		}

@@ -443,10 +443,10 @@ _beng_procs() {
 		pid=${f#/proc/}
 		pid=${pid%/cmdline}
 		[ "$pid" = "$$" ] || [ "$pid" = "$BASHPID" ] && continue
-		[ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" = S ] ||
-			[ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" = R ] ||
-			[ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" = D ] || continue
-		echo "$pid"
+		# zombies are not counted (their parent or init reaps them)
+		case $(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) in
+		S | R | D) echo "$pid" ;;
+		esac
 	done
 }
 

@@ -32,6 +32,10 @@ cpu_model() {
     echo "${m:-unknown}"
 }
 
+mem_total() {
+    awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo
+}
+
 virt() {
     local v=""
     have systemd-detect-virt && v=$(systemd-detect-virt 2>/dev/null)
@@ -53,7 +57,7 @@ tool_versions() {
 # machine_json LOAD-BEFORE LOAD-AFTER: the JSON object of this machine.
 machine_json() {
     local mem tools="" line first=1
-    mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+    mem=$(mem_total)
     while IFS= read -r line; do
         ((first)) || tools+=","
         first=0
@@ -74,7 +78,7 @@ print_header() {
     echo "## sbx benchmark"
     echo
     echo "- date: $DATE_START; results in ${OUT#"$REPO"/}"
-    echo "- machine: $(uname -srm), $(cpu_model), $(nproc) cores, $(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), virtualization: $(virt)"
+    echo "- machine: $(uname -srm), $(cpu_model), $(nproc) cores, $(mem_total), virtualization: $(virt)"
     echo "- cgroups: $(cgroup_mode)"
     echo "- rootfs: ${ROOTFS#"$REPO"/} (every row runs the same one)"
     echo "- load average at start: $LOAD_START"

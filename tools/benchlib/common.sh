@@ -172,6 +172,14 @@ start_daemon() {
 }
 
 
+# engines_up KEY...: the container engines of tools/benchlib/engines.sh,
+# set up in $TMP/engines (once each); their long-lived processes are ours.
+engines_up() {
+    beng_up "$TMP/engines" "$ROOTFS" "$@" || note "engines: beng_up failed"
+    local p
+    for p in $BENG_PIDS; do add_creator "$p"; done
+}
+
 # ------------------------------------------------------------------ probes
 # probe CMD [ARGS...]: run it once; on failure set PROBE_ERR.
 PROBE_ERR=""

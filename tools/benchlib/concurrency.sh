@@ -26,10 +26,7 @@ concurrency() {
         if ! declare -F beng_up >/dev/null; then
             why[docker]="tools/benchlib/engines.sh not loaded"
         else
-            [[ -n ${BENG_OK[docker]:-}${BENG_WHY[docker]:-} ]] || beng_up "$TMP/engines" "$ROOTFS" docker ||
-                note "engines: beng_up failed"
-            local p
-            for p in $BENG_PIDS; do add_creator "$p"; done
+            [[ -n ${BENG_OK[docker]:-}${BENG_WHY[docker]:-} ]] || engines_up docker
             if [[ -z ${BENG_OK[docker]:-} ]]; then
                 why[docker]=${BENG_WHY[docker]:-not set up}
             else

@@ -145,7 +145,7 @@ engine_rows() {
     want docker && keys+=(docker)
     ((${#keys[@]})) || return 0
     note "setting up: ${keys[*]} (private dockerd and podman storage, images imported from the rootfs, OCI bundles)"
-    beng_up "$TMP/engines" "$ROOTFS" "${keys[@]}" || note "engines: beng_up failed"
+    engines_up "${keys[@]}"
     declare -A title=([crun]="crun run" [runc]="runc run" [podman-crun]="podman run (crun)"
         [podman-runc]="podman run (runc)" [docker]="docker run")
     for k in "${keys[@]}"; do
@@ -159,8 +159,6 @@ engine_rows() {
             s_cmd "${title[$k]}" "$wl" - "${BENG_NOTE[$k]:-}" "${BENG_ARGV[@]}"
         done
     done
-    local p
-    for p in $BENG_PIDS; do add_creator "$p"; done
     # sbx's docker and podman drivers (the exec rows) use the same private
     # dockerd and podman store.
     [[ -z $BENG_DOCKER_HOST ]] || export DOCKER_HOST=$BENG_DOCKER_HOST

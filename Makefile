@@ -18,7 +18,7 @@ LDLIBS_SBX = -lseccomp -lcap -lcgroup -lpthread
 
 # src/ is in layers, one folder each (docs/architecture.md; tools/check-layers).
 # libsbx is every folder but cli/; the CLI's own code (cli/) is not in it.
-LAYERS   = base proto core state drivers pool api
+LAYERS   = base proto core state drivers pool api dockerapi
 LIB_SRC  = $(foreach d,$(LAYERS),$(wildcard src/$(d)/*.c))
 CLI_SRC  = $(wildcard src/cli/*.c)
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)

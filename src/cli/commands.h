@@ -16,6 +16,7 @@ int sbx_cli_pool(int argc, char **argv);
 int sbx_cli_check(int argc, char **argv);
 int sbx_cli_cleanup(int argc, char **argv);
 int sbx_cli_python(int argc, char **argv);
+int sbx_cli_serve(int argc, char **argv);
 struct sbx_run_opts;
 /* sbx run --pool: the run goes to a pool daemon. */
 int sbx_cli_run_remote(const struct sbx_run_opts *o);

@@ -23,6 +23,8 @@ static void usage(FILE *f)
 	      "  rm [-f] NAME                      remove it (-f stops it first)\n"
 	      "  python [--pool SOCK] SCRIPT [ARG...]   run a Python script (- for stdin)\n"
 	      "  pool serve --socket PATH [...]    serve a warm pool (see sbx pool)\n"
+	      "  serve --docker-api PATH [...]     serve the Docker Engine API (see sbx serve "
+	      "--help)\n"
 	      "  pool stats --socket PATH | pool cleanup\n"
 	      "  check [--driver NAME]             what works on this host\n"
 	      "  cleanup                           remove cgroups left by killed sbx processes\n"
@@ -49,7 +51,7 @@ int main(int argc, char **argv)
 	    {"read", sbx_cli_read},	  {"write", sbx_cli_write},	{"ls", sbx_cli_ls},
 	    {"inspect", sbx_cli_inspect}, {"stop", sbx_cli_stop},	{"start", sbx_cli_start},
 	    {"rm", sbx_cli_rm},		  {"pool", sbx_cli_pool},	{"python", sbx_cli_python},
-	    {"check", sbx_cli_check},	  {"cleanup", sbx_cli_cleanup},
+	    {"check", sbx_cli_check},	  {"cleanup", sbx_cli_cleanup}, {"serve", sbx_cli_serve},
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmd, cmds[i].name) == 0)

@@ -260,6 +260,17 @@ static void usage_from(const sbx_sbstate *st, sbx_sandbox_info *info)
 void sbx_native_info(sbx_sandbox *sb, sbx_sandbox_info *info)
 {
 	sbx_sbstate st;
+	if (!sb->paths) {
+		/* An owned sandbox: its cgroups are its launcher's. */
+		memset(&st, 0, sizeof(st));
+		if (!owned(sb) || sbx_native_owned_dead(sb))
+			return;
+		info->state = SBX_RUNNING;
+		for (int c = 0; c < SBX_CG_N; c++)
+			snprintf(st.cg[c], PATH_MAX, "%s", owned(sb)->ln.cg.path[c]);
+		usage_from(&st, info);
+		return;
+	}
 	pid_t sup = running(sb->paths, &st);
 	if (sup <= 0)
 		return;

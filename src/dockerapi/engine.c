@@ -1,0 +1,466 @@
+/* The engine's tables: containers by id and name, the warm pool, and a
+ * container's sandbox (taken from the pool when its options match the
+ * pool's, else made for it). */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "dockerapi/ctr_log.h"
+#include "dockerapi/engine.h"
+#include "dockerapi/strv.h"
+#include "drivers/driver.h"
+#include "pool/pool.h"
+#include "state/store.h"
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+const char *dapi_state_name(dapi_state s)
+{
+	switch (s) {
+	case DAPI_CREATED:
+		return "created";
+	case DAPI_RUNNING:
+		return "running";
+	case DAPI_EXITED:
+		return "exited";
+	case DAPI_REMOVING:
+		return "removing";
+	}
+	return "dead";
+}
+
+int dapi_engine_init(dapi_engine *e, const dapi_opts *o, sbx_error *err)
+{
+	memset(e, 0, sizeof(*e));
+	e->opts = *o;
+	pthread_mutex_init(&e->mu, NULL);
+	pthread_cond_init(&e->cv, NULL);
+	e->started_ns = realtime_ns();
+	e->pool_tmpl = o->defaults;
+	e->pool_tmpl.timeout_ms = 0;
+	e->pool_tmpl.net = SBX_NET_LOOPBACK; /* Docker's default network mode */
+	if (!o->pool_size)
+		return 0;
+	sbx_pool_config pc;
+	sbx_pool_config_init(&pc);
+	pc.tmpl = e->pool_tmpl;
+	pc.size = o->pool_size;
+	pc.python = true;
+	pc.fork = o->pool_fork;
+	pc.preload = o->preload;
+	pc.acquire_timeout_ms = 0;
+	int r = sbx_pool_create(&pc, &e->pool, err);
+	return r < 0 ? sbx_error_wrap(err, r, "the warm pool") : 0;
+}
+
+void dapi_ctr_ref(dapi_ctr *c)
+{
+	pthread_mutex_lock(&c->eng->mu);
+	c->refs++;
+	pthread_mutex_unlock(&c->eng->mu);
+}
+
+static void ctr_release_sandbox(dapi_ctr *c)
+{
+	sbx_sandbox *sb = c->sb;
+	c->sb = NULL;
+	if (!sb)
+		return;
+	if (c->from_pool)
+		sbx_pool_release(c->eng->pool, sb);
+	else
+		sbx_owned_destroy(sb);
+}
+
+static void ctr_free(dapi_ctr *c)
+{
+	ctr_release_sandbox(c);
+	dapi_exec_free_all(c);
+	dapi_log_free(c);
+	dapi_proc_free(&c->main);
+	if (c->stdin_w >= 0)
+		close(c->stdin_w);
+	if (c->conf) {
+		sbx_sbconf_free(c->conf);
+		free(c->conf);
+	}
+	dapi_spec_free(&c->spec);
+	dapi_image_free(&c->img);
+	dapi_strv_free(c->argv);
+	dapi_strv_free(c->env);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c);
+}
+
+void dapi_ctr_put(dapi_ctr *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->eng->mu);
+	bool last = --c->refs == 0;
+	pthread_mutex_unlock(&c->eng->mu);
+	if (last)
+		ctr_free(c);
+}
+
+/* eng->mu held. */
+static dapi_ctr *find_locked(dapi_engine *e, const char *ref, int *status, sbx_error *err)
+{
+	const char *name = ref[0] == '/' ? ref + 1 : ref;
+	for (size_t i = 0; i < e->n_ctrs; i++)
+		if (strcmp(e->ctrs[i]->id, ref) == 0 || strcmp(e->ctrs[i]->name, name) == 0)
+			return e->ctrs[i];
+	dapi_ctr *found = NULL;
+	size_t len = strlen(ref);
+	for (size_t i = 0; len && i < e->n_ctrs; i++)
+		if (strncmp(e->ctrs[i]->id, ref, len) == 0) {
+			if (found) {
+				*status = 400;
+				sbx_fail(err, SBX_E_INVALID,
+					 "multiple IDs found with provided prefix: %s", ref);
+				return NULL;
+			}
+			found = e->ctrs[i];
+		}
+	if (!found) {
+		*status = 404;
+		sbx_fail(err, SBX_E_NOTFOUND, "No such container: %s", ref);
+	}
+	return found;
+}
+
+dapi_ctr *dapi_ctr_get(dapi_engine *e, const char *ref, int *status, sbx_error *err)
+{
+	pthread_mutex_lock(&e->mu);
+	dapi_ctr *c = find_locked(e, ref, status, err);
+	if (c)
+		c->refs++;
+	pthread_mutex_unlock(&e->mu);
+	return c;
+}
+
+int dapi_ctr_all(dapi_engine *e, dapi_ctr ***out, size_t *n)
+{
+	pthread_mutex_lock(&e->mu);
+	dapi_ctr **v = calloc(e->n_ctrs + 1, sizeof(*v));
+	if (!v) {
+		pthread_mutex_unlock(&e->mu);
+		return -SBX_E_SYSTEM;
+	}
+	for (size_t i = 0; i < e->n_ctrs; i++) {
+		v[i] = e->ctrs[i];
+		v[i]->refs++;
+	}
+	*n = e->n_ctrs;
+	pthread_mutex_unlock(&e->mu);
+	*out = v;
+	return 0;
+}
+
+static void random_hex(char *out, size_t n)
+{
+	/* sbx_random_id gives [a-z0-9]; Docker ids are hex */
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[64];
+	FILE *f = fopen("/dev/urandom", "re");
+	size_t got = f ? fread(raw, 1, n, f) : 0;
+	if (f)
+		fclose(f);
+	for (size_t i = 0; i < n; i++)
+		out[i] = hex[(i < got ? raw[i] : (unsigned char)(realtime_ns() >> (i % 32))) & 15];
+	out[n] = 0;
+}
+
+static bool valid_name(const char *n)
+{
+	/* Docker's [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
+	size_t len = strlen(n);
+	if (len < 2 || len > 120)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = n[i];
+		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			     (ch >= '0' && ch <= '9');
+		if (!alnum && (i == 0 || (ch != '_' && ch != '.' && ch != '-')))
+			return false;
+	}
+	return true;
+}
+
+/* The sandbox configuration for the container (strings point into c). */
+static int ctr_config(dapi_ctr *c, int *status, sbx_error *err)
+{
+	const dapi_spec *s = &c->spec;
+	sbx_config *cfg = &c->cfg;
+	*cfg = c->eng->opts.defaults;
+	cfg->timeout_ms = 0;
+	cfg->rootfs = c->img.rootfs;
+	cfg->argv = NULL;
+	if (s->memory)
+		cfg->memory_bytes = s->memory;
+	if (s->cpu_millis)
+		cfg->cpu_millis = s->cpu_millis;
+	if (s->pids)
+		cfg->pids_max = s->pids;
+	if (s->tmp_size)
+		cfg->tmp_size = s->tmp_size;
+	const char *nm = s->network_mode ? s->network_mode : "";
+	if (strcmp(nm, "none") == 0)
+		cfg->net = SBX_NET_NONE;
+	else if (!nm[0] || strcmp(nm, "default") == 0 || strcmp(nm, "bridge") == 0)
+		cfg->net = SBX_NET_LOOPBACK;
+	else {
+		*status = 400;
+		return sbx_fail(
+		    err, SBX_E_INVALID,
+		    "network mode %s is not supported (sbx has none, and default/bridge "
+		    "as a private loopback)",
+		    nm);
+	}
+	if (s->bind_src) {
+		cfg->workspace = s->bind_src;
+		cfg->workspace_mode = s->bind_ro ? SBX_WS_RO : SBX_WS_RW;
+	}
+	if (s->hostname && s->hostname[0])
+		cfg->hostname = s->hostname;
+	return 0;
+}
+
+static bool pool_matches(const dapi_ctr *c)
+{
+	const dapi_engine *e = c->eng;
+	const sbx_config *a = &c->cfg, *b = &e->pool_tmpl;
+	const char *ra = a->rootfs ? a->rootfs : sbx_default_rootfs();
+	const char *rb = b->rootfs ? b->rootfs : sbx_default_rootfs();
+	return e->pool && strcmp(ra, rb) == 0 && a->memory_bytes == b->memory_bytes &&
+	       a->cpu_millis == b->cpu_millis && a->pids_max == b->pids_max && a->net == b->net &&
+	       !a->workspace && a->tmp_size == b->tmp_size && !a->hostname;
+}
+
+int dapi_ctr_sandbox_get(dapi_ctr *c, sbx_error *err)
+{
+	if (c->sb)
+		return 0;
+	c->from_pool = pool_matches(c);
+	if (c->from_pool)
+		return sbx_pool_acquire(c->eng->pool, 0, &c->sb, err);
+	if (!c->conf) {
+		c->conf = calloc(1, sizeof(*c->conf));
+		if (!c->conf)
+			return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+		int r = sbx_sbconf_from(c->conf, &c->cfg, err);
+		if (r < 0) {
+			free(c->conf);
+			c->conf = NULL;
+			return r;
+		}
+	}
+	const sbx_driver *d = sbx_driver_by_name(NULL, err);
+	return sbx_owned_create(d, c->conf, false, NULL, &c->sb, err);
+}
+
+int dapi_ctr_create(dapi_engine *e, dapi_spec *spec, const char *name, dapi_ctr **out, int *status,
+		    sbx_error *err)
+{
+	*status = 500;
+	if (name && name[0] && !valid_name(name[0] == '/' ? name + 1 : name)) {
+		*status = 400;
+		return sbx_fail(err, SBX_E_INVALID,
+				"Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
+				"allowed",
+				name);
+	}
+	dapi_ctr *c = calloc(1, sizeof(*c));
+	if (!c)
+		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	c->eng = e;
+	c->refs = 1;
+	c->stdin_w = -1;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	dapi_proc_init(&c->main);
+	c->spec = *spec;
+	memset(spec, 0, sizeof(*spec));
+	c->created_ns = realtime_ns();
+	int r = dapi_image_find(e->opts.image_dir, c->spec.image, &c->img, err);
+	if (r < 0) {
+		*status = r == -SBX_E_NOTFOUND ? 404 : 500;
+		if (r == -SBX_E_NOTFOUND)
+			sbx_fail(err, SBX_E_NOTFOUND, "No such image: %s", c->spec.image);
+		ctr_free(c);
+		return r;
+	}
+	const char *const *ep =
+	    c->spec.entrypoint_set ? DAPI_CSTRV(c->spec.entrypoint) : DAPI_CSTRV(c->img.entrypoint);
+	const char *const *cmd = c->spec.cmd		  ? DAPI_CSTRV(c->spec.cmd)
+				 : c->spec.entrypoint_set ? NULL
+							  : DAPI_CSTRV(c->img.cmd);
+	c->argv = dapi_strv_concat(ep, cmd);
+	c->env = dapi_strv_concat(DAPI_CSTRV(c->img.env), DAPI_CSTRV(c->spec.env));
+	if (!c->argv || !c->env) {
+		ctr_free(c);
+		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	}
+	if (!c->argv[0]) {
+		*status = 400;
+		ctr_free(c);
+		return sbx_fail(err, SBX_E_INVALID, "no command specified");
+	}
+	if ((r = ctr_config(c, status, err)) < 0) {
+		ctr_free(c);
+		return r;
+	}
+	sbx_error verr;
+	sbx_config check = c->cfg;
+	const char *argv1[] = {"true", NULL};
+	check.argv = argv1;
+	if (sbx_config_validate(&check, true, &verr) < 0) {
+		*status = 400;
+		*err = verr;
+		ctr_free(c);
+		return -SBX_E_INVALID;
+	}
+	random_hex(c->id, 64);
+	pthread_mutex_lock(&e->mu);
+	if (name && name[0]) {
+		snprintf(c->name, sizeof(c->name), "%s", name[0] == '/' ? name + 1 : name);
+		for (size_t i = 0; i < e->n_ctrs; i++)
+			if (strcmp(e->ctrs[i]->name, c->name) == 0) {
+				pthread_mutex_unlock(&e->mu);
+				*status = 409;
+				sbx_fail(
+				    err, SBX_E_EXISTS,
+				    "Conflict. The container name \"/%s\" is already in use by "
+				    "container \"%s\". You have to remove (or rename) that "
+				    "container to be able to reuse that name.",
+				    c->name, e->ctrs[i]->id);
+				ctr_free(c);
+				return -SBX_E_EXISTS;
+			}
+	} else {
+		snprintf(c->name, sizeof(c->name), "sbx_%.12s", c->id);
+	}
+	if (e->n_ctrs == e->cap_ctrs) {
+		size_t cap = e->cap_ctrs ? 2 * e->cap_ctrs : 16;
+		dapi_ctr **v = realloc(e->ctrs, cap * sizeof(*v));
+		if (!v) {
+			pthread_mutex_unlock(&e->mu);
+			ctr_free(c);
+			return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+		}
+		e->ctrs = v;
+		e->cap_ctrs = cap;
+	}
+	e->ctrs[e->n_ctrs++] = c;
+	c->refs++; /* the caller's */
+	pthread_mutex_unlock(&e->mu);
+	/* The sandbox now, so that archives can be put before start (and
+	 * start is only the command's start). */
+	pthread_mutex_lock(&c->mu);
+	r = dapi_ctr_sandbox_get(c, err);
+	pthread_mutex_unlock(&c->mu);
+	if (r < 0) {
+		int st;
+		sbx_error e2;
+		dapi_ctr_remove(c, true, &st, &e2);
+		dapi_ctr_put(c);
+		*status = r == -SBX_E_INVALID || r == -SBX_E_PATH || r == -SBX_E_ROOTFS ? 400 : 500;
+		return sbx_error_wrap(err, r, "creating the container's sandbox");
+	}
+	*out = c;
+	return 0;
+}
+
+/* Take c out of the table (once) and drop the table's reference. */
+static void ctr_unlist(dapi_ctr *c)
+{
+	dapi_engine *e = c->eng;
+	bool found = false;
+	pthread_mutex_lock(&e->mu);
+	for (size_t i = 0; i < e->n_ctrs; i++)
+		if (e->ctrs[i] == c) {
+			e->ctrs[i] = e->ctrs[--e->n_ctrs];
+			found = true;
+			break;
+		}
+	pthread_mutex_unlock(&e->mu);
+	if (found)
+		dapi_ctr_put(c);
+}
+
+void dapi_engine_stop(dapi_engine *e)
+{
+	if (e->pool)
+		sbx_pool_stop(e->pool);
+	dapi_ctr **all = NULL;
+	size_t n = 0;
+	if (dapi_ctr_all(e, &all, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			int st;
+			sbx_error err;
+			dapi_ctr_remove(all[i], true, &st, &err);
+			dapi_ctr_put(all[i]);
+		}
+		free(all);
+	}
+	/* Pump threads end once their sandbox is released. */
+	pthread_mutex_lock(&e->mu);
+	while (e->pumps > 0)
+		pthread_cond_wait(&e->cv, &e->mu);
+	pthread_mutex_unlock(&e->mu);
+}
+
+void dapi_engine_free(dapi_engine *e)
+{
+	dapi_engine_stop(e);
+	if (e->pool)
+		sbx_pool_destroy(e->pool);
+	e->pool = NULL;
+	free(e->ctrs);
+	pthread_mutex_destroy(&e->mu);
+	pthread_cond_destroy(&e->cv);
+}
+
+int dapi_ctr_remove(dapi_ctr *c, bool force, int *status, sbx_error *err)
+{
+	pthread_mutex_lock(&c->mu);
+	if (c->state == DAPI_REMOVING || c->removed) {
+		pthread_mutex_unlock(&c->mu);
+		*status = 409;
+		return sbx_fail(err, SBX_E_STATE,
+				"removal of container %.12s is already in progress", c->id);
+	}
+	if (c->state == DAPI_RUNNING && !force) {
+		pthread_mutex_unlock(&c->mu);
+		*status = 409;
+		return sbx_fail(err, SBX_E_STATE,
+				"You cannot remove a running container %s. Stop the container "
+				"before attempting removal or force remove",
+				c->id);
+	}
+	if (c->state == DAPI_RUNNING) {
+		dapi_proc_signal(&c->main, SIGKILL);
+		/* The pump sees it end and releases the sandbox. */
+		while (c->state == DAPI_RUNNING)
+			pthread_cond_wait(&c->cv, &c->mu);
+	}
+	c->state = DAPI_REMOVING;
+	/* Wait for the pump: it is done when the output is logged and the
+	 * sandbox released. */
+	while (c->pump_running)
+		pthread_cond_wait(&c->cv, &c->mu);
+	ctr_release_sandbox(c);
+	c->removed = true;
+	pthread_cond_broadcast(&c->cv);
+	dapi_log_wake(c);
+	pthread_mutex_unlock(&c->mu);
+	ctr_unlist(c);
+	return 0;
+}

@@ -1,6 +1,7 @@
 /* A container's main process: start, the pump thread that logs its output
  * and sees it end, kill, stop, restart and wait. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -82,8 +83,8 @@ static void *pump_main(void *arg)
 	sbx_sandbox *sb = c->sb;
 	bool from_pool = c->from_pool;
 	c->sb = NULL;
-	if (c->stdin_w >= 0)
-		sbx_closep(&c->stdin_w);
+	sbx_closep(&c->stdin_w);
+	sbx_closep(&c->stdin_r);
 	dapi_proc_free(p);
 	dapi_proc_init(p);
 	c->exit_code = code;
@@ -121,6 +122,23 @@ static void *pump_main(void *arg)
 	return NULL;
 }
 
+int dapi_ctr_stdin_pipe(dapi_ctr *c, sbx_error *err)
+{
+	/* The read end is the pipe's: the write end may be closed already (a
+	 * client attached before start sent its input and its end). */
+	if (!c->spec.open_stdin || c->stdin_r >= 0)
+		return 0;
+	sbx_closep(&c->stdin_w);
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "pipe");
+	int fl = fcntl(p[1], F_GETFL);
+	fcntl(p[1], F_SETFL, fl | O_NONBLOCK);
+	c->stdin_r = p[0];
+	c->stdin_w = p[1];
+	return 0;
+}
+
 int dapi_ctr_start(dapi_ctr *c, int *status, sbx_error *err)
 {
 	pthread_mutex_lock(&c->mu);
@@ -147,9 +165,20 @@ int dapi_ctr_start(dapi_ctr *c, int *status, sbx_error *err)
 	const char *cwd = c->spec.workdir && c->spec.workdir[0] ? c->spec.workdir
 			  : c->img.workdir && c->img.workdir[0] ? c->img.workdir
 								: "/";
-	bool python_ok = c->from_pool && !c->spec.tty;
-	r = dapi_proc_start(&c->main, c->sb, DAPI_CSTRV(c->argv), DAPI_CSTRV(c->env), cwd,
-			    c->spec.open_stdin, &c->stdin_w, python_ok, err);
+	bool python_ok = c->from_pool && !c->spec.tty && !c->spec.open_stdin;
+	/* OpenStdin: the pipe exists from create (or the last run's end) on,
+	 * so that an attach before start can write to it. */
+	if ((r = dapi_ctr_stdin_pipe(c, err)) < 0) {
+		*status = 500;
+		goto out;
+	}
+	if (c->stdin_r >= 0 && (c->main.in_r = fcntl(c->stdin_r, F_DUPFD_CLOEXEC, 3)) < 0) {
+		*status = 500;
+		r = sbx_fail_errno(err, SBX_E_SYSTEM, errno, "dup");
+		goto out;
+	}
+	r = dapi_proc_start(&c->main, c->sb, DAPI_CSTRV(c->argv), DAPI_CSTRV(c->env), cwd, false,
+			    NULL, python_ok, err);
 	if (r < 0) {
 		*status = 500;
 		dapi_proc_free(&c->main);

@@ -84,8 +84,8 @@ static void ctr_free(dapi_ctr *c)
 	dapi_exec_free_all(c);
 	dapi_log_free(c);
 	dapi_proc_free(&c->main);
-	if (c->stdin_w >= 0)
-		close(c->stdin_w);
+	sbx_closep(&c->stdin_w);
+	sbx_closep(&c->stdin_r);
 	if (c->conf) {
 		sbx_sbconf_free(c->conf);
 		free(c->conf);
@@ -282,7 +282,7 @@ int dapi_ctr_create(dapi_engine *e, dapi_spec *spec, const char *name, dapi_ctr 
 		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
 	c->eng = e;
 	c->refs = 1;
-	c->stdin_w = -1;
+	c->stdin_r = c->stdin_w = -1;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	dapi_proc_init(&c->main);
@@ -365,6 +365,8 @@ int dapi_ctr_create(dapi_engine *e, dapi_spec *spec, const char *name, dapi_ctr 
 	 * start is only the command's start). */
 	pthread_mutex_lock(&c->mu);
 	r = dapi_ctr_sandbox_get(c, err);
+	if (r == 0)
+		r = dapi_ctr_stdin_pipe(c, err);
 	pthread_mutex_unlock(&c->mu);
 	if (r < 0) {
 		int st;

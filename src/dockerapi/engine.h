@@ -96,7 +96,7 @@ typedef struct dapi_ctr {
 	struct dapi_exec *execs;
 	dapi_proc main; /* the main process while it runs */
 	bool main_started;
-	int stdin_w;	  /* the main process's stdin (OpenStdin), -1 */
+	int stdin_r, stdin_w; /* the main process's stdin pipe (OpenStdin), -1 */
 	bool stdin_taken; /* one attach owns stdin */
 	int exit_code;
 	bool oom_killed;
@@ -195,5 +195,6 @@ void dapi_exec_free_all(dapi_ctr *c);
 /* Internal to the engine's files. */
 int dapi_ctr_sandbox_get(dapi_ctr *c, sbx_error *err); /* c->mu held: c->sb set */
 void dapi_ctr_ref(dapi_ctr *c);
+int dapi_ctr_stdin_pipe(dapi_ctr *c, sbx_error *err); /* c->mu held */
 
 #endif

@@ -105,14 +105,15 @@ int dapi_proc_start(dapi_proc *p, sbx_sandbox *sb, const char *const *argv, cons
 	while (env && env[p->n_env])
 		p->n_env++;
 	p->cwd = cwd;
-	p->python = python_ok && !with_stdin;
+	p->python = python_ok && !with_stdin && p->in_r < 0;
 	p->out_r = o[0];
 	p->out_w = o[1];
 	p->err_r = e[0];
 	p->err_w = e[1];
 	p->sig_r = s[0];
 	p->sig_w = s[1];
-	p->in_r = in[0];
+	if (with_stdin)
+		p->in_r = in[0];
 	nonblock(p->out_r);
 	nonblock(p->err_r);
 	if (with_stdin) {

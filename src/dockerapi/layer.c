@@ -101,7 +101,11 @@ static void upath_free(upath *p)
 static int split(const char *name, upath *p, sbx_error *err)
 {
 	memset(p, 0, sizeof(*p));
-	int r = dapi_tar_check_name(name, err);
+	/* "./", "." and the like: the root itself (n == 0) */
+	bool root = *name != '/';
+	for (const char *c = name; *c && root; c++)
+		root = *c == '.' || *c == '/';
+	int r = root && !strstr(name, "..") ? 0 : dapi_tar_check_name(name, err);
 	if (r < 0)
 		return r;
 	size_t len = strlen(name);

@@ -61,8 +61,9 @@ static inline void tb_checksum(unsigned char *h)
 }
 
 /* A ustar header block (not appended): name up to 100 bytes. */
-static inline void tb_header_block(unsigned char h[512], const char *name, char type, const char *link,
-			    uint64_t size, unsigned mode, unsigned uid, unsigned gid, int64_t mtime)
+static inline void tb_header_block(unsigned char h[512], const char *name, char type,
+				   const char *link, uint64_t size, unsigned mode, unsigned uid,
+				   unsigned gid, int64_t mtime)
 {
 	memset(h, 0, 512);
 	strncpy((char *)h, name, 100);
@@ -74,12 +75,15 @@ static inline void tb_header_block(unsigned char h[512], const char *name, char 
 	h[156] = (unsigned char)type;
 	if (link)
 		strncpy((char *)h + 157, link, 100);
-	memcpy(h + 257, "ustar\0" "00", 8);
+	memcpy(h + 257,
+	       "ustar\0"
+	       "00",
+	       8);
 	tb_checksum(h);
 }
 
 static inline void tb_entry(tb *b, const char *name, char type, const char *link, const void *data,
-		     size_t size, unsigned mode, unsigned uid, unsigned gid)
+			    size_t size, unsigned mode, unsigned uid, unsigned gid)
 {
 	unsigned char h[512];
 	tb_header_block(h, name, type, link, size, mode, uid, gid, 1700000000);

@@ -4,6 +4,7 @@
  * applied in order into DIR/.tmp-<id>/rootfs, renamed to DIR/<id> when
  * whole, and the tags recorded. Everything is capped; nothing of a failed
  * load stays. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -49,7 +50,7 @@ typedef struct load {
  * when base is given (symlink targets); NULL if it leaves the archive. */
 static char *norm_name(const char *base, const char *name)
 {
-	if (*name == '/')
+	if (*name == '/' || !*name)
 		return NULL;
 	_cleanup_buf_ sbx_buf in = {0};
 	if (base) {
@@ -60,7 +61,7 @@ static char *norm_name(const char *base, const char *name)
 	sbx_buf_puts(&in, name);
 	if (in.oom)
 		return NULL;
-	char *out = malloc(in.len + 1);
+	char *out = in.data ? malloc(in.len + 1) : NULL;
 	if (!out)
 		return NULL;
 	size_t o = 0;
@@ -112,7 +113,7 @@ static ssize_t find_member(const load *l, const char *name)
 
 static int spool_entry(load *l, dapi_tar_reader *rd, const dapi_tar_entry *e, sbx_error *err)
 {
-	if (e->type != DAPI_TAR_FILE && e->type != DAPI_TAR_SYMLINK)
+	if (e->type != DAPI_TAR_FILE && e->type != DAPI_TAR_SYMLINK && e->type != DAPI_TAR_HARDLINK)
 		return 0; /* directories and the rest carry nothing needed */
 	int rc = dapi_tar_check_name(e->name, err);
 	if (rc < 0)
@@ -131,8 +132,9 @@ static int spool_entry(load *l, dapi_tar_reader *rd, const dapi_tar_entry *e, sb
 		l->cap = cap;
 	}
 	member mb = {0};
-	if (e->type == DAPI_TAR_SYMLINK) {
-		if (!(mb.link = norm_name(name, e->linkname)))
+	if (e->type != DAPI_TAR_FILE) { /* a hard link names a member from the top */
+		const char *from = e->type == DAPI_TAR_SYMLINK ? name : NULL;
+		if (!(mb.link = norm_name(from, e->linkname)))
 			return sbx_fail(err, SBX_E_PATH, "member %.200s links outside the archive",
 					e->name);
 	} else {
@@ -447,6 +449,24 @@ static int load_images(load *l, dapi_tar_reader *rd, uint64_t max_bytes,
 	return rc;
 }
 
+/* What a crashed load or removal left (the lock is held: none is running). */
+static void sweep(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, ".load-", 6) || !strncmp(de->d_name, ".tmp-", 5) ||
+		    !strncmp(de->d_name, ".rm-", 4))
+			dapi_rmtree_at(dirfd, de->d_name, NULL);
+	closedir(d);
+}
+
 int dapi_image_load(const char *dir, dapi_tar_reader *rd, uint64_t max_bytes,
 		    void (*progress)(void *ctx, const char *line), void *ctx, sbx_error *err)
 {
@@ -460,6 +480,7 @@ int dapi_image_load(const char *dir, dapi_tar_reader *rd, uint64_t max_bytes,
 	l.dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (l.dirfd < 0)
 		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot open %s", dir);
+	sweep(l.dirfd);
 	_cleanup_free_ char *tmpl = NULL;
 	if (asprintf(&tmpl, "%s/.load-XXXXXX", dir) < 0) {
 		close(l.dirfd);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include "base/buf.h"
 #include "base/readall.h"
 #include "proto/json.h"
@@ -11,6 +12,7 @@
 
 #define REPO_MAX_BYTES (4u << 20)
 #define REPO_MAX_VALUES 100000
+#define LOCK_WAIT_MS 300000
 
 void dapi_repo_free(dapi_repo *r)
 {
@@ -131,9 +133,19 @@ int dapi_repo_lock(const char *dir, int *fd, sbx_error *err)
 	_cleanup_close_ int l = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (l < 0)
 		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot open %s", path);
-	while (flock(l, LOCK_EX) < 0)
-		if (errno != EINTR)
+	/* Held by one load or removal at a time: waited for, not forever. */
+	uint64_t deadline = sbx_deadline_ns(sbx_now_ns(), LOCK_WAIT_MS);
+	while (flock(l, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
 			return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot lock %s", path);
+		if (sbx_now_ns() >= deadline)
+			return sbx_fail(err, SBX_E_STATE,
+					"image store busy: another load or removal has held %s "
+					"for %d s",
+					path, LOCK_WAIT_MS / 1000);
+		struct timespec ts = {.tv_nsec = 20 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
 	*fd = sbx_steal_fd(&l);
 	return 0;
 }

@@ -353,8 +353,20 @@ static void test_retag_and_untagged(void **state)
 	save_archive(&a1, "{\"config\":{\"Cmd\":[\"one\"]}}", "[\"t:1\"]", &l, 1);
 	save_archive(&a2, "{\"config\":{\"Cmd\":[\"two\"]}}", "[\"t:1\",\"sbx-python\"]", &l, 1);
 	save_archive(&a3, "{\"config\":{\"Cmd\":[\"three\"]}}", "null", &l, 1);
+	/* what a crashed load left is swept by the next one */
+	char left[200];
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	snprintf(left, sizeof(left), "%s/.load-AbCdEf", f->dir);
+	assert_int_equal(mkdir(left, 0700), 0);
+	snprintf(left, sizeof(left), "%s/.load-AbCdEf/m0", f->dir);
+	int fd = open(left, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(left, sizeof(left), "%s/.tmp-0123", f->dir);
+	assert_int_equal(mkdir(left, 0700), 0);
 	sbx_error err = {0};
 	assert_int_equal(load(f, &a1, 1 << 20, &err), 0);
+	assert_store(f, 1);
 	assert_int_equal(load(f, &a2, 1 << 20, &err), 0);
 	assert_int_equal(f->nlines, 1); /* the default's name is not taken */
 	dapi_image img;
@@ -405,9 +417,9 @@ static void test_oci_layout(void **state)
 	dapi_sha256_hex(config, strlen(config), ch);
 	char manifest[1024], name[128];
 	snprintf(manifest, sizeof(manifest),
-		 "[{\"Config\":\"blobs/sha256/%s\",\"RepoTags\":[\"o:v\"],\"Layers\":["
+		 "[{\"Config\":\"cfg.json\",\"RepoTags\":[\"o:v\"],\"Layers\":["
 		 "\"blobs/sha256/%s\",\"x/layer.tar\"],\"LayerSources\":{}}]",
-		 ch, lh);
+		 lh);
 	tb a = {0};
 	tb_file(&a, "manifest.json", manifest);
 	tb_file(&a, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
@@ -422,6 +434,8 @@ static void test_oci_layout(void **state)
 	tb_file(&a, name, config);
 	snprintf(name, sizeof(name), "../blobs/sha256/%s", l2h);
 	tb_symlink(&a, "x/layer.tar", name);
+	snprintf(name, sizeof(name), "./blobs/sha256/%s", ch);
+	tb_hardlink(&a, "cfg.json", name); /* a hard link in the archive */
 	tb_end(&a);
 	sbx_error err = {0};
 	int r = load(f, &a, 1 << 20, &err);
@@ -603,6 +617,19 @@ static void test_bad_archives(void **state)
 		tb_file(&a, "manifest.json", bad[i]);
 		tb_end(&a);
 		assert_int_equal(load(f, &a, 1 << 20, &err), -SBX_E_INVALID);
+		assert_store(f, 0);
+		free(a.d);
+	}
+	/* members linking out of the archive */
+	const char *links[][2] = {{"l.tar", "../../../../etc/passwd"}, {"l.tar", "/etc/passwd"}};
+	for (size_t i = 0; i < 2; i++) {
+		a = (tb){0};
+		tb_file(&a, "c.json", "{}");
+		tb_symlink(&a, links[i][0], links[i][1]);
+		tb_file(&a, "manifest.json", "[{\"Config\":\"c.json\",\"Layers\":[\"l.tar\"]}]");
+		tb_end(&a);
+		assert_int_equal(load(f, &a, 1 << 20, &err), -SBX_E_PATH);
+		assert_non_null(strstr(err.msg, "links outside the archive"));
 		assert_store(f, 0);
 		free(a.d);
 	}

@@ -14,16 +14,16 @@ static int64_t realtime_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void wake(dapi_ctr *c)
+static void wake(dapi_log *l)
 {
 	uint64_t one = 1;
-	for (dapi_follower *f = c->followers; f; f = f->next)
+	for (dapi_follower *f = l->followers; f; f = f->next)
 		if (write(f->efd, &one, sizeof(one)) < 0) {
 			/* a full counter: already woken */
 		}
 }
 
-void dapi_log_append(dapi_ctr *c, int stream, const char *data, size_t len)
+void dapi_log_append(dapi_log *l, int stream, const char *data, size_t len)
 {
 	if (!len)
 		return;
@@ -31,45 +31,45 @@ void dapi_log_append(dapi_ctr *c, int stream, const char *data, size_t len)
 	if (!e)
 		return; /* out of memory: the bytes are lost, as past the cap */
 	e->next = NULL;
-	e->seq = c->log_next_seq++;
+	e->seq = l->next_seq++;
 	e->ts_ns = realtime_ns();
 	e->stream = stream;
 	e->len = len;
 	memcpy(e->data, data, len);
-	if (c->log_tail)
-		c->log_tail->next = e;
+	if (l->tail)
+		l->tail->next = e;
 	else
-		c->log_head = e;
-	c->log_tail = e;
-	c->log_bytes += len;
-	while (c->log_bytes > DAPI_LOG_MAX && c->log_head != c->log_tail) {
-		dapi_log_entry *old = c->log_head;
-		c->log_head = old->next;
-		c->log_bytes -= old->len;
+		l->head = e;
+	l->tail = e;
+	l->bytes += len;
+	while (l->bytes > DAPI_LOG_MAX && l->head != l->tail) {
+		dapi_log_entry *old = l->head;
+		l->head = old->next;
+		l->bytes -= old->len;
 		free(old);
 	}
-	wake(c);
+	wake(l);
 }
 
-void dapi_log_wake(dapi_ctr *c)
+void dapi_log_wake(dapi_log *l)
 {
-	wake(c);
+	wake(l);
 }
 
-void dapi_log_free(dapi_ctr *c)
+void dapi_log_free(dapi_log *l)
 {
-	while (c->log_head) {
-		dapi_log_entry *e = c->log_head;
-		c->log_head = e->next;
+	while (l->head) {
+		dapi_log_entry *e = l->head;
+		l->head = e->next;
 		free(e);
 	}
-	c->log_tail = NULL;
-	c->log_bytes = 0;
+	l->tail = NULL;
+	l->bytes = 0;
 }
 
-const dapi_log_entry *dapi_log_from(const dapi_ctr *c, uint64_t seq)
+const dapi_log_entry *dapi_log_from(const dapi_log *l, uint64_t seq)
 {
-	const dapi_log_entry *e = c->log_head;
+	const dapi_log_entry *e = l->head;
 	while (e && e->seq < seq)
 		e = e->next;
 	return e;

@@ -9,7 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dockerapi/ctr_log.h"
 #include "dockerapi/engine.h"
 #include "dockerapi/strv.h"
 #include "drivers/driver.h"
@@ -30,7 +29,7 @@ static bool drain(dapi_ctr *c, int *fd, int stream)
 		ssize_t n = read(*fd, buf, sizeof(buf));
 		if (n > 0) {
 			pthread_mutex_lock(&c->mu);
-			dapi_log_append(c, stream, buf, (size_t)n);
+			dapi_log_append(&c->log, stream, buf, (size_t)n);
 			pthread_mutex_unlock(&c->mu);
 			continue;
 		}
@@ -106,7 +105,7 @@ static void *pump_main(void *arg)
 	pthread_mutex_lock(&c->mu);
 	c->pump_running = false;
 	pthread_cond_broadcast(&c->cv);
-	dapi_log_wake(c);
+	dapi_log_wake(&c->log);
 	pthread_mutex_unlock(&c->mu);
 	if (autorm) {
 		int st;
@@ -120,23 +119,6 @@ static void *pump_main(void *arg)
 	pthread_cond_broadcast(&e->cv);
 	pthread_mutex_unlock(&e->mu);
 	return NULL;
-}
-
-int dapi_ctr_stdin_pipe(dapi_ctr *c, sbx_error *err)
-{
-	/* The read end is the pipe's: the write end may be closed already (a
-	 * client attached before start sent its input and its end). */
-	if (!c->spec.open_stdin || c->stdin_r >= 0)
-		return 0;
-	sbx_closep(&c->stdin_w);
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "pipe");
-	int fl = fcntl(p[1], F_GETFL);
-	fcntl(p[1], F_SETFL, fl | O_NONBLOCK);
-	c->stdin_r = p[0];
-	c->stdin_w = p[1];
-	return 0;
 }
 
 int dapi_ctr_start(dapi_ctr *c, int *status, sbx_error *err)

@@ -1,12 +1,13 @@
 /* The engine's tables: containers by id and name, the warm pool, and a
  * container's sandbox (taken from the pool when its options match the
  * pool's, else made for it). */
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "dockerapi/ctr_log.h"
 #include "dockerapi/engine.h"
 #include "dockerapi/strv.h"
 #include "drivers/driver.h"
@@ -66,6 +67,42 @@ void dapi_ctr_ref(dapi_ctr *c)
 	pthread_mutex_unlock(&c->eng->mu);
 }
 
+void dapi_exec_free(dapi_exec *x)
+{
+	dapi_proc_free(&x->proc);
+	sbx_closep(&x->stdin_w);
+	dapi_strv_free(x->argv);
+	dapi_strv_free(x->env);
+	free(x->workdir);
+	free(x);
+}
+
+void dapi_exec_free_all(dapi_ctr *c)
+{
+	while (c->execs) {
+		dapi_exec *x = c->execs;
+		c->execs = x->next;
+		dapi_exec_free(x);
+	}
+}
+
+int dapi_ctr_stdin_pipe(dapi_ctr *c, sbx_error *err)
+{
+	/* The read end is the pipe's: the write end may be closed already (a
+	 * client attached before start sent its input and its end). */
+	if (!c->spec.open_stdin || c->stdin_r >= 0)
+		return 0;
+	sbx_closep(&c->stdin_w);
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "pipe");
+	int fl = fcntl(p[1], F_GETFL);
+	fcntl(p[1], F_SETFL, fl | O_NONBLOCK);
+	c->stdin_r = p[0];
+	c->stdin_w = p[1];
+	return 0;
+}
+
 static void ctr_release_sandbox(dapi_ctr *c)
 {
 	sbx_sandbox *sb = c->sb;
@@ -82,7 +119,7 @@ static void ctr_free(dapi_ctr *c)
 {
 	ctr_release_sandbox(c);
 	dapi_exec_free_all(c);
-	dapi_log_free(c);
+	dapi_log_free(&c->log);
 	dapi_proc_free(&c->main);
 	sbx_closep(&c->stdin_w);
 	sbx_closep(&c->stdin_r);
@@ -461,7 +498,7 @@ int dapi_ctr_remove(dapi_ctr *c, bool force, int *status, sbx_error *err)
 	ctr_release_sandbox(c);
 	c->removed = true;
 	pthread_cond_broadcast(&c->cv);
-	dapi_log_wake(c);
+	dapi_log_wake(&c->log);
 	pthread_mutex_unlock(&c->mu);
 	ctr_unlist(c);
 	return 0;

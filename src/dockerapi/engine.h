@@ -14,10 +14,9 @@
 #include "sbx.h"
 #include "base/buf.h"
 #include "base/util.h"
+#include "dockerapi/ctr_log.h"
 #include "dockerapi/image.h"
 #include "dockerapi/proc.h"
-
-#define DAPI_LOG_MAX (8u << 20) /* bytes of output kept per container */
 
 typedef enum {
 	DAPI_CREATED,
@@ -58,20 +57,6 @@ void dapi_spec_free(dapi_spec *s);
  * field. Unknown fields are accepted only with Docker's zero value. */
 int dapi_spec_parse(const char *body, size_t len, dapi_spec *s, sbx_error *err);
 
-typedef struct dapi_log_entry {
-	struct dapi_log_entry *next;
-	uint64_t seq;
-	int64_t ts_ns; /* realtime */
-	int stream;    /* 1 stdout, 2 stderr */
-	size_t len;
-	char data[];
-} dapi_log_entry;
-
-typedef struct dapi_follower {
-	struct dapi_follower *next;
-	int efd; /* eventfd: written on new output and on the end */
-} dapi_follower;
-
 typedef struct dapi_engine dapi_engine;
 
 typedef struct dapi_ctr {
@@ -97,7 +82,7 @@ typedef struct dapi_ctr {
 	dapi_proc main; /* the main process while it runs */
 	bool main_started;
 	int stdin_r, stdin_w; /* the main process's stdin pipe (OpenStdin), -1 */
-	bool stdin_taken; /* one attach owns stdin */
+	bool stdin_taken;     /* one attach owns stdin */
 	int exit_code;
 	bool oom_killed;
 	char error[256];
@@ -106,11 +91,7 @@ typedef struct dapi_ctr {
 	uint64_t exits; /* count of main-process ends (wait next-exit) */
 	bool pump_running;
 	bool removed;
-	/* the log */
-	dapi_log_entry *log_head, *log_tail;
-	size_t log_bytes;
-	uint64_t log_next_seq;
-	dapi_follower *followers;
+	dapi_log log;
 	bool output_done; /* the current run's output has all been logged */
 } dapi_ctr;
 
@@ -191,6 +172,7 @@ int dapi_exec_create(dapi_ctr *c, const char *body, size_t len, dapi_exec **out,
 /* Lookup by id: the exec, its container referenced (dapi_ctr_put). */
 dapi_exec *dapi_exec_get(dapi_engine *e, const char *id);
 void dapi_exec_free_all(dapi_ctr *c);
+void dapi_exec_free(dapi_exec *x);
 
 /* Internal to the engine's files. */
 int dapi_ctr_sandbox_get(dapi_ctr *c, sbx_error *err); /* c->mu held: c->sb set */

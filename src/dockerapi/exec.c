@@ -28,25 +28,6 @@ static int strs(const sbx_jval *v, const char *what, char ***out, sbx_error *err
 	return *out ? 0 : sbx_fail(err, SBX_E_SYSTEM, "out of memory");
 }
 
-static void exec_free(dapi_exec *x)
-{
-	dapi_proc_free(&x->proc);
-	sbx_closep(&x->stdin_w);
-	dapi_strv_free(x->argv);
-	dapi_strv_free(x->env);
-	free(x->workdir);
-	free(x);
-}
-
-void dapi_exec_free_all(dapi_ctr *c)
-{
-	while (c->execs) {
-		dapi_exec *x = c->execs;
-		c->execs = x->next;
-		exec_free(x);
-	}
-}
-
 static int parse(dapi_exec *x, const char *body, size_t len, sbx_error *err)
 {
 	_cleanup_jval_ sbx_jval *root = NULL;
@@ -129,13 +110,13 @@ int dapi_exec_create(dapi_ctr *c, const char *body, size_t len, dapi_exec **out,
 	int r = parse(x, body, len, err);
 	if (r < 0) {
 		*status = r == -SBX_E_SYSTEM ? 500 : 400;
-		exec_free(x);
+		dapi_exec_free(x);
 		return r;
 	}
 	pthread_mutex_lock(&c->mu);
 	if (c->state != DAPI_RUNNING) {
 		pthread_mutex_unlock(&c->mu);
-		exec_free(x);
+		dapi_exec_free(x);
 		*status = 409;
 		return sbx_fail(err, SBX_E_STATE, "Container %s is not running", c->id);
 	}
@@ -147,7 +128,7 @@ int dapi_exec_create(dapi_ctr *c, const char *body, size_t len, dapi_exec **out,
 		if (f)
 			fclose(f);
 		pthread_mutex_unlock(&c->mu);
-		exec_free(x);
+		dapi_exec_free(x);
 		*status = 500;
 		return sbx_fail(err, SBX_E_SYSTEM, "reading /dev/urandom");
 	}

@@ -10,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dockerapi/ctr_log.h"
 #include "dockerapi/stream.h"
 
 typedef struct out_ctx {
@@ -90,7 +89,7 @@ static bool wanted(const dapi_log_opts *o, const dapi_log_entry *e)
 static void send_from(dapi_ctr *c, uint64_t *seq, out_ctx *x)
 {
 	for (;;) {
-		const dapi_log_entry *e = dapi_log_from(c, *seq);
+		const dapi_log_entry *e = dapi_log_from(&c->log, *seq);
 		if (!e)
 			return;
 		*seq = e->seq + 1;
@@ -118,18 +117,18 @@ static void send_from(dapi_ctr *c, uint64_t *seq, out_ctx *x)
 static uint64_t tail_start(const dapi_ctr *c, const dapi_log_opts *o)
 {
 	if (o->tail < 0)
-		return c->log_head ? c->log_head->seq : c->log_next_seq;
+		return c->log.head ? c->log.head->seq : c->log.next_seq;
 	int64_t lines = 0;
 	uint64_t n_wanted = 0;
-	for (const dapi_log_entry *e = c->log_head; e; e = e->next)
+	for (const dapi_log_entry *e = c->log.head; e; e = e->next)
 		if (wanted(o, e))
 			n_wanted++;
 	(void)lines;
 	uint64_t skip = n_wanted > (uint64_t)o->tail ? n_wanted - (uint64_t)o->tail : 0;
-	for (const dapi_log_entry *e = c->log_head; e; e = e->next)
+	for (const dapi_log_entry *e = c->log.head; e; e = e->next)
 		if (wanted(o, e) && skip-- == 0)
 			return e->seq;
-	return c->log_next_seq;
+	return c->log.next_seq;
 }
 
 int dapi_log_stream(dapi_ctr *c, dapi_conn *conn, const dapi_log_opts *o)
@@ -140,9 +139,9 @@ int dapi_log_stream(dapi_ctr *c, dapi_conn *conn, const dapi_log_opts *o)
 		return -1;
 	int stdin_w = -1;
 	pthread_mutex_lock(&c->mu);
-	uint64_t seq = o->from_start ? tail_start(c, o) : c->log_next_seq;
-	f.next = c->followers;
-	c->followers = &f;
+	uint64_t seq = o->from_start ? tail_start(c, o) : c->log.next_seq;
+	f.next = c->log.followers;
+	c->log.followers = &f;
 	if (o->stdin_from >= 0 && c->stdin_w >= 0 && !c->stdin_taken) {
 		c->stdin_taken = true;
 		stdin_w = dup(c->stdin_w);
@@ -179,7 +178,7 @@ int dapi_log_stream(dapi_ctr *c, dapi_conn *conn, const dapi_log_opts *o)
 		bool ended =
 		    c->removed || c->exits != exits ||
 		    (c->output_done && c->state != DAPI_CREATED && c->state != DAPI_RUNNING);
-		if (!x.ok || !follow_run || (ended && !dapi_log_from(c, seq)))
+		if (!x.ok || !follow_run || (ended && !dapi_log_from(&c->log, seq)))
 			break;
 		pthread_mutex_unlock(&c->mu);
 		struct pollfd p[2] = {{f.efd, POLLIN, 0}, {-1, POLLIN | POLLRDHUP, 0}};
@@ -228,7 +227,7 @@ int dapi_log_stream(dapi_ctr *c, dapi_conn *conn, const dapi_log_opts *o)
 		}
 		pthread_mutex_lock(&c->mu);
 	}
-	for (dapi_follower **pp = &c->followers; *pp; pp = &(*pp)->next)
+	for (dapi_follower **pp = &c->log.followers; *pp; pp = &(*pp)->next)
 		if (*pp == &f) {
 			*pp = f.next;
 			break;

@@ -145,8 +145,8 @@ static const tolerated top_tolerated[] = {
 static const tolerated host_tolerated[] = {
     {"ConsoleSize", NULL},
     {"MemorySwappiness", NULL}, /* no swap accounting: ignored */
-    {"CapDrop", NULL}, /* every capability is dropped */
-    {"Init", NULL},    /* sbx's own init is pid 1 */
+    {"CapDrop", NULL},		/* every capability is dropped */
+    {"Init", NULL},		/* sbx's own init is pid 1 */
     {"ShmSize", NULL},
     {"OomScoreAdj", NULL},
     {"LogConfig", NULL},

@@ -12,7 +12,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dockerapi/ctr_log.h"
 #include "dockerapi/stream.h"
 #include "dockerapi/strv.h"
 

@@ -7,7 +7,8 @@
 # /workspace, exit codes, stdin), lifecycle (create/start/exec/cp/logs/
 # wait/ps/inspect/stats/kill/rm), load (`docker load` of a docker-save
 # archive made here by hand, two layers with a whiteout, then run and
-# images); default: all three. One line per check ("ok - ..."); the first
+# images), isolation (the checks of t_isolation.sh through docker run);
+# default: all four. One line per check ("ok - ..."); the first
 # failure prints "FAIL - ..." and exits 1. Every docker command has a
 # deadline (DAPI_CMD_TIMEOUT_S, default 60).
 #
@@ -393,12 +394,154 @@ part_load() {
 	ok "docker load of a bad archive fails: $(head -n 1 "$W/err")"
 }
 
+# ---------------------------------------------------------------- isolation
+
+# The checks of tests/integration/t_isolation.sh (sbx run), through docker
+# run. Where Docker's defaults are weaker than sbx's (no user namespace, a
+# wider capability set, no no_new_privs, the host's cgroup namespace on
+# cgroup v1), the sbx expectation is checked and dockerd gets a note.
+part_isolation() {
+	local mark=sbxmark$RUN hostname
+	hostname=$(cat /proc/sys/kernel/hostname)
+	echo secret >"$W/host-secret"
+	local py='
+import os, socket, subprocess, sys
+print("SEES", os.path.exists(sys.argv[1]))
+print("TMP", sorted(os.listdir("/tmp")))
+for n in ["user", "pid", "mnt", "net", "ipc", "uts", "cgroup"]:
+    print("NS", n, os.readlink("/proc/self/ns/" + n))
+pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+print("PID", os.getpid())
+print("NPROCS", len(pids))
+print("HOSTNAME", socket.gethostname())
+print("UID_MAP", " ".join(open("/proc/self/uid_map").read().split()))
+print("IDS", os.getuid(), os.geteuid(), os.getgid(), os.getegid())
+st = dict(l.split(":", 1) for l in open("/proc/self/status").read().splitlines() if ":" in l)
+for k in ["CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp"]:
+    print(k, st[k].strip())
+for k in ["shm", "msg", "sem"]:
+    print("IPC", k, len(open("/proc/sysvipc/" + k).read().splitlines()[1:]))
+cg = open("/proc/self/cgroup").read().split()
+print("CGROUP", " ".join(sorted(l.split(":", 2)[2] for l in cg)))
+cmd = []
+for p in os.listdir("/proc"):
+    if p.isdigit():
+        try:
+            cmd.append(open("/proc/%s/cmdline" % p, "rb").read().replace(b"\0", b" ").replace(b"\n", b" ").decode())
+        except OSError:
+            pass
+print("CMDLINES", " | ".join(sorted(cmd)))
+print("MARK", sys.argv[2])
+'
+	d run --rm --label "sbx.test.run=$RUN" -e "K=$mark" "$IMG" python3 -c "$py" "$W/host-secret" "$mark"
+	expect_rc 0 "docker run (isolation probe)"
+	local v n bad=
+	has "SEES False" "the host's temp file"
+	ok "isolation: the host's /tmp is not visible"
+	for n in pid mnt net ipc uts; do
+		v=$(sed -n "s/^NS $n //p" "$W/out")
+		[ -n "$v" ] && [ "$v" != "$(readlink /proc/$$/ns/$n)" ] || bad+=" $n"
+	done
+	[ -z "$bad" ] || fail "isolation: namespaces shared with the host:$bad: $(shown)"
+	ok "isolation: new pid, mnt, net, ipc, uts namespaces"
+	v=$(sed -n 's/^NS user //p' "$W/out")
+	if [ "$v" = "$(readlink /proc/$$/ns/user)" ]; then
+		differ "isolation: the host's user namespace (Docker without userns-remap); sbx gives each container its own"
+	else
+		ok "isolation: a user namespace of its own"
+	fi
+	v=$(sed -n 's/^NS cgroup //p' "$W/out")
+	if [ "$v" = "$(readlink /proc/$$/ns/cgroup)" ]; then
+		differ "isolation: the host's cgroup namespace (Docker's default on cgroup v1); sbx gives a new one"
+	else
+		ok "isolation: a cgroup namespace of its own"
+		v=$(sed -n 's/^CGROUP //p' "$W/out")
+		[[ " $v " =~ ^(\ /)+\ $ ]] || fail "isolation: the cgroup paths inside are not all /: $v"
+		ok "isolation: every cgroup path inside is /"
+	fi
+	v=$(sed -n 's/^PID //p' "$W/out")
+	n=$(sed -n 's/^NPROCS //p' "$W/out")
+	[ -n "$v" ] && ((v <= 10)) && ((n <= 4)) || fail "isolation: pid $v, $n processes in /proc: $(shown)"
+	ok "isolation: pid $v, $n processes visible"
+	v=$(sed -n 's/^HOSTNAME //p' "$W/out")
+	[ -n "$v" ] && [ "$v" != "$hostname" ] || fail "isolation: the hostname inside is the host's ($v)"
+	ok "isolation: hostname '$v', not the host's"
+	has "IDS 0 0 0 0" "ids inside"
+	v=$(sed -n 's/^UID_MAP //p' "$W/out")
+	if [[ $v =~ ^0\ ([0-9]+)\ 65536$ ]] && ((BASH_REMATCH[1] >= 0x70000000)); then
+		ok "isolation: root inside is uid ${BASH_REMATCH[1]} on the host ($v)"
+	else
+		differ "isolation: uid_map '$v' (Docker: root inside is the host's root); sbx maps 65536 ids of its own range"
+	fi
+	# no CAP_SYS_ADMIN (21), CAP_SYS_MODULE (16), CAP_SYS_PTRACE (19), CAP_SYS_RAWIO (17), CAP_NET_ADMIN (12)
+	v=$(sed -n 's/^CapEff //p' "$W/out")
+	[ -n "$v" ] && (((0x$v >> 21 & 1) == 0 && (0x$v >> 16 & 1) == 0 && (0x$v >> 19 & 1) == 0 && (0x$v >> 17 & 1) == 0 && (0x$v >> 12 & 1) == 0)) ||
+		fail "isolation: CapEff $v has an admin capability"
+	ok "isolation: CapEff $v: no SYS_ADMIN, SYS_MODULE, SYS_PTRACE, SYS_RAWIO, NET_ADMIN"
+	if [ "$v" = 00000000000004fb ]; then
+		ok "isolation: CapEff is sbx's set (0x4fb)"
+	else
+		differ "isolation: CapEff $v (Docker's default set); sbx keeps 0x4fb"
+	fi
+	has "CapAmb 0000000000000000" "ambient capabilities"
+	has "Seccomp 2" "seccomp filter"
+	ok "isolation: seccomp filter on, no ambient capabilities"
+	if grep -qx "NoNewPrivs 1" "$W/out"; then
+		ok "isolation: no_new_privs"
+	else
+		differ "isolation: NoNewPrivs 0 (Docker's default); sbx sets no_new_privs"
+	fi
+	# the host's command lines: nothing of docker's or sbx's own
+	v=$(sed -n 's/^CMDLINES //p' "$W/out")
+	case $v in
+	*"$SOCK"* | *containerd* | *sbx\ serve* | *--docker-api*) fail "isolation: a host command line visible inside: $v" ;;
+	esac
+	ok "isolation: no host command line visible inside"
+	# the host's SysV objects: make one of each, none visible inside
+	if command -v ipcmk >/dev/null; then
+		local shm
+		shm=$(ipcmk -M 4096 | sed -n 's/.*id: *//p')
+		d run --rm --label "sbx.test.run=$RUN" "$IMG" python3 -c 'print(len(open("/proc/sysvipc/shm").read().splitlines()[1:]))'
+		[ -n "$shm" ] && ipcrm -m "$shm"
+		out_is 0 "isolation: the host's SysV shm"
+		ok "isolation: the host's SysV shm segment is not visible"
+	fi
+
+	# two containers at once: neither sees the other's /tmp or processes
+	local a=sbxtest-isoA-$RUN b=sbxtest-isoB-$RUN
+	d run -d --name "$a" --label "sbx.test.run=$RUN" "$IMG" sh -c 'echo A > /tmp/secret-A; exec python3 -c "import time; time.sleep(1000)" "$0"' "$mark-A"
+	expect_rc 0 "docker run -d A"
+	d run -d --name "$b" --label "sbx.test.run=$RUN" "$IMG" sh -c 'echo B > /tmp/secret-B; exec python3 -c "import time; time.sleep(1000)" "$0"' "$mark-B"
+	expect_rc 0 "docker run -d B"
+	d exec "$a" sh -c "cat /tmp/secret-B 2>/dev/null; grep -l -[B] /proc/[0-9]*/cmdline 2>/dev/null; cat /tmp/secret-A"
+	out_is A "isolation: container A looking for B"
+	d exec "$b" sh -c "cat /tmp/secret-A 2>/dev/null; grep -l -[A] /proc/[0-9]*/cmdline 2>/dev/null; cat /tmp/secret-B"
+	out_is B "isolation: container B looking for A"
+	ok "isolation: two containers see neither the other's /tmp nor its processes"
+	# from the host: A's process, its host ids
+	local f p uid
+	for f in $(grep -laF -- "$mark-A" /proc/[0-9]*/cmdline 2>/dev/null); do
+		p=${f#/proc/}
+		p=${p%/cmdline}
+		[ "$(readlink "/proc/$p/ns/pid")" != "$(readlink /proc/$$/ns/pid)" ] || continue
+		uid=$(awk '/^Uid:/ { print $2 }' "/proc/$p/status")
+	done
+	[ -n "${uid:-}" ] || fail "isolation: container A's process not found from the host"
+	if ((uid >= 0x70000000)); then
+		ok "isolation: container A runs as host uid $uid"
+	else
+		differ "isolation: container A runs as host uid $uid (Docker without userns-remap); sbx uses an unprivileged uid of its own range"
+	fi
+	d rm -f "$a" "$b"
+	expect_rc 0 "docker rm -f A B"
+}
+
 parts=("$@")
-[ ${#parts[@]} = 0 ] && parts=(run lifecycle load)
+[ ${#parts[@]} = 0 ] && parts=(run lifecycle load isolation)
 for p in "${parts[@]}"; do
 	case $p in
-	run | lifecycle | load) ;;
-	*) fail "setup: unknown part '$p' (run, lifecycle, load)" ;;
+	run | lifecycle | load | isolation) ;;
+	*) fail "setup: unknown part '$p' (run, lifecycle, load, isolation)" ;;
 	esac
 done
 d version --format '{{.Client.Version}} {{.Server.APIVersion}}'

@@ -14,7 +14,8 @@
 #
 # DOCKER: the client (default Debian's /usr/bin/docker, 20.10, from the
 # docker.io package; /usr/local/bin may hold another). DAPI_IMAGE: the
-# image (sbx-python:latest). DAPI_PEER=dockerd: the socket is a real
+# image (sbx-python:latest). DAPI_TMP: where its temp dirs go (/tmp).
+# DAPI_PEER=dockerd: the socket is a real
 # dockerd; where sbx is meant to differ, what Docker did is printed as
 # "note - ..." instead of failing. Containers are named and labelled with a
 # random run id and removed at the end, also after a failure; the loaded
@@ -34,13 +35,13 @@ DOCKER=${DOCKER:-/usr/bin/docker}
 export DOCKER_HOST=unix://$SOCK
 unset DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_API_VERSION
 # a config dir of our own: no credential helpers, no user settings
-DOCKER_CONFIG=$(mktemp -d /tmp/dapi-cli-cfg.XXXXXX) || exit 2
+DOCKER_CONFIG=$(mktemp -d "${DAPI_TMP:-/tmp}/dapi-cli-cfg.XXXXXX") || exit 2
 export DOCKER_CONFIG
 IMG=${DAPI_IMAGE:-sbx-python:latest}
 PEER=${DAPI_PEER:-sbx}
 CT=${DAPI_CMD_TIMEOUT_S:-60}
 RUN=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
-W=$(mktemp -d /tmp/dapi-cli.XXXXXX) || exit 2
+W=$(mktemp -d "${DAPI_TMP:-/tmp}/dapi-cli.XXXXXX") || exit 2
 chmod 0755 "$W"
 LOADED=
 
@@ -139,8 +140,8 @@ t0, c0 = time.time(), time.process_time()
 while time.time() - t0 < 2:
     pass
 print("CPU %.2f" % ((time.process_time() - c0) / (time.time() - t0)))
-	# shellcheck disable=SC2046
 '
+	# shellcheck disable=SC2046 # the addresses, one word each
 	d run --rm --label "sbx.test.run=$RUN" --network none -m 256m --cpus 0.5 --pids-limit 64 \
 		-v "$ws:/workspace:ro" "$IMG" python3 -c "$py" $(host_ipv4s | head -n 8)
 	expect_rc 0 "docker run --rm with limits"

@@ -47,6 +47,7 @@ LOADED=
 
 cleanup() {
 	local ids
+	[ -n "${LPID:-}" ] && kill "$LPID" 2>/dev/null
 	ids=$(timeout 30 "$DOCKER" ps -aq --filter "label=sbx.test.run=$RUN" 2>/dev/null)
 	# shellcheck disable=SC2086
 	[ -n "$ids" ] && timeout 60 "$DOCKER" rm -f $ids >/dev/null 2>&1
@@ -101,8 +102,33 @@ has() { # LINE WHAT
 
 # ---------------------------------------------------------------- run
 
+# host_listener: a TCP listener on all of this machine's addresses (node,
+# 120 s at most) that prints "PORT N", then "ACCEPT" per connection; sets
+# LPORT and LOUT, and checks that the host itself reaches it.
+host_listener() {
+	LOUT=$W/listener.out
+	timeout 120 node -e '
+		const s = require("net").createServer((c) => { console.log("ACCEPT"); c.destroy(); });
+		s.listen(0, "0.0.0.0", () => console.log("PORT " + s.address().port));' >"$LOUT" 2>&1 &
+	LPID=$!
+	local i
+	for ((i = 0; i < 500; i++)); do
+		grep -q '^PORT ' "$LOUT" && break
+		sleep 0.02
+	done
+	LPORT=$(sed -n 's/^PORT //p' "$LOUT")
+	[ -n "$LPORT" ] || fail "setup: the host listener did not start: $(cat "$LOUT")"
+	(exec 9<>"/dev/tcp/127.0.0.1/$LPORT") 2>/dev/null || fail "setup: the host cannot reach its own listener"
+	for ((i = 0; i < 100; i++)); do
+		[ "$(grep -c '^ACCEPT' "$LOUT")" = 1 ] && return 0
+		sleep 0.02
+	done
+	fail "setup: the host listener did not see the host's own connection"
+}
+
 part_run() {
 	local ws=$W/ws
+	host_listener
 	mkdir -p "$ws" && echo "from the host" >"$ws/in.txt" && chmod -R a+rX "$ws"
 	local py='
 import errno, os, socket, subprocess, sys, time
@@ -113,14 +139,15 @@ try:
 except OSError as e:
     print("WRITE", errno.errorcode.get(e.errno, e.errno))
 print("IFS", sorted(n for _, n in socket.if_nameindex()))
-for host in ["127.0.0.1"] + sys.argv[1:]:
+for target in sys.argv[1:]:
+    host, port = target.rsplit(":", 1)
     c = socket.socket()
     c.settimeout(2)
     try:
-        c.connect((host, 9))
-        print("CONNECT", host, "OK")
+        c.connect((host, int(port)))
+        print("CONNECT", target, "OK")
     except OSError as e:
-        print("CONNECT", host, "ERR")
+        print("CONNECT", target, "ERR")
     c.close()
 # pids: fork until refused (at most 200 children, 10 s)
 kids, err = [], ""
@@ -143,7 +170,7 @@ print("CPU %.2f" % ((time.process_time() - c0) / (time.time() - t0)))
 '
 	# shellcheck disable=SC2046 # the addresses, one word each
 	d run --rm --label "sbx.test.run=$RUN" --network none -m 256m --cpus 0.5 --pids-limit 64 \
-		-v "$ws:/workspace:ro" "$IMG" python3 -c "$py" $(host_ipv4s | head -n 8)
+		-v "$ws:/workspace:ro" "$IMG" python3 -c "$py" $({ echo 127.0.0.1; host_ipv4s | head -n 8; } | sed "s/\$/:$LPORT/")
 	expect_rc 0 "docker run --rm with limits"
 	has "READ from the host" "read the :ro /workspace"
 	ok "docker run: /workspace (-v DIR:/workspace:ro) is readable"
@@ -152,6 +179,10 @@ print("CPU %.2f" % ((time.process_time() - c0) / (time.time() - t0)))
 	has "IFS ['lo']" "--network none: interfaces"
 	grep -q '^CONNECT .* OK$' "$W/out" && fail "--network none: a connection succeeded: $(shown)"
 	[ "$(grep -c '^CONNECT ' "$W/out")" -ge 1 ] || fail "--network none: connection attempts missing: $(shown)"
+	sleep 0.2
+	[ "$(grep -c '^ACCEPT' "$LOUT")" = 1 ] || fail "--network none: the host listener saw a connection from the container"
+	kill "$LPID" 2>/dev/null
+	wait "$LPID" 2>/dev/null
 	ok "docker run --network none: only lo, no connection to 127.0.0.1 nor to the host's addresses"
 	local forks
 	forks=$(sed -n 's/^FORKS \([0-9]*\) .*/\1/p' "$W/out")

@@ -6,6 +6,14 @@
 const L = require('./lib');
 
 L.main('run', async () => {
+	// dockerode's own docker.run (attach, start, then wait: the container
+	// may have exited before the wait)
+	const ro = L.collector();
+	const re = L.collector();
+	const [rdata, rc] = await L.t(L.docker.run(L.IMAGE, ['sh', '-c', 'echo r-out; echo r-err >&2; exit 2'], [ro, re], { Tty: false, Labels: L.labels() }), 'docker.run', 60000);
+	await L.t(rc.remove({ force: true }), 'remove the docker.run container');
+	L.check('docker.run: StatusCode 2, stdout and stderr demuxed', rdata.StatusCode === 2 && ro.text() === 'r-out\n' && re.text() === 'r-err\n', `${L.short(rdata)} ${L.short(ro.text())} ${L.short(re.text())}`);
+
 	// create + attach + wait + start, as dockerode's docker.run does
 	const c = await L.create({ Cmd: ['sh', '-c', 'echo hello; echo oops >&2; exit 3'], AttachStdout: true, AttachStderr: true, Tty: false });
 	const stream = await L.t(c.attach({ stream: true, stdout: true, stderr: true }), 'attach');

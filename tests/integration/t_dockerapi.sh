@@ -84,7 +84,7 @@ dapi_down() {
 # dapi_flow NAME: run tests/dockerapi/NAME.js on the server; a failure
 # shows its FAIL line (and its other lines in the details).
 dapi_flow() {
-	local out=$T/flow-$1.out rc
+	local out=$T/flow-$1.out rc msg
 	DOCKER_SOCK=$DAPI_SOCK DAPI_PEER=sbx timeout -k 5 600 node "$DAPI_DIR/$1.js" >"$out" 2>&1
 	rc=$?
 	if [ $rc != 0 ]; then
@@ -92,14 +92,15 @@ dapi_flow() {
 			echo "--- node $1.js: exit $rc, its output (last 40 lines):"
 			tail -n 40 "$out"
 		} >>"$T/.details"
-		fail "$(grep -m1 '^FAIL - ' "$out" | cut -c8- || echo "node $1.js exited $rc")"
+		msg=$(grep -m1 '^FAIL - ' "$out" | cut -c8-)
+		fail "${msg:-node $1.js exited $rc}"
 	fi
 	note "$(grep -c '^ok - ' "$out") checks passed"
 }
 
 # dapi_cli PART: tests/dockerapi/cli.sh PART on the server.
 dapi_cli() {
-	local out=$T/cli-$1.out rc
+	local out=$T/cli-$1.out rc msg
 	command -v docker >/dev/null || [ -x /usr/bin/docker ] || skip "the docker CLI is not installed (make deps installs docker.io)"
 	DOCKER_SOCK=$DAPI_SOCK DAPI_PEER=sbx DAPI_TMP=$T timeout -k 5 900 "$DAPI_DIR/cli.sh" "$1" >"$out" 2>&1
 	rc=$?
@@ -108,7 +109,8 @@ dapi_cli() {
 			echo "--- cli.sh $1: exit $rc, its output (last 40 lines):"
 			tail -n 40 "$out"
 		} >>"$T/.details"
-		fail "$(grep -m1 '^FAIL - ' "$out" | cut -c8- || echo "cli.sh $1 exited $rc")"
+		msg=$(grep -m1 '^FAIL - ' "$out" | cut -c8-)
+		fail "${msg:-cli.sh $1 exited $rc}"
 	fi
 	note "$(grep -c '^ok - ' "$out") checks passed"
 }

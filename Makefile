@@ -43,10 +43,14 @@ OCI_PKGS  = podman runc catatonit
 NOREC_PKGS = docker.io
 # tools/bench's peers (crun; runc and podman above) and its plot.
 BENCH_PKGS = bubblewrap crun gnuplot-nox
+# The Docker API tests' clients (tests/dockerapi: dockerode). Installed only when
+# node or npm is missing: a nodejs from elsewhere (NodeSource) bundles npm and
+# conflicts with Debian's npm package.
+DAPI_PKGS = nodejs npm
 VM_PKGS   = qemu-system-x86 busybox-static cpio xz-utils kmod
 
 .PHONY: all deps rootfs rootfs-numpy test unit integration asan demo install uninstall format \
-        format-check clean vmtest bench bench-smoke layers compat
+        format-check clean vmtest bench bench-smoke layers compat dockerapi-deps
 
 all: $(BUILD)/sbx $(BUILD)/libsbx.a $(BUILD)/libsbx.so $(BUILD)/sbx.pc
 
@@ -105,6 +109,7 @@ deps:
 	@missing="" norec=""; for p in $(DEPS_PKGS) $(VM_PKGS) $(OCI_PKGS) $(BENCH_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
+	command -v node >/dev/null && command -v npm >/dev/null || missing="$$missing $(DAPI_PKGS)"; \
 	for p in $(NOREC_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || norec="$$norec $$p"; \
 	done; \
@@ -136,11 +141,16 @@ demo: deps all rootfs
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-integration: all
+# The pinned npm packages of tests/dockerapi (node_modules is not committed;
+# nothing is fetched when it already matches package-lock.json).
+dockerapi-deps:
+	cd tests/dockerapi && { npm ls --all >/dev/null 2>&1 || npm ci --no-audit --no-fund --ignore-scripts; }
+
+integration: all dockerapi-deps
 	tests/integration/run.sh $(BUILD)/sbx
 
 # The same code built with AddressSanitizer and UBSan, unit and integration.
-asan:
+asan: dockerapi-deps
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	    LDLIBS_SBX="$(LDLIBS_SBX) -fsanitize=address,undefined" all unit
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

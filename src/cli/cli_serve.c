@@ -22,6 +22,7 @@
 #define SERVE_MAX_CONNS 512
 #define SERVE_IDLE_MS 300000 /* a keep-alive connection silent this long is closed */
 #define SERVE_POOL_DEFAULT 4
+#define SERVE_DISCARD_MAX (1u << 20)
 
 typedef struct serve_state {
 	dapi_engine eng;
@@ -70,7 +71,10 @@ static void *conn_main(void *arg)
 				break;
 			}
 			int close_it = dapi_route(&a.s->eng, &c, &r);
-			bool keep = !close_it && r.keep_alive;
+			/* A body the route did not read would be taken for the
+			 * next request: drop it (a bounded amount). */
+			bool keep = !close_it && r.keep_alive &&
+				    dapi_body_discard(&c, &r, SERVE_DISCARD_MAX, &err) == 0;
 			dapi_req_free(&r);
 			if (!keep)
 				break;

@@ -35,14 +35,10 @@ static int arun_begin(arun *a, dapi_ctr *c, const char *const *argv, bool with_s
 	a->stdin_w = -1;
 	dapi_proc_init(&a->p);
 	pthread_mutex_lock(&c->mu);
-	if (!c->sb || (c->state != DAPI_RUNNING && c->state != DAPI_CREATED)) {
+	if (!c->sb || c->state == DAPI_REMOVING || c->removed) {
 		pthread_mutex_unlock(&c->mu);
 		*status = 409;
-		return sbx_fail(
-		    err, SBX_E_STATE,
-		    "container %.12s is not running: sbx keeps a container's files only "
-		    "while it is created or running",
-		    c->id);
+		return sbx_fail(err, SBX_E_STATE, "container %.12s is being removed", c->id);
 	}
 	int r = dapi_proc_start(&a->p, c->sb, argv, NULL, "/", with_stdin, &a->stdin_w, false, err);
 	if (r == 0) {

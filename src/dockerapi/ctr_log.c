@@ -23,10 +23,9 @@ static void wake(dapi_log *l)
 		}
 }
 
-void dapi_log_append(dapi_log *l, int stream, const char *data, size_t len)
+/* One entry of len bytes. */
+static void append_one(dapi_log *l, int stream, const char *data, size_t len)
 {
-	if (!len)
-		return;
 	dapi_log_entry *e = malloc(sizeof(*e) + len);
 	if (!e)
 		return; /* out of memory: the bytes are lost, as past the cap */
@@ -47,6 +46,20 @@ void dapi_log_append(dapi_log *l, int stream, const char *data, size_t len)
 		l->head = old->next;
 		l->bytes -= old->len;
 		free(old);
+	}
+}
+
+void dapi_log_append(dapi_log *l, int stream, const char *data, size_t len)
+{
+	if (!len)
+		return;
+	/* An entry per line (tail and timestamps count lines, as Docker's). */
+	while (len) {
+		const char *nl = memchr(data, '\n', len);
+		size_t n = nl ? (size_t)(nl - data) + 1 : len;
+		append_one(l, stream, data, n);
+		data += n;
+		len -= n;
 	}
 	wake(l);
 }

@@ -42,6 +42,23 @@ static bool drain(dapi_ctr *c, int *fd, int stream)
 	}
 }
 
+/* Kill every process in the sandbox but its init: kill(-1) from inside
+ * (the image's sh; without one, what is left runs on until removal). */
+static void reap_strays(sbx_sandbox *sb)
+{
+	const char *argv[] = {"sh", "-c", "kill -9 -1 2>/dev/null; exit 0", NULL};
+	sbx_exec_opts o;
+	sbx_exec_opts_init(&o);
+	o.argv = argv;
+	o.timeout_ms = 5000;
+	o.capture = false;
+	sbx_result r;
+	sbx_error e;
+	memset(&r, 0, sizeof(r));
+	if (sbx_sandbox_exec(sb, &o, &r, &e) == 0)
+		sbx_result_free(&r);
+}
+
 static void *pump_main(void *arg)
 {
 	dapi_ctr *c = arg;
@@ -80,8 +97,6 @@ static void *pump_main(void *arg)
 	while (c->sb_users > 0)
 		pthread_cond_wait(&c->cv, &c->mu);
 	sbx_sandbox *sb = c->sb;
-	bool from_pool = c->from_pool;
-	c->sb = NULL;
 	sbx_closep(&c->stdin_w);
 	sbx_closep(&c->stdin_r);
 	dapi_proc_free(p);
@@ -95,13 +110,11 @@ static void *pump_main(void *arg)
 	c->output_done = true;
 	bool autorm = c->spec.auto_remove;
 	pthread_mutex_unlock(&c->mu);
-	/* The sandbox goes with the main process (everything in it ends). */
-	if (sb) {
-		if (from_pool)
-			sbx_pool_release(c->eng->pool, sb);
-		else
-			sbx_owned_destroy(sb);
-	}
+	/* Everything else in it ends with the main process, as in Docker;
+	 * the sandbox (its files) stays until the container is removed, for
+	 * archives, and for the next start. */
+	if (sb && !autorm)
+		reap_strays(sb);
 	pthread_mutex_lock(&c->mu);
 	c->pump_running = false;
 	pthread_cond_broadcast(&c->cv);

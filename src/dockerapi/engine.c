@@ -283,6 +283,10 @@ static bool pool_matches(const dapi_ctr *c)
 
 int dapi_ctr_sandbox_get(dapi_ctr *c, sbx_error *err)
 {
+	/* One that died (its init killed) is replaced. */
+	if (c->sb && (c->sb->drv->owned_alive ? !c->sb->drv->owned_alive(c->sb)
+					      : c->sb->drv->owned_dead(c->sb)))
+		ctr_release_sandbox(c);
 	if (c->sb)
 		return 0;
 	c->from_pool = pool_matches(c);

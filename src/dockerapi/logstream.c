@@ -147,8 +147,9 @@ int dapi_log_stream(dapi_ctr *c, dapi_conn *conn, const dapi_log_opts *o)
 		stdin_w = dup(c->stdin_w);
 	}
 	/* A run to follow: the container runs, or will (created, attach). */
-	bool follow_run = o->follow && !c->removed &&
-			  (c->state == DAPI_RUNNING || c->state == DAPI_CREATED || !c->output_done);
+	/* A run to follow: the current one, or (created, exited: docker start
+	 * -a attaches first) the next one. logs --follow only follows a run. */
+	bool follow_run = o->follow && !c->removed && (o->hijacked || c->state == DAPI_RUNNING);
 	uint64_t exits = c->exits;
 	const char *pre = NULL;
 	size_t npre = 0;
@@ -175,15 +176,14 @@ int dapi_log_stream(dapi_ctr *c, dapi_conn *conn, const dapi_log_opts *o)
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
 		send_from(c, &seq, &x);
-		bool ended =
-		    c->removed || c->exits != exits ||
-		    (c->output_done && c->state != DAPI_CREATED && c->state != DAPI_RUNNING);
+		bool ended = c->removed || (c->exits != exits && !c->pump_running);
 		if (!x.ok || !follow_run || (ended && !dapi_log_from(&c->log, seq)))
 			break;
 		pthread_mutex_unlock(&c->mu);
-		struct pollfd p[2] = {{f.efd, POLLIN, 0}, {-1, POLLIN | POLLRDHUP, 0}};
-		if (!client_eof)
-			p[1].fd = conn->fd;
+		/* The client: its bytes (stdin), or only whether it is gone (a
+		 * half-closed one, e.g. after its stdin ended, still reads). */
+		struct pollfd p[2] = {{f.efd, POLLIN, 0},
+				      {conn->fd, client_eof ? 0 : POLLIN | POLLRDHUP, 0}};
 		int n = poll(p, 2, 1000);
 		if (n > 0 && p[0].revents) {
 			uint64_t v;
@@ -221,8 +221,6 @@ int dapi_log_stream(dapi_ctr *c, dapi_conn *conn, const dapi_log_opts *o)
 				}
 			} else if (p[1].revents & (POLLHUP | POLLERR)) {
 				x.ok = false; /* the client is gone */
-			} else if (p[1].revents & POLLRDHUP) {
-				p[1].fd = -1; /* half-closed: keep writing */
 			}
 		}
 		pthread_mutex_lock(&c->mu);

@@ -486,7 +486,11 @@ static int h_ctr_action(dapi_engine *e, dapi_conn *c, dapi_req *r, const char *i
 		_cleanup_free_ char *s = NULL;
 		dapi_query(r, "signal", &s);
 		int sig = sig_parse(s);
-		if (sig < 0) {
+		if (sig == SIGSTOP) {
+			sbx_fail(&err, SBX_E_INVALID,
+				 "signal STOP is not supported by sbx (pausing is not)");
+			rc = fail(c, r, 400, &err);
+		} else if (sig < 0) {
 			sbx_fail(&err, SBX_E_INVALID, "Invalid signal: %s", s);
 			rc = fail(c, r, 400, &err);
 		} else if (dapi_ctr_kill(ctr, sig, &status, &err) < 0) {
@@ -613,40 +617,50 @@ out:
 
 /* ---- images ---------------------------------------------------------------------- */
 
+static void json_strv(sbx_buf *b, char *const *v)
+{
+	if (!v) {
+		sbx_buf_puts(b, "null");
+		return;
+	}
+	sbx_buf_puts(b, "[");
+	for (size_t i = 0; v[i]; i++) {
+		if (i)
+			sbx_buf_puts(b, ",");
+		sbx_json_string(b, v[i], strlen(v[i]));
+	}
+	sbx_buf_puts(b, "]");
+}
+
+/* An image as GET /images/json lists it (Created: unix time) or as
+ * GET /images/{name}/json shows it (Created: RFC 3339, and its config). */
 static void image_json(sbx_buf *b, const dapi_image *img, bool inspect)
 {
 	sbx_buf_printf(b, "{\"Id\":\"%s\",\"ParentId\":\"\",\"RepoTags\":", img->id);
-	sbx_buf_puts(b, "[");
-	for (size_t i = 0; img->tags && img->tags[i]; i++) {
-		if (i)
-			sbx_buf_puts(b, ",");
-		sbx_json_string(b, img->tags[i], strlen(img->tags[i]));
-	}
-	sbx_buf_printf(b,
-		       "],\"RepoDigests\":[],\"Created\":%lld,\"Size\":%llu,\"VirtualSize\":%llu,"
-		       "\"SharedSize\":-1,\"Labels\":{},\"Containers\":-1",
-		       (long long)img->created, (unsigned long long)img->size,
+	json_strv(b, img->tags);
+	sbx_buf_puts(b, ",\"RepoDigests\":[],\"Created\":");
+	if (inspect)
+		dapi_json_time(b, img->created * 1000000000);
+	else
+		sbx_buf_printf(b, "%lld", (long long)img->created);
+	sbx_buf_printf(b, ",\"Size\":%llu,\"VirtualSize\":%llu", (unsigned long long)img->size,
 		       (unsigned long long)img->size);
-	if (inspect) {
-		sbx_buf_puts(b,
-			     ",\"Os\":\"linux\",\"Architecture\":\"amd64\",\"Config\":{\"Env\":[");
-		for (size_t i = 0; img->env && img->env[i]; i++) {
-			if (i)
-				sbx_buf_puts(b, ",");
-			sbx_json_string(b, img->env[i], strlen(img->env[i]));
-		}
-		sbx_buf_puts(b, "],\"Cmd\":[");
-		for (size_t i = 0; img->cmd && img->cmd[i]; i++) {
-			if (i)
-				sbx_buf_puts(b, ",");
-			sbx_json_string(b, img->cmd[i], strlen(img->cmd[i]));
-		}
-		sbx_buf_puts(b, "],\"WorkingDir\":");
-		sbx_json_string(b, img->workdir ? img->workdir : "",
-				img->workdir ? strlen(img->workdir) : 0);
-		sbx_buf_puts(b, "},\"RootFS\":{\"Type\":\"layers\",\"Layers\":[]}");
+	if (!inspect) {
+		sbx_buf_puts(b, ",\"SharedSize\":-1,\"Labels\":{},\"Containers\":-1}");
+		return;
 	}
-	sbx_buf_puts(b, "}");
+	sbx_buf_puts(b, ",\"Os\":\"linux\",\"Architecture\":\"amd64\",\"Config\":{\"Env\":");
+	json_strv(b, img->env);
+	sbx_buf_puts(b, ",\"Cmd\":");
+	json_strv(b, img->cmd);
+	sbx_buf_puts(b, ",\"Entrypoint\":");
+	json_strv(b, img->entrypoint);
+	sbx_buf_puts(b, ",\"WorkingDir\":");
+	sbx_json_string(b, img->workdir ? img->workdir : "",
+			img->workdir ? strlen(img->workdir) : 0);
+	sbx_buf_puts(b, ",\"User\":");
+	sbx_json_string(b, img->user ? img->user : "", img->user ? strlen(img->user) : 0);
+	sbx_buf_puts(b, "},\"RootFS\":{\"Type\":\"layers\",\"Layers\":[]}}");
 }
 
 static int h_images(dapi_engine *e, dapi_conn *c, dapi_req *r)

@@ -139,7 +139,7 @@ static const tolerated top_tolerated[] = {
     {"AttachStdin", NULL}, {"AttachStdout", NULL}, {"AttachStderr", NULL}, {"StopSignal", NULL},
     {"StopTimeout", NULL}, {"ArgsEscaped", NULL},  {"Volumes", NULL}, /* the mount points come from
 									 Binds */
-    {"Domainname", NULL},
+    {"Domainname", NULL},  {"name", NULL}, /* dockerode sends the ?name= query in the body too */
 };
 
 static const tolerated host_tolerated[] = {

@@ -107,6 +107,9 @@ struct sbx_driver {
 	 * without blocking (owned_destroy follows, in the pool's thread). */
 	void (*owned_stop)(sbx_sandbox *sb);
 	bool (*owned_dead)(sbx_sandbox *sb);
+	/* Optional: does its init live (whatever else in it died)? NULL:
+	 * !owned_dead. */
+	bool (*owned_alive)(sbx_sandbox *sb);
 	void (*owned_destroy)(sbx_sandbox *sb);
 	int (*owned_keep)(sbx_sandbox *sb, const sbx_paths *p, pid_t *reap, sbx_error *err);
 

@@ -36,6 +36,7 @@ const sbx_driver sbx_driver_native = {
     .owned_activate = sbx_native_owned_activate,
     .owned_stop = sbx_native_owned_stop,
     .owned_dead = sbx_native_owned_dead,
+    .owned_alive = sbx_native_owned_alive,
     .owned_destroy = sbx_native_owned_destroy,
     .owned_keep = sbx_native_owned_keep,
     .zygote_new = sbx_native_zygote_new,

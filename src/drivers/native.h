@@ -55,6 +55,7 @@ int sbx_native_start(sbx_sandbox *sb, sbx_error *err);
 int sbx_native_stop(sbx_sandbox *sb, sbx_error *err);
 void sbx_native_info(sbx_sandbox *sb, sbx_sandbox_info *info);
 bool sbx_native_owned_dead(sbx_sandbox *sb);
+bool sbx_native_owned_alive(sbx_sandbox *sb);
 void sbx_native_owned_activate(sbx_sandbox *sb);
 void sbx_native_owned_stop(sbx_sandbox *sb);
 

@@ -88,6 +88,12 @@ bool sbx_native_owned_dead(sbx_sandbox *sb)
 	return false;
 }
 
+bool sbx_native_owned_alive(sbx_sandbox *sb)
+{
+	struct pollfd pf = {owned(sb)->ln.pidfd, POLLIN, 0};
+	return pf.fd >= 0 && poll(&pf, 1, 0) == 0;
+}
+
 void sbx_native_owned_stop(sbx_sandbox *sb)
 {
 	/* SIGKILL to its init ends it (a pid namespace's init): the destroy

@@ -228,9 +228,10 @@ print("CPU %.2f" % ((time.process_time() - c0) / (time.time() - t0)))
 		sh -c 'echo "$A|$B|$(pwd)"'
 	out_is "1|two words|/usr/lib" "docker run -e -w"
 	ok "docker run -e and -w"
-	d run --rm --label "sbx.test.run=$RUN" --read-only --tmpfs /scratch "$IMG" \
-		sh -c 'touch /scratch/ok && echo tmpfs-ok; touch /etc/x 2>/dev/null && echo root-writable || echo root-ro'
-	out_is $'tmpfs-ok\nroot-ro' "docker run --read-only --tmpfs /scratch"
+	# sbx has one tmpfs, /tmp (its size from --tmpfs /tmp:size=...).
+	d run --rm --label "sbx.test.run=$RUN" --read-only --tmpfs /tmp:size=8m "$IMG" \
+		sh -c 'touch /tmp/ok && echo tmpfs-ok; df -k /tmp | awk "NR==2{print \$2}"; touch /etc/x 2>/dev/null && echo root-writable || echo root-ro'
+	out_is $'tmpfs-ok\n8192\nroot-ro' "docker run --read-only --tmpfs /tmp:size=8m"
 	ok "docker run --read-only: the root is read-only, --tmpfs is writable"
 	d run --rm --label "sbx.test.run=$RUN" "$IMG" sh -c 'echo x > /etc/newfile && cat /etc/newfile'
 	out_is x "docker run: the root file system is writable"

@@ -221,6 +221,19 @@ int sbx_cli_serve(int argc, char **argv)
 	/* Fresh mode: a pre-forked sandbox runs one command at a time, and a
 	 * container runs its main process and execs side by side. */
 	eo.pool_fork = false;
+	/* --rootfs is what sbx-python:latest names (the pool's and the
+	 * containers' rootfs must be the same directory). */
+	char rootfs_abs[4096];
+	if (o.cfg.rootfs) {
+		if (!realpath(o.cfg.rootfs, rootfs_abs)) {
+			sbx_opts_free(&o);
+			free(s);
+			return sbx_cli_error("serve: --rootfs %s: %s", o.cfg.rootfs, strerror(errno));
+		}
+		setenv("SBX_ROOTFS", rootfs_abs, 1);
+		eo.defaults.rootfs = NULL;
+	}
+	eo.max_total = o.seen & SBX_OPT_MAXTOTAL ? o.max_total : 0;
 	sbx_cleanup(NULL);
 	sigset_t old;
 	int sfd = sbx_cli_signalfd(&old);

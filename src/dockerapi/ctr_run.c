@@ -97,6 +97,8 @@ static void *pump_main(void *arg)
 	while (c->sb_users > 0)
 		pthread_cond_wait(&c->cv, &c->mu);
 	sbx_sandbox *sb = c->sb;
+	if (p->python)
+		c->py_busy = false;
 	sbx_closep(&c->stdin_w);
 	sbx_closep(&c->stdin_r);
 	dapi_proc_free(p);
@@ -160,7 +162,7 @@ int dapi_ctr_start(dapi_ctr *c, int *status, sbx_error *err)
 	const char *cwd = c->spec.workdir && c->spec.workdir[0] ? c->spec.workdir
 			  : c->img.workdir && c->img.workdir[0] ? c->img.workdir
 								: "/";
-	bool python_ok = c->from_pool && !c->spec.tty && !c->spec.open_stdin;
+	bool python_ok = c->from_pool && !c->spec.tty && !c->spec.open_stdin && !c->py_busy;
 	/* OpenStdin: the pipe exists from create (or the last run's end) on,
 	 * so that an attach before start can write to it. */
 	if ((r = dapi_ctr_stdin_pipe(c, err)) < 0) {
@@ -180,6 +182,7 @@ int dapi_ctr_start(dapi_ctr *c, int *status, sbx_error *err)
 		dapi_proc_init(&c->main);
 		goto out;
 	}
+	c->py_busy = c->py_busy || c->main.python;
 	c->state = DAPI_RUNNING;
 	c->started_ns = realtime_ns();
 	c->output_done = false;

@@ -56,6 +56,8 @@ int dapi_engine_init(dapi_engine *e, const dapi_opts *o, sbx_error *err)
 	pc.fork = o->pool_fork;
 	pc.preload = o->preload;
 	pc.acquire_timeout_ms = 0;
+	if (o->max_total)
+		pc.max_total = o->max_total;
 	int r = sbx_pool_create(&pc, &e->pool, err);
 	return r < 0 ? sbx_error_wrap(err, r, "the warm pool") : 0;
 }
@@ -290,8 +292,10 @@ int dapi_ctr_sandbox_get(dapi_ctr *c, sbx_error *err)
 	if (c->sb)
 		return 0;
 	c->from_pool = pool_matches(c);
-	if (c->from_pool)
-		return sbx_pool_acquire(c->eng->pool, 0, &c->sb, err);
+	/* At the pool's cap: a sandbox of its own, as for other options. */
+	if (c->from_pool && sbx_pool_acquire(c->eng->pool, 0, &c->sb, err) == 0)
+		return 0;
+	c->from_pool = false;
 	if (!c->conf) {
 		c->conf = calloc(1, sizeof(*c->conf));
 		if (!c->conf)

@@ -53,6 +53,9 @@ typedef struct dapi_spec {
 } dapi_spec;
 
 void dapi_spec_free(dapi_spec *s);
+struct sbx_jval;
+/* Docker's zero value: null, false, 0, "", [], or an object of such. */
+bool dapi_json_zero(const struct sbx_jval *v);
 /* Parse a create body: 0, or -SBX_E_INVALID (400) with err naming the
  * field. Unknown fields are accepted only with Docker's zero value. */
 int dapi_spec_parse(const char *body, size_t len, dapi_spec *s, sbx_error *err);
@@ -78,6 +81,7 @@ typedef struct dapi_ctr {
 	struct sbx_sbconf *conf; /* a sandbox made for it (not the pool's): its config */
 	sbx_sandbox *sb;	 /* while created or running, NULL once exited */
 	int sb_users;		 /* execs running in sb */
+	bool py_busy; /* one process at a time runs through the pre-started interpreter */
 	struct dapi_exec *execs;
 	dapi_proc main; /* the main process while it runs */
 	bool main_started;
@@ -117,6 +121,7 @@ typedef struct dapi_opts {
 	const char *image_dir;
 	sbx_config defaults; /* limits for containers that set none */
 	const char *preload;
+	uint32_t max_total; /* the pool's cap; 0: its default */
 	bool pool_fork;
 } dapi_opts;
 

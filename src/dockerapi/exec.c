@@ -68,7 +68,8 @@ static int parse(dapi_exec *x, const char *body, size_t len, sbx_error *err)
 				r = sbx_fail(err, SBX_E_INVALID, "WorkingDir: not a string");
 		} else if (strcmp(k, "User") == 0) {
 			if (v->type == SBX_J_STR && v->len && strcmp(v->str, "root") &&
-			    strcmp(v->str, "0") && strcmp(v->str, "0:0"))
+			    strcmp(v->str, "0") && strcmp(v->str, "0:0") &&
+			    strcmp(v->str, "root:root"))
 				r = sbx_fail(err, SBX_E_INVALID,
 					     "User %s: sbx runs commands as the sandbox's root",
 					     v->str);
@@ -84,8 +85,7 @@ static int parse(dapi_exec *x, const char *body, size_t len, sbx_error *err)
 			}
 		} else if (strcmp(k, "DetachKeys") == 0) {
 			/* accepted: there is no terminal to detach from */
-		} else if (v->type != SBX_J_NULL && !(v->type == SBX_J_BOOL && !v->b) &&
-			   !(v->type == SBX_J_STR && !v->len)) {
+		} else if (!dapi_json_zero(v)) {
 			r = sbx_fail(err, SBX_E_INVALID, "%s is not supported by sbx", k);
 		}
 		if (r < 0)

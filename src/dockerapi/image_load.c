@@ -279,6 +279,29 @@ typedef struct img_tags {
 } img_tags;
 
 /* The layers, config and size into DIR/TMP (made by the caller). */
+/* The directories sbx mounts on (pivot_root's /proc, /dev, /tmp, the
+ * workspace): empty directories of the image's own, never a symlink or a
+ * file the image put there (a mount through it would land elsewhere). */
+static int mount_points(int rootfd, sbx_error *err)
+{
+	static const char *const dirs[] = {"proc", "dev", "sys", "tmp", "workspace"};
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		struct stat st;
+		if (fstatat(rootfd, dirs[i], &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (S_ISDIR(st.st_mode))
+				continue;
+			if (unlinkat(rootfd, dirs[i], 0) < 0)
+				return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "image: /%s", dirs[i]);
+		} else if (errno != ENOENT) {
+			return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "image: /%s", dirs[i]);
+		}
+		mode_t mode = strcmp(dirs[i], "tmp") ? 0755 : 01777;
+		if (mkdirat(rootfd, dirs[i], mode) < 0 || fchmodat(rootfd, dirs[i], mode, 0) < 0)
+			return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "image: mkdir /%s", dirs[i]);
+	}
+	return 0;
+}
+
 static int fill_image(load *l, const char *tmp, const sbx_jval *layers, const char *config,
 		      size_t clen, dapi_layer_limits *lim, sbx_error *err)
 {
@@ -295,6 +318,8 @@ static int fill_image(load *l, const char *tmp, const sbx_jval *layers, const ch
 	for (size_t i = 0; i < layers->n; i++)
 		if ((rc = apply_layer(l, rootfd, layers->items[i].str, lim, err)) < 0)
 			return rc;
+	if ((rc = mount_points(rootfd, err)) < 0)
+		return rc;
 	_cleanup_free_ char *cpath = NULL, *spath = NULL;
 	char size[32];
 	int sl = snprintf(size, sizeof(size), "%llu\n", (unsigned long long)(lim->bytes - before));

@@ -105,7 +105,7 @@ int dapi_proc_start(dapi_proc *p, sbx_sandbox *sb, const char *const *argv, cons
 	while (env && env[p->n_env])
 		p->n_env++;
 	p->cwd = cwd;
-	p->python = python_ok && !with_stdin && p->in_r < 0;
+	p->python = python_ok && !with_stdin && p->in_r < 0 && dapi_python_code(argv);
 	p->out_r = o[0];
 	p->out_w = o[1];
 	p->err_r = e[0];

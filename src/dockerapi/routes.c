@@ -374,6 +374,10 @@ static int h_attach(dapi_ctr *ctr, dapi_conn *c, dapi_req *r)
 	bool want_stdin = dapi_query_bool(r, "stdin", false);
 	o.stdin_from = want_stdin && ctr->spec.open_stdin ? c->fd : -1;
 	o.hijacked = true;
+	/* A body (dockerode sends its options as one) is not the stream. */
+	sbx_error err;
+	if (dapi_body_discard(c, r, JSON_BODY_MAX, &err) < 0)
+		return fail(c, r, 400, &err);
 	if (dapi_hijack(c, r, ctr->spec.tty) < 0)
 		return CLOSE;
 	dapi_log_stream(ctr, c, &o);
@@ -764,7 +768,9 @@ int dapi_route(dapi_engine *e, dapi_conn *c, dapi_req *r)
 	const char *m = r->method;
 	bool get = !strcmp(m, "GET"), post = !strcmp(m, "POST"), head = !strcmp(m, "HEAD");
 	sbx_error err;
-	if (r->version[0] && strcmp(r->version, DAPI_API_VERSION) > 0 && strlen(r->version) >= 4) {
+	unsigned vmaj = 0, vmin = 0;
+	if (r->version[0] && (sscanf(r->version, "%u.%u", &vmaj, &vmin) != 2 ||
+			      vmaj > 1 || (vmaj == 1 && vmin > 41))) {
 		/* 1.42 and above: the client asked for more than we speak */
 		dapi_body_discard(c, r, JSON_BODY_MAX, NULL);
 		sbx_fail(&err, SBX_E_INVALID,
@@ -792,6 +798,17 @@ int dapi_route(dapi_engine *e, dapi_conn *c, dapi_req *r)
 			 "pulling images is not supported by sbx (no registry access): load the "
 			 "image with docker load");
 		return fail(c, r, 501, &err);
+	}
+	if (!strncmp(p, "/images/", 8) && !strcmp(m, "DELETE") && p[8]) {
+		int rc = dapi_image_remove(e->opts.image_dir, p + 8, &err);
+		if (rc < 0)
+			return fail(c, r, rc == -SBX_E_NOTFOUND ? 404 : rc == -SBX_E_INVALID ? 409 : 500,
+				    &err);
+		sbx_buf b = {0};
+		sbx_buf_puts(&b, "[{\"Untagged\":");
+		sbx_json_string(&b, p + 8, strlen(p + 8));
+		sbx_buf_puts(&b, "}]");
+		return reply_json(c, r, 200, &b);
 	}
 	if (!strncmp(p, "/images/", 8) && get) {
 		size_t n = strlen(p);

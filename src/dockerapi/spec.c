@@ -14,7 +14,7 @@
 
 #define SPEC_MAX_VALUES 100000
 
-static bool jzero(const sbx_jval *v)
+bool dapi_json_zero(const sbx_jval *v)
 {
 	switch (v->type) {
 	case SBX_J_NULL:
@@ -29,7 +29,7 @@ static bool jzero(const sbx_jval *v)
 		return v->n == 0;
 	case SBX_J_OBJ:
 		for (size_t i = 0; i < v->n; i++)
-			if (!jzero(&v->items[i]))
+			if (!dapi_json_zero(&v->items[i]))
 				return false;
 		return true;
 	}
@@ -278,7 +278,7 @@ static int parse_host(dapi_spec *s, const sbx_jval *h, sbx_error *err)
 			r = v->type == SBX_J_NULL ? 0 : parse_tmpfs(s, v, err);
 		} else if (strcmp(k, "RestartPolicy") == 0) {
 			const sbx_jval *n = sbx_jget(v, "Name");
-			if (v->type != SBX_J_NULL && !jzero(v) && !(n && str_in(n, restart_no)))
+			if (v->type != SBX_J_NULL && !dapi_json_zero(v) && !(n && str_in(n, restart_no)))
 				r = sbx_fail(err, SBX_E_INVALID,
 					     "HostConfig.RestartPolicy: restart policies are not "
 					     "supported");
@@ -295,7 +295,7 @@ static int parse_host(dapi_spec *s, const sbx_jval *h, sbx_error *err)
 		} else {
 			const tolerated *t = find_tol(
 			    host_tolerated, sizeof(host_tolerated) / sizeof(*host_tolerated), k);
-			if (!jzero(v) && !(t && (!t->values || str_in(v, t->values))))
+			if (!dapi_json_zero(v) && !(t && (!t->values || str_in(v, t->values))))
 				r = sbx_fail(err, SBX_E_INVALID,
 					     "HostConfig.%s is not supported by sbx (only its zero "
 					     "value is accepted)",
@@ -403,7 +403,7 @@ int dapi_spec_parse(const char *body, size_t len, dapi_spec *s, sbx_error *err)
 		} else {
 			const tolerated *t = find_tol(
 			    top_tolerated, sizeof(top_tolerated) / sizeof(*top_tolerated), k);
-			if (!jzero(v) && !t)
+			if (!dapi_json_zero(v) && !t)
 				r = sbx_fail(err, SBX_E_INVALID,
 					     "%s is not supported by sbx (only its zero value is "
 					     "accepted)",

@@ -158,6 +158,8 @@ int dapi_exec_stream(dapi_exec *x, dapi_conn *conn, bool detached)
 	x->exit_code = dapi_proc_exit_code(p);
 	x->running = false;
 	x->ended = true;
+	if (p->python)
+		c->py_busy = false;
 	c->sb_users--;
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
@@ -193,7 +195,7 @@ int dapi_exec_begin(dapi_exec *x, int *status, sbx_error *err)
 	x->env = env;
 	env = NULL;
 	int stdin_w = -1;
-	bool python_ok = c->from_pool && !x->tty && !x->attach_stdin;
+	bool python_ok = c->from_pool && !x->tty && !x->attach_stdin && !c->py_busy;
 	int r = dapi_proc_start(&x->proc, c->sb, DAPI_CSTRV(x->argv), DAPI_CSTRV(x->env), cwd,
 				x->attach_stdin, &stdin_w, python_ok, err);
 	if (r < 0) {
@@ -202,6 +204,7 @@ int dapi_exec_begin(dapi_exec *x, int *status, sbx_error *err)
 		return r;
 	}
 	x->started = x->running = true;
+	c->py_busy = c->py_busy || x->proc.python;
 	c->sb_users++;
 	pthread_mutex_unlock(&c->mu);
 	x->stdin_w = stdin_w;

@@ -176,12 +176,12 @@ t_dockerapi_kill9() {
 		const mark = process.argv[2];
 		L.main("kill9", async () => {
 			for (let i = 0; i < 3; i++) {
-				const c = await L.create({ Cmd: ["python3", "-c", "import time; time.sleep(1000)", mark + "-" + i] });
+				const c = await L.create({ Cmd: ["sh", "-c", "sleep 1000", mark + "-" + i] });
 				await L.t(c.start(), "start");
 			}
 			const c = await L.create({ Cmd: ["sleep", "infinity"] });
 			await L.t(c.start(), "start");
-			const ex = await L.t(c.exec({ Cmd: ["python3", "-c", "import time; time.sleep(1000)", mark + "-exec"], AttachStdout: true }), "exec");
+			const ex = await L.t(c.exec({ Cmd: ["sh", "-c", "sleep 1000", mark + "-exec"], AttachStdout: true }), "exec");
 			await L.t(ex.start({ hijack: true, stdin: false }), "exec start");
 			L.ok("3 containers and an exec running");
 			process.exit(0); // leave them running: no clean-up

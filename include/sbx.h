@@ -96,7 +96,17 @@ typedef struct sbx_config {
 	 * sandbox is killed (result: cancelled). One fd per run. */
 	int signal_fd;
 	uint64_t stop_timeout_ms; /* default 10000; 0: kill right after forwarding */
+	/* 0 (default): the root file system is read-only. >0: it is writable,
+	 * as a container's: an overlay of the rootfs (idmapped, so root inside
+	 * owns what host root owns) under an upper layer on a tmpfs of this
+	 * many bytes, owned by the sandbox's root and gone with the sandbox.
+	 * The host's rootfs is never written (docs/runtime.md). */
+	uint64_t root_size;
 } sbx_config;
+
+/* The CLI's --writable-root without a size: the upper layer's tmpfs cap
+ * (its pages count against memory_bytes, as /tmp's do). */
+#define SBX_ROOT_SIZE_DEFAULT (256ull << 20)
 
 typedef struct sbx_result {
 	int exit_code; /* as the CLI exits: command's, 128+N, 124, ... */

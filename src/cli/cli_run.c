@@ -24,6 +24,8 @@ static void run_usage(void)
 	    "                         kill the sandbox if still running after DUR (default 10s)\n"
 	    "  --output-limit SIZE    cap on each of stdout and stderr (default 100K)\n"
 	    "  --tmp-size SIZE        size of the /tmp tmpfs (default 64M)\n"
+	    "  --writable-root[=SIZE] a writable / (an overlay of the rootfs; writes, up to\n"
+	    "                         SIZE, default 256M, stay in the sandbox; default read-only)\n"
 	    "  --net none|loopback    no network, or a loopback interface (default none)\n"
 	    "  --workspace DIR[:ro|:rw]  mount DIR at /workspace (default: no workspace)\n"
 	    "  --env K=V              set an environment variable (repeatable)\n"

@@ -43,13 +43,16 @@ enum opt_id {
 	O_GROUP,
 	O_STOPTIMEOUT,
 	O_FRESH,
+	O_WRROOT,
 };
+
+#define ARG_OPT 2
 
 /* clang-format off */
 static const struct {
 	const char *name;
 	enum opt_id id;
-	bool has_arg;
+	int has_arg; /* false, true, or ARG_OPT: only as --name=VALUE */
 } table[] = {
 	{"rootfs", O_ROOTFS, true},     {"memory", O_MEMORY, true},
 	{"cpus", O_CPUS, true},         {"pids", O_PIDS, true},
@@ -69,6 +72,7 @@ static const struct {
 	{"no-python", O_NOPYTHON, false}, {"preload", O_PRELOAD, true},
 	{"group", O_GROUP, true},       {"stop-timeout", O_STOPTIMEOUT, true},
 	{"fresh", O_FRESH, false},
+	{"writable-root", O_WRROOT, ARG_OPT},
 };
 /* clang-format on */
 
@@ -255,6 +259,11 @@ static int apply(sbx_run_opts *o, enum opt_id id, const char *v, const char *nam
 	case O_FRESH:
 		o->fresh = true;
 		return 0;
+	case O_WRROOT:
+		c->root_size = SBX_ROOT_SIZE_DEFAULT;
+		if (v && (sbx_parse_size(v, &c->root_size) < 0 || c->root_size == 0))
+			BAD("invalid --writable-root size '%s' (e.g. 256M)", v);
+		return 0;
 	case O_PRELOAD:
 		for (const char *q = v; *q; q++)
 			if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
@@ -311,13 +320,15 @@ int sbx_opts_parse(sbx_run_opts *o, int argc, char **argv, int first, char *msg,
 		if (k == ARRAY_LEN(table))
 			BAD("unknown option '--%.*s'", (int)nl, name);
 		const char *val = NULL;
-		if (table[k].has_arg) {
+		if (table[k].has_arg == true) {
 			if (eq)
 				val = eq + 1;
 			else if (i + 1 < argc)
 				val = argv[++i];
 			else
 				BAD("option '--%s' needs a value", table[k].name);
+		} else if (eq && table[k].has_arg == ARG_OPT) {
+			val = eq + 1;
 		} else if (eq) {
 			BAD("option '--%s' takes no value", table[k].name);
 		}

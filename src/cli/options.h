@@ -63,12 +63,13 @@ typedef struct sbx_run_opts {
 #define SBX_OPT_GROUP (1ull << 32)
 #define SBX_OPT_STOPTIMEOUT (1ull << 33)
 #define SBX_OPT_FRESH (1ull << 34)
+#define SBX_OPT_WRROOT (1ull << 35)
 /* Options that shape a sandbox (run, create, pool serve). */
 #define SBX_OPT_SANDBOX                                                                            \
 	(SBX_OPT_ROOTFS | SBX_OPT_MEMORY | SBX_OPT_CPUS | SBX_OPT_PIDS | SBX_OPT_TIMEOUT |         \
 	 SBX_OPT_OUTPUT | SBX_OPT_TMP | SBX_OPT_NET | SBX_OPT_WORKSPACE | SBX_OPT_ENV |            \
 	 SBX_OPT_CWD | SBX_OPT_HOSTNAME | SBX_OPT_CGPARENT | SBX_OPT_MAPUID | SBX_OPT_MAPGID |     \
-	 SBX_OPT_DRIVER | SBX_OPT_IMAGE)
+	 SBX_OPT_DRIVER | SBX_OPT_IMAGE | SBX_OPT_WRROOT)
 
 /* The first option in o->seen outside allowed, as "--name", or NULL. */
 const char *sbx_opts_disallowed(const sbx_run_opts *o, uint64_t allowed);

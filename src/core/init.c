@@ -40,17 +40,6 @@ static void stamp(const sbx_launch *l, const char *what)
 		(void)!write(STDERR_FILENO, buf, (size_t)n);
 }
 
-static void wait_for(const sbx_launch *l, char type)
-{
-	char c = 0;
-	ssize_t n;
-	do
-		n = recv(l->sock, &c, 1, 0);
-	while (n < 0 && errno == EINTR);
-	if (n != 1 || c != type)
-		_exit(1); /* the parent gave up */
-}
-
 /* GO carries fds of the v1 cgroups' "tasks" files, opened by the parent.
  * We move ourselves: a task writing "0" there skips the global threadgroup
  * lock, whose write side waits for an RCU grace period (5-10 ms) when the
@@ -164,7 +153,12 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 	int keep[] = {l->sock, l->stdin_fd, l->stdout_fd, l->stderr_fd, l->ws_fd};
 	sbx_close_all_except(keep, ARRAY_LEN(keep));
 
-	wait_for(l, SBX_MSG_MAPPED);
+	/* MAPPED carries the idmapped rootfs of a writable root. */
+	char m[8];
+	int root_tree = -1, nfds = 0;
+	ssize_t mn = sbx_msg_recv(l->sock, m, sizeof(m), &root_tree, &nfds, 1, NULL);
+	if (mn < 1 || m[0] != SBX_MSG_MAPPED || (nfds == 1) != (l->root_size > 0))
+		_exit(1); /* the parent gave up */
 	stamp(l, "mapped");
 
 	/* Our credentials are still the host's root, unmapped in the new user
@@ -181,8 +175,10 @@ _Noreturn void sbx_init_main(const sbx_launch *l)
 	prctl(PR_SET_DUMPABLE, 0);
 	/* Mounts go on while the parent moves us into the cgroups (a v1
 	 * migration waits for an RCU grace period). */
-	if (sbx_mounts_setup(l, &err) < 0)
+	if (sbx_mounts_setup(l, root_tree, &err) < 0)
 		fail(l, &err);
+	if (root_tree >= 0)
+		close(root_tree);
 	stamp(l, "mounted");
 	if (sethostname(l->hostname, strlen(l->hostname)) < 0) {
 		sbx_fail_errno(&err, SBX_E_SETUP, errno, "sethostname");

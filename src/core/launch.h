@@ -11,7 +11,8 @@
 
 /* Messages on the control socket (SOCK_SEQPACKET). */
 enum {
-	SBX_MSG_MAPPED = 'M', /* parent -> init: id maps written, set up mounts */
+	SBX_MSG_MAPPED = 'M', /* parent -> init: id maps written, set up mounts;
+			       * carries the idmapped rootfs if root_size */
 	SBX_MSG_GO = 'G',     /* parent -> init: start; carries v1 "tasks" fds to join */
 	SBX_MSG_ERROR = 'E',  /* init -> parent: text of a set-up failure */
 	SBX_MSG_STATUS = 'S', /* init -> parent: int wait status of the command */
@@ -25,6 +26,7 @@ typedef struct sbx_launch {
 	int ws_fd;		  /* detached idmapped workspace mount, or -1 */
 	bool ws_ro;
 	uint64_t tmp_size;
+	uint64_t root_size; /* >0: writable root, its upper layer's tmpfs cap */
 	char hostname[64];
 	bool net_loopback;
 	char cwd[PATH_MAX];
@@ -53,9 +55,10 @@ typedef struct sbx_launch {
 extern const char *const sbx_proc_masked[];
 extern const char *const sbx_proc_readonly[];
 
-/* In the new namespaces: mounts, pivot_root into the rootfs. 0, or
- * -SBX_E_SETUP with err (a stack sbx_error: no allocation). */
-int sbx_mounts_setup(const sbx_launch *l, sbx_error *err);
+/* In the new namespaces: mounts, pivot_root into the rootfs. root_tree:
+ * with l->root_size, the detached idmapped rootfs (sbx_rootfs_idmap), else
+ * -1. 0, or -SBX_E_SETUP with err (a stack sbx_error: no allocation). */
+int sbx_mounts_setup(const sbx_launch *l, int root_tree, sbx_error *err);
 
 /* The sandbox's pid 1: waits for GO, sets up, runs the command, reaps,
  * reports its status. Never returns. */

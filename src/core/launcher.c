@@ -184,6 +184,7 @@ static int prepare(sbx_launcher *s, const sbx_config *cfg, sbx_error *err)
 	snprintf(l->cwd, sizeof(l->cwd), "%s", cfg->cwd ? cfg->cwd : ws ? "/workspace" : "/tmp");
 	snprintf(l->hostname, sizeof(l->hostname), "%s", cfg->hostname ? cfg->hostname : "sandbox");
 	l->tmp_size = cfg->tmp_size;
+	l->root_size = cfg->root_size;
 	l->net_loopback = cfg->net == SBX_NET_LOOPBACK;
 	/* A copy: cfg->argv usually points into the caller's own argument
 	 * area, which init overwrites (it hides the caller's command line). */
@@ -244,6 +245,9 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
 	s->map_gid = cfg->map_gid;
 	s->map_count = cfg->map_count;
 	if (s->tmpl_slots) {
+		if (cfg->root_size)
+			return sbx_fail(err, SBX_E_INVALID,
+					"a pre-forked pool's template cannot have a writable root");
 		if (cfg->map_uid != SBX_MAP_AUTO || cfg->map_gid != SBX_MAP_AUTO ||
 		    s->tmpl_slots > SBX_USERNS_MAX_LINES)
 			return sbx_fail(err, SBX_E_INVALID,
@@ -326,8 +330,16 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
 		r = sbx_userns_write_slot_maps(pid, s->tmpl_ids, s->tmpl_slots, err);
 	else
 		r = sbx_userns_write_maps(pid, s->map_uid, s->map_gid, s->map_count, err);
-	if (r == 0)
-		r = send_msg(s->sock[0], SBX_MSG_MAPPED, NULL, 0, err);
+	if (r == 0) {
+		/* A writable root's lower layer, idmapped with the sandbox's own
+		 * user namespace now that its maps are written. */
+		_cleanup_close_ int tree =
+		    s->l.root_size ? sbx_rootfs_idmap(s->l.rootfs, pid, err) : -1;
+		if (s->l.root_size && tree < 0)
+			r = tree;
+		else
+			r = send_msg(s->sock[0], SBX_MSG_MAPPED, &tree, tree >= 0, err);
+	}
 	if (r == 0 && !early) {
 		r = sbx_cgroup_create(&s->cg, cfg->cgroup_parent, &lim, err);
 		sbx_debug("time cgroup %lluus", (unsigned long long)t_us(t0));

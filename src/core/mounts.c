@@ -1,6 +1,7 @@
 /* Mount set-up inside the sandbox's mount namespace: the rootfs bound
- * read-only, fresh /proc with sensitive files masked, a minimal /dev, a
- * capped /tmp, the optional workspace, then pivot_root. */
+ * read-only (or a writable overlay of it), fresh /proc with sensitive
+ * files masked, a minimal /dev, a capped /tmp, the optional workspace,
+ * then pivot_root. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -253,13 +254,51 @@ static int mount_rootfs(const char *root, sbx_error *err)
 	return 0;
 }
 
-int sbx_mounts_setup(const sbx_launch *l, sbx_error *err)
+/* A writable root (l->root_size): the idmapped rootfs (tree, see
+ * sbx_rootfs_idmap: host root's files are our root's) is attached over the
+ * rootfs directory, a tmpfs of root_size on its tmp directory holds the
+ * overlay's upper and work directories, and the overlay ("." over
+ * "tmp/upper": neutral names in mountinfo, as above) goes on top; the
+ * tmpfs is detached again (the overlay keeps its own reference; setup_tmp
+ * mounts /tmp's tmpfs there later). Writes land in the tmpfs, never in the
+ * host's rootfs. Idmapped lower layers need Linux 5.19: an older kernel
+ * fails here, clearly, rather than giving a root that cannot write. */
+static int mount_rootfs_rw(const char *root, int tree, uint64_t size, sbx_error *err)
+{
+	char opts[96];
+	if (tree < 0)
+		return sbx_fail(err, SBX_E_SETUP, "writable root: no idmapped rootfs");
+	if (syscall(SYS_move_mount, tree, "", AT_FDCWD, root, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "writable root: attach rootfs");
+	if (chdir(root) < 0)
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "chdir rootfs");
+	snprintf(opts, sizeof(opts), "size=%llu,mode=755", (unsigned long long)size);
+	if (mount("tmpfs", "tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "writable root: upper tmpfs");
+	const char *what = "writable root: upper and work directories";
+	int m = -1;
+	if (mkdir("tmp/upper", 0755) == 0 && mkdir("tmp/work", 0700) == 0) {
+		what = "writable root: overlay over the idmapped rootfs (needs Linux 5.19+)";
+		m = mount("rootfs", root, "overlay", MS_NOSUID | MS_NODEV,
+			  "lowerdir=.,upperdir=tmp/upper,workdir=tmp/work,userxattr");
+	}
+	int e = errno;
+	/* cwd is the directory under the overlay: "tmp" is still ours */
+	if (umount2("tmp", MNT_DETACH) < 0)
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "detach the upper layer");
+	if (m < 0)
+		return sbx_fail_errno(err, SBX_E_SETUP, e, "%s", what);
+	return 0;
+}
+
+int sbx_mounts_setup(const sbx_launch *l, int root_tree, sbx_error *err)
 {
 	const char *root = l->rootfs;
 	/* Nothing we mount may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return sbx_fail_errno(err, SBX_E_SETUP, errno, "make mounts private");
-	int r = mount_rootfs(root, err);
+	int r = l->root_size ? mount_rootfs_rw(root, root_tree, l->root_size, err)
+			     : mount_rootfs(root, err);
 	if (r == 0)
 		r = setup_proc(root, l->template_mode, err);
 	if (r == 0)
@@ -280,7 +319,7 @@ int sbx_mounts_setup(const sbx_launch *l, sbx_error *err)
 		return sbx_fail_errno(err, SBX_E_SETUP, errno, "detach old root");
 	if (chdir("/") < 0)
 		return sbx_fail_errno(err, SBX_E_SETUP, errno, "chdir /");
-	if (remount_ro("/", MS_NOSUID | MS_NODEV) < 0)
+	if (!l->root_size && remount_ro("/", MS_NOSUID | MS_NODEV) < 0)
 		return sbx_fail_errno(err, SBX_E_SETUP, errno, "read-only rootfs");
 	return 0;
 }

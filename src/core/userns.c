@@ -261,3 +261,31 @@ int sbx_workspace_mount(const char *dir, bool ro, uid_t map_uid, gid_t map_gid, 
 		return sbx_fail_errno(err, SBX_E_KERNEL, errno, "workspace %s: mount_setattr", dir);
 	return sbx_steal_fd(&tree);
 }
+
+int sbx_rootfs_idmap(const char *rootfs, pid_t pid, sbx_error *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	_cleanup_close_ int ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0)
+		return sbx_fail_errno(err, SBX_E_KERNEL, errno, "writable root: open %s", path);
+	_cleanup_close_ int tree =
+	    (int)syscall(SYS_open_tree, AT_FDCWD, rootfs, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0)
+		return sbx_fail_errno(err, SBX_E_KERNEL, errno, "writable root: open_tree %s",
+				      rootfs);
+	struct mount_attr attr = {
+	    .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+	    .userns_fd = (unsigned)ns,
+	};
+	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+		char type[32];
+		sbx_fstype_of(rootfs, type, sizeof(type));
+		return sbx_fail_errno(err, SBX_E_KERNEL, errno,
+				      "writable root: the rootfs's file system (%s) cannot be "
+				      "idmapped here (needs Linux 5.12+ and a file system with "
+				      "idmapped mounts), so root inside could not write it",
+				      type);
+	}
+	return sbx_steal_fd(&tree);
+}

@@ -52,4 +52,10 @@ int sbx_workspace_idmap_probe(const char *dir, sbx_error *err);
  * the refusal of sbx_workspace_mount otherwise. */
 int sbx_workspace_check(const char *dir, uid_t map_uid, gid_t map_gid, sbx_error *err);
 
+/* A writable root's lower layer: a detached mount of rootfs idmapped with
+ * the user namespace of pid (the sandbox's init, maps written), so files
+ * of host root appear as the sandbox's root and the overlay over it can
+ * copy them up as theirs. An fd, or -SBX_E_KERNEL with one line. */
+int sbx_rootfs_idmap(const char *rootfs, pid_t pid, sbx_error *err);
+
 #endif

@@ -456,10 +456,13 @@ int sbx_native_zygote_new(const sbx_sbconf *conf, const char *preload, uint32_t 
 {
 	const sbx_config *c = &conf->cfg;
 	*out = NULL;
-	/* Forks cannot each get a workspace, and each gets an id range of its
-	 * own: with a workspace or fixed ids the pool is made fresh. */
-	if ((c->workspace && c->workspace_mode != SBX_WS_NONE) || c->map_uid != SBX_MAP_AUTO ||
-	    c->map_gid != SBX_MAP_AUTO)
+	/* Forks cannot each get a workspace, nor a writable root (its lower
+	 * layer is idmapped with the sandbox's own user namespace, made by the
+	 * host; a fork's is made by the zygote), and each gets an id range of
+	 * its own: with a workspace, a writable root or fixed ids the pool is
+	 * made fresh. */
+	if ((c->workspace && c->workspace_mode != SBX_WS_NONE) || c->root_size ||
+	    c->map_uid != SBX_MAP_AUTO || c->map_gid != SBX_MAP_AUTO)
 		return 0;
 	/* Ranges for every sandbox alive at once, and for some being torn
 	 * down, within the kernel's 340 lines of an id map (one: the zygote). */

@@ -159,9 +159,11 @@ int sbx_oci_args_run(sbx_strv *a, const char *engine, const sbx_config *cfg, con
 		sbx_strv_addf(a, "--pids-limit=%u", cfg->pids_max);
 	else
 		sbx_strv_add(a, "--pids-limit=-1");
-	sbx_strv_add(a, "--read-only");
-	if (podman)
-		sbx_strv_add(a, "--read-only-tmpfs=false"); /* only /tmp is writable */
+	if (!cfg->root_size) { /* else the engine's own writable layer, uncapped */
+		sbx_strv_add(a, "--read-only");
+		if (podman)
+			sbx_strv_add(a, "--read-only-tmpfs=false"); /* only /tmp is writable */
+	}
 	sbx_strv_add(a, "--tmpfs");
 	sbx_strv_addf(a, "/tmp:rw,exec,nosuid,nodev,size=%llu,mode=1777",
 		      (unsigned long long)cfg->tmp_size);

@@ -154,9 +154,10 @@ int sbx_sbconf_format(const sbx_sbconf *c, sbx_buf *b, sbx_error *err)
 		       "memory=%llu\ncpu_millis=%u\npids=%u\ntimeout_ms=%llu\noutput_limit=%llu\n",
 		       (unsigned long long)g->memory_bytes, g->cpu_millis, g->pids_max,
 		       (unsigned long long)g->timeout_ms, (unsigned long long)g->output_limit);
-	sbx_buf_printf(b, "tmp_size=%llu\nfsize=%llu\nnofile=%u\nnet=%s\n",
-		       (unsigned long long)g->tmp_size, (unsigned long long)g->fsize_limit,
-		       g->nofile, g->net == SBX_NET_LOOPBACK ? "loopback" : "none");
+	sbx_buf_printf(b, "tmp_size=%llu\nroot_size=%llu\nfsize=%llu\nnofile=%u\nnet=%s\n",
+		       (unsigned long long)g->tmp_size, (unsigned long long)g->root_size,
+		       (unsigned long long)g->fsize_limit, g->nofile,
+		       g->net == SBX_NET_LOOPBACK ? "loopback" : "none");
 	put(b, "workspace", c->workspace);
 	sbx_buf_printf(b, "workspace_mode=%s\nown_workspace=%d\n",
 		       g->workspace_mode == SBX_WS_RO	? "ro"
@@ -390,6 +391,7 @@ static const key_spec conf_fields[] = {
     CONF("timeout_ms", K_U64, cfg.timeout_ms),
     CONF("output_limit", K_U64, cfg.output_limit),
     CONF("tmp_size", K_U64, cfg.tmp_size),
+    CONF("root_size", K_U64, cfg.root_size),
     CONF("fsize", K_U64, cfg.fsize_limit),
     CONF("nofile", K_U32, cfg.nofile),
     CONF("net", K_NET, cfg.net),

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # fs: read-only rootfs, /tmp tmpfs with a size cap, masked /proc, minimal
-# /dev, the workspace bind (ro/rw), no /sys content.
+# /dev, the workspace bind (ro/rw), no /sys content, the writable root.
 
 # python helper: try(label, fn) prints "label OK" or "label ERR <ERRNO>"
 FS_PY_PRELUDE='
@@ -378,4 +378,229 @@ t_fs_workspace_no_idmap() {
 	run_sbx rm -f NM
 	expect_rc 0 "rm -f"
 	[ -z "$(ls -A "$T/state/sandboxes" 2>/dev/null)" ] || fail "rm left state: $(ls -A "$T/state/sandboxes")"
+}
+
+# ---------------------------------------------------------------- writable root
+# --writable-root: / is an overlay of the idmapped rootfs under a tmpfs
+# upper layer (docs/runtime.md): root inside writes anywhere, the host's
+# rootfs never changes, the tmpfs's size caps the writes.
+
+# What a sandbox writes everywhere under /: one "label OK|ERR E" line each.
+WR_PY=$FS_PY_PRELUDE'
+import shutil
+site = "/usr/local/lib/python3.11/site-packages/sbxwr"
+attempt("W /etc/x", lambda: write("/etc/sbx-wr-x", b"etc"))
+attempt("W /x", lambda: write("/sbx-wr-x"))
+attempt("A /etc/passwd", lambda: write("/etc/passwd", b"wr:x:7:7::/:/bin/sh\n", "ab"))
+attempt("CHMOD /etc/os-release", lambda: os.chmod("/etc/os-release", 0o600))
+attempt("UNLINK /usr/bin/env", lambda: os.unlink("/usr/bin/env"))
+attempt("MKDIR site", lambda: os.makedirs(site))
+attempt("W site", lambda: write(site + "/__init__.py", b"V = 7\n"))
+attempt("RMTREE /usr/share/doc", lambda: shutil.rmtree("/usr/share/doc"))
+attempt("REMKDIR /usr/share/doc", lambda: os.mkdir("/usr/share/doc"))
+attempt("RENAME /etc/hostname", lambda: os.rename("/etc/sbx-wr-x", "/etc/sbx-wr-y"))
+attempt("RENAMEDIR /usr/share/zoneinfo", lambda: os.rename("/usr/share/zoneinfo", "/usr/share/zi"))
+attempt("MKDIR /var/lib/sbxwr", lambda: os.mkdir("/var/lib/sbxwr"))
+attempt("W /tmp/x", lambda: write("/tmp/sbx-wr-x"))
+'
+
+# Host-side fingerprint of the rootfs: content and metadata of a few files
+# and directories the sandbox writes to.
+wr_fingerprint() {
+	(cd "$ROOTFS" && stat -c '%n %s %Y %a %u' . etc etc/passwd etc/os-release usr/bin usr/bin/env \
+		usr/share/doc usr/local/lib var/lib && md5sum etc/passwd usr/bin/env) 2>&1
+}
+
+# wr_host_unchanged BEFORE: the fingerprint is BEFORE and nothing the
+# sandboxes made is on the host.
+wr_host_unchanged() {
+	local now f
+	now=$(wr_fingerprint)
+	[ "$now" = "$1" ] || fail "the host's rootfs changed: $(diff <(echo "$1") <(echo "$now") | tr '\n' '|')"
+	for f in etc/sbx-wr-x etc/sbx-wr-y sbx-wr-x usr/local/lib/python3.11/site-packages/sbxwr \
+		var/lib/sbxwr usr/sbx-wr-big etc/sbx-wr-kept; do
+		[ ! -e "$ROOTFS/$f" ] || fail "$ROOTFS/$f was created on the host"
+	done
+	[ -e "$ROOTFS/usr/bin/env" ] || fail "$ROOTFS/usr/bin/env was removed on the host"
+}
+
+# tmpfs has user xattrs (overlayfs's userxattr) from Linux 6.6.
+wr_tmpfs_user_xattrs() {
+	local v maj min
+	v=$(uname -r)
+	maj=${v%%.*}
+	min=${v#*.}
+	min=${min%%[!0-9]*}
+	((maj > 6 || (maj == 6 && min >= 6)))
+}
+
+t_fs_writable_root_writes() {
+	local before l bad=
+	before=$(wr_fingerprint)
+	run_sbx run --writable-root -- python3 -c "$WR_PY"'
+print("ROOT_RO", ro("/"))
+print("OWNER", os.stat("/etc/sbx-wr-y").st_uid, os.stat("/usr/local/lib/python3.11/site-packages/sbxwr").st_gid)
+print("OLD_OWNER", os.stat("/etc/passwd").st_uid, os.stat("/usr/bin").st_uid)
+print("READ", open("/etc/sbx-wr-y").read(), os.path.exists("/usr/bin/env"), os.listdir("/usr/share/doc"))
+sys.path.insert(0, "/usr/local/lib/python3.11/site-packages")
+import sbxwr
+print("IMPORT", sbxwr.V)
+print("CAPS", [l.split()[1] for l in open("/proc/self/status") if l.startswith("Cap")])
+mi = {l.split()[4]: l.split(" - ")[1].split()[0] + " " + l.split()[5].split(",")[0] for l in open("/proc/self/mountinfo")}
+print("MOUNTS", mi.get("/"), mi.get("/proc"), mi.get("/dev"), mi.get("/tmp"))
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.mount(b"none", b"/mnt", b"tmpfs", 0, None)
+print("MOUNT", r, errno.errorcode.get(ctypes.get_errno()))
+'
+	expect_rc 0
+	local dirs_ok=1 doc="[]"
+	wr_tmpfs_user_xattrs || dirs_ok=
+	for l in "W /etc/x" "W /x" "A /etc/passwd" "CHMOD /etc/os-release" "UNLINK /usr/bin/env" \
+		"MKDIR site" "W site" ${dirs_ok:+"RMTREE /usr/share/doc" "REMKDIR /usr/share/doc"} \
+		"RENAME /etc/hostname" "MKDIR /var/lib/sbxwr" "W /tmp/x"; do
+		[ "$(out_line "$l")" = OK ] || bad+=" $l: $(out_line "$l");"
+	done
+	# documented limits: a directory of the rootfs cannot be renamed (no
+	# redirect_dir: EXDEV, mv copies), nor removed before Linux 6.6
+	[ "$(out_line "RENAMEDIR /usr/share/zoneinfo")" = "ERR EXDEV" ] || bad+=" RENAMEDIR: $(out_line "RENAMEDIR /usr/share/zoneinfo");"
+	if [ -z "$dirs_ok" ]; then
+		[ "$(out_line "RMTREE /usr/share/doc")" = "ERR EIO" ] || bad+=" RMTREE (before 6.6): $(out_line "RMTREE /usr/share/doc");"
+		note "Linux $(uname -r): no user xattrs on tmpfs, a directory of the rootfs cannot be removed (EIO, documented)"
+		doc=
+	fi
+	[ -z "$bad" ] || fail_out "writes under / failed with --writable-root:$bad"
+	[ "$(out_line ROOT_RO)" = False ] || fail_out "/ is still a read-only mount"
+	[ "$(out_line OWNER)" = "0 0" ] || fail_out "files made inside are not owned by root inside: $(out_line OWNER)"
+	[ "$(out_line OLD_OWNER)" = "0 0" ] || fail_out "the rootfs's own files are not root's inside: $(out_line OLD_OWNER)"
+	case "$(out_line READ)" in
+	"etc False ${doc:-[}"*) ;;
+	*) fail_out "the writes do not read back: $(out_line READ)" ;;
+	esac
+	[ "$(out_line IMPORT)" = 7 ] || fail_out "a module written under /usr/local/lib does not import"
+	# the capabilities of every sandbox's root (docs/security.md), no more
+	[ "$(out_line CAPS)" = "['0000000000000000', '00000000000004fb', '00000000000004fb', '00000000000004fb', '0000000000000000']" ] ||
+		fail_out "root inside has other capabilities with --writable-root: $(out_line CAPS)"
+	[ "$(out_line MOUNTS)" = "overlay rw proc rw tmpfs ro tmpfs rw" ] || fail_out "mounts: $(out_line MOUNTS)"
+	case $(out_line MOUNT) in
+	"-1 EPERM" | "-1 EACCES" | "-1 ENOSYS") ;;
+	*) fail_out "mount(2) inside is not denied: $(out_line MOUNT)" ;;
+	esac
+	wr_host_unchanged "$before"
+
+	# the same writes without --writable-root: read-only (the /tmp one aside)
+	run_sbx run -- python3 -c "$WR_PY"
+	expect_rc 0
+	for l in "W /etc/x" "W /x" "A /etc/passwd" "UNLINK /usr/bin/env" "MKDIR site" "MKDIR /var/lib/sbxwr"; do
+		[ "$(out_line "$l")" = "ERR EROFS" ] || bad+=" $l: $(out_line "$l");"
+	done
+	[ -z "$bad" ] || fail_out "without --writable-root, writes under / did not fail with EROFS:$bad"
+	[ "$(out_line "W /tmp/x")" = OK ] || fail_out "/tmp is not writable"
+	wr_host_unchanged "$before"
+
+	# the mount table names no host path (the layers are ".", "tmp/upper")
+	local real
+	real=$(readlink -f "$ROOTFS")
+	run_sbx run --writable-root -- cat /proc/self/mountinfo
+	expect_rc 0
+	grep -qE ' / / rw,[^ ]* - overlay ' "$T/out" || fail_out "the root is not a writable overlay"
+	if grep -F -e "$ROOTFS" -e "$real" -e "$(dirname "$real")" "$T/out"; then
+		fail_out "mountinfo shows the rootfs's host path with --writable-root"
+	fi
+}
+
+t_fs_writable_root_size_cap() {
+	local before fill written
+	before=$(wr_fingerprint)
+	run_sbx run --writable-root=8M --memory 256M -- python3 -c "${TMP_FILL_PY//\/tmp\/big//usr/sbx-wr-big}"
+	expect_rc 0
+	fill=$(out_line FILL)
+	case $fill in
+	"ERR ENOSPC "*) ;;
+	*) fail_out "--writable-root=8M: writing 20 MB gave '$fill', expected ENOSPC" ;;
+	esac
+	written=${fill##* }
+	[ "$written" -le 8388608 ] || fail_out "wrote $written bytes into an 8M writable root"
+	# /tmp's statvfs above: its own cap, untouched by --writable-root
+	[ "$(out_line SIZE)" = 67108864 ] || fail_out "/tmp is $(out_line SIZE) bytes with --writable-root=8M"
+	run_sbx run --writable-root=8M -- python3 -c 'import os; s = os.statvfs("/"); print("ROOT", s.f_blocks * s.f_frsize)'
+	[ "$(out_line ROOT)" = 8388608 ] || fail_out "--writable-root=8M: / is $(out_line ROOT) bytes"
+	run_sbx run --writable-root -- python3 -c 'import os; s = os.statvfs("/"); print("ROOT", s.f_blocks * s.f_frsize)'
+	[ "$(out_line ROOT)" = $((256 << 20)) ] || fail_out "--writable-root: / is $(out_line ROOT) bytes, expected the 256M default"
+	run_sbx run --writable-root=0 -- true
+	expect_rc 125 "--writable-root=0"
+	wr_host_unchanged "$before"
+}
+
+# A long-lived sandbox keeps its writes between execs (and across sbx
+# processes: the config file holds root_size); a restart starts from the
+# rootfs again (the upper layer is a tmpfs of the sandbox).
+t_fs_writable_root_long_lived() {
+	local before
+	before=$(wr_fingerprint)
+	export SBX_STATE_DIR=$T/state SBX_RUN_DIR=$T/run
+	run_sbx create WR --writable-root=16M
+	expect_rc 0 "create --writable-root"
+	grep -qx 'root_size=16777216' "$T/state/sandboxes/WR/config" || fail "the config file does not keep root_size: $(grep root "$T/state/sandboxes/WR/config")"
+	run_sbx exec WR -- sh -c 'echo kept >/etc/sbx-wr-kept && rm /usr/bin/env && mkdir -p /usr/local/lib/python3.11/site-packages/sbxwr'
+	expect_rc 0 "exec: writing under /"
+	run_sbx exec WR -- sh -c 'cat /etc/sbx-wr-kept; [ -e /usr/bin/env ] || echo ENV-GONE; ls -ld /usr/local/lib/python3.11/site-packages/sbxwr | cut -d" " -f3'
+	expect_rc 0 "exec: reading back"
+	[ "$(tr '\n' '|' <"$T/out")" = "kept|ENV-GONE|root|" ] || fail_out "the writes of one exec are not seen by the next"
+	run_sbx exec WR -- sh -c 'head -c 32M /dev/zero >/usr/sbx-wr-big'
+	if [ "$RC" = 0 ] || ! grep -q "No space left" "$T/err"; then
+		fail_out "a 32M write into a 16M writable root did not fail with ENOSPC"
+	fi
+	wr_host_unchanged "$before"
+	run_sbx stop WR
+	expect_rc 0 "stop"
+	run_sbx start WR
+	expect_rc 0 "start"
+	run_sbx exec WR -- sh -c '[ -e /etc/sbx-wr-kept ] && echo KEPT; [ -e /usr/bin/env ] && echo ENV; touch /etc/x && echo RW'
+	expect_rc 0
+	[ "$(tr '\n' '|' <"$T/out")" = "ENV|RW|" ] || fail_out "after a restart: not the rootfs again, or not writable"
+	run_sbx rm -f WR
+	expect_rc 0 "rm -f"
+	wr_host_unchanged "$before"
+}
+
+# A pool with a writable root is made fresh (a fork of the zygote cannot
+# get its own idmapped rootfs): each sandbox writes, none sees another's.
+t_fs_writable_root_pool() {
+	local before S=$T/p.sock end
+	before=$(wr_fingerprint)
+	sbx_start P pool serve --socket "$S" --size 1 --writable-root=8M
+	end=$(($(now_us) + 60000000))
+	until "$SBX" pool stats --socket "$S" 2>/dev/null | grep -qx 'idle 1'; do
+		sbx_running P || fail "pool daemon exited: $(head -c 600 "$T/.runs/P.err")"
+		(($(now_us) > end)) && fail "the pool did not reach 1 idle sandbox within 60 s"
+		sleep 0.1
+	done
+	[ "$("$SBX" pool stats --socket "$S" | awk '$1 == "mode" {print $2}')" = fresh ] ||
+		fail "a --writable-root pool is not in fresh mode: $("$SBX" pool stats --socket "$S" | tr '\n' ' ')"
+	run_sbx run --pool "$S" -- sh -c '[ -e /etc/sbx-wr-x ] && echo SEEN; echo a >/etc/sbx-wr-x && rm /usr/bin/env && echo WROTE'
+	expect_rc 0
+	expect_stdout WROTE
+	run_sbx run --pool "$S" -- sh -c '[ -e /etc/sbx-wr-x ] && echo SEEN; [ -e /usr/bin/env ] && echo ENV; echo b >/etc/sbx-wr-x && echo WROTE'
+	expect_rc 0
+	[ "$(tr '\n' '|' <"$T/out")" = "ENV|WROTE|" ] || fail_out "the second pooled sandbox saw the first one's writes"
+	kill -TERM "$(sbx_pid P)"
+	sbx_wait P 30
+	expect_rc 0 "pool daemon after SIGTERM"
+	wr_host_unchanged "$before"
+}
+
+# A rootfs whose file system cannot be idmapped (ramfs): --writable-root
+# fails before the sandbox starts with one line (exit 125), never giving a
+# root that cannot write.
+t_fs_writable_root_no_idmap() {
+	ws_ramfs rr
+	local r=$WS_RAMFS d
+	for d in proc dev tmp; do mkdir "$r/$d"; done
+	run_sbx run --rootfs "$r" --writable-root -- /bin/true
+	expect_rc 125 "--writable-root on a ramfs rootfs"
+	if [ "$(wc -l <"$T/err")" != 1 ] || ! grep -q "writable root: .*(ramfs) cannot be idmapped" "$T/err"; then
+		fail_out "not one line naming the idmapping: $(cat "$T/err")"
+	fi
+	[ -z "$(ls -A "$r/tmp")" ] || fail "the ramfs rootfs's /tmp got $(ls -A "$r/tmp")"
 }

@@ -209,6 +209,28 @@ static void test_run_detached(void **state)
 	sbx_strv_free(&a);
 }
 
+/* root_size: the engine's own writable layer, no --read-only (podman's
+ * read-only tmpfs option goes with it); /tmp stays as it is. */
+static void test_run_writable_root(void **state)
+{
+	(void)state;
+	const char *argv[] = {"true", NULL};
+	const char *engines[] = {"podman", "docker"};
+	for (size_t e = 0; e < 2; e++) {
+		sbx_config cfg;
+		defaults(&cfg, argv);
+		cfg.root_size = 1 << 20;
+		sbx_strv a = {0};
+		assert_int_equal(
+		    sbx_oci_args_run(&a, engines[e], &cfg, &podman_host, "sbx-wr", false), 0);
+		assert_false(has(&a, "--read-only"));
+		assert_false(has(&a, "--read-only-tmpfs=false"));
+		assert_true(
+		    has_pair(&a, "--tmpfs", "/tmp:rw,exec,nosuid,nodev,size=67108864,mode=1777"));
+		sbx_strv_free(&a);
+	}
+}
+
 static void test_exec_and_sh(void **state)
 {
 	(void)state;
@@ -589,6 +611,7 @@ int main(void)
 		cmocka_unit_test(test_run_defaults_podman),
 		cmocka_unit_test(test_run_docker_and_limits),
 		cmocka_unit_test(test_run_detached),
+		cmocka_unit_test(test_run_writable_root),
 		cmocka_unit_test(test_exec_and_sh),
 		cmocka_unit_test(test_codes),
 		cmocka_unit_test(test_first_line),

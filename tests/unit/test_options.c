@@ -30,6 +30,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.cfg.workspace_mode, SBX_WS_NONE);
 	assert_int_equal(o.cfg.map_uid, SBX_MAP_AUTO);
 	assert_int_equal(o.cfg.map_gid, SBX_MAP_AUTO);
+	assert_int_equal(o.cfg.root_size, 0); /* read-only root */
 	assert_false(o.json);
 	assert_string_equal(o.cfg.argv[0], "python3");
 	assert_string_equal(o.cfg.argv[2], "pass");
@@ -111,6 +112,30 @@ static void test_bad_values(void **state)
 	BAD("takes no value", "--json=1", "true");
 }
 
+/* --writable-root: a flag with an optional =SIZE; a following word is the
+ * command, never its size. */
+static void test_writable_root(void **state)
+{
+	sbx_run_opts o;
+	char msg[256];
+	assert_int_equal(PARSE(o, msg, "--writable-root", "true"), 0);
+	assert_int_equal(o.cfg.root_size, SBX_ROOT_SIZE_DEFAULT);
+	assert_true(o.seen & SBX_OPT_WRROOT);
+	assert_true(SBX_OPT_SANDBOX & SBX_OPT_WRROOT);
+	assert_string_equal(o.cfg.argv[0], "true");
+	sbx_opts_free(&o);
+	assert_int_equal(PARSE(o, msg, "--writable-root=1G", "true"), 0);
+	assert_int_equal(o.cfg.root_size, 1ull << 30);
+	sbx_opts_free(&o);
+	assert_int_equal(PARSE(o, msg, "--writable-root", "64M"), 0);
+	assert_int_equal(o.cfg.root_size, SBX_ROOT_SIZE_DEFAULT);
+	assert_string_equal(o.cfg.argv[0], "64M");
+	sbx_opts_free(&o);
+	BAD("--writable-root", "--writable-root=0", "true");
+	BAD("--writable-root", "--writable-root=", "true");
+	BAD("--writable-root", "--writable-root=12Q", "true");
+}
+
 static void test_help_version_no_command(void **state)
 {
 	sbx_run_opts o;
@@ -150,6 +175,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_all_options),
 		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_writable_root),
 		cmocka_unit_test(test_help_version_no_command),
 		cmocka_unit_test(test_env_build),
 	};

@@ -89,6 +89,7 @@ static void full_conf(sbx_sbconf *c)
 	g->timeout_ms = 0;
 	g->output_limit = 12345;
 	g->tmp_size = 1ull << 33;
+	g->root_size = (1ull << 40) + 3;
 	g->fsize_limit = 99;
 	g->nofile = 77;
 	g->net = SBX_NET_LOOPBACK;
@@ -121,6 +122,7 @@ static void assert_conf_equal(const sbx_sbconf *a, const sbx_sbconf *b)
 	assert_int_equal(a->cfg.timeout_ms, b->cfg.timeout_ms);
 	assert_int_equal(a->cfg.output_limit, b->cfg.output_limit);
 	assert_int_equal(a->cfg.tmp_size, b->cfg.tmp_size);
+	assert_int_equal(a->cfg.root_size, b->cfg.root_size);
 	assert_int_equal(a->cfg.fsize_limit, b->cfg.fsize_limit);
 	assert_int_equal(a->cfg.nofile, b->cfg.nofile);
 	assert_int_equal(a->cfg.net, b->cfg.net);
@@ -193,6 +195,7 @@ static void test_conf_format_text(void **state)
 				  "timeout_ms=30000\n"
 				  "output_limit=102400\n"
 				  "tmp_size=67108864\n"
+				  "root_size=0\n"
 				  "fsize=1073741824\n"
 				  "nofile=1024\n"
 				  "net=none\n"
@@ -241,6 +244,7 @@ static void test_conf_missing_keys_default(void **state)
 	assert_int_equal(c.cfg.timeout_ms, def.timeout_ms);
 	assert_int_equal(c.cfg.output_limit, def.output_limit);
 	assert_int_equal(c.cfg.tmp_size, def.tmp_size);
+	assert_int_equal(c.cfg.root_size, 0); /* a file of an older sbx: read-only root */
 	assert_int_equal(c.cfg.fsize_limit, def.fsize_limit);
 	assert_int_equal(c.cfg.nofile, def.nofile);
 	assert_int_equal(c.cfg.net, SBX_NET_NONE);
@@ -310,9 +314,10 @@ static void test_conf_number_limits(void **state)
 	(void)state;
 	sbx_sbconf c;
 	conf_ok("version=1\nmemory=18446744073709551615\ncpu_millis=4294967295\n"
-		"created=-5\nmap_uid=0\nnofile=007\n",
+		"created=-5\nmap_uid=0\nnofile=007\nroot_size=18446744073709551615\n",
 		&c);
 	assert_int_equal(c.cfg.memory_bytes, UINT64_MAX);
+	assert_int_equal(c.cfg.root_size, UINT64_MAX);
 	assert_int_equal(c.cfg.cpu_millis, UINT32_MAX);
 	assert_int_equal(c.created, -5);
 	assert_int_equal(c.cfg.map_uid, 0);

@@ -28,8 +28,15 @@ static bool drain(dapi_ctr *c, int *fd, int stream)
 	for (;;) {
 		ssize_t n = read(*fd, buf, sizeof(buf));
 		if (n > 0) {
+			char tty[2 * sizeof(buf)];
+			size_t len = (size_t)n;
+			const char *d = buf;
+			if (c->spec.tty) {
+				len = dapi_onlcr(buf, len, tty);
+				d = tty;
+			}
 			pthread_mutex_lock(&c->mu);
-			dapi_log_append(&c->log, stream, buf, (size_t)n);
+			dapi_log_append(&c->log, stream, d, len);
 			pthread_mutex_unlock(&c->mu);
 			continue;
 		}

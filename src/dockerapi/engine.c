@@ -46,6 +46,7 @@ int dapi_engine_init(dapi_engine *e, const dapi_opts *o, sbx_error *err)
 	e->pool_tmpl = o->defaults;
 	e->pool_tmpl.timeout_ms = 0;
 	e->pool_tmpl.net = SBX_NET_LOOPBACK; /* Docker's default network mode */
+	e->pool_tmpl.root_size = SBX_ROOT_SIZE_DEFAULT;
 	if (!o->pool_size)
 		return 0;
 	sbx_pool_config pc;
@@ -250,6 +251,9 @@ static int ctr_config(dapi_ctr *c, int *status, sbx_error *err)
 		cfg->pids_max = s->pids;
 	if (s->tmp_size)
 		cfg->tmp_size = s->tmp_size;
+	/* Docker's root is writable: an overlay on the image, its upper layer
+	 * a tmpfs (counted in the memory limit). */
+	cfg->root_size = s->readonly_root ? 0 : SBX_ROOT_SIZE_DEFAULT;
 	const char *nm = s->network_mode ? s->network_mode : "";
 	if (strcmp(nm, "none") == 0)
 		cfg->net = SBX_NET_NONE;
@@ -280,7 +284,8 @@ static bool pool_matches(const dapi_ctr *c)
 	const char *rb = b->rootfs ? b->rootfs : sbx_default_rootfs();
 	return e->pool && strcmp(ra, rb) == 0 && a->memory_bytes == b->memory_bytes &&
 	       a->cpu_millis == b->cpu_millis && a->pids_max == b->pids_max && a->net == b->net &&
-	       !a->workspace && a->tmp_size == b->tmp_size && !a->hostname;
+	       !a->workspace && a->tmp_size == b->tmp_size && !a->hostname &&
+	       a->root_size == b->root_size;
 }
 
 int dapi_ctr_sandbox_get(dapi_ctr *c, sbx_error *err)

@@ -291,13 +291,15 @@ static int mount_points(int rootfd, sbx_error *err)
 			if (S_ISDIR(st.st_mode))
 				continue;
 			if (unlinkat(rootfd, dirs[i], 0) < 0)
-				return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "image: /%s", dirs[i]);
+				return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "image: /%s",
+						      dirs[i]);
 		} else if (errno != ENOENT) {
 			return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "image: /%s", dirs[i]);
 		}
 		mode_t mode = strcmp(dirs[i], "tmp") ? 0755 : 01777;
 		if (mkdirat(rootfd, dirs[i], mode) < 0 || fchmodat(rootfd, dirs[i], mode, 0) < 0)
-			return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "image: mkdir /%s", dirs[i]);
+			return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "image: mkdir /%s",
+					      dirs[i]);
 	}
 	return 0;
 }
@@ -340,7 +342,7 @@ static int unpack_image(load *l, const sbx_jval *layers, const char *config, siz
 	int rc = dapi_rmtree_at(l->dirfd, tmp, err);
 	if (rc < 0)
 		return rc;
-	if (mkdirat(l->dirfd, tmp, 0700) < 0)
+	if (mkdirat(l->dirfd, tmp, 0711) < 0)
 		return sbx_fail_errno(err, SBX_E_SYSTEM, errno, "cannot create %s", tmp);
 	rc = fill_image(l, tmp, layers, config, clen, lim, err);
 	if (rc == 0 && renameat(l->dirfd, tmp, l->dirfd, hex) < 0)

@@ -1,6 +1,7 @@
 /* DIR/repositories.json read and written whole; DIR/.lock taken by writers. */
 #include "dockerapi/image_repo.h"
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
@@ -124,9 +125,12 @@ int dapi_repo_write(const char *dir, const dapi_repo *r, sbx_error *err)
 
 int dapi_repo_lock(const char *dir, int *fd, sbx_error *err)
 {
-	int rc = sbx_mkdir_p(dir, 0700, err);
+	/* 0711: a sandbox (an unprivileged host uid) reaches its image's
+	 * rootfs through it, without listing it. */
+	int rc = sbx_mkdir_p(dir, 0711, err);
 	if (rc < 0)
 		return rc;
+	chmod(dir, 0711);
 	_cleanup_free_ char *path = NULL;
 	if (asprintf(&path, "%s/.lock", dir) < 0)
 		return sbx_fail_errno(err, SBX_E_SYSTEM, ENOMEM, "image lock");

@@ -20,6 +20,17 @@ void dapi_proc_init(dapi_proc *p)
 	p->cancel_efd = p->sig_w = p->sig_r = p->done_efd = -1;
 }
 
+size_t dapi_onlcr(const char *in, size_t n, char *out)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (in[i] == '\n' && !(i > 0 && in[i - 1] == '\r'))
+			out[k++] = '\r';
+		out[k++] = in[i];
+	}
+	return k;
+}
+
 const char *dapi_python_code(const char *const *argv)
 {
 	if (!argv || !argv[0] || !argv[1] || !argv[2])

@@ -45,6 +45,10 @@ void dapi_proc_free(dapi_proc *p);
 /* The exit status Docker reports for the result. */
 int dapi_proc_exit_code(const dapi_proc *p);
 
+/* What a terminal (ONLCR) makes of n bytes: "\n" -> "\r\n", into out
+ * (2n bytes); returns its length. Tty mode has pipes, not a pty. */
+size_t dapi_onlcr(const char *in, size_t n, char *out);
+
 /* argv is `python3 -c CODE [ARG...]` (also /usr/bin/python3, python):
  * the code, else NULL. */
 const char *dapi_python_code(const char *const *argv);

@@ -769,8 +769,8 @@ int dapi_route(dapi_engine *e, dapi_conn *c, dapi_req *r)
 	bool get = !strcmp(m, "GET"), post = !strcmp(m, "POST"), head = !strcmp(m, "HEAD");
 	sbx_error err;
 	unsigned vmaj = 0, vmin = 0;
-	if (r->version[0] && (sscanf(r->version, "%u.%u", &vmaj, &vmin) != 2 ||
-			      vmaj > 1 || (vmaj == 1 && vmin > 41))) {
+	if (r->version[0] && (sscanf(r->version, "%u.%u", &vmaj, &vmin) != 2 || vmaj > 1 ||
+			      (vmaj == 1 && vmin > 41))) {
 		/* 1.42 and above: the client asked for more than we speak */
 		dapi_body_discard(c, r, JSON_BODY_MAX, NULL);
 		sbx_fail(&err, SBX_E_INVALID,
@@ -802,7 +802,10 @@ int dapi_route(dapi_engine *e, dapi_conn *c, dapi_req *r)
 	if (!strncmp(p, "/images/", 8) && !strcmp(m, "DELETE") && p[8]) {
 		int rc = dapi_image_remove(e->opts.image_dir, p + 8, &err);
 		if (rc < 0)
-			return fail(c, r, rc == -SBX_E_NOTFOUND ? 404 : rc == -SBX_E_INVALID ? 409 : 500,
+			return fail(c, r,
+				    rc == -SBX_E_NOTFOUND  ? 404
+				    : rc == -SBX_E_INVALID ? 409
+							   : 500,
 				    &err);
 		sbx_buf b = {0};
 		sbx_buf_puts(&b, "[{\"Untagged\":");

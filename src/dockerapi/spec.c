@@ -278,7 +278,8 @@ static int parse_host(dapi_spec *s, const sbx_jval *h, sbx_error *err)
 			r = v->type == SBX_J_NULL ? 0 : parse_tmpfs(s, v, err);
 		} else if (strcmp(k, "RestartPolicy") == 0) {
 			const sbx_jval *n = sbx_jget(v, "Name");
-			if (v->type != SBX_J_NULL && !dapi_json_zero(v) && !(n && str_in(n, restart_no)))
+			if (v->type != SBX_J_NULL && !dapi_json_zero(v) &&
+			    !(n && str_in(n, restart_no)))
 				r = sbx_fail(err, SBX_E_INVALID,
 					     "HostConfig.RestartPolicy: restart policies are not "
 					     "supported");

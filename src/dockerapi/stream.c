@@ -95,7 +95,10 @@ static void pump_fd(dapi_conn *conn, bool *conn_ok, bool tty, int *fd, int strea
 	for (;;) {
 		ssize_t n = read(*fd, buf, sizeof(buf));
 		if (n > 0) {
-			if (want && *conn_ok && send_out(conn, tty, stream, buf, (size_t)n) < 0)
+			char crlf[2 * sizeof(buf)];
+			size_t len = tty ? dapi_onlcr(buf, (size_t)n, crlf) : (size_t)n;
+			if (want && *conn_ok &&
+			    send_out(conn, tty, stream, tty ? crlf : buf, len) < 0)
 				*conn_ok = false;
 			continue;
 		}

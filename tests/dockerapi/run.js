@@ -69,7 +69,10 @@ L.main('run', async () => {
 	await L.t(ct.start(), 'start (tty)');
 	await wt;
 	await rawEnd;
-	L.check('Tty: raw stream with a terminal\'s line ends', raw.text() === 'tty-hello\r\nis-a-tty\r\n', L.short(raw.text()));
+	// sbx gives Tty containers pipes with a terminal's line ends, not a pty
+	// (docs/docker-api.md): `test -t 1` is false there.
+	const want = L.PEER === 'dockerd' ? 'tty-hello\r\nis-a-tty\r\n' : 'tty-hello\r\n';
+	L.check('Tty: raw stream with a terminal\'s line ends', raw.text() === want, L.short(raw.text()));
 
 	// AutoRemove: wait condition=removed returns once it is gone
 	const ca = await L.create({ Cmd: ['sh', '-c', 'exit 5'], HostConfig: { AutoRemove: true } });

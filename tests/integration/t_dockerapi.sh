@@ -39,6 +39,8 @@ dapi_up() {
 	local end
 	export SBX_STATE_DIR=$T/state SBX_RUN_DIR=$T/run
 	DAPI_SOCK=$T/d.sock
+	# Loaded images live under $T: a sandbox's root needs to reach them.
+	chmod 755 "$T"
 	on_exit dapi_log
 	sbx_start dapi serve --docker-api "$DAPI_SOCK" "$@"
 	end=$(($(now_us) + 60000000))

@@ -118,11 +118,12 @@ static void *pump_main(void *arg)
 	c->exits++;
 	c->output_done = true;
 	bool autorm = c->spec.auto_remove;
+	bool going = autorm || c->remove_pending;
 	pthread_mutex_unlock(&c->mu);
 	/* Everything else in it ends with the main process, as in Docker;
 	 * the sandbox (its files) stays until the container is removed, for
 	 * archives, and for the next start. */
-	if (sb && !autorm)
+	if (sb && !going)
 		reap_strays(sb);
 	pthread_mutex_lock(&c->mu);
 	c->pump_running = false;

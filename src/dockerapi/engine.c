@@ -498,6 +498,7 @@ int dapi_ctr_remove(dapi_ctr *c, bool force, int *status, sbx_error *err)
 				c->id);
 	}
 	if (c->state == DAPI_RUNNING) {
+		c->remove_pending = true;
 		dapi_proc_signal(&c->main, SIGKILL);
 		/* The pump sees it end and releases the sandbox. */
 		while (c->state == DAPI_RUNNING)

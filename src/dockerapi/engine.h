@@ -95,6 +95,7 @@ typedef struct dapi_ctr {
 	uint64_t exits; /* count of main-process ends (wait next-exit) */
 	bool pump_running;
 	bool removed;
+	bool remove_pending; /* a remove killed it: its sandbox goes, no reaping */
 	dapi_log log;
 	bool output_done; /* the current run's output has all been logged */
 } dapi_ctr;

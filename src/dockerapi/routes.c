@@ -760,6 +760,34 @@ static int h_load(dapi_engine *e, dapi_conn *c, dapi_req *r)
 	return reply_json(c, r, 200, &lines);
 }
 
+/* Does a container use image ref (its rootfs would go from under it)? */
+static bool image_in_use(dapi_engine *e, const char *ref, sbx_error *err)
+{
+	dapi_image img;
+	memset(&img, 0, sizeof(img));
+	if (dapi_image_find(e->opts.image_dir, ref, &img, err) < 0)
+		return false; /* the remove says what is wrong */
+	dapi_ctr **all = NULL;
+	size_t n = 0;
+	bool used = false;
+	if (dapi_ctr_all(e, &all, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (!used && !strcmp(all[i]->img.id, img.id)) {
+				used = true;
+				sbx_fail(
+				    err, SBX_E_STATE,
+				    "conflict: unable to remove repository reference \"%s\" "
+				    "(must force) - container %.12s is using its referenced image",
+				    ref, all[i]->id);
+			}
+			dapi_ctr_put(all[i]);
+		}
+		free(all);
+	}
+	dapi_image_free(&img);
+	return used;
+}
+
 /* ---- the router ------------------------------------------------------------------------ */
 
 int dapi_route(dapi_engine *e, dapi_conn *c, dapi_req *r)
@@ -800,6 +828,8 @@ int dapi_route(dapi_engine *e, dapi_conn *c, dapi_req *r)
 		return fail(c, r, 501, &err);
 	}
 	if (!strncmp(p, "/images/", 8) && !strcmp(m, "DELETE") && p[8]) {
+		if (image_in_use(e, p + 8, &err))
+			return fail(c, r, 409, &err);
 		int rc = dapi_image_remove(e->opts.image_dir, p + 8, &err);
 		if (rc < 0)
 			return fail(c, r,

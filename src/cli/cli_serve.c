@@ -228,7 +228,8 @@ int sbx_cli_serve(int argc, char **argv)
 		if (!realpath(o.cfg.rootfs, rootfs_abs)) {
 			sbx_opts_free(&o);
 			free(s);
-			return sbx_cli_error("serve: --rootfs %s: %s", o.cfg.rootfs, strerror(errno));
+			return sbx_cli_error("serve: --rootfs %s: %s", o.cfg.rootfs,
+					     strerror(errno));
 		}
 		setenv("SBX_ROOTFS", rootfs_abs, 1);
 		eo.defaults.rootfs = NULL;
@@ -248,6 +249,8 @@ int sbx_cli_serve(int argc, char **argv)
 	} else {
 		sbx_cli_note("Docker Engine API serving on %s (warm pool of %u)", sock,
 			     eo.pool_size);
+		if (s->eng.no_writable_root)
+			sbx_cli_note("containers get a read-only root here: %s", s->eng.why_ro);
 		if (accept_loop(s, lfd, sfd) < 0)
 			rc = sbx_cli_error("serve: poll: %s", strerror(errno));
 		close(lfd);

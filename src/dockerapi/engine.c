@@ -36,6 +36,28 @@ const char *dapi_state_name(dapi_state s)
 	return "dead";
 }
 
+/* A writable root needs the rootfs idmapped: where its file system
+ * cannot be (SBX_E_KERNEL), containers get a read-only root instead of
+ * failing, and the server says so. */
+static void probe_writable_root(dapi_engine *e)
+{
+	sbx_sbconf conf;
+	sbx_error err;
+	memset(&conf, 0, sizeof(conf));
+	if (sbx_sbconf_from(&conf, &e->pool_tmpl, &err) < 0)
+		return;
+	const sbx_driver *d = sbx_driver_by_name(NULL, &err);
+	sbx_sandbox *sb = NULL;
+	int r = d ? sbx_owned_create(d, &conf, false, NULL, &sb, &err) : 0;
+	if (r == 0 && sb)
+		sbx_owned_destroy(sb);
+	if (r == -SBX_E_KERNEL) {
+		e->no_writable_root = true;
+		snprintf(e->why_ro, sizeof(e->why_ro), "%s", err.msg);
+	}
+	sbx_sbconf_free(&conf);
+}
+
 int dapi_engine_init(dapi_engine *e, const dapi_opts *o, sbx_error *err)
 {
 	memset(e, 0, sizeof(*e));
@@ -47,6 +69,9 @@ int dapi_engine_init(dapi_engine *e, const dapi_opts *o, sbx_error *err)
 	e->pool_tmpl.timeout_ms = 0;
 	e->pool_tmpl.net = SBX_NET_LOOPBACK; /* Docker's default network mode */
 	e->pool_tmpl.root_size = SBX_ROOT_SIZE_DEFAULT;
+	probe_writable_root(e);
+	if (e->no_writable_root)
+		e->pool_tmpl.root_size = 0;
 	if (!o->pool_size)
 		return 0;
 	sbx_pool_config pc;
@@ -253,7 +278,7 @@ static int ctr_config(dapi_ctr *c, int *status, sbx_error *err)
 		cfg->tmp_size = s->tmp_size;
 	/* Docker's root is writable: an overlay on the image, its upper layer
 	 * a tmpfs (counted in the memory limit). */
-	cfg->root_size = s->readonly_root ? 0 : SBX_ROOT_SIZE_DEFAULT;
+	cfg->root_size = s->readonly_root || c->eng->no_writable_root ? 0 : SBX_ROOT_SIZE_DEFAULT;
 	const char *nm = s->network_mode ? s->network_mode : "";
 	if (strcmp(nm, "none") == 0)
 		cfg->net = SBX_NET_NONE;
@@ -415,6 +440,16 @@ int dapi_ctr_create(dapi_engine *e, dapi_spec *spec, const char *name, dapi_ctr 
 	 * start is only the command's start). */
 	pthread_mutex_lock(&c->mu);
 	r = dapi_ctr_sandbox_get(c, err);
+	if (r == -SBX_E_KERNEL && c->cfg.root_size) {
+		/* this image's file system cannot be idmapped: a read-only root */
+		c->cfg.root_size = 0;
+		if (c->conf) {
+			sbx_sbconf_free(c->conf);
+			free(c->conf);
+			c->conf = NULL;
+		}
+		r = dapi_ctr_sandbox_get(c, err);
+	}
 	if (r == 0)
 		r = dapi_ctr_stdin_pipe(c, err);
 	pthread_mutex_unlock(&c->mu);

@@ -134,6 +134,10 @@ struct dapi_engine {
 	pthread_cond_t cv; /* pumps ended */
 	int pumps;	   /* pump threads running */
 	sbx_pool *pool;	   /* NULL: none */
+	/* The rootfs cannot be idmapped here (docs/runtime.md): roots are
+	 * read-only, and why. */
+	bool no_writable_root;
+	char why_ro[256];
 	sbx_config pool_tmpl;
 	int64_t started_ns;
 };

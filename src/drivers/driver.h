@@ -71,7 +71,8 @@ struct sbx_driver {
 	int (*stop)(sbx_sandbox *sb, sbx_error *err);
 	int (*destroy)(sbx_sandbox *sb, sbx_error *err);
 	/* Runtime part of sbx_sandbox_info: state, and when running pid,
-	 * started and usage (the caller filled the rest from sb->conf). */
+	 * started and usage (the caller filled the rest from sb->conf).
+	 * Native: an owned sandbox too (state and usage, from its cgroups). */
 	void (*info)(sbx_sandbox *sb, sbx_sandbox_info *info);
 
 	/* ---- any sandbox ------------------------------------------------------- */

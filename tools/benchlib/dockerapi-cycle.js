@@ -14,8 +14,10 @@
 // HostConfig.NetworkMode.
 //
 // Output on stdout, one line per measured cycle:
-//   LABEL<TAB>MICROSECONDS<TAB>ok|error
-// (the wall-clock time of the whole cycle, process.hrtime).  What failed is
+//   LABEL<TAB>MICROSECONDS<TAB>ok|error<TAB>create=US,start=US,exec=US,remove=US
+// (the wall-clock time of the whole cycle, process.hrtime, then of its
+// steps; exec: exec create + start + the output read to its end; the
+// fourth field is empty for a failed cycle).  What failed is
 // said on stderr, one line per failed cycle.  Every request has a deadline
 // (DAPI_BENCH_REQ_MS, default 30000), the whole run one too
 // (DAPI_BENCH_TOTAL_S, default 900); a container of a failed cycle is
@@ -117,15 +119,24 @@ function errMsg(e) {
 	return e && e.message ? e.message : String(e);
 }
 
-// One cycle on target T: the time in µs, or an Error (.us set).
+// One cycle on target T: { us, steps } (µs), or an Error (.us set).
 async function cycle(t) {
 	const t0 = process.hrtime.bigint();
+	let last = t0;
+	const steps = [];
+	const step = (name) => {
+		const now = process.hrtime.bigint();
+		steps.push(`${name}=${(now - last) / 1000n}`);
+		last = now;
+	};
 	let c = null;
 	try {
 		const opts = { Image: IMAGE, Cmd: ['sleep', 'infinity'] };
 		if (t.net) opts.HostConfig = { NetworkMode: t.net };
 		c = await within(t.docker.createContainer(opts), 'create');
+		step('create');
 		await within(c.start(), 'start');
+		step('start');
 		const ex = await within(
 			c.exec({ Cmd: ['python3', '-c', 'print(1)'], AttachStdout: true, AttachStderr: true }),
 			'exec create'
@@ -133,10 +144,12 @@ async function cycle(t) {
 		const stream = await within(ex.start({ hijack: true, stdin: false }), 'exec start');
 		const r = await demux(t.docker.modem, stream);
 		if (r.stdout !== '1\n') throw new Error(`exec: stdout ${JSON.stringify(r.stdout.slice(0, 200))}, stderr ${JSON.stringify(r.stderr.slice(0, 200))}`);
+		step('exec');
 		const cc = c;
 		c = null;
 		await within(cc.remove({ force: true }), 'remove');
-		return Number((process.hrtime.bigint() - t0) / 1000n);
+		step('remove');
+		return { us: Number((process.hrtime.bigint() - t0) / 1000n), steps: steps.join(',') };
 	} catch (e) {
 		const us = Number((process.hrtime.bigint() - t0) / 1000n);
 		if (c) {
@@ -161,16 +174,17 @@ async function main() {
 	for (let round = -warm; round < N; round++) {
 		for (const t of targets) {
 			let us;
+			let steps = '';
 			let ok = true;
 			try {
-				us = await cycle(t);
+				({ us, steps } = await cycle(t));
 			} catch (e) {
 				ok = false;
 				us = e.us;
 				failed++;
 				console.error(`dockerapi-cycle: ${t.label}: ${round < 0 ? 'warm-up ' : ''}cycle ${round < 0 ? round + warm + 1 : round + 1}: ${e.message}`);
 			}
-			if (round >= 0) process.stdout.write(`${t.label}\t${us}\t${ok ? 'ok' : 'error'}\n`);
+			if (round >= 0) process.stdout.write(`${t.label}\t${us}\t${ok ? 'ok' : 'error'}\t${steps}\n`);
 		}
 	}
 	clearTimeout(total);

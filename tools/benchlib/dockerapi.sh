@@ -284,8 +284,25 @@ dapi_cycle() {
     fi
     echo "| dockerd | $dn | $nde | $( ((dn)) && msr "$dm") | $( ((dn)) && msr "$dp") | 1.0x | |"
     echo
+    # Where the time goes: each step's median (cycles that worked).
+    local lab s line
+    echo "| step medians ms | create | start | exec python3 print(1) | remove |"
+    echo "|---|---:|---:|---:|---:|"
+    for lab in sbx dockerd; do
+        line="| $lab"
+        for s in create start exec remove; do
+            awk -F'\t' -v l="$lab" -v s="$s" '$1 == l && $3 == "ok" {
+                n = split($4, kv, ",")
+                for (i = 1; i <= n; i++) { split(kv[i], p, "="); if (p[1] == s) print p[2] }
+            }' "$OUT/dockerapi-cycle.tsv" >"$f"
+            read -r n m p < <(dapi_summary "$f")
+            line+=" | $( ((n)) && msr "$m")"
+        done
+        echo "$line |"
+    done
+    echo
     echo "- targets (issue 11): $(cat "$TMP/dapi.target.cycle" 2>/dev/null || echo "dockerode cycle: not measured");" \
         "$(cat "$TMP/dapi.target.run" 2>/dev/null || echo "docker run: not measured")"
-    echo "- samples: \`dockerapi-cycle.tsv\` (LABEL, µs, ok|error per cycle); this table: \`dockerapi.md\`"
+    echo "- samples: \`dockerapi-cycle.tsv\` (LABEL, µs, ok|error, the steps' µs per cycle); these tables: \`dockerapi.md\`"
     echo
 }

@@ -260,11 +260,12 @@ dapi_cycle() {
     fi
     local dsock=${BENG_DOCKER_HOST#unix://}
     note "dockerapi: dockerode cycle, $N cycles on each socket after $WARMUP warm-up cycles"
-    node "$DAPI_CYCLE" -w "$WARMUP" "$DAPI_SOCK" "$dsock" "$N" \
+    # the whole run's deadline: 20 s per cycle pair, and 2 minutes
+    DAPI_BENCH_TOTAL_S=$(((N + WARMUP) * 20 + 120)) node "$DAPI_CYCLE" -w "$WARMUP" "$DAPI_SOCK" "$dsock" "$N" \
         >"$OUT/dockerapi-cycle.tsv" 2>"$TMP/dapi.cycle.err" </dev/null || st=$?
     if ((st != 0)); then
         STARTUP_FAILED+=("dockerode cycle: exit $st: $(grep -m1 . "$TMP/dapi.cycle.err" | head -c 200)")
-        grep -c . "$TMP/dapi.cycle.err" >/dev/null && cp "$TMP/dapi.cycle.err" "$OUT/dockerapi-cycle.err"
+        if [[ -s $TMP/dapi.cycle.err ]]; then cp "$TMP/dapi.cycle.err" "$OUT/dockerapi-cycle.err"; fi
     fi
     awk -F'\t' '$1 == "sbx" && $3 == "ok" { print $2 }' "$OUT/dockerapi-cycle.tsv" >"$f"
     read -r n m p < <(dapi_summary "$f")

@@ -142,7 +142,7 @@ engine_rows() {
     want crun && keys+=(crun)
     want runc && keys+=(runc)
     want podman && keys+=(podman-crun podman-runc)
-    want docker && keys+=(docker)
+    { want docker || want dockerapi; } && keys+=(docker)
     ((${#keys[@]})) || return 0
     note "setting up: ${keys[*]} (private dockerd and podman storage, images imported from the rootfs, OCI bundles)"
     engines_up "${keys[@]}"
@@ -159,6 +159,8 @@ engine_rows() {
             s_cmd "${title[$k]}" "$wl" - "${BENG_NOTE[$k]:-}" "${BENG_ARGV[@]}"
         done
     done
+    # The Docker API server's rows next to docker run (tools/benchlib/dockerapi.sh).
+    if want dockerapi; then dapi_rows; fi
     # sbx's docker and podman drivers (the exec rows) use the same private
     # dockerd and podman store.
     [[ -z $BENG_DOCKER_HOST ]] || export DOCKER_HOST=$BENG_DOCKER_HOST

@@ -95,7 +95,7 @@ static void *pump_main(void *arg)
 	int code = dapi_proc_exit_code(p);
 	bool oom = p->rc == 0 && p->res.oom_killed;
 	pthread_mutex_lock(&c->mu);
-	if (p->rc < 0)
+	if (p->rc < 0 && !c->remove_pending)
 		snprintf(c->error, sizeof(c->error), "%s", p->err.msg);
 	/* Execs die with the main process, as in Docker. */
 	for (dapi_exec *x = c->execs; x; x = x->next)
@@ -110,7 +110,7 @@ static void *pump_main(void *arg)
 	sbx_closep(&c->stdin_r);
 	dapi_proc_free(p);
 	dapi_proc_init(p);
-	c->exit_code = code;
+	c->exit_code = c->remove_pending && p->rc < 0 ? 137 : code;
 	c->oom_killed = oom;
 	c->finished_ns = realtime_ns();
 	if (c->state == DAPI_RUNNING)

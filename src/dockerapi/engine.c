@@ -535,6 +535,10 @@ int dapi_ctr_remove(dapi_ctr *c, bool force, int *status, sbx_error *err)
 	if (c->state == DAPI_RUNNING) {
 		c->remove_pending = true;
 		dapi_proc_signal(&c->main, SIGKILL);
+		/* Its sandbox goes anyway: end everything in it at once (its
+		 * init killed), rather than the main process's tree first. */
+		if (c->sb && c->sb->drv->owned_stop)
+			c->sb->drv->owned_stop(c->sb);
 		/* The pump sees it end and releases the sandbox. */
 		while (c->state == DAPI_RUNNING)
 			pthread_cond_wait(&c->cv, &c->mu);

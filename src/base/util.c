@@ -147,6 +147,30 @@ ssize_t sbx_read_fileat(int dirfd, const char *name, char *buf, size_t cap, sbx_
 	return (ssize_t)len;
 }
 
+void sbx_cond_init(pthread_cond_t *c)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+void sbx_cond_wait_ns(pthread_cond_t *c, pthread_mutex_t *m, uint64_t ns)
+{
+	uint64_t abs = sbx_now_ns() + ns;
+	struct timespec ts = {.tv_sec = (time_t)(abs / 1000000000ull),
+			      .tv_nsec = (long)(abs % 1000000000ull)};
+	pthread_cond_timedwait(c, m, &ts);
+}
+
+int64_t sbx_realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 uint64_t sbx_now_ns(void)
 {
 	struct timespec ts;

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +131,14 @@ void sbx_clone_lock_reset(void); /* in a child forked with the lock held */
 /* mkdir -p (missing parents made with mode too). 0, or -SBX_E_SYSTEM with
  * err ("cannot create DIR: <strerror>", DIR the one that failed). */
 int sbx_mkdir_p(const char *path, mode_t mode, sbx_error *err);
+
+/* A condition variable on the monotonic clock, and a wait on it of at
+ * most ns nanoseconds (spurious wake-ups are the caller's loop's). */
+void sbx_cond_init(pthread_cond_t *c);
+void sbx_cond_wait_ns(pthread_cond_t *c, pthread_mutex_t *m, uint64_t ns);
+
+/* Wall clock (CLOCK_REALTIME) in nanoseconds since the epoch. */
+int64_t sbx_realtime_ns(void);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t sbx_now_ns(void);

@@ -210,7 +210,7 @@ int sbx_cli_serve(int argc, char **argv)
 		return sbx_cli_error("out of memory");
 	}
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
+	sbx_cond_init(&s->cv);
 	dapi_opts eo = {0};
 	eo.socket = sock;
 	eo.group = o.group;
@@ -265,16 +265,8 @@ int sbx_cli_serve(int argc, char **argv)
 		dapi_engine_stop(&s->eng);
 		pthread_mutex_lock(&s->mu);
 		uint64_t deadline = sbx_deadline_ns(sbx_now_ns(), 10000);
-		while (s->n > 0 && sbx_now_ns() < deadline) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 100000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			pthread_cond_timedwait(&s->cv, &s->mu, &ts);
-		}
+		while (s->n > 0 && sbx_now_ns() < deadline)
+			sbx_cond_wait_ns(&s->cv, &s->mu, 100000000);
 		bool left = s->n > 0;
 		pthread_mutex_unlock(&s->mu);
 		if (!left)

@@ -15,7 +15,7 @@ static void jstr(sbx_buf *b, const char *s)
 	sbx_json_string(b, s ? s : "", s ? strlen(s) : 0);
 }
 
-static void jstrv(sbx_buf *b, char *const *v)
+void dapi_json_strv(sbx_buf *b, char *const *v)
 {
 	if (!v) {
 		sbx_buf_puts(b, "null");
@@ -42,6 +42,14 @@ void dapi_json_time(sbx_buf *b, int64_t ns)
 	char base[32];
 	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
 	sbx_buf_printf(b, "\"%s.%09lldZ\"", base, (long long)(ns % 1000000000));
+}
+
+/* The container's name as Docker shows it: "/NAME". */
+static void jname(sbx_buf *b, const dapi_ctr *c)
+{
+	char nm[132];
+	snprintf(nm, sizeof(nm), "/%s", c->name);
+	jstr(b, nm);
 }
 
 static void labels(sbx_buf *b, const dapi_spec *s)
@@ -85,7 +93,7 @@ void dapi_ctr_inspect_json(sbx_buf *b, const dapi_ctr *c)
 	sbx_buf_puts(b, ",\"Path\":");
 	jstr(b, c->argv[0]);
 	sbx_buf_puts(b, ",\"Args\":");
-	jstrv(b, c->argv + 1);
+	dapi_json_strv(b, c->argv + 1);
 	sbx_buf_printf(b,
 		       ",\"State\":{\"Status\":\"%s\",\"Running\":%s,\"Paused\":false,"
 		       "\"Restarting\":false,\"OOMKilled\":%s,\"Dead\":false,\"Pid\":%d,"
@@ -101,9 +109,7 @@ void dapi_ctr_inspect_json(sbx_buf *b, const dapi_ctr *c)
 		       "},\"Image\":\"%s\",\"ResolvConfPath\":\"\",\"HostnamePath\":\"\","
 		       "\"HostsPath\":\"\",\"LogPath\":\"\",\"Name\":",
 		       c->img.id);
-	char nm[132];
-	snprintf(nm, sizeof(nm), "/%s", c->name);
-	jstr(b, nm);
+	jname(b, c);
 	sbx_buf_printf(
 	    b,
 	    ",\"RestartCount\":%llu,\"Driver\":\"sbx\",\"Platform\":\"linux\","
@@ -151,15 +157,15 @@ void dapi_ctr_inspect_json(sbx_buf *b, const dapi_ctr *c)
 		       "\"Tty\":%s,\"OpenStdin\":%s,\"StdinOnce\":%s,\"Env\":",
 		       c->spec.tty ? "true" : "false", c->spec.open_stdin ? "true" : "false",
 		       c->spec.stdin_once ? "true" : "false");
-	jstrv(b, c->env);
+	dapi_json_strv(b, c->env);
 	sbx_buf_puts(b, ",\"Cmd\":");
-	jstrv(b, c->spec.cmd ? c->spec.cmd : c->spec.entrypoint_set ? NULL : c->img.cmd);
+	dapi_json_strv(b, c->spec.cmd ? c->spec.cmd : c->spec.entrypoint_set ? NULL : c->img.cmd);
 	sbx_buf_puts(b, ",\"Image\":");
 	jstr(b, c->spec.image);
 	sbx_buf_puts(b, ",\"Volumes\":null,\"WorkingDir\":");
 	jstr(b, c->spec.workdir && c->spec.workdir[0] ? c->spec.workdir : c->img.workdir);
 	sbx_buf_puts(b, ",\"Entrypoint\":");
-	jstrv(b, c->spec.entrypoint_set ? c->spec.entrypoint : c->img.entrypoint);
+	dapi_json_strv(b, c->spec.entrypoint_set ? c->spec.entrypoint : c->img.entrypoint);
 	sbx_buf_puts(b, ",\"OnBuild\":null,\"Labels\":");
 	labels(b, &c->spec);
 	sbx_buf_printf(
@@ -173,10 +179,7 @@ void dapi_ctr_inspect_json(sbx_buf *b, const dapi_ctr *c)
 
 static void status_text(char *out, size_t cap, const dapi_ctr *c)
 {
-	int64_t now;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	int64_t now = sbx_realtime_ns();
 	int64_t since = c->state == DAPI_RUNNING ? c->started_ns : c->finished_ns;
 	int64_t s = since > 0 && now > since ? (now - since) / 1000000000 : 0;
 	char ago[48];
@@ -202,9 +205,7 @@ static void status_text(char *out, size_t cap, const dapi_ctr *c)
 void dapi_ctr_list_json(sbx_buf *b, const dapi_ctr *c)
 {
 	sbx_buf_printf(b, "{\"Id\":\"%s\",\"Names\":[", c->id);
-	char nm[132];
-	snprintf(nm, sizeof(nm), "/%s", c->name);
-	jstr(b, nm);
+	jname(b, c);
 	sbx_buf_puts(b, "],\"Image\":");
 	jstr(b, c->spec.image);
 	sbx_buf_printf(b, ",\"ImageID\":\"%s\",\"Command\":", c->img.id);
@@ -261,9 +262,7 @@ static void cpu_block(sbx_buf *b, int64_t usage_us, uint64_t sys_ns, long ncpu)
 void dapi_stats_sample(dapi_ctr *c, dapi_stats *s)
 {
 	memset(s, 0, sizeof(*s));
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	s->read_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	s->read_ns = sbx_realtime_ns();
 	s->system_ns = system_cpu_ns();
 	s->cpu_us = -1;
 	s->pids = -1;
@@ -303,9 +302,7 @@ void dapi_stats_json(sbx_buf *b, const dapi_ctr *c, const dapi_stats *now, const
 		       ",\"memory_stats\":{\"usage\":%llu,\"limit\":%llu,\"stats\":{}},"
 		       "\"blkio_stats\":{},\"num_procs\":0,\"storage_stats\":{},\"name\":",
 		       (unsigned long long)now->mem, (unsigned long long)limit);
-	char nm[132];
-	snprintf(nm, sizeof(nm), "/%s", c->name);
-	jstr(b, nm);
+	jname(b, c);
 	sbx_buf_printf(b, ",\"id\":\"%s\"}", c->id);
 }
 
@@ -323,7 +320,7 @@ void dapi_exec_inspect_json(sbx_buf *b, const dapi_exec *x)
 	sbx_buf_puts(b, ",\"entrypoint\":");
 	jstr(b, x->argv[0]);
 	sbx_buf_puts(b, ",\"arguments\":");
-	jstrv(b, x->argv + 1);
+	dapi_json_strv(b, x->argv + 1);
 	sbx_buf_printf(b,
 		       ",\"privileged\":false,\"user\":\"\"},\"OpenStdin\":%s,\"OpenStderr\":%s,"
 		       "\"OpenStdout\":%s,\"CanRemove\":false,\"ContainerID\":\"%s\","

@@ -5,6 +5,8 @@
 #include "base/buf.h"
 #include "dockerapi/engine.h"
 
+/* A string vector as a JSON array (NULL: null). */
+void dapi_json_strv(sbx_buf *b, char *const *v);
 /* RFC 3339 with nanoseconds, UTC; 0: Go's zero time. */
 void dapi_json_time(sbx_buf *b, int64_t ns);
 /* GET /containers/{id}/json (c->mu held). */

@@ -5,14 +5,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/util.h"
 #include "dockerapi/ctr_log.h"
-
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void wake(dapi_log *l)
 {
@@ -31,7 +25,7 @@ static void append_one(dapi_log *l, int stream, const char *data, size_t len)
 		return; /* out of memory: the bytes are lost, as past the cap */
 	e->next = NULL;
 	e->seq = l->next_seq++;
-	e->ts_ns = realtime_ns();
+	e->ts_ns = sbx_realtime_ns();
 	e->stream = stream;
 	e->len = len;
 	memcpy(e->data, data, len);

@@ -14,13 +14,6 @@
 #include "drivers/driver.h"
 #include "pool/pool.h"
 
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Read what fd has now into the log: false at its end (or error). */
 static bool drain(dapi_ctr *c, int *fd, int stream)
 {
@@ -112,7 +105,7 @@ static void *pump_main(void *arg)
 	dapi_proc_init(p);
 	c->exit_code = c->remove_pending && p->rc < 0 ? 137 : code;
 	c->oom_killed = oom;
-	c->finished_ns = realtime_ns();
+	c->finished_ns = sbx_realtime_ns();
 	if (c->state == DAPI_RUNNING)
 		c->state = DAPI_EXITED;
 	c->exits++;
@@ -192,7 +185,7 @@ int dapi_ctr_start(dapi_ctr *c, int *status, sbx_error *err)
 	}
 	c->py_busy = c->py_busy || c->main.python;
 	c->state = DAPI_RUNNING;
-	c->started_ns = realtime_ns();
+	c->started_ns = sbx_realtime_ns();
 	c->output_done = false;
 	c->oom_killed = false;
 	c->error[0] = 0;
@@ -254,16 +247,7 @@ static bool wait_exit(dapi_ctr *c, uint64_t exits, uint64_t deadline_ns)
 		uint64_t now = sbx_now_ns();
 		if (now >= deadline_ns)
 			return false;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		uint64_t left = deadline_ns - now;
-		ts.tv_sec += (time_t)(left / 1000000000);
-		ts.tv_nsec += (long)(left % 1000000000);
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+		sbx_cond_wait_ns(&c->cv, &c->mu, deadline_ns - now);
 	}
 	return true;
 }
@@ -340,14 +324,7 @@ int dapi_ctr_wait(dapi_ctr *c, const char *cond, int cancel_fd, int *code, char 
 			*status = 0;
 			return sbx_fail(err, SBX_E_STATE, "the client went away");
 		}
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+		sbx_cond_wait_ns(&c->cv, &c->mu, 200000000);
 	}
 	*code = c->exit_code;
 	snprintf(errmsg, errcap, "%s", c->error);

@@ -14,13 +14,6 @@
 #include "pool/pool.h"
 #include "state/store.h"
 
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 const char *dapi_state_name(dapi_state s)
 {
 	switch (s) {
@@ -63,8 +56,8 @@ int dapi_engine_init(dapi_engine *e, const dapi_opts *o, sbx_error *err)
 	memset(e, 0, sizeof(*e));
 	e->opts = *o;
 	pthread_mutex_init(&e->mu, NULL);
-	pthread_cond_init(&e->cv, NULL);
-	e->started_ns = realtime_ns();
+	sbx_cond_init(&e->cv);
+	e->started_ns = sbx_realtime_ns();
 	e->pool_tmpl = o->defaults;
 	e->pool_tmpl.timeout_ms = 0;
 	e->pool_tmpl.net = SBX_NET_LOOPBACK; /* Docker's default network mode */
@@ -239,7 +232,8 @@ static void random_hex(char *out, size_t n)
 	if (f)
 		fclose(f);
 	for (size_t i = 0; i < n; i++)
-		out[i] = hex[(i < got ? raw[i] : (unsigned char)(realtime_ns() >> (i % 32))) & 15];
+		out[i] =
+		    hex[(i < got ? raw[i] : (unsigned char)(sbx_realtime_ns() >> (i % 32))) & 15];
 	out[n] = 0;
 }
 
@@ -359,11 +353,11 @@ int dapi_ctr_create(dapi_engine *e, dapi_spec *spec, const char *name, dapi_ctr 
 	c->refs = 1;
 	c->stdin_r = c->stdin_w = -1;
 	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
+	sbx_cond_init(&c->cv);
 	dapi_proc_init(&c->main);
 	c->spec = *spec;
 	memset(spec, 0, sizeof(*spec));
-	c->created_ns = realtime_ns();
+	c->created_ns = sbx_realtime_ns();
 	int r = dapi_image_find(e->opts.image_dir, c->spec.image, &c->img, err);
 	if (r < 0) {
 		*status = r == -SBX_E_NOTFOUND ? 404 : 500;

@@ -56,6 +56,11 @@ void dapi_spec_free(dapi_spec *s);
 struct sbx_jval;
 /* Docker's zero value: null, false, 0, "", [], or an object of such. */
 bool dapi_json_zero(const struct sbx_jval *v);
+/* body as a JSON object of at most max_values values (sbx_jparse_max). */
+int dapi_json_object(const char *body, size_t len, size_t max_values, struct sbx_jval **out,
+		     sbx_error *err);
+/* A JSON array of strings (no NUL inside) into *out (NULL: null). */
+int dapi_json_strs(const struct sbx_jval *v, const char *what, char ***out, sbx_error *err);
 /* Parse a create body: 0, or -SBX_E_INVALID (400) with err naming the
  * field. Unknown fields are accepted only with Docker's zero value. */
 int dapi_spec_parse(const char *body, size_t len, dapi_spec *s, sbx_error *err);

@@ -9,33 +9,12 @@
 
 #define EXEC_MAX_VALUES 10000
 
-static int strs(const sbx_jval *v, const char *what, char ***out, sbx_error *err)
-{
-	*out = NULL;
-	if (!v || v->type == SBX_J_NULL)
-		return 0;
-	if (v->type != SBX_J_ARR)
-		return sbx_fail(err, SBX_E_INVALID, "%s: not an array of strings", what);
-	_cleanup_free_ const char **a = calloc(v->n + 1, sizeof(char *));
-	if (!a)
-		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
-	for (size_t i = 0; i < v->n; i++) {
-		if (v->items[i].type != SBX_J_STR || strlen(v->items[i].str) != v->items[i].len)
-			return sbx_fail(err, SBX_E_INVALID, "%s: not an array of strings", what);
-		a[i] = v->items[i].str;
-	}
-	*out = dapi_strv_dup(a);
-	return *out ? 0 : sbx_fail(err, SBX_E_SYSTEM, "out of memory");
-}
-
 static int parse(dapi_exec *x, const char *body, size_t len, sbx_error *err)
 {
 	_cleanup_jval_ sbx_jval *root = NULL;
-	int r = sbx_jparse_max(body, len, EXEC_MAX_VALUES, &root, err);
+	int r = dapi_json_object(body, len, EXEC_MAX_VALUES, &root, err);
 	if (r < 0)
-		return sbx_error_wrap(err, r, "invalid JSON");
-	if (root->type != SBX_J_OBJ)
-		return sbx_fail(err, SBX_E_INVALID, "invalid JSON: not an object");
+		return r;
 	for (size_t i = 0; i < root->n; i++) {
 		const char *k = root->keys[i];
 		const sbx_jval *v = &root->items[i];
@@ -51,9 +30,9 @@ static int parse(dapi_exec *x, const char *body, size_t len, sbx_error *err)
 			else if (v->type != SBX_J_NULL)
 				r = sbx_fail(err, SBX_E_INVALID, "%s: not a boolean", k);
 		} else if (strcmp(k, "Cmd") == 0) {
-			r = strs(v, "Cmd", &x->argv, err);
+			r = dapi_json_strs(v, "Cmd", &x->argv, err);
 		} else if (strcmp(k, "Env") == 0) {
-			r = strs(v, "Env", &x->env, err);
+			r = dapi_json_strs(v, "Env", &x->env, err);
 			for (size_t j = 0; r == 0 && x->env && x->env[j]; j++)
 				if (!strchr(x->env[j], '=') || x->env[j][0] == '=')
 					r = sbx_fail(err, SBX_E_INVALID, "Env: %s: not NAME=VALUE",

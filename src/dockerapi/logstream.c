@@ -131,6 +131,25 @@ static uint64_t tail_start(const dapi_ctr *c, const dapi_log_opts *o)
 	return c->log.next_seq;
 }
 
+/* The client's bytes to the container's stdin (a non-blocking pipe): a
+ * main process that does not read them within 5 s loses them. */
+static void stdin_write(int fd, const char *d, size_t n)
+{
+	for (size_t off = 0; off < n;) {
+		ssize_t w = write(fd, d + off, n - off);
+		if (w > 0) {
+			off += (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd p = {fd, POLLOUT, 0};
+			if (poll(&p, 1, 5000) > 0)
+				continue;
+		}
+		return;
+	}
+}
+
 int dapi_log_stream(dapi_ctr *c, dapi_conn *conn, const dapi_log_opts *o)
 {
 	out_ctx x = {conn, o, !o->hijacked, true};
@@ -156,22 +175,8 @@ int dapi_log_stream(dapi_ctr *c, dapi_conn *conn, const dapi_log_opts *o)
 	if (o->stdin_from >= 0)
 		dapi_conn_take_buffered(conn, &pre, &npre);
 	pthread_mutex_unlock(&c->mu);
-	if (stdin_w >= 0 && npre) {
-		/* bytes that came with the request: bounded blocking write */
-		for (size_t off = 0; off < npre;) {
-			ssize_t w = write(stdin_w, pre + off, npre - off);
-			if (w > 0) {
-				off += (size_t)w;
-				continue;
-			}
-			if (w < 0 && errno == EAGAIN) {
-				struct pollfd p = {stdin_w, POLLOUT, 0};
-				if (poll(&p, 1, 5000) > 0)
-					continue;
-			}
-			break;
-		}
-	}
+	if (stdin_w >= 0 && npre)
+		stdin_write(stdin_w, pre, npre); /* bytes that came with the request */
 	bool client_eof = stdin_w < 0;
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
@@ -196,20 +201,7 @@ int dapi_log_stream(dapi_ctr *c, dapi_conn *conn, const dapi_log_opts *o)
 				char buf[16384];
 				ssize_t r = recv(conn->fd, buf, sizeof(buf), MSG_DONTWAIT);
 				if (r > 0) {
-					for (ssize_t off = 0; off < r;) {
-						ssize_t w =
-						    write(stdin_w, buf + off, (size_t)(r - off));
-						if (w > 0) {
-							off += w;
-							continue;
-						}
-						if (w < 0 && errno == EAGAIN) {
-							struct pollfd q = {stdin_w, POLLOUT, 0};
-							if (poll(&q, 1, 5000) > 0)
-								continue;
-						}
-						break;
-					}
+					stdin_write(stdin_w, buf, (size_t)r);
 				} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
 					client_eof = true;
 					sbx_closep(&stdin_w);

@@ -463,6 +463,14 @@ static int h_stats(dapi_ctr *ctr, dapi_conn *c, dapi_req *r)
 	return CLOSE;
 }
 
+/* 204 done, 304 nothing to do (already started/stopped), or the error. */
+static int done_or_304(dapi_conn *c, const dapi_req *r, int opr, int status, const sbx_error *err)
+{
+	if (opr < 0 && status != 304)
+		return fail(c, r, status, err);
+	return dapi_respond_empty(c, r, opr < 0 ? 304 : 204) < 0 ? CLOSE : KEEP;
+}
+
 static int h_ctr_action(dapi_engine *e, dapi_conn *c, dapi_req *r, const char *id,
 			const char *action)
 {
@@ -480,12 +488,7 @@ static int h_ctr_action(dapi_engine *e, dapi_conn *c, dapi_req *r, const char *i
 	if (post && !strcmp(action, "start")) {
 		dapi_body_discard(c, r, JSON_BODY_MAX, &err);
 		opr = dapi_ctr_start(ctr, &status, &err);
-		if (opr < 0 && status == 304)
-			rc = dapi_respond_empty(c, r, 304) < 0 ? CLOSE : KEEP;
-		else if (opr < 0)
-			rc = fail(c, r, status, &err);
-		else
-			rc = dapi_respond_empty(c, r, 204) < 0 ? CLOSE : KEEP;
+		rc = done_or_304(c, r, opr, status, &err);
 	} else if (post && !strcmp(action, "kill")) {
 		_cleanup_free_ char *s = NULL;
 		dapi_query(r, "signal", &s);
@@ -506,12 +509,7 @@ static int h_ctr_action(dapi_engine *e, dapi_conn *c, dapi_req *r, const char *i
 		int64_t t = query_int(r, "t", -1);
 		opr = !strcmp(action, "stop") ? dapi_ctr_stop(ctr, t, &status, &err)
 					      : dapi_ctr_restart(ctr, t, &status, &err);
-		if (opr < 0 && status == 304)
-			rc = dapi_respond_empty(c, r, 304) < 0 ? CLOSE : KEEP;
-		else if (opr < 0)
-			rc = fail(c, r, status, &err);
-		else
-			rc = dapi_respond_empty(c, r, 204) < 0 ? CLOSE : KEEP;
+		rc = done_or_304(c, r, opr, status, &err);
 	} else if (post && !strcmp(action, "wait")) {
 		rc = h_wait(ctr, c, r);
 	} else if (post && !strcmp(action, "attach")) {
@@ -621,27 +619,12 @@ out:
 
 /* ---- images ---------------------------------------------------------------------- */
 
-static void json_strv(sbx_buf *b, char *const *v)
-{
-	if (!v) {
-		sbx_buf_puts(b, "null");
-		return;
-	}
-	sbx_buf_puts(b, "[");
-	for (size_t i = 0; v[i]; i++) {
-		if (i)
-			sbx_buf_puts(b, ",");
-		sbx_json_string(b, v[i], strlen(v[i]));
-	}
-	sbx_buf_puts(b, "]");
-}
-
 /* An image as GET /images/json lists it (Created: unix time) or as
  * GET /images/{name}/json shows it (Created: RFC 3339, and its config). */
 static void image_json(sbx_buf *b, const dapi_image *img, bool inspect)
 {
 	sbx_buf_printf(b, "{\"Id\":\"%s\",\"ParentId\":\"\",\"RepoTags\":", img->id);
-	json_strv(b, img->tags);
+	dapi_json_strv(b, img->tags);
 	sbx_buf_puts(b, ",\"RepoDigests\":[],\"Created\":");
 	if (inspect)
 		dapi_json_time(b, img->created * 1000000000);
@@ -654,11 +637,11 @@ static void image_json(sbx_buf *b, const dapi_image *img, bool inspect)
 		return;
 	}
 	sbx_buf_puts(b, ",\"Os\":\"linux\",\"Architecture\":\"amd64\",\"Config\":{\"Env\":");
-	json_strv(b, img->env);
+	dapi_json_strv(b, img->env);
 	sbx_buf_puts(b, ",\"Cmd\":");
-	json_strv(b, img->cmd);
+	dapi_json_strv(b, img->cmd);
 	sbx_buf_puts(b, ",\"Entrypoint\":");
-	json_strv(b, img->entrypoint);
+	dapi_json_strv(b, img->entrypoint);
 	sbx_buf_puts(b, ",\"WorkingDir\":");
 	sbx_json_string(b, img->workdir ? img->workdir : "",
 			img->workdir ? strlen(img->workdir) : 0);

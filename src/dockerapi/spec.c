@@ -53,30 +53,32 @@ void dapi_spec_free(dapi_spec *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* A string slice: a JSON array of strings or one string; NULL stays NULL. */
-static int strslice(const sbx_jval *v, const char *what, char ***out, sbx_error *err)
+int dapi_json_strs(const sbx_jval *v, const char *what, char ***out, sbx_error *err)
 {
 	*out = NULL;
 	if (!v || v->type == SBX_J_NULL)
 		return 0;
-	if (v->type == SBX_J_STR) {
-		const char *one[] = {v->str, NULL};
-		*out = dapi_strv_dup(one);
-	} else if (v->type == SBX_J_ARR) {
-		_cleanup_free_ const char **a = calloc(v->n + 1, sizeof(char *));
-		if (!a)
-			return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
-		for (size_t i = 0; i < v->n; i++) {
-			if (v->items[i].type != SBX_J_STR ||
-			    strlen(v->items[i].str) != v->items[i].len)
-				return sbx_fail(err, SBX_E_INVALID, "%s: not an array of strings",
-						what);
-			a[i] = v->items[i].str;
-		}
-		*out = dapi_strv_dup(a);
-	} else {
+	if (v->type != SBX_J_ARR)
 		return sbx_fail(err, SBX_E_INVALID, "%s: not an array of strings", what);
+	_cleanup_free_ const char **a = calloc(v->n + 1, sizeof(char *));
+	if (!a)
+		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	for (size_t i = 0; i < v->n; i++) {
+		if (v->items[i].type != SBX_J_STR || strlen(v->items[i].str) != v->items[i].len)
+			return sbx_fail(err, SBX_E_INVALID, "%s: not an array of strings", what);
+		a[i] = v->items[i].str;
 	}
+	*out = dapi_strv_dup(a);
+	return *out ? 0 : sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+}
+
+/* A string slice: a JSON array of strings or one string; NULL stays NULL. */
+static int strslice(const sbx_jval *v, const char *what, char ***out, sbx_error *err)
+{
+	if (!v || v->type != SBX_J_STR)
+		return dapi_json_strs(v, what, out, err);
+	const char *one[] = {v->str, NULL};
+	*out = dapi_strv_dup(one);
 	return *out ? 0 : sbx_fail(err, SBX_E_SYSTEM, "out of memory");
 }
 
@@ -350,15 +352,26 @@ static int parse_labels(dapi_spec *s, const sbx_jval *v, sbx_error *err)
 	return s->label_keys && s->label_vals ? 0 : sbx_fail(err, SBX_E_SYSTEM, "out of memory");
 }
 
+int dapi_json_object(const char *body, size_t len, size_t max_values, sbx_jval **out,
+		     sbx_error *err)
+{
+	int r = sbx_jparse_max(body, len, max_values, out, err);
+	if (r < 0)
+		return sbx_error_wrap(err, r, "invalid JSON");
+	if ((*out)->type != SBX_J_OBJ) {
+		sbx_jfreep(out);
+		return sbx_fail(err, SBX_E_INVALID, "invalid JSON: not an object");
+	}
+	return 0;
+}
+
 int dapi_spec_parse(const char *body, size_t len, dapi_spec *s, sbx_error *err)
 {
 	memset(s, 0, sizeof(*s));
 	_cleanup_jval_ sbx_jval *root = NULL;
-	int r = sbx_jparse_max(body, len, SPEC_MAX_VALUES, &root, err);
+	int r = dapi_json_object(body, len, SPEC_MAX_VALUES, &root, err);
 	if (r < 0)
-		return sbx_error_wrap(err, r, "invalid JSON");
-	if (root->type != SBX_J_OBJ)
-		return sbx_fail(err, SBX_E_INVALID, "invalid JSON: not an object");
+		return r;
 	for (size_t i = 0; i < root->n; i++) {
 		const char *k = root->keys[i];
 		const sbx_jval *v = &root->items[i];

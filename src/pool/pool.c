@@ -72,14 +72,6 @@ static uint32_t total(const sbx_pool *p)
 static void push(node **list, node *n);
 
 /* Wait on c (a CLOCK_MONOTONIC condition) at most ns; under m. */
-static void cond_wait_ns(pthread_cond_t *c, pthread_mutex_t *m, uint64_t ns)
-{
-	uint64_t abs = sbx_now_ns() + ns;
-	struct timespec ts = {.tv_sec = (time_t)(abs / 1000000000ull),
-			      .tv_nsec = (long)(abs % 1000000000ull)};
-	pthread_cond_timedwait(c, m, &ts);
-}
-
 /* To the worker's list of sandboxes to destroy; under p->mu. */
 static void retire(sbx_pool *p, node *n)
 {
@@ -210,7 +202,7 @@ static void *worker_main(void *arg)
 		uint64_t wake = now + 200 * 1000000ull;
 		if (want && p->retry_at_ns > now && p->retry_at_ns < wake)
 			wake = p->retry_at_ns;
-		cond_wait_ns(&p->work, &p->mu, wake - now);
+		sbx_cond_wait_ns(&p->work, &p->mu, wake - now);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
@@ -250,12 +242,8 @@ SBX_API int sbx_pool_create(const sbx_pool_config *c, sbx_pool **out, sbx_error 
 		}
 	}
 	pthread_mutex_init(&p->mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->changed, &ca);
-	pthread_cond_init(&p->work, &ca);
-	pthread_condattr_destroy(&ca);
+	sbx_cond_init(&p->changed);
+	sbx_cond_init(&p->work);
 	if (pthread_create(&p->worker, NULL, worker_main, p) != 0) {
 		if (p->zy)
 			p->drv->zygote_free(p->zy);
@@ -354,7 +342,7 @@ SBX_API int sbx_pool_acquire(sbx_pool *p, int64_t timeout_ms, sbx_sandbox **out,
 				pthread_mutex_unlock(&p->mu);
 				return sbx_fail(err, SBX_E_STATE, "pool exhausted (%s)", why);
 			}
-			cond_wait_ns(&p->changed, &p->mu, 50 * 1000000ull);
+			sbx_cond_wait_ns(&p->changed, &p->mu, 50 * 1000000ull);
 			continue;
 		}
 		if (timeout_ms > 0) {
@@ -367,7 +355,7 @@ SBX_API int sbx_pool_acquire(sbx_pool *p, int64_t timeout_ms, sbx_sandbox **out,
 						(long long)timeout_ms, why,
 						p->last_error[0] ? ": " : "", p->last_error);
 			}
-			cond_wait_ns(&p->changed, &p->mu, end - now);
+			sbx_cond_wait_ns(&p->changed, &p->mu, end - now);
 		} else {
 			pthread_cond_wait(&p->changed, &p->mu);
 		}

@@ -247,8 +247,9 @@ int sbx_cli_serve(int argc, char **argv)
 		close(lfd);
 		unlink(sock);
 	} else {
-		sbx_cli_note("Docker Engine API serving on %s (warm pool of %u)", sock,
-			     eo.pool_size);
+		sbx_cli_note(
+		    "Docker Engine API serving on %s (warm pools of %u: default network, none)",
+		    sock, eo.pool_size);
 		if (s->eng.no_writable_root)
 			sbx_cli_note("containers get a read-only root here: %s", s->eng.why_ro);
 		if (accept_loop(s, lfd, sfd) < 0)

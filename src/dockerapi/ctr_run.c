@@ -163,7 +163,7 @@ int dapi_ctr_start(dapi_ctr *c, int *status, sbx_error *err)
 	const char *cwd = c->spec.workdir && c->spec.workdir[0] ? c->spec.workdir
 			  : c->img.workdir && c->img.workdir[0] ? c->img.workdir
 								: "/";
-	bool python_ok = c->from_pool && !c->spec.tty && !c->spec.open_stdin && !c->py_busy;
+	bool python_ok = c->pool && !c->spec.tty && !c->spec.open_stdin && !c->py_busy;
 	/* OpenStdin: the pipe exists from create (or the last run's end) on,
 	 * so that an attach before start can write to it. */
 	if ((r = dapi_ctr_stdin_pipe(c, err)) < 0) {

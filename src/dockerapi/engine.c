@@ -60,25 +60,31 @@ int dapi_engine_init(dapi_engine *e, const dapi_opts *o, sbx_error *err)
 	e->started_ns = sbx_realtime_ns();
 	e->pool_tmpl = o->defaults;
 	e->pool_tmpl.timeout_ms = 0;
-	e->pool_tmpl.net = SBX_NET_LOOPBACK; /* Docker's default network mode */
 	e->pool_tmpl.root_size = SBX_ROOT_SIZE_DEFAULT;
 	probe_writable_root(e);
 	if (e->no_writable_root)
 		e->pool_tmpl.root_size = 0;
 	if (!o->pool_size)
 		return 0;
-	sbx_pool_config pc;
-	sbx_pool_config_init(&pc);
-	pc.tmpl = e->pool_tmpl;
-	pc.size = o->pool_size;
-	pc.python = true;
-	pc.fork = o->pool_fork;
-	pc.preload = o->preload;
-	pc.acquire_timeout_ms = 0;
-	if (o->max_total)
-		pc.max_total = o->max_total;
-	int r = sbx_pool_create(&pc, &e->pool, err);
-	return r < 0 ? sbx_error_wrap(err, r, "the warm pool") : 0;
+	/* One pool per network mode a client asks for without options:
+	 * Docker's default (a private loopback here) and none. */
+	for (int net = 0; net < DAPI_POOLS; net++) {
+		sbx_pool_config pc;
+		sbx_pool_config_init(&pc);
+		pc.tmpl = e->pool_tmpl;
+		pc.tmpl.net = net == 0 ? SBX_NET_LOOPBACK : SBX_NET_NONE;
+		pc.size = o->pool_size;
+		pc.python = true;
+		pc.fork = o->pool_fork;
+		pc.preload = o->preload;
+		pc.acquire_timeout_ms = 0;
+		if (o->max_total)
+			pc.max_total = o->max_total;
+		int r = sbx_pool_create(&pc, &e->pools[net], err);
+		if (r < 0)
+			return sbx_error_wrap(err, r, "the warm pool");
+	}
+	return 0;
 }
 
 void dapi_ctr_ref(dapi_ctr *c)
@@ -130,8 +136,8 @@ static void ctr_release_sandbox(dapi_ctr *c)
 	c->sb = NULL;
 	if (!sb)
 		return;
-	if (c->from_pool)
-		sbx_pool_release(c->eng->pool, sb);
+	if (c->pool)
+		sbx_pool_release(c->pool, sb);
 	else
 		sbx_owned_destroy(sb);
 }
@@ -295,16 +301,17 @@ static int ctr_config(dapi_ctr *c, int *status, sbx_error *err)
 	return 0;
 }
 
-static bool pool_matches(const dapi_ctr *c)
+/* The pool whose sandboxes have c's options, NULL if none. */
+static sbx_pool *pool_matching(const dapi_ctr *c)
 {
 	const dapi_engine *e = c->eng;
 	const sbx_config *a = &c->cfg, *b = &e->pool_tmpl;
 	const char *ra = a->rootfs ? a->rootfs : sbx_default_rootfs();
 	const char *rb = b->rootfs ? b->rootfs : sbx_default_rootfs();
-	return e->pool && strcmp(ra, rb) == 0 && a->memory_bytes == b->memory_bytes &&
-	       a->cpu_millis == b->cpu_millis && a->pids_max == b->pids_max && a->net == b->net &&
-	       !a->workspace && a->tmp_size == b->tmp_size && !a->hostname &&
-	       a->root_size == b->root_size;
+	bool same = strcmp(ra, rb) == 0 && a->memory_bytes == b->memory_bytes &&
+		    a->cpu_millis == b->cpu_millis && a->pids_max == b->pids_max && !a->workspace &&
+		    a->tmp_size == b->tmp_size && !a->hostname && a->root_size == b->root_size;
+	return same ? e->pools[a->net == SBX_NET_LOOPBACK ? 0 : 1] : NULL;
 }
 
 int dapi_ctr_sandbox_get(dapi_ctr *c, sbx_error *err)
@@ -315,11 +322,11 @@ int dapi_ctr_sandbox_get(dapi_ctr *c, sbx_error *err)
 		ctr_release_sandbox(c);
 	if (c->sb)
 		return 0;
-	c->from_pool = pool_matches(c);
+	c->pool = pool_matching(c);
 	/* At the pool's cap: a sandbox of its own, as for other options. */
-	if (c->from_pool && sbx_pool_acquire(c->eng->pool, 0, &c->sb, err) == 0)
+	if (c->pool && sbx_pool_acquire(c->pool, 0, &c->sb, err) == 0)
 		return 0;
-	c->from_pool = false;
+	c->pool = NULL;
 	if (!c->conf) {
 		c->conf = calloc(1, sizeof(*c->conf));
 		if (!c->conf)
@@ -478,8 +485,9 @@ static void ctr_unlist(dapi_ctr *c)
 
 void dapi_engine_stop(dapi_engine *e)
 {
-	if (e->pool)
-		sbx_pool_stop(e->pool);
+	for (int i = 0; i < DAPI_POOLS; i++)
+		if (e->pools[i])
+			sbx_pool_stop(e->pools[i]);
 	dapi_ctr **all = NULL;
 	size_t n = 0;
 	if (dapi_ctr_all(e, &all, &n) == 0) {
@@ -501,9 +509,11 @@ void dapi_engine_stop(dapi_engine *e)
 void dapi_engine_free(dapi_engine *e)
 {
 	dapi_engine_stop(e);
-	if (e->pool)
-		sbx_pool_destroy(e->pool);
-	e->pool = NULL;
+	for (int i = 0; i < DAPI_POOLS; i++) {
+		if (e->pools[i])
+			sbx_pool_destroy(e->pools[i]);
+		e->pools[i] = NULL;
+	}
 	free(e->ctrs);
 	pthread_mutex_destroy(&e->mu);
 	pthread_cond_destroy(&e->cv);
@@ -533,9 +543,16 @@ int dapi_ctr_remove(dapi_ctr *c, bool force, int *status, sbx_error *err)
 		 * init killed), rather than the main process's tree first. */
 		if (c->sb && c->sb->drv->owned_stop)
 			c->sb->drv->owned_stop(c->sb);
-		/* The pump sees it end and releases the sandbox. */
-		while (c->state == DAPI_RUNNING)
-			pthread_cond_wait(&c->cv, &c->mu);
+		/* Gone for clients now; the pump (which holds a reference)
+		 * sees the end, and the last reference releases the sandbox. */
+		c->exit_code = 137;
+		c->state = DAPI_REMOVING;
+		c->removed = true;
+		pthread_cond_broadcast(&c->cv);
+		dapi_log_wake(&c->log);
+		pthread_mutex_unlock(&c->mu);
+		ctr_unlist(c);
+		return 0;
 	}
 	c->state = DAPI_REMOVING;
 	/* Wait for the pump: it is done when the output is logged and the

@@ -18,6 +18,8 @@
 #include "dockerapi/image.h"
 #include "dockerapi/proc.h"
 
+#define DAPI_POOLS 2
+
 typedef enum {
 	DAPI_CREATED,
 	DAPI_RUNNING,
@@ -81,7 +83,7 @@ typedef struct dapi_ctr {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	dapi_state state;
-	bool from_pool;
+	sbx_pool *pool;		 /* its sandbox is that pool's, NULL: made for it */
 	sbx_config cfg;		 /* the sandbox's (strings borrowed from spec/img/eng) */
 	struct sbx_sbconf *conf; /* a sandbox made for it (not the pool's): its config */
 	sbx_sandbox *sb;	 /* while created or running, NULL once exited */
@@ -136,14 +138,14 @@ struct dapi_engine {
 	pthread_mutex_t mu;
 	dapi_ctr **ctrs;
 	size_t n_ctrs, cap_ctrs;
-	pthread_cond_t cv; /* pumps ended */
-	int pumps;	   /* pump threads running */
-	sbx_pool *pool;	   /* NULL: none */
+	pthread_cond_t cv;	     /* pumps ended */
+	int pumps;		     /* pump threads running */
+	sbx_pool *pools[DAPI_POOLS]; /* default network, none; NULL: no pool */
 	/* The rootfs cannot be idmapped here (docs/runtime.md): roots are
 	 * read-only, and why. */
 	bool no_writable_root;
 	char why_ro[256];
-	sbx_config pool_tmpl;
+	sbx_config pool_tmpl; /* the pools' (net aside) */
 	int64_t started_ns;
 };
 

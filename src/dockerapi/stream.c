@@ -198,7 +198,7 @@ int dapi_exec_begin(dapi_exec *x, int *status, sbx_error *err)
 	x->env = env;
 	env = NULL;
 	int stdin_w = -1;
-	bool python_ok = c->from_pool && !x->tty && !x->attach_stdin && !c->py_busy;
+	bool python_ok = c->pool && !x->tty && !x->attach_stdin && !c->py_busy;
 	int r = dapi_proc_start(&x->proc, c->sb, DAPI_CSTRV(x->argv), DAPI_CSTRV(x->env), cwd,
 				x->attach_stdin, &stdin_w, python_ok, err);
 	if (r < 0) {

@@ -201,7 +201,7 @@ dapi_section() {
     {
         echo "### Docker API (issue 11): sbx serve --docker-api against the private dockerd"
         echo
-        echo "Same machine, same run; \`sbx serve --docker-api SOCKET --size $DAPI_POOL\` (a warm pool of $DAPI_POOL)." \
+        echo "Same machine, same run; \`sbx serve --docker-api SOCKET --size $DAPI_POOL\` (warm pools of $DAPI_POOL, one per network mode)." \
             "Ratio: dockerd's median / ours. The docker CLI rows are rows of the startup table above (same round-robin)."
         echo
         echo "| | workload | runs | median ms | p95 ms | dockerd median ms | dockerd p95 ms | ratio | target |"

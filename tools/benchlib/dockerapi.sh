@@ -6,7 +6,7 @@
 #  - rows of the startup table (dapi_rows, called by engine_rows: in the
 #    same round-robin as every other row): the real docker CLI of the
 #    "docker run" row, with the same argv but our socket ("docker run → sbx
-#    API": --network none, which sbx serves with a sandbox made for it), the
+#    API": --network none, which the `none` warm pool serves), the
 #    issue's `docker run --rm IMAGE python3 -c pass` (Docker's default
 #    network, which the warm pool serves), and `docker version` against
 #    each socket: the CLI's own cost, a floor no server can go below;
@@ -152,7 +152,7 @@ dapi_rows() {
         else
             dargv=(docker -H "$host" run --rm --network none "$BENG_IMAGE" "${WLA[@]}")
         fi
-        s_cmd "$DAPI_T_RUN" "$wl" - "the docker run row's argv (--network none: a sandbox made for it, not the warm pool's), \`sbx serve --docker-api --size $DAPI_POOL\`" \
+        s_cmd "$DAPI_T_RUN" "$wl" - "the docker run row's argv (--network none: the none warm pool), \`sbx serve --docker-api --size $DAPI_POOL\`" \
             "${dargv[@]}"
         s_cmd "$DAPI_T_POOL" "$wl" - "\`docker run --rm IMAGE CMD\` (no --network: Docker's default, which the warm pool serves)" \
             docker -H "$host" run --rm "$BENG_IMAGE" "${WLA[@]}"

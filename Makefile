@@ -173,14 +173,14 @@ layers: all
 	tools/check-layers $(BUILD)
 
 # Builds rootfs/python-numpy when missing; if that fails, its rows say why.
-bench: deps all rootfs
+bench: deps all rootfs dockerapi-deps
 	@[ -d $(NUMPY_ROOTFS) ] || $(MAKE) rootfs-numpy || \
 	  echo "bench: no $(NUMPY_ROOTFS): the numpy rows of tools/bench are not run"
 	tools/bench
 
 # The benchmark as a smoke test (make test): every row once, no figure
 # asserted; fails if a row cannot run, fails, or leaves anything behind.
-bench-smoke: all rootfs rootfs-numpy
+bench-smoke: all rootfs rootfs-numpy dockerapi-deps
 	tools/bench --quick --out $(BUILD)/bench/smoke
 
 install: all

@@ -212,8 +212,6 @@ int sbx_cli_serve(int argc, char **argv)
 	pthread_mutex_init(&s->mu, NULL);
 	sbx_cond_init(&s->cv);
 	dapi_opts eo = {0};
-	eo.socket = sock;
-	eo.group = o.group;
 	eo.pool_size = o.seen & SBX_OPT_SIZE ? o.size : SERVE_POOL_DEFAULT;
 	eo.image_dir = images;
 	eo.defaults = o.cfg;

@@ -109,7 +109,6 @@ static void *pump_main(void *arg)
 	if (c->state == DAPI_RUNNING)
 		c->state = DAPI_EXITED;
 	c->exits++;
-	c->output_done = true;
 	bool autorm = c->spec.auto_remove;
 	bool going = autorm || c->remove_pending;
 	pthread_mutex_unlock(&c->mu);
@@ -186,7 +185,6 @@ int dapi_ctr_start(dapi_ctr *c, int *status, sbx_error *err)
 	c->py_busy = c->py_busy || c->main.python;
 	c->state = DAPI_RUNNING;
 	c->started_ns = sbx_realtime_ns();
-	c->output_done = false;
 	c->oom_killed = false;
 	c->error[0] = 0;
 	c->pump_running = true;

@@ -57,7 +57,6 @@ int dapi_engine_init(dapi_engine *e, const dapi_opts *o, sbx_error *err)
 	e->opts = *o;
 	pthread_mutex_init(&e->mu, NULL);
 	sbx_cond_init(&e->cv);
-	e->started_ns = sbx_realtime_ns();
 	e->pool_tmpl = o->defaults;
 	e->pool_tmpl.timeout_ms = 0;
 	e->pool_tmpl.root_size = SBX_ROOT_SIZE_DEFAULT;
@@ -85,13 +84,6 @@ int dapi_engine_init(dapi_engine *e, const dapi_opts *o, sbx_error *err)
 			return sbx_error_wrap(err, r, "the warm pool");
 	}
 	return 0;
-}
-
-void dapi_ctr_ref(dapi_ctr *c)
-{
-	pthread_mutex_lock(&c->eng->mu);
-	c->refs++;
-	pthread_mutex_unlock(&c->eng->mu);
 }
 
 void dapi_exec_free(dapi_exec *x)
@@ -226,21 +218,6 @@ int dapi_ctr_all(dapi_engine *e, dapi_ctr ***out, size_t *n)
 	pthread_mutex_unlock(&e->mu);
 	*out = v;
 	return 0;
-}
-
-static void random_hex(char *out, size_t n)
-{
-	/* sbx_random_id gives [a-z0-9]; Docker ids are hex */
-	static const char hex[] = "0123456789abcdef";
-	unsigned char raw[64];
-	FILE *f = fopen("/dev/urandom", "re");
-	size_t got = f ? fread(raw, 1, n, f) : 0;
-	if (f)
-		fclose(f);
-	for (size_t i = 0; i < n; i++)
-		out[i] =
-		    hex[(i < got ? raw[i] : (unsigned char)(sbx_realtime_ns() >> (i % 32))) & 15];
-	out[n] = 0;
 }
 
 static bool valid_name(const char *n)
@@ -403,7 +380,7 @@ int dapi_ctr_create(dapi_engine *e, dapi_spec *spec, const char *name, dapi_ctr 
 		ctr_free(c);
 		return -SBX_E_INVALID;
 	}
-	random_hex(c->id, 64);
+	sbx_random_id(c->id, 64); /* 64 hex digits, as Docker's ids */
 	pthread_mutex_lock(&e->mu);
 	if (name && name[0]) {
 		snprintf(c->name, sizeof(c->name), "%s", name[0] == '/' ? name + 1 : name);

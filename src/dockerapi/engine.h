@@ -90,8 +90,7 @@ typedef struct dapi_ctr {
 	int sb_users;		 /* execs running in sb */
 	bool py_busy; /* one process at a time runs through the pre-started interpreter */
 	struct dapi_exec *execs;
-	dapi_proc main; /* the main process while it runs */
-	bool main_started;
+	dapi_proc main;	      /* the main process while it runs */
 	int stdin_r, stdin_w; /* the main process's stdin pipe (OpenStdin), -1 */
 	bool stdin_taken;     /* one attach owns stdin */
 	int exit_code;
@@ -104,7 +103,6 @@ typedef struct dapi_ctr {
 	bool removed;
 	bool remove_pending; /* a remove killed it: its sandbox goes, no reaping */
 	dapi_log log;
-	bool output_done; /* the current run's output has all been logged */
 } dapi_ctr;
 
 typedef struct dapi_exec {
@@ -114,7 +112,6 @@ typedef struct dapi_exec {
 	char **argv, **env;
 	char *workdir;
 	bool tty, attach_stdin, attach_stdout, attach_stderr;
-	int64_t console_h, console_w;
 	int stdin_w; /* its stdin pipe between begin and stream, -1 */
 	/* under ctr->mu */
 	bool running, ended, started;
@@ -123,8 +120,6 @@ typedef struct dapi_exec {
 } dapi_exec;
 
 typedef struct dapi_opts {
-	const char *socket;
-	const char *group; /* NULL: 0600 root */
 	uint32_t pool_size;
 	const char *image_dir;
 	sbx_config defaults; /* limits for containers that set none */
@@ -146,7 +141,6 @@ struct dapi_engine {
 	bool no_writable_root;
 	char why_ro[256];
 	sbx_config pool_tmpl; /* the pools' (net aside) */
-	int64_t started_ns;
 };
 
 int dapi_engine_init(dapi_engine *e, const dapi_opts *o, sbx_error *err);
@@ -193,7 +187,6 @@ void dapi_exec_free(dapi_exec *x);
 
 /* Internal to the engine's files. */
 int dapi_ctr_sandbox_get(dapi_ctr *c, sbx_error *err); /* c->mu held: c->sb set */
-void dapi_ctr_ref(dapi_ctr *c);
-int dapi_ctr_stdin_pipe(dapi_ctr *c, sbx_error *err); /* c->mu held */
+int dapi_ctr_stdin_pipe(dapi_ctr *c, sbx_error *err);  /* c->mu held */
 
 #endif

@@ -56,14 +56,8 @@ static int parse(dapi_exec *x, const char *body, size_t len, sbx_error *err)
 			if (v->type == SBX_J_BOOL && v->b)
 				r = sbx_fail(err, SBX_E_INVALID,
 					     "Privileged exec is not supported by sbx");
-		} else if (strcmp(k, "ConsoleSize") == 0) {
-			if (v->type == SBX_J_ARR && v->n == 2 && v->items[0].is_int &&
-			    v->items[1].is_int) {
-				x->console_h = v->items[0].i;
-				x->console_w = v->items[1].i;
-			}
-		} else if (strcmp(k, "DetachKeys") == 0) {
-			/* accepted: there is no terminal to detach from */
+		} else if (strcmp(k, "ConsoleSize") == 0 || strcmp(k, "DetachKeys") == 0) {
+			/* accepted: there is no terminal to size or detach from */
 		} else if (!dapi_json_zero(v)) {
 			r = sbx_fail(err, SBX_E_INVALID, "%s is not supported by sbx", k);
 		}
@@ -99,22 +93,7 @@ int dapi_exec_create(dapi_ctr *c, const char *body, size_t len, dapi_exec **out,
 		*status = 409;
 		return sbx_fail(err, SBX_E_STATE, "Container %s is not running", c->id);
 	}
-	char hex[65];
-	/* ids: the container's random bytes are not reused: a fresh one */
-	FILE *f = fopen("/dev/urandom", "re");
-	unsigned char raw[32] = {0};
-	if (!f || fread(raw, 1, sizeof(raw), f) != sizeof(raw)) {
-		if (f)
-			fclose(f);
-		pthread_mutex_unlock(&c->mu);
-		dapi_exec_free(x);
-		*status = 500;
-		return sbx_fail(err, SBX_E_SYSTEM, "reading /dev/urandom");
-	}
-	fclose(f);
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
-	memcpy(x->id, hex, sizeof(x->id));
+	sbx_random_id(x->id, 64);
 	x->next = c->execs;
 	c->execs = x;
 	pthread_mutex_unlock(&c->mu);

@@ -118,12 +118,10 @@ static uint64_t tail_start(const dapi_ctr *c, const dapi_log_opts *o)
 {
 	if (o->tail < 0)
 		return c->log.head ? c->log.head->seq : c->log.next_seq;
-	int64_t lines = 0;
 	uint64_t n_wanted = 0;
 	for (const dapi_log_entry *e = c->log.head; e; e = e->next)
 		if (wanted(o, e))
 			n_wanted++;
-	(void)lines;
 	uint64_t skip = n_wanted > (uint64_t)o->tail ? n_wanted - (uint64_t)o->tail : 0;
 	for (const dapi_log_entry *e = c->log.head; e; e = e->next)
 		if (wanted(o, e) && skip-- == 0)

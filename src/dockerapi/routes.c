@@ -477,16 +477,13 @@ static int h_ctr_action(dapi_engine *e, dapi_conn *c, dapi_req *r, const char *i
 	int status = 500;
 	sbx_error err;
 	dapi_ctr *ctr = dapi_ctr_get(e, id, &status, &err);
-	if (!ctr) {
-		dapi_body_discard(c, r, JSON_BODY_MAX, &err);
+	if (!ctr)
 		return fail(c, r, status, &err);
-	}
 	int rc = KEEP;
 	bool post = strcmp(r->method, "POST") == 0, get = strcmp(r->method, "GET") == 0;
 	bool head = strcmp(r->method, "HEAD") == 0, put = strcmp(r->method, "PUT") == 0;
 	int opr = 0;
 	if (post && !strcmp(action, "start")) {
-		dapi_body_discard(c, r, JSON_BODY_MAX, &err);
 		opr = dapi_ctr_start(ctr, &status, &err);
 		rc = done_or_304(c, r, opr, status, &err);
 	} else if (post && !strcmp(action, "kill")) {
@@ -783,7 +780,6 @@ int dapi_route(dapi_engine *e, dapi_conn *c, dapi_req *r)
 	if (r->version[0] && (sscanf(r->version, "%u.%u", &vmaj, &vmin) != 2 || vmaj > 1 ||
 			      (vmaj == 1 && vmin > 41))) {
 		/* 1.42 and above: the client asked for more than we speak */
-		dapi_body_discard(c, r, JSON_BODY_MAX, NULL);
 		sbx_fail(&err, SBX_E_INVALID,
 			 "client version %s is too new. Maximum supported API version is %s",
 			 r->version, DAPI_API_VERSION);
@@ -804,7 +800,6 @@ int dapi_route(dapi_engine *e, dapi_conn *c, dapi_req *r)
 	if (!strcmp(p, "/images/load") && post)
 		return h_load(e, c, r);
 	if (!strcmp(p, "/images/create") && post) {
-		dapi_body_discard(c, r, JSON_BODY_MAX, NULL);
 		sbx_fail(&err, SBX_E_INVALID,
 			 "pulling images is not supported by sbx (no registry access): load the "
 			 "image with docker load");
@@ -857,7 +852,6 @@ int dapi_route(dapi_engine *e, dapi_conn *c, dapi_req *r)
 			return is_exec ? h_exec(e, c, r, idc, slash + 1)
 				       : h_ctr_action(e, c, r, idc, slash + 1);
 	}
-	dapi_body_discard(c, r, JSON_BODY_MAX, NULL);
 	sbx_fail(&err, SBX_E_NOTFOUND, "page not found");
 	return fail(c, r, 404, &err);
 }

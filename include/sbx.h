@@ -24,7 +24,10 @@ extern "C" {
 #define SBX_EXIT_NOEXEC 126
 #define SBX_EXIT_NOTFOUND 127
 
-typedef enum { SBX_NET_NONE = 0, SBX_NET_LOOPBACK = 1 } sbx_net_mode;
+/* NONE: no interface but a down loopback. LOOPBACK: a private loopback.
+ * EGRESS: a private loopback and user-mode networking (slirp4netns) to the
+ * outside, filtered by net_allow (docs/network.md). */
+typedef enum { SBX_NET_NONE = 0, SBX_NET_LOOPBACK = 1, SBX_NET_EGRESS = 2 } sbx_net_mode;
 
 typedef enum { SBX_WS_NONE = 0, SBX_WS_RO = 1, SBX_WS_RW = 2 } sbx_ws_mode;
 
@@ -102,6 +105,19 @@ typedef struct sbx_config {
 	 * many bytes, owned by the sandbox's root and gone with the sandbox.
 	 * The host's rootfs is never written (docs/runtime.md). */
 	uint64_t root_size;
+	/* SBX_NET_EGRESS only (docs/network.md). net_allow: "HOST|CIDR[:PORT]"
+	 * entries (HOST a name or "*.suffix", resolved through the sandbox's
+	 * own resolver). None: every public IPv4 address, never the host's own,
+	 * loopback, private or link-local ones. Given: only those. */
+	const char *const *net_allow;
+	size_t n_net_allow;
+	/* "[HOSTIP:]HOSTPORT:PORT": TCP port HOSTPORT on the host's HOSTIP
+	 * (default 127.0.0.1) forwarded to PORT inside. */
+	const char *const *net_publish;
+	size_t n_net_publish;
+	/* "IP[:PORT]": where the sandbox's DNS queries go (from the host);
+	 * NULL: the host's first nameserver in /etc/resolv.conf. */
+	const char *net_dns;
 } sbx_config;
 
 /* The CLI's --writable-root without a size: the upper layer's tmpfs cap

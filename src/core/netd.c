@@ -437,3 +437,17 @@ void sbx_netd_forget(sbx_netd *n)
 	sbx_closep(&n->pidfd);
 	n->pid = 0;
 }
+
+int sbx_netd_available(char *detail, size_t cap, sbx_error *err)
+{
+	char slirp[64], nft[64];
+	int r = sbx_netd_find("slirp4netns", "slirp4netns", slirp, sizeof(slirp), err);
+	if (r == 0)
+		r = sbx_netd_find("nft", "nftables", nft, sizeof(nft), err);
+	if (r < 0)
+		return r;
+	if (access("/dev/net/tun", R_OK | W_OK) < 0)
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "--net egress needs /dev/net/tun");
+	snprintf(detail, cap, "%s, %s, /dev/net/tun", slirp, nft);
+	return 0;
+}

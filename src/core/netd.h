@@ -42,4 +42,8 @@ void sbx_netd_stop(sbx_netd *n);
 /* Forget it: it ends with the sandbox (whoever owns that now). */
 void sbx_netd_forget(sbx_netd *n);
 
+/* Can --net egress work here (slirp4netns, nft, /dev/net/tun)? 0 with the
+ * programs found in detail, or -SBX_E_SETUP saying what is missing. */
+int sbx_netd_available(char *detail, size_t cap, sbx_error *err);
+
 #endif

@@ -27,13 +27,14 @@
 
 static void pool_usage(void)
 {
-	fputs("usage: sbx pool serve --socket PATH [--size N] [--max-total N] [--max-age DUR]\n"
-	      "                      [--acquire-timeout DUR|wait] [--python|--no-python]\n"
-	      "                      [--preload MOD,...] [--fresh] [--group NAME]\n"
-	      "                      [sandbox options]\n"
-	      "       sbx pool stats --socket PATH\n"
-	      "       sbx pool cleanup\n",
-	      stderr);
+	fputs(
+	    "usage: sbx pool serve --socket PATH [--size N] [--max-total N] [--max-age DUR]\n"
+	    "                      [--acquire-timeout DUR|wait] [--python|--no-python]\n"
+	    "                      [--preload MOD,...] [--fresh] [--group NAME]\n"
+	    "                      [sandbox options, --net egress, --allow, --dns; no --publish]\n"
+	    "       sbx pool stats --socket PATH\n"
+	    "       sbx pool cleanup\n",
+	    stderr);
 }
 
 static int pool_serve(int argc, char **argv)
@@ -53,6 +54,9 @@ static int pool_serve(int argc, char **argv)
 		rc = sbx_cli_error("pool serve: unexpected argument '%s'", argv[o.cmd_index]);
 	if (!rc && !o.socket)
 		rc = sbx_cli_error("pool serve needs --socket PATH");
+	if (!rc && (o.seen & SBX_OPT_PUBLISH))
+		rc = sbx_cli_error("option --publish is not valid for pool serve: a host port "
+				   "can be published by one sandbox, not by a pool of them");
 	if (!rc && o.size > o.max_total)
 		rc = sbx_cli_error("--size %u exceeds --max-total %u", o.size, o.max_total);
 	if (rc)

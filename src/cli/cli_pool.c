@@ -142,6 +142,41 @@ static int call(const char *sock, sbx_buf *req, sbx_jval **resp_out)
 	return 0;
 }
 
+/* s as one word of a stats line: at most 300 bytes, and none that is not
+ * printable ASCII without spaces (the answer is not trusted to be so). */
+static void put_word(const char *s)
+{
+	for (size_t i = 0; s[i] && i < 300; i++)
+		putchar(s[i] > ' ' && s[i] <= '~' ? s[i] : '?');
+}
+
+/* "net MODE", and with egress "allow ENTRY..." ("-": none) and "dns ADDR"
+ * ("-": the host's). Nothing from a daemon that does not say (older). */
+static void print_net(const sbx_jval *st)
+{
+	const char *net = sbx_jget_str(st, "net"), *dns = sbx_jget_str(st, "dns");
+	if (!net)
+		return;
+	fputs("net ", stdout);
+	put_word(net);
+	putchar('\n');
+	if (strcmp(net, "egress") != 0)
+		return;
+	const sbx_jval *al = sbx_jget(st, "allow");
+	size_t shown = 0;
+	fputs("allow", stdout);
+	for (size_t i = 0; al && al->type == SBX_J_ARR && i < al->n; i++) {
+		if (al->items[i].type != SBX_J_STR)
+			continue;
+		putchar(' ');
+		put_word(al->items[i].str);
+		shown++;
+	}
+	fputs(shown ? "\ndns " : " -\ndns ", stdout);
+	put_word(dns && *dns ? dns : "-");
+	putchar('\n');
+}
+
 static int pool_stats(int argc, char **argv)
 {
 	_cleanup_(sbx_opts_free) sbx_run_opts o;
@@ -173,6 +208,7 @@ static int pool_stats(int argc, char **argv)
 	}
 	const char *mode = sbx_jget_str(st, "mode"), *le = sbx_jget_str(st, "last_error");
 	printf("mode %s\nlast_error %s\n", mode && *mode ? mode : "-", le && *le ? le : "-");
+	print_net(st);
 	return 0;
 }
 

@@ -439,6 +439,66 @@ except OSError as e:
 	drv_expect_no_leftovers
 }
 
+# drv_get_until URL TEXT: within 15 s, URL of 127.0.0.1 answers TEXT.
+drv_get_until() {
+	local i body=
+	for ((i = 0; i < 75; i++)); do
+		body=$(python3 -c 'import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode().strip())' "$1" 2>/dev/null) &&
+			[ "$body" = "$2" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# A named egress sandbox: create saves --net egress, --publish and --dns
+# (inspect and ls --json show them), the published port reaches a server
+# started with exec, before and after stop/start; a config whose network
+# lines were garbled while stopped is refused as broken, and rm -f removes it.
+drv_egress_named() {
+	drv_need "$1"
+	local n port srv
+	n=$(drv_name)
+	port=$(drv_free_port) || fail "no free port on 127.0.0.1"
+	srv='cd /tmp && echo "$1" >index.txt &&
+		nohup python3 -m http.server 8000 --bind 0.0.0.0 >/dev/null 2>&1 &'
+	drv_ok "create --net egress" create "$n" --driver "$DRV" --net egress \
+		--publish "$port:8000" --dns 127.0.0.1
+	drv_ok inspect inspect "$n"
+	grep -qF '"net":"egress","allow":[],"publish":["'"$port"':8000"],"dns":"127.0.0.1"' "$T/out" ||
+		fail_out "inspect does not show the network"
+	drv_ok "exec a server" exec "$n" -- sh -c "$srv" sh first
+	drv_get_until "http://127.0.0.1:$port/index.txt" first ||
+		fail "published port $port did not reach the server"
+	drv_ok stop stop "$n"
+	drv_ok "ls --json" ls --json
+	grep -qF '"state":"stopped"' "$T/out" && grep -qF '"publish":["'"$port"':8000"]' "$T/out" ||
+		fail_out "ls --json of the stopped sandbox lacks its network"
+	drv_ok start start "$n"
+	drv_ok "exec a server again" exec "$n" -- sh -c "$srv" sh second
+	drv_get_until "http://127.0.0.1:$port/index.txt" second ||
+		fail "after stop/start, published port $port did not reach the server"
+	drv_ok "stop again" stop "$n"
+
+	# Garbled, then put back (rm -f of a broken sandbox would not know its
+	# engine, and leave the container).
+	local conf=$SBX_STATE_DIR/sandboxes/$n/config
+	[ -f "$conf" ] || fail "no config at $conf"
+	cp "$conf" "$T/config.saved"
+	printf 'allow=a b\n' >>"$conf"
+	run_sbx inspect "$n"
+	expect_rc 125 "inspect of a garbled config"
+	grep -q "broken.*allow" "$T/err" || fail_out "inspect of a garbled config: no clear error"
+	[ "$(wc -l <"$T/err")" = 1 ] || fail_out "inspect of a garbled config: not one line"
+	run_sbx start "$n"
+	expect_rc 125 "start of a garbled config"
+	cp "$T/config.saved" "$conf"
+	drv_ok "rm -f" rm -f "$n"
+	[ -e "$SBX_STATE_DIR/sandboxes/$n" ] && fail "rm -f left the sandbox's directory"
+	drv_listening "$port" >/dev/null && fail "port $port still listens after rm -f"
+	drv_expect_no_leftovers
+}
+
 # ---------------------------------------------------------------- per driver
 # (the harness finds tests by their literal names)
 
@@ -460,6 +520,7 @@ t_drivers_podman_memory() { drv_memory podman; }
 t_drivers_podman_timeout() { drv_timeout podman; }
 t_drivers_podman_lifecycle() { drv_lifecycle podman; }
 t_drivers_podman_egress() { drv_egress podman; }
+t_drivers_podman_egress_named() { drv_egress_named podman; }
 
 t_drivers_docker_basics() { drv_basics docker; }
 t_drivers_docker_output() { drv_output docker; }

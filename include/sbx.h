@@ -218,6 +218,14 @@ typedef struct sbx_sandbox_info {
 	char workspace[4096];
 	bool own_workspace;	/* workspace lives in the state dir */
 	char workspace_mode[5]; /* "rw", "ro", "none" */
+	/* The saved network configuration. The lists and net_dns (NULL: the
+	 * host's resolver) are borrowed from sb: valid until it is closed. */
+	sbx_net_mode net;
+	const char *const *net_allow;
+	size_t n_net_allow;
+	const char *const *net_publish;
+	size_t n_net_publish;
+	const char *net_dns;
 } sbx_sandbox_info;
 
 void sbx_exec_opts_init(sbx_exec_opts *o);

@@ -294,6 +294,12 @@ SBX_API int sbx_sandbox_info_get(sbx_sandbox *sb, sbx_sandbox_info *info, sbx_er
 		 c->cfg.workspace_mode == SBX_WS_RO   ? "ro"
 		 : c->cfg.workspace_mode == SBX_WS_RW ? "rw"
 						      : "none");
+	info->net = c->cfg.net;
+	info->net_allow = c->cfg.net_allow;
+	info->n_net_allow = c->cfg.n_net_allow;
+	info->net_publish = c->cfg.net_publish;
+	info->n_net_publish = c->cfg.n_net_publish;
+	info->net_dns = c->cfg.net_dns;
 	sb->drv->info(sb, info);
 	return 0;
 }

@@ -27,13 +27,14 @@
 
 static void pool_usage(void)
 {
-	fputs("usage: sbx pool serve --socket PATH [--size N] [--max-total N] [--max-age DUR]\n"
-	      "                      [--acquire-timeout DUR|wait] [--python|--no-python]\n"
-	      "                      [--preload MOD,...] [--fresh] [--group NAME]\n"
-	      "                      [sandbox options]\n"
-	      "       sbx pool stats --socket PATH\n"
-	      "       sbx pool cleanup\n",
-	      stderr);
+	fputs(
+	    "usage: sbx pool serve --socket PATH [--size N] [--max-total N] [--max-age DUR]\n"
+	    "                      [--acquire-timeout DUR|wait] [--python|--no-python]\n"
+	    "                      [--preload MOD,...] [--fresh] [--group NAME]\n"
+	    "                      [sandbox options, --net egress, --allow, --dns; no --publish]\n"
+	    "       sbx pool stats --socket PATH\n"
+	    "       sbx pool cleanup\n",
+	    stderr);
 }
 
 static int pool_serve(int argc, char **argv)
@@ -53,6 +54,9 @@ static int pool_serve(int argc, char **argv)
 		rc = sbx_cli_error("pool serve: unexpected argument '%s'", argv[o.cmd_index]);
 	if (!rc && !o.socket)
 		rc = sbx_cli_error("pool serve needs --socket PATH");
+	if (!rc && (o.seen & SBX_OPT_PUBLISH))
+		rc = sbx_cli_error("option --publish is not valid for pool serve: a host port "
+				   "can be published by one sandbox, not by a pool of them");
 	if (!rc && o.size > o.max_total)
 		rc = sbx_cli_error("--size %u exceeds --max-total %u", o.size, o.max_total);
 	if (rc)
@@ -138,6 +142,41 @@ static int call(const char *sock, sbx_buf *req, sbx_jval **resp_out)
 	return 0;
 }
 
+/* s as one word of a stats line: at most 300 bytes, and none that is not
+ * printable ASCII without spaces (the answer is not trusted to be so). */
+static void put_word(const char *s)
+{
+	for (size_t i = 0; s[i] && i < 300; i++)
+		putchar(s[i] > ' ' && s[i] <= '~' ? s[i] : '?');
+}
+
+/* "net MODE", and with egress "allow ENTRY..." ("-": none) and "dns ADDR"
+ * ("-": the host's). Nothing from a daemon that does not say (older). */
+static void print_net(const sbx_jval *st)
+{
+	const char *net = sbx_jget_str(st, "net"), *dns = sbx_jget_str(st, "dns");
+	if (!net)
+		return;
+	fputs("net ", stdout);
+	put_word(net);
+	putchar('\n');
+	if (strcmp(net, "egress") != 0)
+		return;
+	const sbx_jval *al = sbx_jget(st, "allow");
+	size_t shown = 0;
+	fputs("allow", stdout);
+	for (size_t i = 0; al && al->type == SBX_J_ARR && i < al->n; i++) {
+		if (al->items[i].type != SBX_J_STR)
+			continue;
+		putchar(' ');
+		put_word(al->items[i].str);
+		shown++;
+	}
+	fputs(shown ? "\ndns " : " -\ndns ", stdout);
+	put_word(dns && *dns ? dns : "-");
+	putchar('\n');
+}
+
 static int pool_stats(int argc, char **argv)
 {
 	_cleanup_(sbx_opts_free) sbx_run_opts o;
@@ -169,6 +208,7 @@ static int pool_stats(int argc, char **argv)
 	}
 	const char *mode = sbx_jget_str(st, "mode"), *le = sbx_jget_str(st, "last_error");
 	printf("mode %s\nlast_error %s\n", mode && *mode ? mode : "-", le && *le ? le : "-");
+	print_net(st);
 	return 0;
 }
 

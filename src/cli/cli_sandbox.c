@@ -189,7 +189,36 @@ static void iso_time(int64_t t, char *out, size_t cap)
 		strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* One sandbox as a JSON object. */
+static void str_array(sbx_buf *b, const char *const *v, size_t n)
+{
+	sbx_buf_puts(b, "[");
+	for (size_t k = 0; k < n; k++) {
+		if (k)
+			sbx_buf_puts(b, ",");
+		sbx_json_string(b, v[k], strlen(v[k]));
+	}
+	sbx_buf_puts(b, "]");
+}
+
+/* ,"net":"egress","allow":[...],"publish":[...],"dns":"IP[:PORT]"|null */
+static void net_json(sbx_buf *b, const sbx_sandbox_info *i)
+{
+	sbx_buf_printf(b, ",\"net\":\"%s\",\"allow\":",
+		       i->net == SBX_NET_EGRESS	    ? "egress"
+		       : i->net == SBX_NET_LOOPBACK ? "loopback"
+						    : "none");
+	str_array(b, i->net_allow, i->n_net_allow);
+	sbx_buf_puts(b, ",\"publish\":");
+	str_array(b, i->net_publish, i->n_net_publish);
+	sbx_buf_puts(b, ",\"dns\":");
+	if (i->net_dns)
+		sbx_json_string(b, i->net_dns, strlen(i->net_dns));
+	else
+		sbx_buf_puts(b, "null");
+}
+
+/* One sandbox as a JSON object (i's network lists are borrowed from its
+ * handle, still open). */
 static void info_json(sbx_buf *b, const sbx_sandbox_info *i)
 {
 	char created[32], started[32];
@@ -215,6 +244,7 @@ static void info_json(sbx_buf *b, const sbx_sandbox_info *i)
 	sbx_json_string(b, i->workspace, strlen(i->workspace));
 	sbx_buf_printf(b, ",\"workspace_mode\":\"%s\",\"own_workspace\":%s", i->workspace_mode,
 		       i->own_workspace ? "true" : "false");
+	net_json(b, i);
 	if (i->state == SBX_RUNNING) {
 		sbx_buf_printf(b, ",\"usage\":{\"memory_bytes\":%llu,\"pids\":",
 			       (unsigned long long)i->memory_current);
@@ -278,7 +308,8 @@ int sbx_cli_ls(int argc, char **argv)
 			continue; /* removed meanwhile */
 		if (r == 0) {
 			r = sbx_sandbox_info_get(sb, &i, &err);
-			sbx_sandbox_close(sb);
+			if (r < 0)
+				sbx_sandbox_close(sb);
 		}
 		if (r < 0) {
 			/* Shown, so that it can be removed (sbx rm -f NAME). */
@@ -290,7 +321,9 @@ int sbx_cli_ls(int argc, char **argv)
 			if (shown)
 				sbx_buf_puts(&b, ",");
 			info_json(&b, &i);
+			sbx_sandbox_close(sb);
 		} else {
+			sbx_sandbox_close(sb);
 			char created[32], pid[16] = "-";
 			iso_time(i.created, created, sizeof(created));
 			if (i.state == SBX_RUNNING && i.pid > 0)

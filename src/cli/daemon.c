@@ -325,6 +325,29 @@ static void do_run(conn_arg *c, const sbx_jval *req, bool python)
 	sbx_result_free(&res);
 }
 
+/* The pool's network, as the stats say it: ,"net":"egress","allow":[...],
+ * "dns":"IP[:PORT]" or null. allow and dns only with egress. */
+static void net_json(sbx_buf *b, const sbx_config *t)
+{
+	sbx_buf_printf(b, ",\"net\":\"%s\"",
+		       t->net == SBX_NET_EGRESS	    ? "egress"
+		       : t->net == SBX_NET_LOOPBACK ? "loopback"
+						    : "none");
+	if (t->net != SBX_NET_EGRESS)
+		return;
+	sbx_buf_puts(b, ",\"allow\":[");
+	for (size_t i = 0; i < t->n_net_allow; i++) {
+		if (i)
+			sbx_buf_puts(b, ",");
+		sbx_json_string(b, t->net_allow[i], strlen(t->net_allow[i]));
+	}
+	sbx_buf_puts(b, "],\"dns\":");
+	if (t->net_dns)
+		sbx_json_string(b, t->net_dns, strlen(t->net_dns));
+	else
+		sbx_buf_puts(b, "null");
+}
+
 static void do_stats(conn_arg *c, const sbx_jval *req)
 {
 	sbx_pool_stats st;
@@ -343,6 +366,7 @@ static void do_stats(conn_arg *c, const sbx_jval *req)
 	    st.acquire_p95_ms, st.acquire_p99_ms, st.creating, (unsigned long long)st.waited,
 	    st.fork ? "fork" : "fresh", st.zygote_pid, (unsigned long long)st.zygote_starts);
 	sbx_json_string(&b, st.last_error, strlen(st.last_error));
+	net_json(&b, sbx_pool_template(c->pool));
 	sbx_buf_puts(&b, "}}");
 	reply(c->fd, &b);
 }

@@ -44,6 +44,9 @@ enum opt_id {
 	O_STOPTIMEOUT,
 	O_FRESH,
 	O_WRROOT,
+	O_ALLOW,
+	O_PUBLISH,
+	O_DNS,
 };
 
 #define ARG_OPT 2
@@ -73,6 +76,8 @@ static const struct {
 	{"group", O_GROUP, true},       {"stop-timeout", O_STOPTIMEOUT, true},
 	{"fresh", O_FRESH, false},
 	{"writable-root", O_WRROOT, ARG_OPT},
+	{"allow", O_ALLOW, true},       {"publish", O_PUBLISH, true},
+	{"dns", O_DNS, true},
 };
 /* clang-format on */
 
@@ -95,11 +100,46 @@ static int parse_u32(const char *s, uint32_t max, uint32_t *out)
 	return 0;
 }
 
+/* One more borrowed string in a growable array. */
+static int push(const char ***arr, size_t *n, const char *v)
+{
+	const char **g = realloc(*arr, (*n + 1) * sizeof(*g));
+	if (!g)
+		return -1;
+	*arr = g;
+	g[(*n)++] = v;
+	return 0;
+}
+
+/* Printable ASCII without spaces: what any --allow, --publish or --dns
+ * value is made of (the values themselves are checked with the whole
+ * config, sbx_config_validate). */
+static bool net_word(const char *v)
+{
+	if (!*v || strlen(v) > 300)
+		return false;
+	for (; *v; v++)
+		if (*v <= ' ' || *v > '~')
+			return false;
+	return true;
+}
+
+/* v for a one-line message: at most 64 bytes, unprintable ones as '?'. */
+static const char *shown(const char *v, char *out, size_t cap)
+{
+	size_t i = 0;
+	for (; v[i] && i < 64 && i + 1 < cap; i++)
+		out[i] = v[i] < ' ' || v[i] > '~' ? '?' : v[i];
+	out[i] = '\0';
+	return out;
+}
+
 static int apply(sbx_run_opts *o, enum opt_id id, const char *v, const char *name, char *msg,
 		 size_t cap)
 {
 	sbx_config *c = &o->cfg;
 	uint32_t u;
+	char sv[72];
 	switch (id) {
 	case O_ROOTFS:
 		if (!*v)
@@ -139,8 +179,37 @@ static int apply(sbx_run_opts *o, enum opt_id id, const char *v, const char *nam
 			c->net = SBX_NET_NONE;
 		else if (strcmp(v, "loopback") == 0)
 			c->net = SBX_NET_LOOPBACK;
+		else if (strcmp(v, "egress") == 0)
+			c->net = SBX_NET_EGRESS;
 		else
-			BAD("invalid --net '%s' (none or loopback)", v);
+			BAD("invalid --net '%s' (none, loopback or egress)",
+			    shown(v, sv, sizeof(sv)));
+		return 0;
+	case O_ALLOW:
+		if (!net_word(v))
+			BAD("invalid --allow '%s' (HOST|CIDR[:PORT])", shown(v, sv, sizeof(sv)));
+		if (o->n_allow >= SBX_OPTS_MAX_ALLOW)
+			BAD("too many --allow (at most %d)", SBX_OPTS_MAX_ALLOW);
+		if (push(&o->allow, &o->n_allow, v) < 0)
+			BAD("out of memory");
+		c->net_allow = o->allow;
+		c->n_net_allow = o->n_allow;
+		return 0;
+	case O_PUBLISH:
+		if (!net_word(v))
+			BAD("invalid --publish '%s' ([HOSTIP:]HOSTPORT:PORT)",
+			    shown(v, sv, sizeof(sv)));
+		if (o->n_publish >= SBX_OPTS_MAX_PUBLISH)
+			BAD("too many --publish (at most %d)", SBX_OPTS_MAX_PUBLISH);
+		if (push(&o->publish, &o->n_publish, v) < 0)
+			BAD("out of memory");
+		c->net_publish = o->publish;
+		c->n_net_publish = o->n_publish;
+		return 0;
+	case O_DNS:
+		if (!net_word(v))
+			BAD("invalid --dns '%s' (IP[:PORT])", shown(v, sv, sizeof(sv)));
+		c->net_dns = v;
 		return 0;
 	case O_WORKSPACE:
 		free(o->workspace_dir);
@@ -356,6 +425,8 @@ const char *sbx_opts_disallowed(const sbx_run_opts *o, uint64_t allowed)
 void sbx_opts_free(sbx_run_opts *o)
 {
 	free(o->env);
+	free(o->allow);
+	free(o->publish);
 	free(o->workspace_dir);
 	memset(o, 0, sizeof(*o));
 }

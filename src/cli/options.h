@@ -11,6 +11,8 @@ typedef struct sbx_run_opts {
 	bool json, help, version;
 	const char **env; /* owned array of borrowed strings */
 	size_t n_env;
+	const char **allow, **publish; /* --allow, --publish: likewise */
+	size_t n_allow, n_publish;
 	char *workspace_dir;	  /* owned */
 	int cmd_index;		  /* argv index of the command, argc if none */
 	uint64_t idle_timeout_ms; /* create: --idle-timeout */
@@ -64,12 +66,19 @@ typedef struct sbx_run_opts {
 #define SBX_OPT_STOPTIMEOUT (1ull << 33)
 #define SBX_OPT_FRESH (1ull << 34)
 #define SBX_OPT_WRROOT (1ull << 35)
+#define SBX_OPT_ALLOW (1ull << 36)
+#define SBX_OPT_PUBLISH (1ull << 37)
+#define SBX_OPT_DNS (1ull << 38)
+/* Caps on the repeatable network options (as sbx_net_config_check's). */
+#define SBX_OPTS_MAX_ALLOW 256
+#define SBX_OPTS_MAX_PUBLISH 64
 /* Options that shape a sandbox (run, create, pool serve). */
 #define SBX_OPT_SANDBOX                                                                            \
 	(SBX_OPT_ROOTFS | SBX_OPT_MEMORY | SBX_OPT_CPUS | SBX_OPT_PIDS | SBX_OPT_TIMEOUT |         \
 	 SBX_OPT_OUTPUT | SBX_OPT_TMP | SBX_OPT_NET | SBX_OPT_WORKSPACE | SBX_OPT_ENV |            \
 	 SBX_OPT_CWD | SBX_OPT_HOSTNAME | SBX_OPT_CGPARENT | SBX_OPT_MAPUID | SBX_OPT_MAPGID |     \
-	 SBX_OPT_DRIVER | SBX_OPT_IMAGE | SBX_OPT_WRROOT)
+	 SBX_OPT_DRIVER | SBX_OPT_IMAGE | SBX_OPT_WRROOT | SBX_OPT_ALLOW | SBX_OPT_PUBLISH |       \
+	 SBX_OPT_DNS)
 
 /* The first option in o->seen outside allowed, as "--name", or NULL. */
 const char *sbx_opts_disallowed(const sbx_run_opts *o, uint64_t allowed);

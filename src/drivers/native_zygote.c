@@ -458,11 +458,13 @@ int sbx_native_zygote_new(const sbx_sbconf *conf, const char *preload, uint32_t 
 	*out = NULL;
 	/* Forks cannot each get a workspace, nor a writable root (its lower
 	 * layer is idmapped with the sandbox's own user namespace, made by the
-	 * host; a fork's is made by the zygote), and each gets an id range of
-	 * its own: with a workspace, a writable root or fixed ids the pool is
-	 * made fresh. */
+	 * host; a fork's is made by the zygote), nor egress networking (its
+	 * user-mode stack and filters are set up by the launcher, from the
+	 * host, for each sandbox it starts), and each gets an id range of its
+	 * own: with a workspace, a writable root, egress or fixed ids the pool
+	 * is made fresh. */
 	if ((c->workspace && c->workspace_mode != SBX_WS_NONE) || c->root_size ||
-	    c->map_uid != SBX_MAP_AUTO || c->map_gid != SBX_MAP_AUTO)
+	    c->net == SBX_NET_EGRESS || c->map_uid != SBX_MAP_AUTO || c->map_gid != SBX_MAP_AUTO)
 		return 0;
 	/* Ranges for every sandbox alive at once, and for some being torn
 	 * down, within the kernel's 340 lines of an id map (one: the zygote). */

@@ -115,6 +115,123 @@ void sbx_oci_args_engine(sbx_strv *a, const char *engine, const sbx_oci_host *h)
 	sbx_strv_add(a, "file");
 }
 
+/* "IP[:PORT]" (an IPv6 address in brackets when a port follows): the
+ * address into ip, the port (53 if none) into *port. -1 if it is not of
+ * that shape. */
+static int split_dns(const char *s, char *ip, size_t cap, unsigned *port)
+{
+	const char *end = NULL, *p = NULL;
+	if (s[0] == '[') {
+		end = strchr(s, ']');
+		if (!end || (end[1] && end[1] != ':'))
+			return -1;
+		p = end[1] ? end + 2 : NULL;
+		s++;
+	} else {
+		const char *c = strchr(s, ':');
+		if (c && !strchr(c + 1, ':')) /* one colon: IPv4:PORT */
+			end = c, p = c + 1;
+		else /* none: IPv4; several: a bare IPv6 address */
+			end = s + strlen(s);
+	}
+	size_t n = (size_t)(end - s);
+	if (n == 0 || n >= cap)
+		return -1;
+	memcpy(ip, s, n);
+	ip[n] = '\0';
+	*port = 53;
+	if (p) {
+		uint32_t v = 0;
+		if (!*p || strlen(p) > 5)
+			return -1;
+		for (; *p; p++) {
+			if (*p < '0' || *p > '9')
+				return -1;
+			v = v * 10 + (uint32_t)(*p - '0');
+		}
+		if (v == 0 || v > 65535)
+			return -1;
+		*port = v;
+	}
+	return 0;
+}
+
+/* "[HOSTIP:]HOSTPORT:PORT" as the engines' -p takes it, always with the
+ * host address (theirs is 0.0.0.0, sbx's 127.0.0.1). -1 if it is not of
+ * that shape: one or two colons, an IPv4 address, ports of digits. */
+static int publish_arg(const char *s, char *out, size_t cap)
+{
+	const char *c1 = strchr(s, ':');
+	const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	if (!c1 || (c2 && strchr(c2 + 1, ':')))
+		return -1;
+	const char *ports = c2 ? c1 + 1 : s;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p == '.' && p < ports) || *p == ':'))
+			return -1;
+	if (ports[0] == ':' || (c2 ? c2 : c1)[1] == '\0' || (c2 && c1 == s))
+		return -1;
+	int n = c2 ? snprintf(out, cap, "%s", s) : snprintf(out, cap, "127.0.0.1:%s", s);
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+int sbx_oci_net_check(const char *engine, const sbx_config *cfg, sbx_error *err)
+{
+	if (cfg->net != SBX_NET_EGRESS)
+		return 0;
+	if (cfg->n_net_allow)
+		return sbx_fail(err, SBX_E_INVALID,
+				"--allow is not available with the %s driver: %s cannot enforce "
+				"an egress allowlist (use the native driver, or egress without "
+				"--allow)",
+				engine, engine);
+	char buf[96];
+	unsigned port;
+	if (cfg->net_dns && split_dns(cfg->net_dns, buf, sizeof(buf), &port) < 0)
+		return sbx_fail(err, SBX_E_INVALID, "invalid --dns '%.64s' (IP[:PORT])",
+				cfg->net_dns);
+	if (cfg->net_dns && port != 53)
+		return sbx_fail(err, SBX_E_INVALID,
+				"--dns %.64s: the %s driver cannot use a DNS port other than 53",
+				cfg->net_dns, engine);
+	for (size_t i = 0; i < cfg->n_net_publish; i++)
+		if (publish_arg(cfg->net_publish[i], buf, sizeof(buf)) < 0)
+			return sbx_fail(err, SBX_E_INVALID,
+					"invalid --publish '%.64s' ([HOSTIP:]HOSTPORT:PORT)",
+					cfg->net_publish[i]);
+	return 0;
+}
+
+/* --network and what goes with it: none has only lo (SBX_NET_NONE and
+ * SBX_NET_LOOPBACK alike); egress is docker's default bridge, podman's
+ * slirp4netns (user-mode, as the native driver's) without the host's
+ * loopback nor IPv6. -1 on what sbx_oci_net_check refuses. */
+static int add_net(sbx_strv *a, bool podman, const sbx_config *cfg)
+{
+	sbx_strv_add(a, "--network");
+	if (cfg->net != SBX_NET_EGRESS) {
+		sbx_strv_add(a, "none");
+		return 0;
+	}
+	sbx_strv_add(a,
+		     podman ? "slirp4netns:allow_host_loopback=false,enable_ipv6=false" : "bridge");
+	if (cfg->n_net_allow)
+		return -1;
+	char buf[96];
+	unsigned port;
+	for (size_t i = 0; i < cfg->n_net_publish; i++) {
+		if (publish_arg(cfg->net_publish[i], buf, sizeof(buf)) < 0)
+			return -1;
+		sbx_strv_addf(a, "--publish=%s", buf);
+	}
+	if (cfg->net_dns) {
+		if (split_dns(cfg->net_dns, buf, sizeof(buf), &port) < 0 || port != 53)
+			return -1;
+		sbx_strv_addf(a, "--dns=%s", buf);
+	}
+	return 0;
+}
+
 static void add_env(sbx_strv *a, char *const *env)
 {
 	for (; env && *env; env++) {
@@ -146,9 +263,8 @@ int sbx_oci_args_run(sbx_strv *a, const char *engine, const sbx_config *cfg, con
 	 * when the command dies of signal N (a command as pid 1 could not
 	 * even SIGKILL itself). */
 	sbx_strv_add(a, "--init");
-	/* Both SBX_NET_NONE and SBX_NET_LOOPBACK: "none" has only lo. */
-	sbx_strv_add(a, "--network");
-	sbx_strv_add(a, "none");
+	if (add_net(a, podman, cfg) < 0)
+		return -1; /* caller checks: sbx_oci_net_check */
 	if (cfg->memory_bytes) {
 		sbx_strv_addf(a, "--memory=%llu", (unsigned long long)cfg->memory_bytes);
 		sbx_strv_addf(a, "--memory-swap=%llu", (unsigned long long)cfg->memory_bytes);

@@ -98,7 +98,9 @@ int sbx_oci_host_for(const char *engine, const sbx_config *cfg, sbx_oci_host *h,
 		     size_t ws_cap, sbx_error *err)
 {
 	memset(h, 0, sizeof(*h));
-	int r = sbx_oci_runtime(engine, &h->runtime, err);
+	int r = sbx_oci_net_check(engine, cfg, err);
+	if (r == 0)
+		r = sbx_oci_runtime(engine, &h->runtime, err);
 	if (r < 0)
 		return r;
 	h->nproc = nproc_limit();

@@ -213,6 +213,10 @@ SBX_API int sbx_pool_create(const sbx_pool_config *c, sbx_pool **out, sbx_error 
 	if (c->size > c->max_total || c->max_total == 0)
 		return sbx_fail(err, SBX_E_INVALID, "pool size %u exceeds max total %u", c->size,
 				c->max_total);
+	if (c->tmpl.n_net_publish)
+		return sbx_fail(err, SBX_E_INVALID,
+				"a pool cannot publish ports: a host port can be published by one "
+				"sandbox, not by a pool of them");
 	const sbx_driver *d = sbx_driver_by_name(c->tmpl.driver, err);
 	if (!d)
 		return -SBX_E_INVALID;

@@ -74,19 +74,75 @@ static void point_strings(sbx_sbconf *c)
 	c->cfg.image = c->image[0] ? c->image : NULL;
 	c->cfg.env = (const char *const *)c->env;
 	c->cfg.n_env = c->n_env;
+	c->cfg.net_allow = (const char *const *)c->net_allow;
+	c->cfg.n_net_allow = c->n_net_allow;
+	c->cfg.net_publish = (const char *const *)c->net_publish;
+	c->cfg.n_net_publish = c->n_net_publish;
+	c->cfg.net_dns = c->net_dns[0] ? c->net_dns : NULL;
 	c->cfg.argv = NULL;
+}
+
+/* A copy of s at the end of the NULL-terminated list *v of *n. */
+static int list_add(char ***v, size_t *n, const char *s)
+{
+	char **g = realloc(*v, (*n + 2) * sizeof(char *));
+	if (!g)
+		return -1;
+	*v = g;
+	if (!(g[*n] = strdup(s)))
+		return -1;
+	g[++*n] = NULL;
+	return 0;
+}
+
+static void list_free(char ***v, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free((*v)[i]);
+	free(*v);
+	*v = NULL;
+	*n = 0;
 }
 
 static int add_env(sbx_sbconf *c, const char *kv)
 {
-	char **g = realloc(c->env, (c->n_env + 2) * sizeof(char *));
-	if (!g)
-		return -1;
-	c->env = g;
-	if (!(c->env[c->n_env] = strdup(kv)))
-		return -1;
-	c->env[++c->n_env] = NULL;
-	return 0;
+	return list_add(&c->env, &c->n_env, kv);
+}
+
+/* What an --allow, --publish or --dns value is made of (their syntax is
+ * sbx_config_validate's): printable ASCII, no space, 1 to 300 bytes. */
+static bool net_word(const char *v)
+{
+	size_t n = strlen(v);
+	if (n == 0 || n > 300)
+		return false;
+	for (; *v; v++)
+		if (*v <= ' ' || *v > '~')
+			return false;
+	return true;
+}
+
+/* cfg's network lists and resolver, copied: what the file can hold. */
+static int net_from(sbx_sbconf *c, const sbx_config *cfg, sbx_error *err)
+{
+	if (cfg->n_net_allow > SBX_STORE_MAX_ALLOW || cfg->n_net_publish > SBX_STORE_MAX_PUBLISH)
+		return sbx_fail(err, SBX_E_INVALID,
+				"too many allow (at most %d) or publish (at "
+				"most %d) entries",
+				SBX_STORE_MAX_ALLOW, SBX_STORE_MAX_PUBLISH);
+	for (size_t i = 0; i < cfg->n_net_allow; i++)
+		if (!cfg->net_allow[i] || !net_word(cfg->net_allow[i]))
+			return sbx_fail(err, SBX_E_INVALID, "invalid allow entry %zu", i + 1);
+		else if (list_add(&c->net_allow, &c->n_net_allow, cfg->net_allow[i]) < 0)
+			return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	for (size_t i = 0; i < cfg->n_net_publish; i++)
+		if (!cfg->net_publish[i] || !net_word(cfg->net_publish[i]))
+			return sbx_fail(err, SBX_E_INVALID, "invalid publish entry %zu", i + 1);
+		else if (list_add(&c->net_publish, &c->n_net_publish, cfg->net_publish[i]) < 0)
+			return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	if (cfg->net_dns && !net_word(cfg->net_dns))
+		return sbx_fail(err, SBX_E_INVALID, "invalid dns");
+	return copy_str(c->net_dns, sizeof(c->net_dns), cfg->net_dns, "dns", err);
 }
 
 int sbx_sbconf_from(sbx_sbconf *c, const sbx_config *cfg, sbx_error *err)
@@ -118,6 +174,7 @@ int sbx_sbconf_from(sbx_sbconf *c, const sbx_config *cfg, sbx_error *err)
 	for (size_t i = 0; r == 0 && i < cfg->n_env; i++)
 		if (add_env(c, cfg->env[i]) < 0)
 			r = sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	r = r < 0 ? r : net_from(c, cfg, err);
 	point_strings(c);
 	return r;
 }
@@ -157,7 +214,10 @@ int sbx_sbconf_format(const sbx_sbconf *c, sbx_buf *b, sbx_error *err)
 	sbx_buf_printf(b, "tmp_size=%llu\nroot_size=%llu\nfsize=%llu\nnofile=%u\nnet=%s\n",
 		       (unsigned long long)g->tmp_size, (unsigned long long)g->root_size,
 		       (unsigned long long)g->fsize_limit, g->nofile,
-		       g->net == SBX_NET_LOOPBACK ? "loopback" : "none");
+		       g->net == SBX_NET_EGRESS	    ? "egress"
+		       : g->net == SBX_NET_LOOPBACK ? "loopback"
+						    : "none");
+	put(b, "dns", c->net_dns);
 	put(b, "workspace", c->workspace);
 	sbx_buf_printf(b, "workspace_mode=%s\nown_workspace=%d\n",
 		       g->workspace_mode == SBX_WS_RO	? "ro"
@@ -174,6 +234,10 @@ int sbx_sbconf_format(const sbx_sbconf *c, sbx_buf *b, sbx_error *err)
 		       (unsigned long long)c->idle_timeout_ms);
 	for (size_t i = 0; i < c->n_env; i++)
 		put(b, "env", c->env[i]);
+	for (size_t i = 0; i < c->n_net_allow; i++)
+		put(b, "allow", c->net_allow[i]);
+	for (size_t i = 0; i < c->n_net_publish; i++)
+		put(b, "publish", c->net_publish[i]);
 	return buf_result(b, err);
 }
 
@@ -198,7 +262,8 @@ typedef enum key_kind {
 	K_I64,
 	K_BOOL, /* 0 or 1 */
 	K_STR,	/* char[cap] */
-	K_NET,	/* none, loopback */
+	K_NET,	/* none, loopback, egress */
+	K_WORD, /* char[cap]: empty, or as net_word */
 	K_WS,	/* none, ro, rw */
 	K_LIST, /* may repeat: each value goes to file_spec.list */
 } key_kind;
@@ -213,7 +278,8 @@ typedef struct key_spec {
 typedef struct file_spec {
 	const key_spec *fields;
 	size_t n;
-	int (*list)(void *obj, unsigned line, const char *v, sbx_error *err);
+	/* key: the list's, for files with more than one */
+	int (*list)(void *obj, const char *key, unsigned line, const char *v, sbx_error *err);
 } file_spec;
 
 /* Decimal digits only (no sign, space or empty string), at most max. */
@@ -307,10 +373,25 @@ static int set_field(const file_spec *fs, const key_spec *f, void *obj, unsigned
 		memcpy(at, v, strlen(v) + 1);
 		return 0;
 	case K_NET:
-		if (strcmp(v, "none") != 0 && strcmp(v, "loopback") != 0)
+		if (strcmp(v, "none") != 0 && strcmp(v, "loopback") != 0 &&
+		    strcmp(v, "egress") != 0)
 			return sbx_fail(err, SBX_E_STATE,
-					"line %u: %s=%.40s is not none or loopback", no, f->key, v);
-		*(sbx_net_mode *)(void *)at = v[0] == 'l' ? SBX_NET_LOOPBACK : SBX_NET_NONE;
+					"line %u: %s=%.40s is not none, loopback or egress", no,
+					f->key, v);
+		*(sbx_net_mode *)(void *)at = v[0] == 'l'   ? SBX_NET_LOOPBACK
+					      : v[0] == 'e' ? SBX_NET_EGRESS
+							    : SBX_NET_NONE;
+		return 0;
+	case K_WORD:
+		if (v[0] && !net_word(v))
+			return sbx_fail(
+			    err, SBX_E_STATE,
+			    "line %u: %s: not printable ASCII without spaces, or longer "
+			    "than 300 bytes",
+			    no, f->key);
+		if (strlen(v) >= f->cap)
+			return sbx_fail(err, SBX_E_STATE, "line %u: %s too long", no, f->key);
+		memcpy(at, v, strlen(v) + 1);
 		return 0;
 	case K_WS:
 		if (strcmp(v, "none") != 0 && strcmp(v, "ro") != 0 && strcmp(v, "rw") != 0)
@@ -321,7 +402,7 @@ static int set_field(const file_spec *fs, const key_spec *f, void *obj, unsigned
 								: SBX_WS_NONE;
 		return 0;
 	case K_LIST:
-		return fs->list(obj, no, v, err);
+		return fs->list(obj, f->key, no, v, err);
 	}
 	return 0;
 }
@@ -380,6 +461,10 @@ static int parse_file(const file_spec *fs, const char *text, size_t len, void *o
 	{                                                                                          \
 		k, K_STR, offsetof(sbx_sbconf, member), sizeof(((sbx_sbconf *)0)->member), false   \
 	}
+#define CONF_WORD(k, member)                                                                       \
+	{                                                                                          \
+		k, K_WORD, offsetof(sbx_sbconf, member), sizeof(((sbx_sbconf *)0)->member), false  \
+	}
 
 static const key_spec conf_fields[] = {
     {"version", K_VERSION, 0, 0, true},
@@ -395,6 +480,7 @@ static const key_spec conf_fields[] = {
     CONF("fsize", K_U64, cfg.fsize_limit),
     CONF("nofile", K_U32, cfg.nofile),
     CONF("net", K_NET, cfg.net),
+    CONF_WORD("dns", net_dns),
     CONF_STR("workspace", workspace),
     CONF("workspace_mode", K_WS, cfg.workspace_mode),
     CONF("own_workspace", K_BOOL, own_workspace),
@@ -408,14 +494,33 @@ static const key_spec conf_fields[] = {
     CONF("map_count", K_U32, cfg.map_count),
     CONF("idle_timeout_ms", K_U64, idle_timeout_ms),
     {"env", K_LIST, 0, 0, false},
+    {"allow", K_LIST, 0, 0, false},
+    {"publish", K_LIST, 0, 0, false},
 };
 _Static_assert(ARRAY_LEN(conf_fields) <= 64, "one bit per key in parse_file");
 _Static_assert(sizeof(uid_t) == sizeof(uint32_t) && sizeof(gid_t) == sizeof(uint32_t),
 	       "map_uid and map_gid are read as uint32_t");
 _Static_assert(sizeof(bool) == 1, "own_workspace");
 
-static int conf_env(void *obj, unsigned no, const char *v, sbx_error *err)
+static int conf_list(void *obj, const char *key, unsigned no, const char *v, sbx_error *err)
 {
+	sbx_sbconf *c = obj;
+	if (strcmp(key, "env") != 0) {
+		bool allow = strcmp(key, "allow") == 0;
+		size_t *n = allow ? &c->n_net_allow : &c->n_net_publish;
+		size_t max = allow ? SBX_STORE_MAX_ALLOW : SBX_STORE_MAX_PUBLISH;
+		if (*n >= max)
+			return sbx_fail(err, SBX_E_STATE, "line %u: more than %zu %s lines", no,
+					max, key);
+		if (!net_word(v))
+			return sbx_fail(err, SBX_E_STATE,
+					"line %u: %s: not printable ASCII without spaces, 1 to 300 "
+					"bytes",
+					no, key);
+		if (list_add(allow ? &c->net_allow : &c->net_publish, n, v) < 0)
+			return sbx_fail_errno(err, SBX_E_SYSTEM, ENOMEM, "out of memory");
+		return 0;
+	}
 	const char *eq = strchr(v, '=');
 	if (!eq || eq == v)
 		return sbx_fail(err, SBX_E_INVALID, "line %u: invalid environment entry: %.100s",
@@ -427,12 +532,17 @@ static int conf_env(void *obj, unsigned no, const char *v, sbx_error *err)
 
 int sbx_sbconf_parse(const char *text, size_t len, sbx_sbconf *c, sbx_error *err)
 {
-	static const file_spec spec = {conf_fields, ARRAY_LEN(conf_fields), conf_env};
+	static const file_spec spec = {conf_fields, ARRAY_LEN(conf_fields), conf_list};
 	memset(c, 0, sizeof(*c));
 	sbx_config_init(&c->cfg);
 	int r = parse_file(&spec, text, len, c, err);
-	if (r < 0)
+	if (r == 0 && c->cfg.net != SBX_NET_EGRESS &&
+	    (c->n_net_allow || c->n_net_publish || c->net_dns[0]))
+		r = sbx_fail(err, SBX_E_STATE, "allow, publish or dns without net=egress");
+	if (r < 0) {
 		sbx_sbconf_free(c);
+		c->net_dns[0] = '\0';
+	}
 	point_strings(c);
 	return r;
 }
@@ -449,8 +559,9 @@ static const key_spec state_fields[] = {
 };
 _Static_assert(sizeof(pid_t) == sizeof(int32_t), "pids are read as int32");
 
-static int state_cgroup(void *obj, unsigned no, const char *v, sbx_error *err)
+static int state_cgroup(void *obj, const char *key, unsigned no, const char *v, sbx_error *err)
 {
+	(void)key;
 	sbx_sbstate *s = obj;
 	int k = 0;
 	while (k < SBX_CG_N && s->cg[k][0])
@@ -505,13 +616,13 @@ int sbx_sbconf_load(const sbx_paths *p, sbx_sbconf *c, sbx_error *err)
 
 void sbx_sbconf_free(sbx_sbconf *c)
 {
-	for (size_t i = 0; i < c->n_env; i++)
-		free(c->env[i]);
-	free(c->env);
-	c->env = NULL;
-	c->n_env = 0;
+	list_free(&c->env, &c->n_env);
+	list_free(&c->net_allow, &c->n_net_allow);
+	list_free(&c->net_publish, &c->n_net_publish);
 	c->cfg.env = NULL;
 	c->cfg.n_env = 0;
+	c->cfg.net_allow = c->cfg.net_publish = NULL;
+	c->cfg.n_net_allow = c->cfg.n_net_publish = 0;
 }
 
 int sbx_sbstate_save(const sbx_paths *p, const sbx_sbstate *s, sbx_error *err)

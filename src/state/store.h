@@ -9,6 +9,9 @@
 #include "core/cgroup.h"
 #include "sbx.h"
 
+#define SBX_STORE_MAX_ALLOW 256
+#define SBX_STORE_MAX_PUBLISH 64
+
 typedef struct sbx_paths {
 	char name[72];
 	char dir[PATH_MAX];    /* $SBX_STATE_DIR/sandboxes/NAME */
@@ -34,6 +37,9 @@ typedef struct sbx_sbconf {
 	char driver[16], image[256]; /* "" = native / default image */
 	char **env;
 	size_t n_env;
+	char **net_allow, **net_publish; /* NULL-terminated, like env */
+	size_t n_net_allow, n_net_publish;
+	char net_dns[64]; /* "" = the host's resolver */
 	uint64_t idle_timeout_ms;
 	int64_t created;
 	bool own_workspace;
@@ -48,7 +54,10 @@ int sbx_sbconf_load(const sbx_paths *p, sbx_sbconf *c, sbx_error *err);
 void sbx_sbconf_free(sbx_sbconf *c); /* safe on a failed load and twice */
 
 /* The config file, without I/O. One key=value per line, "\\" and "\n"
- * escaped in values; "env" repeats, once per entry, in order.
+ * escaped in values; "env", "allow" and "publish" repeat, once per entry,
+ * in order (at most SBX_STORE_MAX_ALLOW and SBX_STORE_MAX_PUBLISH; their
+ * entries and "dns" printable ASCII without spaces, at most 300 bytes, and
+ * only with net=egress: their syntax is sbx_config_validate's to check).
  * format appends c's file text to out (SBX_E_SYSTEM when out of memory).
  * parse fills c from text (len bytes, no NUL needed): keys it does not know
  * are skipped (a newer sbx may add some), absent ones keep the defaults of
@@ -56,7 +65,8 @@ void sbx_sbconf_free(sbx_sbconf *c); /* safe on a failed load and twice */
  * SBX_E_STATE and the line in the message: an empty file, no "version=1",
  * a last line without its newline (truncated), a line without '=', a key
  * given twice, a number that is not decimal digits or out of the field's
- * range, an unknown word (net, workspace_mode), a bad escape, a NUL byte.
+ * range, an unknown word (net, workspace_mode), a bad escape, a NUL byte, a
+ * network entry as above that is not, too many of them.
  * An env entry without '=' fails with SBX_E_INVALID, a value too long for
  * its field too. On failure c owns nothing. */
 int sbx_sbconf_format(const sbx_sbconf *c, sbx_buf *out, sbx_error *err);

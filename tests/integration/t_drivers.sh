@@ -359,6 +359,146 @@ drv_lifecycle() {
 	drv_expect_no_leftovers
 }
 
+# drv_free_port: a TCP port of 127.0.0.1 nothing listens on now.
+drv_free_port() {
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# drv_listening PORT: something listens on PORT; the addresses, one a line.
+drv_listening() {
+	ss -Hltn "sport = :$1" | awk '{ print $4 }' | grep .
+}
+
+# --net egress on podman: slirp4netns. A --publish'ed port of 127.0.0.1
+# reaches a python http.server inside (and is bound on 127.0.0.1 only);
+# the host's loopback is not reachable from inside; --allow and a DNS port
+# other than 53 are refused before any container is made; stopping the
+# sandbox closes the port and leaves no container.
+drv_egress() {
+	drv_need "$1"
+	local port token
+	port=$(drv_free_port) || fail "no free port on 127.0.0.1"
+	token="sbx-egress-$RANDOM$RANDOM"
+	sbx_start srv run --driver "$DRV" --net egress --publish "127.0.0.1:$port:8000" \
+		--timeout 60s -- sh -c 'cd /tmp && echo "$1" >index.txt &&
+			exec python3 -m http.server 8000 --bind 0.0.0.0' sh "$token"
+	local i body=
+	for ((i = 0; i < 150; i++)); do
+		sbx_running srv || break
+		body=$(python3 -c 'import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode().strip())' \
+			"http://127.0.0.1:$port/index.txt" 2>/dev/null) && break
+		sleep 0.2
+	done
+	if ! sbx_running srv; then
+		sbx_wait srv
+		fail_out "the egress server ended before it answered"
+	fi
+	[ "$body" = "$token" ] || fail "published port 127.0.0.1:$port answered '$body', want '$token'"
+	local addrs
+	addrs=$(drv_listening "$port")
+	[ "$addrs" = "127.0.0.1:$port" ] ||
+		fail "published port listens on '$(echo "$addrs" | tr '\n' ' ')', want 127.0.0.1:$port only"
+
+	# From another egress sandbox, the host's loopback (and so the port
+	# published there) is not reachable through the gateway.
+	drv_run --net egress -- python3 -c '
+import socket, sys
+s = socket.socket()
+s.settimeout(3)
+try:
+    s.connect(("10.0.2.2", int(sys.argv[1])))
+    print("connected")
+except OSError as e:
+    print("refused", e.errno)
+' "$port"
+	expect_rc 0 "host loopback probe"
+	grep -q '^refused' "$T/out" || fail_out "the host's loopback was reachable from an egress sandbox"
+
+	kill -TERM "$(sbx_pid srv)"
+	sbx_wait srv 60
+	expect_rc 143 "the server after SIGTERM"
+	grep -q "GET /index.txt" "$T/err" || fail_out "the server did not log the request"
+	for ((i = 0; i < 50; i++)); do
+		drv_listening "$port" >/dev/null || break
+		sleep 0.1
+	done
+	drv_listening "$port" >/dev/null && fail "port $port still listens after the sandbox ended"
+
+	drv_run --net egress --allow 127.0.0.1 -- true
+	expect_rc 125 "--allow with $DRV"
+	grep -q -- "--allow is not available with the $DRV driver" "$T/err" ||
+		fail_out "--allow with $DRV: no clear error"
+	[ "$(wc -l <"$T/err")" = 1 ] || fail_out "--allow with $DRV: not one line"
+	drv_run --net egress --dns 127.0.0.1:5353 -- true
+	expect_rc 125 "--dns with a port"
+	grep -q "port other than 53" "$T/err" || fail_out "--dns 127.0.0.1:5353 with $DRV: no clear error"
+	drv_expect_no_leftovers
+}
+
+# drv_get_until URL TEXT: within 15 s, URL of 127.0.0.1 answers TEXT.
+drv_get_until() {
+	local i body=
+	for ((i = 0; i < 75; i++)); do
+		body=$(python3 -c 'import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode().strip())' "$1" 2>/dev/null) &&
+			[ "$body" = "$2" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# A named egress sandbox: create saves --net egress, --publish and --dns
+# (inspect and ls --json show them), the published port reaches a server
+# started with exec, before and after stop/start; a config whose network
+# lines were garbled while stopped is refused as broken, and rm -f removes it.
+drv_egress_named() {
+	drv_need "$1"
+	local n port srv
+	n=$(drv_name)
+	port=$(drv_free_port) || fail "no free port on 127.0.0.1"
+	srv='cd /tmp && echo "$1" >index.txt &&
+		nohup python3 -m http.server 8000 --bind 0.0.0.0 >/dev/null 2>&1 &'
+	drv_ok "create --net egress" create "$n" --driver "$DRV" --net egress \
+		--publish "$port:8000" --dns 127.0.0.1
+	drv_ok inspect inspect "$n"
+	grep -qF '"net":"egress","allow":[],"publish":["'"$port"':8000"],"dns":"127.0.0.1"' "$T/out" ||
+		fail_out "inspect does not show the network"
+	drv_ok "exec a server" exec "$n" -- sh -c "$srv" sh first
+	drv_get_until "http://127.0.0.1:$port/index.txt" first ||
+		fail "published port $port did not reach the server"
+	drv_ok stop stop "$n"
+	drv_ok "ls --json" ls --json
+	grep -qF '"state":"stopped"' "$T/out" && grep -qF '"publish":["'"$port"':8000"]' "$T/out" ||
+		fail_out "ls --json of the stopped sandbox lacks its network"
+	drv_ok start start "$n"
+	drv_ok "exec a server again" exec "$n" -- sh -c "$srv" sh second
+	drv_get_until "http://127.0.0.1:$port/index.txt" second ||
+		fail "after stop/start, published port $port did not reach the server"
+	drv_ok "stop again" stop "$n"
+
+	# Garbled, then put back (rm -f of a broken sandbox would not know its
+	# engine, and leave the container).
+	local conf=$SBX_STATE_DIR/sandboxes/$n/config
+	[ -f "$conf" ] || fail "no config at $conf"
+	cp "$conf" "$T/config.saved"
+	printf 'allow=a b\n' >>"$conf"
+	run_sbx inspect "$n"
+	expect_rc 125 "inspect of a garbled config"
+	grep -q "broken.*allow" "$T/err" || fail_out "inspect of a garbled config: no clear error"
+	[ "$(wc -l <"$T/err")" = 1 ] || fail_out "inspect of a garbled config: not one line"
+	run_sbx start "$n"
+	expect_rc 125 "start of a garbled config"
+	cp "$T/config.saved" "$conf"
+	drv_ok "rm -f" rm -f "$n"
+	[ -e "$SBX_STATE_DIR/sandboxes/$n" ] && fail "rm -f left the sandbox's directory"
+	drv_listening "$port" >/dev/null && fail "port $port still listens after rm -f"
+	drv_expect_no_leftovers
+}
+
 # ---------------------------------------------------------------- per driver
 # (the harness finds tests by their literal names)
 
@@ -379,6 +519,8 @@ t_drivers_podman_net() { drv_net podman; }
 t_drivers_podman_memory() { drv_memory podman; }
 t_drivers_podman_timeout() { drv_timeout podman; }
 t_drivers_podman_lifecycle() { drv_lifecycle podman; }
+t_drivers_podman_egress() { drv_egress podman; }
+t_drivers_podman_egress_named() { drv_egress_named podman; }
 
 t_drivers_docker_basics() { drv_basics docker; }
 t_drivers_docker_output() { drv_output docker; }

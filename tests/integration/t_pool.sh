@@ -513,6 +513,40 @@ t_pool_stats() {
 	awk -v a="$p50" -v b="$p95" 'BEGIN { exit !(a <= b) }' || fail_out "p50 $p50 > p95 $p95"
 }
 
+# --net egress pools: --publish refused before anything is made; an egress
+# pool is fresh (never pre-forked) and its stats say its network, in the
+# text and in the JSON answer; a pool without --net says none.
+t_pool_egress_config() {
+	local S=$T/p.sock
+	run_sbx pool serve --socket "$S" --net egress --publish 8080:80
+	expect_rc 125 "pool serve --publish"
+	grep -q -- "option --publish is not valid for pool serve" "$T/err" ||
+		fail_out "pool serve --publish: no clear error"
+	[ "$(wc -l <"$T/err")" = 1 ] || fail_out "pool serve --publish: not one line"
+	[ -e "$S" ] && fail "pool serve --publish left a socket"
+
+	pool_up e "$S" --size 1 --net egress --allow pypi.org --allow 10.0.0.0/8:443 \
+		--dns 127.0.0.1:5353
+	run_sbx pool stats --socket "$S"
+	expect_rc 0 "pool stats"
+	[ "$(out_line mode)" = fresh ] || fail_out "an egress pool is not fresh"
+	[ "$(out_line net)" = egress ] || fail_out "stats: net is not egress"
+	grep -qx 'allow pypi.org 10.0.0.0/8:443' "$T/out" || fail_out "stats: no allow line"
+	[ "$(out_line dns)" = 127.0.0.1:5353 ] || fail_out "stats: dns is not 127.0.0.1:5353"
+	printf '{"v":1,"op":"stats"}\n' | pool_raw "$S" >"$T/raw" ||
+		fail "no answer to a raw stats request"
+	grep -qF '"net":"egress","allow":["pypi.org","10.0.0.0/8:443"],"dns":"127.0.0.1:5353"' "$T/raw" ||
+		fail "the stats answer lacks net, allow and dns: $(head -c 600 "$T/raw")"
+	pool_stop e
+	expect_rc 0 "the egress pool's exit"
+
+	pool_up n "$S" --size 0
+	run_sbx pool stats --socket "$S"
+	[ "$(out_line net)" = none ] || fail_out "stats: net is not none"
+	grep -q '^allow' "$T/out" && fail_out "stats: an allow line without egress"
+	pool_stop n
+}
+
 t_pool_max_age() {
 	local S=$T/p.sock
 	pool_up d "$S" --size 1 --max-age 1s

@@ -231,6 +231,134 @@ static void test_run_writable_root(void **state)
 	}
 }
 
+/* How many of a->v are s. */
+static int count(const sbx_strv *a, const char *s)
+{
+	int n = 0;
+	for (int i = find(a, s, 0); i >= 0; i = find(a, s, i + 1))
+		n++;
+	return n;
+}
+
+/* net egress: the engines' own user-mode or bridge networking, published
+ * ports always with a host address (127.0.0.1 unless given), --dns without
+ * its port; before the image, so never taken for the command's. */
+static void test_run_net_egress(void **state)
+{
+	(void)state;
+	const char *argv[] = {"true", "--network", "host", NULL};
+	const char *publish[] = {"8080:80", "127.0.0.2:8443:443", "0.0.0.0:9000:9000"};
+	sbx_config cfg;
+	defaults(&cfg, argv);
+	cfg.net = SBX_NET_EGRESS;
+	cfg.net_publish = publish;
+	cfg.n_net_publish = 3;
+	cfg.net_dns = "127.0.0.1:53";
+	sbx_error err;
+	assert_int_equal(sbx_oci_net_check("podman", &cfg, &err), 0);
+	assert_int_equal(sbx_oci_net_check("docker", &cfg, &err), 0);
+	sbx_strv a = {0};
+	assert_int_equal(sbx_oci_args_run(&a, "podman", &cfg, &podman_host, "sbx-n", false), 0);
+	assert_true(
+	    has_pair(&a, "--network", "slirp4netns:allow_host_loopback=false,enable_ipv6=false"));
+	assert_int_equal(count(&a, "--network"), 2); /* ours, and the command's argument */
+	assert_true(has(&a, "--publish=127.0.0.1:8080:80"));
+	assert_true(has(&a, "--publish=127.0.0.2:8443:443"));
+	assert_true(has(&a, "--publish=0.0.0.0:9000:9000"));
+	assert_true(has(&a, "--dns=127.0.0.1"));
+	int img = find(&a, SBX_OCI_DEFAULT_IMAGE, 0);
+	assert_true(find(&a, "--network", 0) < img);
+	assert_true(find(&a, "--publish=127.0.0.1:8080:80", 0) < img);
+	assert_true(find(&a, "--dns=127.0.0.1", 0) < img);
+	sbx_strv_free(&a);
+
+	cfg.net_dns = "[::1]";
+	assert_int_equal(sbx_oci_args_run(&a, "docker", &cfg, &plain_host, "sbx-n", false), 0);
+	assert_true(has_pair(&a, "--network", "bridge"));
+	assert_true(has(&a, "--publish=127.0.0.1:8080:80"));
+	assert_true(has(&a, "--dns=::1"));
+	assert_false(has(&a, "--unsetenv-all"));
+	sbx_strv_free(&a);
+
+	/* None of it without egress: "none" has only lo. */
+	cfg.net = SBX_NET_LOOPBACK;
+	cfg.n_net_publish = 0;
+	cfg.net_dns = NULL;
+	assert_int_equal(sbx_oci_args_run(&a, "docker", &cfg, &plain_host, "sbx-n", false), 0);
+	assert_true(has_pair(&a, "--network", "none"));
+	sbx_strv_free(&a);
+}
+
+/* What the engines cannot do is refused with one line naming the option:
+ * --allow (no allowlist in docker or podman), a DNS port other than 53. */
+static void test_net_check_refusals(void **state)
+{
+	(void)state;
+	const char *allow[] = {"pypi.org"};
+	const char *engines[] = {"podman", "docker"};
+	for (size_t e = 0; e < 2; e++) {
+		sbx_config cfg;
+		defaults(&cfg, NULL);
+		cfg.net = SBX_NET_EGRESS;
+		cfg.net_allow = allow;
+		cfg.n_net_allow = 1;
+		sbx_error err = {0};
+		assert_int_equal(sbx_oci_net_check(engines[e], &cfg, &err), -SBX_E_INVALID);
+		assert_int_equal(err.code, SBX_E_INVALID);
+		assert_non_null(strstr(err.msg, "--allow"));
+		assert_non_null(strstr(err.msg, engines[e]));
+		assert_null(strchr(err.msg, '\n'));
+		sbx_strv a = {0};
+		assert_int_equal(sbx_oci_args_run(&a, engines[e], &cfg, &plain_host, "x", true),
+				 -1);
+		sbx_strv_free(&a);
+		cfg.n_net_allow = 0;
+
+		static const char *const bad_port[] = {"127.0.0.1:5353", "[::1]:54", "1.2.3.4:1"};
+		for (size_t i = 0; i < ARRAY_LEN(bad_port); i++) {
+			cfg.net_dns = bad_port[i];
+			assert_int_equal(sbx_oci_net_check(engines[e], &cfg, &err), -SBX_E_INVALID);
+			assert_non_null(strstr(err.msg, "port other than 53"));
+			assert_int_equal(
+			    sbx_oci_args_run(&a, engines[e], &cfg, &plain_host, "x", true), -1);
+			sbx_strv_free(&a);
+		}
+		static const char *const bad_dns[] = {
+		    "", "[::1", "[::1]x", "1.2.3.4:", "1.2.3.4:0", "1.2.3.4:65536", "[]:53", ":53"};
+		for (size_t i = 0; i < ARRAY_LEN(bad_dns); i++) {
+			cfg.net_dns = bad_dns[i];
+			if (sbx_oci_net_check(engines[e], &cfg, &err) != -SBX_E_INVALID)
+				fail_msg("--dns '%s' accepted", bad_dns[i]);
+			assert_non_null(strstr(err.msg, "--dns"));
+		}
+		cfg.net_dns = "10.0.0.1:53"; /* port 53 given: fine */
+		assert_int_equal(sbx_oci_net_check(engines[e], &cfg, &err), 0);
+		cfg.net_dns = NULL;
+
+		static const char *const bad_pub[] = {
+		    "80",	":80",		"80:",	 "1:2:3:4",	    "127.0.0.1::80",
+		    ":8080:80", "a:80",		"80:8a", "1.2.3.4:80.1:90", "::1:80:80",
+		    "80 :80",	"127.0.0.1:80:"};
+		for (size_t i = 0; i < ARRAY_LEN(bad_pub); i++) {
+			const char *pub[] = {bad_pub[i]};
+			cfg.net_publish = pub;
+			cfg.n_net_publish = 1;
+			if (sbx_oci_net_check(engines[e], &cfg, &err) != -SBX_E_INVALID)
+				fail_msg("--publish '%s' accepted", bad_pub[i]);
+			assert_non_null(strstr(err.msg, "--publish"));
+			assert_int_equal(
+			    sbx_oci_args_run(&a, engines[e], &cfg, &plain_host, "x", true), -1);
+			sbx_strv_free(&a);
+		}
+		cfg.n_net_publish = 0;
+		/* Not egress: nothing to check here (validation refuses the rest). */
+		cfg.net = SBX_NET_NONE;
+		cfg.net_allow = allow;
+		cfg.n_net_allow = 1;
+		assert_int_equal(sbx_oci_net_check(engines[e], &cfg, &err), 0);
+	}
+}
+
 static void test_exec_and_sh(void **state)
 {
 	(void)state;
@@ -612,6 +740,8 @@ int main(void)
 		cmocka_unit_test(test_run_docker_and_limits),
 		cmocka_unit_test(test_run_detached),
 		cmocka_unit_test(test_run_writable_root),
+		cmocka_unit_test(test_run_net_egress),
+		cmocka_unit_test(test_net_check_refusals),
 		cmocka_unit_test(test_exec_and_sh),
 		cmocka_unit_test(test_codes),
 		cmocka_unit_test(test_first_line),

@@ -31,6 +31,11 @@ static void test_defaults(void **state)
 	assert_int_equal(o.cfg.map_uid, SBX_MAP_AUTO);
 	assert_int_equal(o.cfg.map_gid, SBX_MAP_AUTO);
 	assert_int_equal(o.cfg.root_size, 0); /* read-only root */
+	assert_null(o.cfg.net_allow);
+	assert_int_equal(o.cfg.n_net_allow, 0);
+	assert_null(o.cfg.net_publish);
+	assert_int_equal(o.cfg.n_net_publish, 0);
+	assert_null(o.cfg.net_dns);
 	assert_false(o.json);
 	assert_string_equal(o.cfg.argv[0], "python3");
 	assert_string_equal(o.cfg.argv[2], "pass");
@@ -136,6 +141,100 @@ static void test_writable_root(void **state)
 	BAD("--writable-root", "--writable-root=12Q", "true");
 }
 
+/* --net egress and its repeatable options: kept in order, as given (the
+ * values are checked later, with the whole config). */
+static void test_net_options(void **state)
+{
+	sbx_run_opts o;
+	char msg[256];
+	assert_int_equal(PARSE(o, msg, "--net", "egress", "--allow", "pypi.org",
+			       "--allow=10.0.0.0/8:443", "--publish", "8080:80",
+			       "--publish=127.0.0.1:8443:443", "--dns", "127.0.0.1:5353", "--allow",
+			       "[2001:db8::/32]:443", "python3"),
+			 0);
+	assert_int_equal(o.cfg.net, SBX_NET_EGRESS);
+	assert_int_equal(o.cfg.n_net_allow, 3);
+	assert_string_equal(o.cfg.net_allow[0], "pypi.org");
+	assert_string_equal(o.cfg.net_allow[1], "10.0.0.0/8:443");
+	assert_string_equal(o.cfg.net_allow[2], "[2001:db8::/32]:443");
+	assert_int_equal(o.cfg.n_net_publish, 2);
+	assert_string_equal(o.cfg.net_publish[0], "8080:80");
+	assert_string_equal(o.cfg.net_publish[1], "127.0.0.1:8443:443");
+	assert_string_equal(o.cfg.net_dns, "127.0.0.1:5353");
+	assert_true(o.seen & SBX_OPT_ALLOW);
+	assert_true(o.seen & SBX_OPT_PUBLISH);
+	assert_true(o.seen & SBX_OPT_DNS);
+	assert_true((SBX_OPT_SANDBOX & (SBX_OPT_ALLOW | SBX_OPT_PUBLISH | SBX_OPT_DNS)) ==
+		    (SBX_OPT_ALLOW | SBX_OPT_PUBLISH | SBX_OPT_DNS));
+	assert_string_equal(o.cfg.argv[0], "python3");
+	sbx_opts_free(&o);
+	assert_null(o.allow);
+	assert_int_equal(o.n_allow, 0);
+
+	/* The last --dns wins, as for every single-valued option. */
+	assert_int_equal(PARSE(o, msg, "--dns", "1.2.3.4", "--dns", "127.0.0.1", "true"), 0);
+	assert_string_equal(o.cfg.net_dns, "127.0.0.1");
+	sbx_opts_free(&o);
+
+	BAD("--net", "--net", "Egress", "true");
+	BAD("none, loopback or egress", "--net", "bridge", "true");
+	BAD("--allow", "--allow", "", "true");
+	BAD("--allow", "--allow", "a b", "true");
+	BAD("--allow", "--allow", "a\nb", "true");
+	BAD("--allow", "--allow", "caf\xc3\xa9.example", "true");
+	BAD("--publish", "--publish", "", "true");
+	BAD("--publish", "--publish", "80 :80", "true");
+	BAD("--dns", "--dns", "", "true");
+	BAD("--dns", "--dns", "\t1.2.3.4", "true");
+	BAD("needs a value", "--allow");
+}
+
+/* At most 256 --allow and 64 --publish: one more is refused by name. */
+static void test_net_caps(void **state)
+{
+	(void)state;
+	enum { N = 2 + 2 * (SBX_OPTS_MAX_ALLOW + 1) + 1 };
+	char *argv[N + 1];
+	int argc = 0;
+	argv[argc++] = "sbx";
+	argv[argc++] = "run";
+	for (int i = 0; i < SBX_OPTS_MAX_ALLOW; i++) {
+		argv[argc++] = "--allow";
+		argv[argc++] = "10.0.0.1";
+	}
+	argv[argc++] = "true";
+	argv[argc] = NULL;
+	sbx_run_opts o;
+	char msg[256] = "";
+	assert_int_equal(sbx_opts_parse(&o, argc, argv, 2, msg, sizeof(msg)), 0);
+	assert_int_equal(o.cfg.n_net_allow, SBX_OPTS_MAX_ALLOW);
+	sbx_opts_free(&o);
+	argv[argc - 1] = "--allow";
+	argv[argc++] = "10.0.0.2";
+	argv[argc++] = "true";
+	argv[argc] = NULL;
+	assert_int_equal(sbx_opts_parse(&o, argc, argv, 2, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "too many --allow"));
+	sbx_opts_free(&o);
+
+	argc = 2;
+	for (int i = 0; i < SBX_OPTS_MAX_PUBLISH; i++) {
+		argv[argc++] = "--publish";
+		argv[argc++] = "8080:80";
+	}
+	argv[argc++] = "true";
+	argv[argc] = NULL;
+	assert_int_equal(sbx_opts_parse(&o, argc, argv, 2, msg, sizeof(msg)), 0);
+	assert_int_equal(o.cfg.n_net_publish, SBX_OPTS_MAX_PUBLISH);
+	sbx_opts_free(&o);
+	argv[argc - 1] = "--publish";
+	argv[argc++] = "8081:81";
+	argv[argc] = NULL;
+	assert_int_equal(sbx_opts_parse(&o, argc, argv, 2, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "too many --publish"));
+	sbx_opts_free(&o);
+}
+
 static void test_help_version_no_command(void **state)
 {
 	sbx_run_opts o;
@@ -176,6 +275,8 @@ int main(void)
 		cmocka_unit_test(test_all_options),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_writable_root),
+		cmocka_unit_test(test_net_options),
+		cmocka_unit_test(test_net_caps),
 		cmocka_unit_test(test_help_version_no_command),
 		cmocka_unit_test(test_env_build),
 	};

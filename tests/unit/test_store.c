@@ -67,12 +67,17 @@ static char *format_conf(const sbx_sbconf *c)
 	return sbx_buf_steal(&b);
 }
 
+static void add_to(char ***v, size_t *n, const char *s)
+{
+	*v = realloc(*v, (*n + 2) * sizeof(char *));
+	assert_non_null(*v);
+	(*v)[(*n)++] = strdup(s);
+	(*v)[*n] = NULL;
+}
+
 static void add_env(sbx_sbconf *c, const char *kv)
 {
-	c->env = realloc(c->env, (c->n_env + 2) * sizeof(char *));
-	assert_non_null(c->env);
-	c->env[c->n_env++] = strdup(kv);
-	c->env[c->n_env] = NULL;
+	add_to(&c->env, &c->n_env, kv);
 }
 
 /* A config with every field away from its default. */
@@ -92,7 +97,14 @@ static void full_conf(sbx_sbconf *c)
 	g->root_size = (1ull << 40) + 3;
 	g->fsize_limit = 99;
 	g->nofile = 77;
-	g->net = SBX_NET_LOOPBACK;
+	g->net = SBX_NET_EGRESS;
+	add_to(&c->net_allow, &c->n_net_allow, "pypi.org");
+	add_to(&c->net_allow, &c->n_net_allow, "*.pythonhosted.org:443");
+	add_to(&c->net_allow, &c->n_net_allow, "[2001:db8::/32]:443");
+	add_to(&c->net_allow, &c->n_net_allow, "pypi.org"); /* repeats kept */
+	add_to(&c->net_publish, &c->n_net_publish, "8080:80");
+	add_to(&c->net_publish, &c->n_net_publish, "127.0.0.2:8443:443");
+	snprintf(c->net_dns, sizeof(c->net_dns), "[::1]:5353");
 	snprintf(c->workspace, sizeof(c->workspace), "/home/u/ws\\");
 	g->workspace_mode = SBX_WS_RO;
 	c->own_workspace = true;
@@ -141,6 +153,13 @@ static void assert_conf_equal(const sbx_sbconf *a, const sbx_sbconf *b)
 	assert_int_equal(a->n_env, b->n_env);
 	for (size_t i = 0; i < a->n_env; i++)
 		assert_string_equal(a->env[i], b->env[i]);
+	assert_int_equal(a->n_net_allow, b->n_net_allow);
+	for (size_t i = 0; i < a->n_net_allow; i++)
+		assert_string_equal(a->net_allow[i], b->net_allow[i]);
+	assert_int_equal(a->n_net_publish, b->n_net_publish);
+	for (size_t i = 0; i < a->n_net_publish; i++)
+		assert_string_equal(a->net_publish[i], b->net_publish[i]);
+	assert_string_equal(a->net_dns, b->net_dns);
 }
 
 /* ---- config: round trip and format ------------------------------------- */
@@ -163,6 +182,13 @@ static void test_conf_round_trip(void **state)
 	assert_ptr_equal(out.cfg.image, out.image);
 	assert_ptr_equal(out.cfg.env, out.env);
 	assert_int_equal(out.cfg.n_env, out.n_env);
+	assert_ptr_equal(out.cfg.net_allow, out.net_allow);
+	assert_int_equal(out.cfg.n_net_allow, 4);
+	assert_ptr_equal(out.cfg.net_publish, out.net_publish);
+	assert_int_equal(out.cfg.n_net_publish, 2);
+	assert_ptr_equal(out.cfg.net_dns, out.net_dns);
+	assert_null(out.net_allow[out.n_net_allow]);
+	assert_null(out.net_publish[out.n_net_publish]);
 	assert_null(out.env[out.n_env]);
 	assert_null(out.cfg.argv);
 	/* Formatting what was parsed gives the same text. */
@@ -199,6 +225,7 @@ static void test_conf_format_text(void **state)
 				  "fsize=1073741824\n"
 				  "nofile=1024\n"
 				  "net=none\n"
+				  "dns=\n"
 				  "workspace=\n"
 				  "workspace_mode=none\n"
 				  "own_workspace=0\n"
@@ -263,6 +290,11 @@ static void test_conf_missing_keys_default(void **state)
 	assert_null(c.cfg.image);
 	assert_null(c.cfg.env);
 	assert_int_equal(c.n_env, 0);
+	assert_null(c.cfg.net_allow);
+	assert_int_equal(c.cfg.n_net_allow, 0);
+	assert_null(c.cfg.net_publish);
+	assert_int_equal(c.cfg.n_net_publish, 0);
+	assert_null(c.cfg.net_dns);
 	assert_false(c.own_workspace);
 	assert_int_equal(c.created, 0);
 	sbx_sbconf_free(&c);
@@ -334,6 +366,9 @@ static void test_conf_words(void **state)
 	assert_int_equal(c.cfg.workspace_mode, SBX_WS_RW);
 	assert_true(c.own_workspace);
 	sbx_sbconf_free(&c);
+	conf_ok("version=1\nnet=egress\n", &c);
+	assert_int_equal(c.cfg.net, SBX_NET_EGRESS);
+	sbx_sbconf_free(&c);
 	conf_ok("version=1\nnet=none\nworkspace_mode=ro\nown_workspace=0\n", &c);
 	assert_int_equal(c.cfg.net, SBX_NET_NONE);
 	assert_int_equal(c.cfg.workspace_mode, SBX_WS_RO);
@@ -390,6 +425,8 @@ static void test_conf_words_bad(void **state)
 {
 	(void)state;
 	conf_bad_line("net=host", SBX_E_STATE, "net");
+	conf_bad_line("net=EGRESS", SBX_E_STATE, "net");
+	conf_bad_line("net=egress ", SBX_E_STATE, "net");
 	conf_bad_line("net=", SBX_E_STATE, "net");
 	conf_bad_line("workspace_mode=RW", SBX_E_STATE, "workspace_mode");
 	conf_bad_line("workspace_mode=", SBX_E_STATE, "workspace_mode");
@@ -468,6 +505,133 @@ static void test_conf_env_without_equals(void **state)
 	conf_bad_line("env=NOEQUALS", SBX_E_INVALID, "NOEQUALS");
 	conf_bad_line("env==value", SBX_E_INVALID, "environment");
 	conf_bad_line("env=", SBX_E_INVALID, "environment");
+}
+
+/* The network lists of an egress sandbox: kept in order; what a hand-edited
+ * or corrupt file may hold instead is refused, nothing half-kept. */
+static void test_conf_net_lists(void **state)
+{
+	(void)state;
+	sbx_sbconf c;
+	conf_ok("version=1\nallow=b.example\nnet=egress\npublish=9000:90\nallow=10.0.0.0/8:53\n"
+		"dns=127.0.0.1:5353\n",
+		&c);
+	assert_int_equal(c.cfg.net, SBX_NET_EGRESS);
+	assert_int_equal(c.cfg.n_net_allow, 2);
+	assert_string_equal(c.cfg.net_allow[0], "b.example");
+	assert_string_equal(c.cfg.net_allow[1], "10.0.0.0/8:53");
+	assert_int_equal(c.cfg.n_net_publish, 1);
+	assert_string_equal(c.cfg.net_publish[0], "9000:90");
+	assert_string_equal(c.cfg.net_dns, "127.0.0.1:5353");
+	sbx_sbconf_free(&c);
+	assert_null(c.net_allow);
+	assert_null(c.cfg.net_allow);
+	assert_int_equal(c.cfg.n_net_publish, 0);
+
+	/* dns= empty: the host's resolver. */
+	conf_ok("version=1\nnet=egress\ndns=\n", &c);
+	assert_null(c.cfg.net_dns);
+	sbx_sbconf_free(&c);
+
+	/* Only with net=egress, wherever the net line is. */
+	conf_bad("version=1\nallow=a.example\n", SBX_E_STATE, "without net=egress");
+	conf_bad("version=1\npublish=80:80\nnet=loopback\n", SBX_E_STATE, "without net=egress");
+	conf_bad("version=1\nnet=none\ndns=1.2.3.4\n", SBX_E_STATE, "without net=egress");
+	/* Not words: empty, spaces, control or non-ASCII bytes, too long. */
+	conf_bad("version=1\nnet=egress\nallow=\n", SBX_E_STATE, "line 3: allow");
+	conf_bad("version=1\nnet=egress\nallow=a b\n", SBX_E_STATE, "allow");
+	conf_bad("version=1\nnet=egress\nallow=a\\nb\n", SBX_E_STATE, "allow");
+	conf_bad("version=1\nnet=egress\npublish=8080:80\t\n", SBX_E_STATE, "publish");
+	conf_bad("version=1\nnet=egress\npublish=caf\xc3\xa9:1\n", SBX_E_STATE, "publish");
+	conf_bad("version=1\nnet=egress\ndns=1.2.3.4 \n", SBX_E_STATE, "dns");
+	conf_bad("version=1\nnet=egress\ndns=a\\nb\n", SBX_E_STATE, "dns");
+	conf_bad("version=1\nnet=egress\ndns=1.1.1.1\ndns=1.1.1.1\n", SBX_E_STATE, "twice");
+	char text[1024];
+	snprintf(text, sizeof(text), "version=1\nnet=egress\nallow=%0301d\n", 0);
+	conf_bad(text, SBX_E_STATE, "allow");
+	snprintf(text, sizeof(text), "version=1\nnet=egress\nallow=%0300d\n", 0);
+	conf_ok(text, &c);
+	assert_int_equal(strlen(c.net_allow[0]), 300);
+	sbx_sbconf_free(&c);
+	snprintf(text, sizeof(text), "version=1\nnet=egress\ndns=%064d\n", 0);
+	conf_bad(text, SBX_E_STATE, "dns too long");
+}
+
+/* At most 256 allow and 64 publish lines. */
+static void test_conf_net_caps(void **state)
+{
+	(void)state;
+	sbx_buf b = {0};
+	sbx_buf_puts(&b, "version=1\nnet=egress\n");
+	for (int i = 0; i < SBX_STORE_MAX_ALLOW; i++)
+		sbx_buf_printf(&b, "allow=10.0.%d.%d\n", i / 256, i % 256);
+	for (int i = 0; i < SBX_STORE_MAX_PUBLISH; i++)
+		sbx_buf_printf(&b, "publish=%d:80\n", 8000 + i);
+	sbx_sbconf c;
+	conf_ok(b.data, &c);
+	assert_int_equal(c.cfg.n_net_allow, SBX_STORE_MAX_ALLOW);
+	assert_int_equal(c.cfg.n_net_publish, SBX_STORE_MAX_PUBLISH);
+	/* Written back, the same lines. */
+	char *again = format_conf(&c);
+	assert_non_null(strstr(again, "allow=10.0.0.255\npublish=8000:80\n"));
+	assert_non_null(strstr(again, "publish=8063:80\n"));
+	free(again);
+	sbx_sbconf_free(&c);
+	size_t len = b.len;
+	sbx_buf_puts(&b, "allow=10.9.9.9\n");
+	conf_bad(b.data, SBX_E_STATE, "more than 256 allow");
+	b.len = len;
+	b.data[len] = '\0';
+	sbx_buf_puts(&b, "publish=9999:80\n");
+	conf_bad(b.data, SBX_E_STATE, "more than 64 publish");
+	sbx_buf_free(&b);
+}
+
+/* From a config (sbx create, pools): the lists are copied, not borrowed. */
+static void test_conf_from_net(void **state)
+{
+	(void)state;
+	char a0[] = "pypi.org", p0[] = "8080:80", dns[] = "127.0.0.1";
+	const char *allow[] = {a0, "10.0.0.0/8"}, *publish[] = {p0};
+	sbx_config cfg;
+	sbx_config_init(&cfg);
+	cfg.rootfs = "/";
+	cfg.net = SBX_NET_EGRESS;
+	cfg.net_allow = allow;
+	cfg.n_net_allow = 2;
+	cfg.net_publish = publish;
+	cfg.n_net_publish = 1;
+	cfg.net_dns = dns;
+	sbx_sbconf c;
+	sbx_error err;
+	assert_int_equal(sbx_sbconf_from(&c, &cfg, &err), 0);
+	a0[0] = p0[0] = dns[0] = 'X';
+	assert_string_equal(c.cfg.net_allow[0], "pypi.org");
+	assert_string_equal(c.cfg.net_allow[1], "10.0.0.0/8");
+	assert_string_equal(c.cfg.net_publish[0], "8080:80");
+	assert_string_equal(c.cfg.net_dns, "127.0.0.1");
+	assert_ptr_equal(c.cfg.net_allow, c.net_allow);
+	sbx_sbconf_free(&c);
+
+	/* What the file could not hold is refused here already. */
+	const char *bad[] = {"a b"};
+	cfg.net_allow = bad;
+	cfg.n_net_allow = 1;
+	assert_int_equal(sbx_sbconf_from(&c, &cfg, &err), -SBX_E_INVALID);
+	assert_non_null(strstr(err.msg, "allow"));
+	sbx_sbconf_free(&c);
+	cfg.n_net_allow = 0;
+	cfg.n_net_publish = SBX_STORE_MAX_PUBLISH + 1;
+	assert_int_equal(sbx_sbconf_from(&c, &cfg, &err), -SBX_E_INVALID);
+	sbx_sbconf_free(&c);
+	cfg.n_net_publish = 0;
+	char long_dns[80];
+	memset(long_dns, '1', sizeof(long_dns) - 1);
+	long_dns[sizeof(long_dns) - 1] = '\0';
+	cfg.net_dns = long_dns;
+	assert_int_equal(sbx_sbconf_from(&c, &cfg, &err), -SBX_E_INVALID);
+	assert_non_null(strstr(err.msg, "dns"));
+	sbx_sbconf_free(&c);
 }
 
 static void test_conf_string_too_long(void **state)
@@ -783,6 +947,9 @@ int main(void)
 		cmocka_unit_test(test_conf_malformed_lines),
 		cmocka_unit_test(test_conf_bad_escapes),
 		cmocka_unit_test(test_conf_env_without_equals),
+		cmocka_unit_test(test_conf_net_lists),
+		cmocka_unit_test(test_conf_net_caps),
+		cmocka_unit_test(test_conf_from_net),
 		cmocka_unit_test(test_conf_string_too_long),
 		cmocka_unit_test(test_state_round_trip),
 		cmocka_unit_test(test_state_format_text),

@@ -23,7 +23,6 @@
 #include "core/netd.h"
 #include "core/netd_int.h"
 
-#define NETD_START_MS 10000
 #define NETD_MAX_HOST_ADDRS 64
 
 void sbx_netd_init(sbx_netd *n)
@@ -126,13 +125,13 @@ static int wait_slirp(sbx_netd_ctx *c, int rr, sbx_error *err)
 	struct pollfd pf[2] = {{rr, POLLIN, 0}, {c->slirp_fd, POLLIN, 0}};
 	int pr;
 	do
-		pr = poll(pf, 2, 5000);
+		pr = poll(pf, 2, SBX_NETD_STEP_MS);
 	while (pr < 0 && errno == EINTR);
 	char b = 0;
 	if (pr > 0 && (pf[0].revents & POLLIN) && read(rr, &b, 1) == 1 && b == '1')
 		return 0;
 	return sbx_fail(err, SBX_E_SETUP, "slirp4netns %s",
-			pr == 0 ? "did not configure the network within 5 s"
+			pr == 0 ? "did not configure the network in time"
 				: "failed to configure the network (SBX_DEBUG=1 shows why)");
 }
 
@@ -379,7 +378,7 @@ int sbx_netd_start(sbx_netd *n, const sbx_config *cfg, pid_t init, const sbx_cgr
 	/* Its reports: "P<pid>\n" once in its cgroups, then "O" or "E<why>". */
 	char buf[700];
 	size_t got = 0;
-	uint64_t end = sbx_now_ns() + (uint64_t)NETD_START_MS * 1000000;
+	uint64_t end = sbx_now_ns() + (uint64_t)SBX_NETD_START_MS * 1000000;
 	bool done = false;
 	while (!done && got < sizeof(buf) - 1) {
 		uint64_t now = sbx_now_ns();
@@ -416,7 +415,7 @@ int sbx_netd_start(sbx_netd *n, const sbx_config *cfg, pid_t init, const sbx_cgr
 		r = sbx_fail(err, SBX_E_SETUP, "network: %s", buf + 1);
 	else
 		r = sbx_fail(err, SBX_E_SETUP, "network: the helper %s",
-			     done ? "ended during set-up" : "did not finish within 10 s");
+			     done ? "ended during set-up" : "did not finish in time");
 	sbx_netd_stop(n);
 	return r;
 }

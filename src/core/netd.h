@@ -31,7 +31,8 @@ typedef struct sbx_netd {
 void sbx_netd_init(sbx_netd *n);
 
 /* Start netd for the sandbox whose init is `init` (maps written, cgroups
- * made) and wait until all of the above is in place (at most 10 s). 0, or
+ * made) and wait until all of the above is in place (at most
+ * SBX_NETD_START_MS). 0, or
  * a negative sbx error (netd is then stopped). */
 int sbx_netd_start(sbx_netd *n, const sbx_config *cfg, pid_t init, const sbx_cgroup *cg,
 		   sbx_error *err);

@@ -10,6 +10,12 @@
 #include "base/netspec.h"
 #include "sbx.h"
 
+/* Deadlines of the set-up steps: generous (a loaded or emulated host is
+ * slow), they only stop a step that hangs. The launcher waits for all of
+ * them (SBX_NETD_START_MS). */
+#define SBX_NETD_STEP_MS 15000
+#define SBX_NETD_START_MS 40000
+
 typedef struct sbx_netd_ctx {
 	int netns;    /* the sandbox's network namespace */
 	int hostns;   /* ours */
@@ -46,11 +52,11 @@ typedef struct sbx_netd_job {
 int sbx_netd_nft_begin(const sbx_netd_ctx *c, const char *text, size_t len, sbx_netd_job *j,
 		       sbx_error *err);
 
-/* Wait for it (5 s at most, then killed). 0, or -SBX_E_SETUP with nft's
+/* Wait for it (SBX_NETD_STEP_MS at most, then killed). 0, or -SBX_E_SETUP with nft's
  * first line of errors. */
 int sbx_netd_nft_end(sbx_netd_job *j, sbx_error *err);
 
-/* Run nft -f with text in the sandbox's namespace (5 s at most). 0, or
+/* Run nft -f with text in the sandbox's namespace (SBX_NETD_STEP_MS at most). 0, or
  * -SBX_E_SETUP with nft's first line of errors. */
 int sbx_netd_nft(const sbx_netd_ctx *c, const char *text, size_t len, sbx_error *err);
 

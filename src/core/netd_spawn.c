@@ -133,7 +133,7 @@ int sbx_netd_nft_end(sbx_netd_job *j, sbx_error *err)
 		sbx_closep(&j->err);
 		return 0;
 	}
-	int st = sbx_netd_reap(j->pid, j->pidfd, 5000);
+	int st = sbx_netd_reap(j->pid, j->pidfd, SBX_NETD_STEP_MS);
 	j->pid = -1;
 	sbx_closep(&j->pidfd);
 	char msg[256] = "";
@@ -144,7 +144,7 @@ int sbx_netd_nft_end(sbx_netd_job *j, sbx_error *err)
 	msg[n > 0 ? n : 0] = '\0';
 	msg[strcspn(msg, "\n")] = '\0';
 	if (st < 0)
-		return sbx_fail(err, SBX_E_SETUP, "nft did not finish within 5 s");
+		return sbx_fail(err, SBX_E_SETUP, "nft did not finish in time");
 	return sbx_fail(err, SBX_E_SETUP, "nft failed (status %d): %s",
 			WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), msg);
 }

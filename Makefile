@@ -29,8 +29,11 @@ GEN_OBJ  = $(BUILD)/obj/gen/seccomp_bpf.o $(BUILD)/obj/gen/pyrunner.o
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
+# slirp4netns and nftables: `--net egress` (the user-mode network and its
+# allowlist, loaded with nft into the sandbox's network namespace).
 DEPS_PKGS = build-essential pkg-config libseccomp-dev libcap-dev libcgroup-dev \
-            libcmocka-dev debootstrap iproute2 ca-certificates clang-format strace locales
+            libcmocka-dev debootstrap iproute2 ca-certificates clang-format strace locales \
+            slirp4netns nftables
 # The docker/podman driver's tests (podman runs here as root; crun refuses
 # hybrid cgroup hosts, runc does not; catatonit is podman's --init).
 # docker.io brings dockerd, containerd and tini (docker's --init): the

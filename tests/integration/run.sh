@@ -6,7 +6,8 @@
 # Each test is a function t_<group>_<name> in t_<group>.sh, run in its own
 # subshell with a fresh temp dir /tmp/sbx-test-XXXXXX as cwd ($T). After
 # every test a leak check fails the test if anything of ours remains:
-# processes in another pid namespace or running the sbx binary, mounts
+# processes in another pid namespace or running the sbx binary, slirp4netns
+# processes, the net tests' servers, network namespaces and veths, mounts
 # naming sbx, sbx-* cgroups, /tmp/sbx* (and /dev/shm, /run, /var/tmp) entries.
 # Leaks are cleaned up after being reported. The drivers group's engines (a
 # private dockerd, the image in it and in podman) are set up before their
@@ -17,7 +18,7 @@
 # Needs root. No python/jq on the host: JSON is read with awk (lib.sh), or
 # with the sandboxed python3 for the detailed checks.
 
-GROUPS_ORDER="basic isolation seccomp fs cgroup supervise output errors lifecycle drivers pool zygote dockerapi"
+GROUPS_ORDER="basic isolation seccomp fs cgroup supervise output errors lifecycle drivers pool zygote dockerapi net"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 
@@ -165,6 +166,12 @@ if in_groups seccomp || in_groups isolation; then build_helpers; fi
 #   process counts);
 # - sbx-*/sbxtest-* cgroup dirs under the harness's own cgroup in those
 #   hierarchies, and same-named dirs in the others;
+# - slirp4netns processes (an egress sandbox's user-mode network) that are
+#   in the harness's cgroup as above, or whose parent chain reaches the
+#   harness;
+# - processes whose command line carries "sbxt-<harness pid>-" (the net
+#   tests' servers), network namespaces named sbxt-<harness pid>-* and
+#   network interfaces named sbxt<harness pid>* (the net tests' veths);
 # - the per-test dirs this harness made (/tmp/sbx-test-*);
 # - new mounts naming sbx (reported; unmounted only when under our dirs).
 # Other new things are printed as notes and left alone.
@@ -208,19 +215,35 @@ _snap_cmdline_procs() {
 	done
 }
 
-# Foreign pid-namespace processes and processes running the sbx binary (or
-# with its path in their cmdline), as "pid:starttime" (starttime makes a
-# recycled pid a different process).
+# The net tests' servers: "sbxt-<harness pid>-" in their command line.
+NET_TAG="sbxt-$HARNESS_PID-"
+_snap_tagged_procs() {
+	local f pid
+	for f in $(grep -laF -e "$NET_TAG" /proc/[0-9]*/cmdline 2>/dev/null); do
+		pid=${f#/proc/}
+		echo "${pid%/cmdline}"
+	done
+}
+
+# slirp4netns (egress sandboxes' network), by its binary
+SLIRP_EXE=$(command -v slirp4netns 2>/dev/null) && SLIRP_EXE=$(readlink -f "$SLIRP_EXE")
+
+# Foreign pid-namespace processes, processes running the sbx binary (or
+# with its path in their cmdline) or slirp4netns, and the net tests'
+# servers, as "pid:starttime" (starttime makes a recycled pid a different
+# process).
 _snap_procs() {
 	local pid line rest
 	{
 		find /proc/[0-9]*/ns/pid /proc/[0-9]*/exe -maxdepth 0 -printf '%p %l\n' 2>/dev/null |
-			awk -v ns="$HOST_PIDNS" -v exe="$SBX_REAL" '{
+			awk -v ns="$HOST_PIDNS" -v exe="$SBX_REAL" -v slirp="${SLIRP_EXE:-/nonexistent}" '{
 				split($1, a, "/"); link = substr($0, length($1) + 2)
 				if (a[4] == "ns" && link != ns && link != "") print a[3]
 				if (a[4] == "exe" && (link == exe || link == exe " (deleted)")) print a[3]
+				if (a[4] == "exe" && (link == slirp || link == slirp " (deleted)")) print a[3]
 			}'
 		_snap_cmdline_procs
+		_snap_tagged_procs
 	} | sort -u | while read -r pid; do
 		{ read -r line <"/proc/$pid/stat"; } 2>/dev/null || continue
 		rest=${line##*) }
@@ -231,6 +254,12 @@ _snap_procs() {
 }
 _snap_cgroups() {
 	find /sys/fs/cgroup -maxdepth 8 -type d \( -name 'sbx-*' -o -name 'sbxtest-*' \) 2>/dev/null
+}
+# the net tests' network namespaces and veths ("netns NAME", "link NAME")
+_snap_net() {
+	command -v ip >/dev/null || return 0
+	ip netns list 2>/dev/null | awk -v p="sbxt-$HARNESS_PID-" 'index($1, p) == 1 { print "netns " $1 }'
+	ip -o link show 2>/dev/null | awk -F': ' -v p="sbxt$HARNESS_PID" '{ n = $2; sub(/@.*/, "", n); if (index(n, p) == 1) print "link " n }'
 }
 _snap_mounts() {
 	grep -F sbx /proc/self/mountinfo 2>/dev/null
@@ -248,6 +277,18 @@ _snapshot() { # DIR
 	_snap_cgroups | sort >"$1/cgroups"
 	_snap_mounts | sort >"$1/mounts"
 	_snap_tmp | sort >"$1/tmp"
+	_snap_net | sort >"$1/net"
+}
+
+# PID's parent chain reaches the harness
+_proc_descends_from_harness() {
+	local p=$1 i
+	for ((i = 0; i < 64; i++)); do
+		[ "$p" = "$HARNESS_PID" ] && return 0
+		[ -z "$p" ] || [ "$p" -le 1 ] && return 1
+		p=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null)
+	done
+	return 1
 }
 
 # New things since the baseline in $H/base, split into ours ("kind value"
@@ -265,7 +306,9 @@ _leaks() {
 		local st
 		st=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)
 		{ [ -z "$st" ] || [ "$st" = Z ]; } && continue
-		if _proc_is_ours "$pid"; then
+		if _proc_is_ours "$pid" || { [ -n "$SLIRP_EXE" ] &&
+			[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$SLIRP_EXE" ] &&
+			_proc_descends_from_harness "$pid"; }; then
 			echo "procs $v"
 			for d in $(grep -o 'sbx-[A-Za-z0-9_.-]*' "/proc/$pid/cgroup" 2>/dev/null); do ids+="$d "; done
 		else
@@ -302,8 +345,19 @@ _leaks() {
 			echo "cgroups $v" >>"$H/foreign"
 		fi
 	done
-	# mounts: any new one naming sbx is reported
-	comm -13 "$H/base/mounts" "$H/now/mounts" | sed 's/^/mounts /'
+	# the net tests' namespaces and veths: named after the harness, ours
+	comm -13 "$H/base/net" "$H/now/net" | sed 's/^/net /'
+	# mounts: any new one naming sbx is reported, but a named network
+	# namespace (/run/netns/NAME, nsfs) only if it is one of the net
+	# tests' (others' tools name theirs too, e.g. sbxb-*)
+	while read -r v; do
+		[ -n "$v" ] || continue
+		if [[ $v == *" /run/netns/"*" - nsfs "* ]] && [[ $v != *" /run/netns/$NET_TAG"* ]]; then
+			echo "mounts $v" >>"$H/foreign"
+		else
+			echo "mounts $v"
+		fi
+	done < <(comm -13 "$H/base/mounts" "$H/now/mounts")
 	# temp entries: ours are the test dirs this harness made
 	while read -r v; do
 		[ -n "$v" ] || continue
@@ -323,20 +377,32 @@ _describe_leak() {
 	cgroups) echo "cgroup $v (procs: $({ tr '\n' ' ' <"$v/cgroup.procs"; } 2>/dev/null))" ;;
 	mounts) echo "mount $v" ;;
 	tmp) echo "temp entry $v" ;;
+	net) case $v in netns\ *) echo "network namespace ${v#netns }" ;; *) echo "network interface ${v#link }" ;; esac ;;
 	esac
 }
 _cleanup_leaks() { # our leak lines on stdin
 	local kind v pid i
-	local procs=() cgs=() mnts=() tmps=()
+	local procs=() cgs=() mnts=() tmps=() nets=()
 	while read -r kind v; do
 		case $kind in
 		procs) procs+=("${v%%:*}") ;;
 		cgroups) cgs+=("$v") ;;
 		mounts) mnts+=("$v") ;;
 		tmp) tmps+=("$v") ;;
+		net) nets+=("$v") ;;
 		esac
 	done
 	for pid in "${procs[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+	# the net tests' namespaces (what runs in them is ours) and veths
+	for v in "${nets[@]}"; do
+		case $v in
+		netns\ *)
+			for pid in $(ip netns pids "${v#netns }" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+			ip netns del "${v#netns }" 2>/dev/null
+			;;
+		link\ *) ip link del "${v#link }" 2>/dev/null ;;
+		esac
+	done
 	# cgroups: kill what is inside (ours by construction), remove deepest first
 	for v in $(printf '%s\n' "${cgs[@]}" | awk 'NF { print length($0) " " $0 }' | sort -rn | cut -d' ' -f2-); do
 		for pid in $(cat "$v/cgroup.procs" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done

@@ -837,50 +837,57 @@ exec(compile(code, "probe.py", "exec"), {"__name__": "__main__"})
 
 # ---------------------------------------------------------------- bad input
 
-# Bad network options: 125, one "sbx: " line on stderr, nothing on stdout,
-# nothing left (the harness's leak check), no sandbox created.
+# Bad network options: 125, one "sbx: " line on stderr naming the problem
+# (the messages of src/base/netspec.c), nothing on stdout, nothing left
+# (the harness's leak check), no sandbox created.
 t_net_bad_input() {
 	net_lc_setup
+	# "OPTIONS|text the error line contains"
 	local -a cases=(
-		"--net egress --allow 1.2.3.4/24"
-		"--net egress --allow a?b"
-		"--net egress --allow 10.0.0.0/33"
-		"--net egress --allow 198.51.100.2:0"
-		"--net egress --allow 198.51.100.2:65536"
-		"--net egress --publish 70000:80"
-		"--net egress --publish 8080:0"
-		"--net egress --publish 127.0.0.1:abc:80"
-		"--net egress --publish 18080:80 --publish 18080:81"
-		"--net egress --dns x"
-		"--net egress --dns 127.0.0.1:99999"
-		"--allow 198.51.100.2"
-		"--net loopback --allow 198.51.100.2"
-		"--net none --publish 18080:80"
-		"--dns 127.0.0.1"
-		"--net bogus"
+		"--net egress --allow 1.2.3.4/24|invalid --allow '1.2.3.4/24': address has bits set below its prefix"
+		"--net egress --allow a?b|invalid --allow 'a?b': names may hold only"
+		"--net egress --allow 10.0.0.0/33|invalid --allow '10.0.0.0/33': prefix must be 0..32"
+		"--net egress --allow 198.51.100.2:65536|invalid --allow '198.51.100.2:65536': port must be 1..65535"
+		"--net egress --publish 70000:80|invalid --publish '70000:80': host port must be 1..65535"
+		"--net egress --publish 8080:0|invalid --publish '8080:0': port must be 1..65535"
+		"--net egress --publish 127.0.0.1:abc:80|invalid --publish '127.0.0.1:abc:80': host port must be 1..65535"
+		"--net egress --publish 18080:80 --publish 18080:81|host port 18080 published twice"
+		"--net egress --dns x|invalid --dns 'x': invalid IPv4 address"
+		"--net egress --dns 127.0.0.1:99999|invalid --dns '127.0.0.1:99999': port must be 1..65535"
+		"--allow 198.51.100.2|--allow needs --net egress"
+		"--net loopback --allow 198.51.100.2|--allow needs --net egress"
+		"--net none --publish 18080:80|--publish needs --net egress"
+		"--dns 127.0.0.1|--dns needs --net egress"
+		"--net bogus|invalid --net 'bogus'"
 	)
-	local c cmd
+	local c cmd opts want line
 	for cmd in run create; do
 		for c in "${cases[@]}"; do
+			opts=${c%%|*} want=${c#*|}
 			local args
-			read -r -a args <<<"$c"
+			read -r -a args <<<"$opts"
 			if [ "$cmd" = run ]; then
 				run_sbx run "${args[@]}" -- true
 			else
 				run_sbx create "bad$$" "${args[@]}"
 			fi
-			[ "$RC" = 125 ] || fail_out "sbx $cmd $c: exit $RC, expected 125"
-			[ "$(stderr_lines | wc -l)" = 1 ] || fail_out "sbx $cmd $c: not one line on stderr"
-			stderr_lines | grep -q '^sbx: ' || fail_out "sbx $cmd $c: the error line does not start with 'sbx: '"
-			[ -s "$T/out" ] && fail_out "sbx $cmd $c: something on stdout"
+			[ "$RC" = 125 ] || fail_out "sbx $cmd $opts: exit $RC, expected 125"
+			[ "$(stderr_lines | wc -l)" = 1 ] || fail_out "sbx $cmd $opts: not one line on stderr"
+			line=$(stderr_lines)
+			[[ $line == "sbx: "* ]] || fail_out "sbx $cmd $opts: the error line does not start with 'sbx: '"
+			[[ $line == *"$want"* ]] || fail_out "sbx $cmd $opts: the error line does not say '$want'"
+			[ -s "$T/out" ] && fail_out "sbx $cmd $opts: something on stdout"
 		done
 	done
 	# an allow entry with a space, as one argument
 	run_sbx run --net egress --allow 'a b' -- true
 	[ "$RC" = 125 ] && [ "$(stderr_lines | wc -l)" = 1 ] || fail_out "--allow 'a b': exit $RC, expected 125 and one line"
+	[[ $(stderr_lines) == *"invalid --allow 'a b': names may hold only"* ]] || fail_out "--allow 'a b': unexpected message"
 	run_sbx ls
 	expect_rc 0 "sbx ls"
 	grep -q "^bad$$ " "$T/out" && fail_out "a refused create left sandbox bad$$"
+	[ -z "$(ls -A "$SBX_STATE_DIR/sandboxes" 2>/dev/null)" ] ||
+		fail "refused creates left state: $(ls -A "$SBX_STATE_DIR/sandboxes")"
 	[ -z "$(ls -A "$SBX_RUN_DIR" 2>/dev/null)" ] || fail "refused runs left files in $SBX_RUN_DIR: $(ls -A "$SBX_RUN_DIR")"
 	return 0
 }

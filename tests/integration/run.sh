@@ -7,7 +7,7 @@
 # subshell with a fresh temp dir /tmp/sbx-test-XXXXXX as cwd ($T). After
 # every test a leak check fails the test if anything of ours remains:
 # processes in another pid namespace or running the sbx binary, slirp4netns
-# processes, the net tests' servers, network namespaces and veths, mounts
+# processes, the net tests' servers and veths, mounts
 # naming sbx, sbx-* cgroups, /tmp/sbx* (and /dev/shm, /run, /var/tmp) entries.
 # Leaks are cleaned up after being reported. The drivers group's engines (a
 # private dockerd, the image in it and in podman) are set up before their
@@ -170,8 +170,8 @@ if in_groups seccomp || in_groups isolation; then build_helpers; fi
 #   in the harness's cgroup as above, or whose parent chain reaches the
 #   harness;
 # - processes whose command line carries "sbxt-<harness pid>-" (the net
-#   tests' servers), network namespaces named sbxt-<harness pid>-* and
-#   network interfaces named sbxt<harness pid>* (the net tests' veths);
+#   tests' servers and network namespace holders) and network interfaces
+#   named sbxt<harness pid>* (the net tests' veths);
 # - the per-test dirs this harness made (/tmp/sbx-test-*);
 # - new mounts naming sbx (reported; unmounted only when under our dirs).
 # Other new things are printed as notes and left alone.
@@ -255,10 +255,9 @@ _snap_procs() {
 _snap_cgroups() {
 	find /sys/fs/cgroup -maxdepth 8 -type d \( -name 'sbx-*' -o -name 'sbxtest-*' \) 2>/dev/null
 }
-# the net tests' network namespaces and veths ("netns NAME", "link NAME")
+# the net tests' veths ("link NAME")
 _snap_net() {
 	command -v ip >/dev/null || return 0
-	ip netns list 2>/dev/null | awk -v p="sbxt-$HARNESS_PID-" 'index($1, p) == 1 { print "netns " $1 }'
 	ip -o link show 2>/dev/null | awk -F': ' -v p="sbxt$HARNESS_PID" '{ n = $2; sub(/@.*/, "", n); if (index(n, p) == 1) print "link " n }'
 }
 _snap_mounts() {
@@ -345,7 +344,7 @@ _leaks() {
 			echo "cgroups $v" >>"$H/foreign"
 		fi
 	done
-	# the net tests' namespaces and veths: named after the harness, ours
+	# the net tests' veths: named after the harness, ours
 	comm -13 "$H/base/net" "$H/now/net" | sed 's/^/net /'
 	# mounts: any new one naming sbx is reported, but a named network
 	# namespace (/run/netns/NAME, nsfs) only if it is one of the net
@@ -377,7 +376,7 @@ _describe_leak() {
 	cgroups) echo "cgroup $v (procs: $({ tr '\n' ' ' <"$v/cgroup.procs"; } 2>/dev/null))" ;;
 	mounts) echo "mount $v" ;;
 	tmp) echo "temp entry $v" ;;
-	net) case $v in netns\ *) echo "network namespace ${v#netns }" ;; *) echo "network interface ${v#link }" ;; esac ;;
+	net) echo "network interface ${v#link }" ;;
 	esac
 }
 _cleanup_leaks() { # our leak lines on stdin
@@ -393,16 +392,8 @@ _cleanup_leaks() { # our leak lines on stdin
 		esac
 	done
 	for pid in "${procs[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-	# the net tests' namespaces (what runs in them is ours) and veths
-	for v in "${nets[@]}"; do
-		case $v in
-		netns\ *)
-			for pid in $(ip netns pids "${v#netns }" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-			ip netns del "${v#netns }" 2>/dev/null
-			;;
-		link\ *) ip link del "${v#link }" 2>/dev/null ;;
-		esac
-	done
+	# the net tests' veths
+	for v in "${nets[@]}"; do ip link del "${v#link }" 2>/dev/null; done
 	# cgroups: kill what is inside (ours by construction), remove deepest first
 	for v in $(printf '%s\n' "${cgs[@]}" | awk 'NF { print length($0) " " $0 }' | sort -rn | cut -d' ' -f2-); do
 		for pid in $(cat "$v/cgroup.procs" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done

@@ -478,6 +478,16 @@ t_net_allow_name_dns() {
 	expect_refused "$NET_PUB:8080"
 	expect_ok "$NET_PUB:8081" 1 "$NET_PUB:8081"
 	expect_no_accept pub "$NET_PUB:8080" "--allow srv.test:8081"
+
+	# a wildcard: names below the suffix, not other names
+	net_mark_accepts
+	net_egress --allow '*.test' -- "dns:srv.test" "tcp:$NET_PUB:8080" "dns:srv.example" "dns:test"
+	expect_dns srv.test "$NET_PUB"
+	expect_ok "$NET_PUB:8080" 1 "$NET_PUB:8080"
+	expect_dns srv.example fail
+	expect_dns test fail
+	dns_asked srv.example && fail_out "srv.example (not under *.test) reached the upstream DNS server"
+	return 0
 }
 
 # What the sandbox resolves by itself opens nothing: with a DNS server it may
@@ -525,6 +535,14 @@ t_net_dns_plain() {
 	dns_asked srv.test || fail_out "srv.test never reached the DNS server given with --dns"
 	dns_asked nosuch.test || fail_out "nosuch.test never reached the DNS server given with --dns (no --allow: every name may be asked)"
 	expect_no_accept priv "$NET_PRIV:8080" "priv.test's answer without --allow"
+
+	# an upstream where nothing listens: the lookup fails, it does not hang
+	local dead
+	dead=$(net_free_port) || fail "no free port"
+	run_sbx run --net egress --dns "127.0.0.1:$dead" --timeout 60s -- python3 -c "$(cat "$NET_DIR/probe.py")" "dns:srv.test"
+	expect_rc 0 "--dns to a closed port"
+	expect_dns srv.test fail
+	note "upstream closed: $(net_line DNS srv.test | cut -d' ' -f3,5)ms"
 }
 
 # --allow 127.0.0.1:PORT: the host's loopback port at the gateway 10.0.2.2,
@@ -543,6 +561,15 @@ t_net_host_loopback_allowed() {
 	expect_no_accept host "127.0.0.1:$HLO2" "another host loopback port"
 	expect_no_accept host "$NET_PUB_HOST:$HPUBH" "a host address"
 	[ "$(net_new_accepts pub)" = 0 ] || fail_out "the public server was reached although not allowed"
+
+	# allowing slirp4netns's own network does not open the gateway (the
+	# host's loopback) or its DNS forwarder 10.0.2.3 (docs/network.md)
+	net_mark_accepts
+	net_egress --allow 10.0.2.0/24 -- "tcp:10.0.2.2:$HLO" "tcp:10.0.2.3:53" "udpdns:10.0.2.3:53:srv.test"
+	expect_refused "10.0.2.2:$HLO"
+	expect_refused "10.0.2.3:53"
+	expect_udp_refused "10.0.2.3:53:srv.test"
+	expect_no_accept host "127.0.0.1:$HLO" "--allow 10.0.2.0/24"
 }
 
 # ---------------------------------------------------------------- published ports, sandboxes
@@ -646,6 +673,20 @@ t_net_publish() {
 	grep -q ' ok ' "$T/hostprobe.out" && fail "a published port still answers after rm -f: $(cat "$T/hostprobe.out")"
 	net_port_bindable "$hp" || fail "127.0.0.1:$hp cannot be bound after rm -f"
 	net_port_bindable "$hp2" || fail "127.0.0.1:$hp2 cannot be bound after rm -f"
+
+	# the same with a one-shot `sbx run` (the port lives as long as the run)
+	sbx_start one run --net egress --dns 127.0.0.1:9 --publish "127.0.0.1:$hp:8000" --timeout 60s -- \
+		python3 -c "$(cat "$NET_DIR/netsrv.py")" --lifetime 60 0.0.0.0:8000
+	net_host_wait_ok "127.0.0.1:$hp" 15 || {
+		sbx_wait one 1
+		fail_out "sbx run --publish: 127.0.0.1:$hp does not answer: $(cat "$T/hostprobe.out")"
+	}
+	grep -q "sbxt 0.0.0.0:8000\$" "$T/hostprobe.out" || fail "sbx run --publish: wrong answer: $(cat "$T/hostprobe.out")"
+	kill -TERM "$(sbx_pid one)"
+	sbx_wait one 20
+	net_hostpy probe.py "tcp:127.0.0.1:$hp" >"$T/hostprobe.out" 2>&1
+	grep -q ' ok ' "$T/hostprobe.out" && fail "the port published by sbx run still answers after it ended"
+	net_port_bindable "$hp" || fail "127.0.0.1:$hp cannot be bound after sbx run ended"
 	# netd's private dir for slirp4netns's API socket (docs/network.md)
 	local left
 	left=$(ls -d /tmp/sbx-net-* 2>/dev/null | sort | comm -13 "$T/netdirs.before" -)
@@ -722,6 +763,7 @@ net_sandbox_view() {
 		detail "the sandbox's cgroup $mycg holds: $(for c in "${NV_CGS[@]}"; do cat "$c/cgroup.procs"; done 2>/dev/null | sort -u | while read -r p; do describe_pids "$p"; done | tr '\n' ';')"
 		detail "sbx $sbxpid: $(describe_pids "$sbxpid"); the sandbox's process $NV_PID: $(describe_pids "$NV_PID")"
 		detail "$(ls /proc/"$NV_PID"/net/dev >/dev/null 2>&1 && awk 'NR > 2 { printf "%s ", $1 }' "/proc/$NV_PID/net/dev")"
+		# shellcheck disable=SC2046
 		detail "no slirp4netns process found for the sandbox (child of sbx $sbxpid or in its cgroup); all slirp4netns: $(describe_pids $(net_slirp_pids) | tr '\n' ';')"
 		sbx_wait N 20
 		fail_out "no slirp4netns process found for the sandbox while it ran"
@@ -809,7 +851,7 @@ net_socket_paths() {
 	local p all=() inodes
 	for p in "$@"; do
 		all+=("$p")
-		all+=($(net_descendants "$p"))
+		mapfile -t -O ${#all[@]} all < <(net_descendants "$p")
 	done
 	inodes=$(for p in "${all[@]}"; do
 		find "/proc/$p/fd" -mindepth 1 -maxdepth 1 -lname 'socket:*' -printf '%l\n' 2>/dev/null
@@ -843,7 +885,7 @@ while not __import__("os").path.exists("/workspace/go"):
 if sys.argv[2] == "sleep":
     time.sleep(60)'
 	local arg=exit tmo=60s
-	[ "$how" = exit ] || arg=sleep
+	[ "$how" = exit ] || arg="sleep"
 	[ "$how" = timeout ] && tmo=12s
 	sbx_start N run --net egress --dns 127.0.0.1:9 --timeout "$tmo" --workspace "$sync:rw" -- python3 -c "$py" "$mark" "$arg"
 	wait_for_file "$sync/ready" 20 || {

@@ -17,7 +17,9 @@
  *   - slirp4netns's gateway (10.0.2.2, the host's loopback) and its own DNS
  *     forwarder (10.0.2.3) are refused before any CIDR entry is looked at:
  *     a CIDR such as 10.0.0.0/8 does not open them. The gateway is only
- *     reachable through an entry covering 127.0.0.1, on that entry's port. */
+ *     reachable through an entry inside 127.0.0.0/8 covering 127.0.0.1
+ *     (127.0.0.1:5432, 127.0.0.0/8), on that entry's port; 0.0.0.0/0 does
+ *     not open it. */
 #include "base/netspec.h"
 #include "base/util.h"
 
@@ -516,9 +518,13 @@ int sbx_net_config_check(const sbx_config *cfg, sbx_error *err)
 
 static const uint8_t loopback4[4] = {127, 0, 0, 1};
 
+/* An entry for the host's loopback: inside 127.0.0.0/8 and covering
+ * 127.0.0.1. A wider one (0.0.0.0/0: "everything outside") does not open
+ * the host's own services. */
 static bool covers_loopback(const sbx_net_allow *a)
 {
-	return a->kind == SBX_ALLOW_CIDR4 && ip4_in(loopback4, a->addr, a->prefix);
+	return a->kind == SBX_ALLOW_CIDR4 && a->prefix >= 8 && a->addr[0] == 127 &&
+	       ip4_in(loopback4, a->addr, a->prefix);
 }
 
 bool sbx_net_allow_host_loopback(const sbx_net_allow *a, size_t n)

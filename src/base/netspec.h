@@ -78,15 +78,16 @@ int sbx_net_dns_from_resolv(const char *text, sbx_net_dns *out, sbx_error *err);
  * -SBX_E_INVALID. */
 int sbx_net_config_check(const sbx_config *cfg, sbx_error *err);
 
-/* Does any CIDR entry cover 127.0.0.1? (then the host's loopback is
- * reachable, at SBX_NET_GATEWAY, on the entry's port) */
+/* Is any CIDR entry inside 127.0.0.0/8 and covering 127.0.0.1? (then the
+ * host's loopback is reachable, at SBX_NET_GATEWAY, on the entry's port;
+ * a wider entry such as 0.0.0.0/0 does not open it) */
 bool sbx_net_allow_host_loopback(const sbx_net_allow *a, size_t n);
 
 /* The nftables rule set (`nft -f` text) of an egress sandbox, for table
  * `inet sbx` in its own network namespace (docs/network.md):
  *   - output policy drop; "lo" accepted; established/related accepted;
  *   - each CIDR4 entry accepted (with its port for TCP and UDP); an entry
- *     covering 127.0.0.1 is the host's loopback: SBX_NET_GATEWAY is
+ *     inside 127.0.0.0/8 covering 127.0.0.1 is the host's loopback: SBX_NET_GATEWAY is
  *     accepted on its port instead;
  *   - then refused: 0/8, 10/8, 100.64/10, 127/8, 169.254/16, 172.16/12,
  *     192.0.0/24, 192.168/16, 198.18/15, 224/4, 240/4 and every address in

@@ -570,6 +570,14 @@ t_net_host_loopback_allowed() {
 	expect_refused "10.0.2.3:53"
 	expect_udp_refused "10.0.2.3:53:srv.test"
 	expect_no_accept host "127.0.0.1:$HLO" "--allow 10.0.2.0/24"
+
+	# "everything outside" is not the host's own services: only an entry
+	# inside 127.0.0.0/8 opens the host's loopback
+	net_mark_accepts
+	net_egress --allow 0.0.0.0/0 -- "tcp:10.0.2.2:$HLO" "tcp:$NET_PUB:8080"
+	expect_refused "10.0.2.2:$HLO"
+	expect_ok "$NET_PUB:8080"
+	expect_no_accept host "127.0.0.1:$HLO" "--allow 0.0.0.0/0"
 }
 
 # ---------------------------------------------------------------- published ports, sandboxes

@@ -581,8 +581,10 @@ static void test_host_loopback(void **state)
 	assert_true(sbx_net_allow_host_loopback(a, N(a)));
 	a[0] = allow_ok("127.0.0.0/8");
 	assert_true(sbx_net_allow_host_loopback(a, N(a)));
-	a[0] = allow_ok("0.0.0.0/0");
-	assert_true(sbx_net_allow_host_loopback(a, N(a)));
+	a[0] = allow_ok("0.0.0.0/0"); /* "everything outside": not the host's own */
+	assert_false(sbx_net_allow_host_loopback(a, N(a)));
+	a[0] = allow_ok("64.0.0.0/2");
+	assert_false(sbx_net_allow_host_loopback(a, N(a)));
 	a[0] = allow_ok("127.0.0.2");
 	assert_false(sbx_net_allow_host_loopback(a, N(a)));
 }
@@ -688,7 +690,7 @@ static void test_ruleset_host_loopback(void **state)
 	common(t);
 	has(t, "ip daddr 10.0.2.2 meta l4proto { tcp, udp } th dport 8080 accept");
 	has(t, "ip daddr 10.0.2.2 meta l4proto { tcp, udp } th dport 9000 accept");
-	has(t, "ip daddr 10.0.2.2 meta l4proto { tcp, udp } th dport 443 accept");
+	lacks(t, "ip daddr 10.0.2.2 meta l4proto { tcp, udp } th dport 443 accept");
 	has(t, "ip daddr 0.0.0.0/0 meta l4proto { tcp, udp } th dport 443 accept");
 	/* Before the gateway's refusal; 127/8 itself is the sandbox's "lo". */
 	assert_true(strstr(t, "10.0.2.2 meta") < strstr(t, "{ 10.0.2.2, 10.0.2.3 }"));

@@ -81,7 +81,7 @@ net_alive() {
 net_kill() { # PID: TERM, 5 s, KILL, reap
     local p=$1 i
     [[ -n $p ]] || return 0
-    kill -TERM "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 0; }
+    kill -TERM "$p" 2>/dev/null || { wait "$p" 2>/dev/null || true; return 0; }
     for ((i = 0; i < 50; i++)); do
         net_alive "$p" || break
         sleep 0.1
@@ -348,7 +348,8 @@ net_throughput() { # SETUP-ERROR ("": the namespace and its sink are up)
     local n m p base=0 line
     for v in "${vars[@]}"; do
         read -r n m p < <(net_summary "$TMP/net-tp-$v")
-        if [[ -n ${why[$v]:-} ]] && ((n == 0)); then
+        if ((n == 0 || m <= 0 || p <= 0)); then
+            [[ -n ${why[$v]:-} ]] || why[$v]="no transfer completed"
             echo "| ${title[$v]} | not run: ${why[$v]//|/\\|} | | | | | |"
             NET_FAILED+=("net throughput, $v: ${why[$v]}")
             continue

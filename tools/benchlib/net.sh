@@ -33,6 +33,7 @@ NET_SINK_PID=""     # the sink in the namespace
 NET_BOX_UP=0        # the published-port sandbox exists
 NET_BOX_SINK_PID="" # `sbx exec` of the sink inside it
 NET_HP=""           # its host port
+NET_SEND_PID=""     # the sender running now (sbx run or chroot)
 NET_ERR=""
 NET_FAILED=()       # "what: why" of rows not run or failed (--strict)
 NET_IO_S=120        # deadline of one transfer, in seconds
@@ -47,6 +48,9 @@ net_cleanup() {
 }
 net_down() {
     local left="" i
+    # a sender first (interrupted mid-transfer: sbx run passes SIGTERM on)
+    net_kill "$NET_SEND_PID"
+    NET_SEND_PID=""
     net_kill "$NET_SINK_PID"
     NET_SINK_PID=""
     if ((NET_BOX_UP)); then
@@ -198,8 +202,10 @@ net_send() {
     # a simple command: $! is sbx's own pid (its cgroups are named after it)
     "${argv[@]}" </dev/null >"$f" 2>"$f.err" &
     pid=$!
+    NET_SEND_PID=$pid
     add_creator "$pid"
     wait "$pid" || st=$?
+    NET_SEND_PID=""
     NET_RES=$(<"$f")
     if ((st != 0)) || [[ ! $NET_RES =~ ^$bytes\ [1-9][0-9]*$ ]]; then
         NET_ERR="exit $st: $(grep -v '^$' "$f.err" | head -1 | cut -c1-120)"

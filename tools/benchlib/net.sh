@@ -303,6 +303,33 @@ net_cold() {
     # benchstat's table, without its workload heading (one workload here).
     grep '^|' "$OUT/net/latency.md" | sed 's/ratio to floor/ratio to --net none/; s/| overhead ms |/| extra ms |/'
     echo
+    # The extra cost at the median and at p95 (runs that exited 0).
+    [[ $floor != - ]] || return 0
+    local f=$TMP/net.us nb mb pb n m p
+    awk -F'\t' -v i="$floor" '$1 == "run" && $2 == i && $4 == 0 { print $3 }' "$OUT/net-cold.tsv" >"$f"
+    read -r nb mb pb < <(net_summary "$f")
+    ((nb > 0 && mb > 0 && pb > 0)) || return 0
+    for r in "${rows[@]}"; do
+        i=${r%%"$SEP"*} k=${r#*"$SEP"}
+        [[ $k != none ]] || continue
+        awk -F'\t' -v i="$i" '$1 == "run" && $2 == i && $4 == 0 { print $3 }' "$OUT/net-cold.tsv" >"$f"
+        read -r n m p < <(net_summary "$f")
+        ((n > 0)) || continue
+        echo "- extra cost of \`${title[$k]}\` over \`--net none\`: median $(net_dms $((m - mb))) ms ($(net_x "$m" "$mb")), p95 $(net_dms $((p - pb))) ms ($(net_x "$p" "$pb"))"
+    done
+    echo
+}
+
+net_dms() { # µs (signed) -> "+x.x" ms
+    local v=$1 sign=+
+    ((v < 0)) && sign=- v=$((-v))
+    v=$(((v + 50) / 100))
+    printf '%s%d.%d' "$sign" $((v / 10)) $((v % 10))
+}
+
+net_x() { # A B -> "A/B x" with two decimals
+    local t=$((($1 * 100 + $2 / 2) / $2))
+    printf '%d.%02dx' $((t / 100)) $((t % 100))
 }
 
 # ------------------------------------------------------------------ throughput

@@ -219,9 +219,9 @@ net_cold() {
     local v idx=0 floor=- st=0 i
     local -a keys=(none egress allow) argv=() br=() rows=()
     local -A title=([none]="--net none" [egress]="--net egress" [allow]="--net egress --allow $NET_ALLOW")
-    local -A note=([none]="the baseline: the sandbox's own empty network namespace"
-        [egress]="user-mode networking (slirp4netns) started and stopped with the sandbox"
-        [allow]="one allowlist entry (the throughput sink's address and port)")
+    local -A note=([none]="the baseline: the sandbox's own network namespace, no interface up"
+        [egress]="netd: slirp4netns, the nftables rule set and the DNS responder, started before the command and stopped after"
+        [allow]="the same with one allowlist entry (the throughput sink's address and port)")
     local -A line=()
     for v in "${keys[@]}"; do
         argv=("$SBX" run)

@@ -21,14 +21,18 @@
 # removed at the end of the section and by the bench's cleanup (net_down,
 # a CLEANUP_HOOK), also on failure or Ctrl-C.
 
-NET_NS=sbxb-$$ NET_VH=sbxb$$a NET_VN=sbxb$$b
+# The namespace is held by a process of ours (tagged sbxb-PID-ns), not a
+# named /run/netns entry: other tools on a shared host remount those, which
+# breaks `ip netns exec` at random.  It ends with that process; the veth
+# pair with it.
+NET_TAG=sbxb-$$-ns NET_VH=sbxb$$a NET_VN=sbxb$$b
+NET_HOLDER_PID=""   # the process holding the namespace
 # The addresses: the first /30 of 198.51.100.0/24 the host does not use
 # (net_pick), 198.51.100.0/30 when free.
 NET_HOST_IP=198.51.100.1 NET_NS_IP=198.51.100.2 NET_PREFIX=198.51.100.0/30 NET_PORT=5001
 NET_ALLOW=$NET_NS_IP:$NET_PORT
 NET_BOX=sbxbnet$$
 NET_SRC=""          # nettcp.py's text
-NET_UP=0            # the namespace exists (ours)
 NET_SINK_PID=""     # the sink in the namespace
 NET_BOX_UP=0        # the published-port sandbox exists
 NET_BOX_SINK_PID="" # `sbx exec` of the sink inside it
@@ -60,16 +64,16 @@ net_down() {
     fi
     net_kill "$NET_BOX_SINK_PID"
     NET_BOX_SINK_PID=""
-    if ((NET_UP)); then
-        ip netns del "$NET_NS" 2>/dev/null || true
+    if [[ -n $NET_HOLDER_PID ]]; then
+        net_kill "$NET_HOLDER_PID"
+        net_alive "$NET_HOLDER_PID" && left+="namespace holder $NET_HOLDER_PID; "
+        NET_HOLDER_PID=""
         # the veth pair goes with the namespace, asynchronously
         for ((i = 0; i < 50; i++)); do
             ip link show "$NET_VH" >/dev/null 2>&1 || break
             sleep 0.1
         done
-        NET_UP=0
     fi
-    [[ ! -e /run/netns/$NET_NS ]] || left+="network namespace $NET_NS; "
     ! ip link show "$NET_VH" >/dev/null 2>&1 || left+="veth $NET_VH; "
     NET_LEFT=${left%; }
     return 0
@@ -137,19 +141,31 @@ net_pick() {
 net_setup() {
     ((EUID == 0)) || { NET_ERR="needs root"; return 1; }
     have ip || { NET_ERR="ip (iproute2) not found"; return 1; }
+    { have unshare && have nsenter; } || { NET_ERR="unshare and nsenter (util-linux) needed"; return 1; }
     have chroot || { NET_ERR="chroot not found"; return 1; }
     [[ -x $ROOTFS/usr/bin/python3 ]] || { NET_ERR="no python3 in $ROOTFS"; return 1; }
     [[ -r $LIB/nettcp.py ]] || { NET_ERR="$LIB/nettcp.py missing"; return 1; }
     NET_SRC=$(<"$LIB/nettcp.py")
     net_pick || return 1
-    local msg
-    if ! msg=$(ip netns add "$NET_NS" 2>&1); then NET_ERR="ip netns add: $msg"; return 1; fi
-    NET_UP=1
+    local msg i f=$TMP/net.holder
+    unshare --net -- bash -c "echo ready; exec -a $NET_TAG sleep 3600" </dev/null >"$f" 2>&1 &
+    NET_HOLDER_PID=$!
+    for ((i = 0; i < 100; i++)); do
+        grep -qx ready "$f" && break
+        kill -0 "$NET_HOLDER_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    if ! grep -qx ready "$f"; then
+        NET_ERR="unshare --net failed: $(grep -v '^$' "$f" | head -1 | cut -c1-120)"
+        NET_ERR=${NET_ERR%: }
+        return 1
+    fi
+    local ns=(nsenter "--net=/proc/$NET_HOLDER_PID/ns/net")
     if ! msg=$({
-        ip link add "$NET_VH" type veth peer name "$NET_VN" netns "$NET_NS" &&
+        ip link add "$NET_VH" type veth peer name "$NET_VN" netns "$NET_HOLDER_PID" &&
             ip addr add "$NET_HOST_IP/30" dev "$NET_VH" && ip link set "$NET_VH" up &&
-            ip -n "$NET_NS" addr add "$NET_NS_IP/30" dev "$NET_VN" &&
-            ip -n "$NET_NS" link set "$NET_VN" up && ip -n "$NET_NS" link set lo up
+            "${ns[@]}" ip addr add "$NET_NS_IP/30" dev "$NET_VN" &&
+            "${ns[@]}" ip link set "$NET_VN" up && "${ns[@]}" ip link set lo up
     } 2>&1); then
         NET_ERR="veth: ${msg%%$'\n'*}"
         return 1
@@ -160,8 +176,8 @@ net_setup() {
         NET_ERR="$NET_PREFIX was taken by another interface meanwhile"
         return 1
     fi
-    local f=$TMP/net.sink
-    ip netns exec "$NET_NS" chroot "$ROOTFS" /usr/bin/python3 -c "$NET_SRC" \
+    f=$TMP/net.sink
+    "${ns[@]}" chroot "$ROOTFS" /usr/bin/python3 -c "$NET_SRC" \
         sink "$NET_NS_IP" "$NET_PORT" 0 3600 </dev/null >"$f" 2>"$f.err" &
     NET_SINK_PID=$!
     net_wait_ready "$f" "$NET_SINK_PID"

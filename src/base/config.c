@@ -7,6 +7,7 @@
 
 #include "base/util.h"
 #include "base/parse.h"
+#include "base/netspec.h"
 
 #ifndef SBX_DATADIR
 #define SBX_DATADIR "/usr/local/share/sbx"
@@ -61,6 +62,8 @@ int sbx_config_validate(const sbx_config *cfg, bool need_argv, sbx_error *err)
 		return sbx_fail(err, SBX_E_INVALID, "open file limit must be positive");
 	if (cfg->image && (!*cfg->image || cfg->image[0] == '-'))
 		return sbx_fail(err, SBX_E_INVALID, "invalid image name '%s'", cfg->image);
+	if ((r = sbx_net_config_check(cfg, err)) < 0)
+		return r;
 	return 0;
 }
 

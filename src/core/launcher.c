@@ -33,6 +33,7 @@ void sbx_launcher_init(sbx_launcher *s)
 		s->out[i] = s->err[i] = s->sock[i] = -1;
 	s->pidfd = -1;
 	s->ids.lock_fd = -1;
+	sbx_netd_init(&s->net);
 }
 
 void sbx_launcher_forget(sbx_launcher *s)
@@ -43,6 +44,7 @@ void sbx_launcher_forget(sbx_launcher *s)
 	}
 	sbx_closep(&s->cg.v2_fd);
 	s->pid = 0;
+	sbx_netd_forget(&s->net); /* it ends with the sandbox */
 	sbx_launcher_release(s);
 }
 
@@ -57,6 +59,7 @@ void sbx_launcher_release(sbx_launcher *s)
 			;
 	}
 	sbx_closep(&s->pidfd);
+	sbx_netd_stop(&s->net); /* in the cgroups: before their removal */
 	for (int i = 0; i < 2; i++) {
 		sbx_closep(&s->out[i]);
 		sbx_closep(&s->err[i]);
@@ -185,7 +188,7 @@ static int prepare(sbx_launcher *s, const sbx_config *cfg, sbx_error *err)
 	snprintf(l->hostname, sizeof(l->hostname), "%s", cfg->hostname ? cfg->hostname : "sandbox");
 	l->tmp_size = cfg->tmp_size;
 	l->root_size = cfg->root_size;
-	l->net_loopback = cfg->net == SBX_NET_LOOPBACK;
+	l->net_loopback = cfg->net != SBX_NET_NONE;
 	/* A copy: cfg->argv usually points into the caller's own argument
 	 * area, which init overwrites (it hides the caller's command line). */
 	size_t argc = 0;
@@ -248,6 +251,9 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
 		if (cfg->root_size)
 			return sbx_fail(err, SBX_E_INVALID,
 					"a pre-forked pool's template cannot have a writable root");
+		if (cfg->net == SBX_NET_EGRESS)
+			return sbx_fail(err, SBX_E_INVALID,
+					"a pre-forked pool's template cannot have --net egress");
 		if (cfg->map_uid != SBX_MAP_AUTO || cfg->map_gid != SBX_MAP_AUTO ||
 		    s->tmpl_slots > SBX_USERNS_MAX_LINES)
 			return sbx_fail(err, SBX_E_INVALID,
@@ -346,6 +352,10 @@ int sbx_launcher_start(sbx_launcher *s, const sbx_config *cfg, bool server,
 	}
 	if (r == 0)
 		r = sbx_cgroup_attach(&s->cg, pid, into_cg, err);
+	if (r == 0 && cfg->net == SBX_NET_EGRESS) {
+		r = sbx_netd_start(&s->net, cfg, pid, &s->cg, err);
+		sbx_debug("time network %lluus", (unsigned long long)t_us(t0));
+	}
 	int fds[SBX_CG_N];
 	int nfds = r == 0 ? sbx_cgroup_v1_task_fds(&s->cg, fds, SBX_CG_N, err) : 0;
 	if (nfds < 0)

@@ -6,6 +6,7 @@
 #include "core/cgroup.h"
 #include "core/idrange.h"
 #include "core/launch.h"
+#include "core/netd.h"
 
 typedef struct sbx_launcher {
 	sbx_launch l;
@@ -30,6 +31,7 @@ typedef struct sbx_launcher {
 	 * (0 is the zygote's; each forked sandbox maps one of the others). */
 	uint32_t tmpl_slots;
 	sbx_idrange *tmpl_ids; /* the ranges held (tmpl_slots of them) */
+	sbx_netd net;	       /* SBX_NET_EGRESS: the network's host side */
 } sbx_launcher;
 
 void sbx_launcher_init(sbx_launcher *s);

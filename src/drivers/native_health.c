@@ -15,6 +15,7 @@
 #include "base/util.h"
 #include "core/cgroup.h"
 #include "core/idshift.h"
+#include "core/netd.h"
 #include "core/userns.h"
 #include "drivers/native.h"
 #include "state/store.h"
@@ -148,6 +149,12 @@ int sbx_native_health(const sbx_driver *d, const sbx_config *cfg, sbx_health_lin
 	if (have)
 		line(r, access(py, X_OK) == 0, true, "python3", "%s",
 		     access(py, X_OK) == 0 ? py : "no /usr/bin/python3 in the rootfs");
+	char nd[256];
+	sbx_error nerr;
+	if (sbx_netd_available(nd, sizeof(nd), &nerr) == 0)
+		line(r, true, false, "net egress", "%s", nd);
+	else
+		line(r, false, false, "net egress", "%s", nerr.msg);
 	if (r->failed)
 		return r->failed;
 	/* End to end: a real sandbox. */

@@ -18,6 +18,14 @@
  * missing, daemon or service unreachable, image missing). */
 int sbx_oci_health(const char *engine, const char *image, sbx_error *err);
 
+/* Can the engine give cfg's network (pure)? --allow cannot be enforced by
+ * the engines, and their --dns takes no port: SBX_E_INVALID with one line
+ * naming the option, else 0. A --publish or --dns that cannot be split into
+ * what the engine takes is refused likewise (their syntax is
+ * sbx_config_validate's to check). Called by run and create, and by pools
+ * before their first sandbox. */
+int sbx_oci_net_check(const char *engine, const sbx_config *cfg, sbx_error *err);
+
 /* One-shot: `ENGINE run --rm` with cfg's limits, network none (or loopback
  * only), workspace, env, cwd, hostname, stdin, timeout (kills the
  * container, exit 124), output caps. */

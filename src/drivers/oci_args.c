@@ -1,5 +1,6 @@
 /* docker/podman driver: the engines' argument vectors, and small pure
  * helpers. Nothing here does I/O, so it is unit-tested directly. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "base/env.h"
+#include "base/netspec.h"
 #include "base/util.h"
 #include "drivers/oci_int.h"
 
@@ -115,63 +117,30 @@ void sbx_oci_args_engine(sbx_strv *a, const char *engine, const sbx_oci_host *h)
 	sbx_strv_add(a, "file");
 }
 
-/* "IP[:PORT]" (an IPv6 address in brackets when a port follows): the
- * address into ip, the port (53 if none) into *port. -1 if it is not of
- * that shape. */
-static int split_dns(const char *s, char *ip, size_t cap, unsigned *port)
+/* The engines' --dns value (an address, no port) of cfg->net_dns; -1 if it
+ * does not parse or has a port other than 53 (sbx_oci_net_check says
+ * which). */
+static int dns_arg(const char *v, char *out, size_t cap, sbx_error *err)
 {
-	const char *end = NULL, *p = NULL;
-	if (s[0] == '[') {
-		end = strchr(s, ']');
-		if (!end || (end[1] && end[1] != ':'))
-			return -1;
-		p = end[1] ? end + 2 : NULL;
-		s++;
-	} else {
-		const char *c = strchr(s, ':');
-		if (c && !strchr(c + 1, ':')) /* one colon: IPv4:PORT */
-			end = c, p = c + 1;
-		else /* none: IPv4; several: a bare IPv6 address */
-			end = s + strlen(s);
-	}
-	size_t n = (size_t)(end - s);
-	if (n == 0 || n >= cap)
+	sbx_net_dns d;
+	if (sbx_net_dns_parse(v, &d, err) < 0)
 		return -1;
-	memcpy(ip, s, n);
-	ip[n] = '\0';
-	*port = 53;
-	if (p) {
-		uint32_t v = 0;
-		if (!*p || strlen(p) > 5)
-			return -1;
-		for (; *p; p++) {
-			if (*p < '0' || *p > '9')
-				return -1;
-			v = v * 10 + (uint32_t)(*p - '0');
-		}
-		if (v == 0 || v > 65535)
-			return -1;
-		*port = v;
-	}
-	return 0;
+	if (d.port != 53)
+		return -1;
+	return inet_ntop(d.family, d.addr, out, (socklen_t)cap) ? 0 : -1;
 }
 
 /* "[HOSTIP:]HOSTPORT:PORT" as the engines' -p takes it, always with the
- * host address (theirs is 0.0.0.0, sbx's 127.0.0.1). -1 if it is not of
- * that shape: one or two colons, an IPv4 address, ports of digits. */
-static int publish_arg(const char *s, char *out, size_t cap)
+ * host address (theirs is 0.0.0.0, sbx's 127.0.0.1). -1 if it does not
+ * parse. */
+static int publish_arg(const char *v, char *out, size_t cap, sbx_error *err)
 {
-	const char *c1 = strchr(s, ':');
-	const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-	if (!c1 || (c2 && strchr(c2 + 1, ':')))
+	sbx_net_publish p;
+	if (sbx_net_publish_parse(v, &p, err) < 0)
 		return -1;
-	const char *ports = c2 ? c1 + 1 : s;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p == '.' && p < ports) || *p == ':'))
-			return -1;
-	if (ports[0] == ':' || (c2 ? c2 : c1)[1] == '\0' || (c2 && c1 == s))
-		return -1;
-	int n = c2 ? snprintf(out, cap, "%s", s) : snprintf(out, cap, "127.0.0.1:%s", s);
+	const uint8_t *a = p.host_addr;
+	int n =
+	    snprintf(out, cap, "%u.%u.%u.%u:%u:%u", a[0], a[1], a[2], a[3], p.host_port, p.port);
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
@@ -185,20 +154,17 @@ int sbx_oci_net_check(const char *engine, const sbx_config *cfg, sbx_error *err)
 				"an egress allowlist (use the native driver, or egress without "
 				"--allow)",
 				engine, engine);
-	char buf[96];
-	unsigned port;
-	if (cfg->net_dns && split_dns(cfg->net_dns, buf, sizeof(buf), &port) < 0)
-		return sbx_fail(err, SBX_E_INVALID, "invalid --dns '%.64s' (IP[:PORT])",
-				cfg->net_dns);
-	if (cfg->net_dns && port != 53)
+	char buf[INET6_ADDRSTRLEN + 16];
+	sbx_net_dns d;
+	if (cfg->net_dns && sbx_net_dns_parse(cfg->net_dns, &d, err) < 0)
+		return -SBX_E_INVALID;
+	if (cfg->net_dns && d.port != 53)
 		return sbx_fail(err, SBX_E_INVALID,
 				"--dns %.64s: the %s driver cannot use a DNS port other than 53",
 				cfg->net_dns, engine);
 	for (size_t i = 0; i < cfg->n_net_publish; i++)
-		if (publish_arg(cfg->net_publish[i], buf, sizeof(buf)) < 0)
-			return sbx_fail(err, SBX_E_INVALID,
-					"invalid --publish '%.64s' ([HOSTIP:]HOSTPORT:PORT)",
-					cfg->net_publish[i]);
+		if (publish_arg(cfg->net_publish[i], buf, sizeof(buf), err) < 0)
+			return -SBX_E_INVALID;
 	return 0;
 }
 
@@ -217,15 +183,14 @@ static int add_net(sbx_strv *a, bool podman, const sbx_config *cfg)
 		     podman ? "slirp4netns:allow_host_loopback=false,enable_ipv6=false" : "bridge");
 	if (cfg->n_net_allow)
 		return -1;
-	char buf[96];
-	unsigned port;
+	char buf[INET6_ADDRSTRLEN + 16];
 	for (size_t i = 0; i < cfg->n_net_publish; i++) {
-		if (publish_arg(cfg->net_publish[i], buf, sizeof(buf)) < 0)
+		if (publish_arg(cfg->net_publish[i], buf, sizeof(buf), NULL) < 0)
 			return -1;
 		sbx_strv_addf(a, "--publish=%s", buf);
 	}
 	if (cfg->net_dns) {
-		if (split_dns(cfg->net_dns, buf, sizeof(buf), &port) < 0 || port != 53)
+		if (dns_arg(cfg->net_dns, buf, sizeof(buf), NULL) < 0)
 			return -1;
 		sbx_strv_addf(a, "--dns=%s", buf);
 	}

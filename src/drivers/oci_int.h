@@ -39,13 +39,6 @@ typedef struct sbx_oci_host {
  * command: "sbx-oci-started PID\n". */
 #define SBX_OCI_MARK "sbx-oci-started "
 
-/* Can the engine give cfg's network (pure)? --allow cannot be enforced by
- * the engines, and their --dns takes no port: SBX_E_INVALID with one line
- * naming the option, else 0. A --publish or --dns that cannot be split into
- * what the engine takes is refused likewise (their syntax is
- * sbx_config_validate's to check). */
-int sbx_oci_net_check(const char *engine, const sbx_config *cfg, sbx_error *err);
-
 /* ENGINE and its global flags. */
 void sbx_oci_args_engine(sbx_strv *a, const char *engine, const sbx_oci_host *h);
 

@@ -8,6 +8,7 @@
 
 #include "base/util.h"
 #include "drivers/driver.h"
+#include "drivers/oci.h"
 #include "pool/pool.h"
 
 #define LAT_N 1024
@@ -220,6 +221,12 @@ SBX_API int sbx_pool_create(const sbx_pool_config *c, sbx_pool **out, sbx_error 
 	const sbx_driver *d = sbx_driver_by_name(c->tmpl.driver, err);
 	if (!d)
 		return -SBX_E_INVALID;
+	/* What the engines cannot do fails here, not with every sandbox. */
+	if (strcmp(d->name, "docker") == 0 || strcmp(d->name, "podman") == 0) {
+		int r = sbx_oci_net_check(d->name, &c->tmpl, err);
+		if (r < 0)
+			return r;
+	}
 	if (d->needs_root && geteuid() != 0)
 		return sbx_fail(err, SBX_E_PRIVILEGE, "sbx must run as root (namespaces, cgroups)");
 	sbx_pool *p = calloc(1, sizeof(*p));

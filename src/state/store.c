@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 
 #include "base/util.h"
+#include "base/netspec.h"
 #include "base/parse.h"
 #include "base/readall.h"
 #include "state/store.h"
@@ -502,6 +503,25 @@ _Static_assert(sizeof(uid_t) == sizeof(uint32_t) && sizeof(gid_t) == sizeof(uint
 	       "map_uid and map_gid are read as uint32_t");
 _Static_assert(sizeof(bool) == 1, "own_workspace");
 
+/* An allow, publish or dns value parses as sbx_config_validate wants it
+ * (base/netspec.h): else SBX_E_STATE naming the line and what is wrong. */
+static int net_entry_check(const char *key, const char *v, unsigned no, sbx_error *err)
+{
+	sbx_error pe = {0};
+	int r;
+	if (key[0] == 'a') {
+		sbx_net_allow a;
+		r = sbx_net_allow_parse(v, &a, &pe);
+	} else if (key[0] == 'p') {
+		sbx_net_publish pp;
+		r = sbx_net_publish_parse(v, &pp, &pe);
+	} else {
+		sbx_net_dns d;
+		r = sbx_net_dns_parse(v, &d, &pe);
+	}
+	return r < 0 ? sbx_fail(err, SBX_E_STATE, "line %u: %s", no, pe.msg) : 0;
+}
+
 static int conf_list(void *obj, const char *key, unsigned no, const char *v, sbx_error *err)
 {
 	sbx_sbconf *c = obj;
@@ -517,6 +537,8 @@ static int conf_list(void *obj, const char *key, unsigned no, const char *v, sbx
 					"line %u: %s: not printable ASCII without spaces, 1 to 300 "
 					"bytes",
 					no, key);
+		if (net_entry_check(key, v, no, err) < 0)
+			return -SBX_E_STATE;
 		if (list_add(allow ? &c->net_allow : &c->net_publish, n, v) < 0)
 			return sbx_fail_errno(err, SBX_E_SYSTEM, ENOMEM, "out of memory");
 		return 0;
@@ -530,6 +552,18 @@ static int conf_list(void *obj, const char *key, unsigned no, const char *v, sbx
 	return 0;
 }
 
+/* The number of the "dns=" line of text (for messages; 0 if none). */
+static unsigned dns_line(const char *text, size_t len)
+{
+	unsigned no = 1;
+	for (size_t i = 0; i < len; i++) {
+		if ((i == 0 || text[i - 1] == '\n') && len - i >= 4 && !memcmp(text + i, "dns=", 4))
+			return no;
+		no += text[i] == '\n';
+	}
+	return 0;
+}
+
 int sbx_sbconf_parse(const char *text, size_t len, sbx_sbconf *c, sbx_error *err)
 {
 	static const file_spec spec = {conf_fields, ARRAY_LEN(conf_fields), conf_list};
@@ -539,6 +573,8 @@ int sbx_sbconf_parse(const char *text, size_t len, sbx_sbconf *c, sbx_error *err
 	if (r == 0 && c->cfg.net != SBX_NET_EGRESS &&
 	    (c->n_net_allow || c->n_net_publish || c->net_dns[0]))
 		r = sbx_fail(err, SBX_E_STATE, "allow, publish or dns without net=egress");
+	if (r == 0 && c->net_dns[0])
+		r = net_entry_check("dns", c->net_dns, dns_line(text, len), err);
 	if (r < 0) {
 		sbx_sbconf_free(c);
 		c->net_dns[0] = '\0';

@@ -56,8 +56,9 @@ void sbx_sbconf_free(sbx_sbconf *c); /* safe on a failed load and twice */
 /* The config file, without I/O. One key=value per line, "\\" and "\n"
  * escaped in values; "env", "allow" and "publish" repeat, once per entry,
  * in order (at most SBX_STORE_MAX_ALLOW and SBX_STORE_MAX_PUBLISH; their
- * entries and "dns" printable ASCII without spaces, at most 300 bytes, and
- * only with net=egress: their syntax is sbx_config_validate's to check).
+ * entries and "dns" printable ASCII without spaces, at most 300 bytes, that
+ * parse as base/netspec.h's --allow, --publish and --dns, and only with
+ * net=egress).
  * format appends c's file text to out (SBX_E_SYSTEM when out of memory).
  * parse fills c from text (len bytes, no NUL needed): keys it does not know
  * are skipped (a newer sbx may add some), absent ones keep the defaults of

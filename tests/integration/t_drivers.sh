@@ -436,6 +436,13 @@ except OSError as e:
 	drv_run --net egress --dns 127.0.0.1:5353 -- true
 	expect_rc 125 "--dns with a port"
 	grep -q "port other than 53" "$T/err" || fail_out "--dns 127.0.0.1:5353 with $DRV: no clear error"
+	# a pool: refused before it serves, not sandbox by sandbox
+	run_sbx pool serve --driver "$DRV" --socket "$T/p.sock" --size 1 --net egress \
+		--allow 127.0.0.1
+	expect_rc 125 "pool serve --allow with $DRV"
+	grep -q -- "--allow is not available with the $DRV driver" "$T/err" ||
+		fail_out "pool serve --allow with $DRV: no clear error"
+	[ -e "$T/p.sock" ] && fail "pool serve --allow with $DRV left its socket"
 	drv_expect_no_leftovers
 }
 

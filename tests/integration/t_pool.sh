@@ -537,6 +537,23 @@ t_pool_egress_config() {
 		fail "no answer to a raw stats request"
 	grep -qF '"net":"egress","allow":["pypi.org","10.0.0.0/8:443"],"dns":"127.0.0.1:5353"' "$T/raw" ||
 		fail "the stats answer lacks net, allow and dns: $(head -c 600 "$T/raw")"
+	# Its sandboxes have the network: an interface besides lo, and the
+	# host's loopback (not allowed) refused at once.
+	run_sbx run --pool "$S" -- python3 -c '
+import socket
+ifs = sorted(l.split(":")[0].strip() for l in open("/proc/net/dev").readlines()[2:])
+print("ifaces", " ".join(ifs))
+s = socket.socket()
+s.settimeout(5)
+try:
+    s.connect(("10.0.2.2", 22))
+    print("connected")
+except OSError as e:
+    print("refused", e.errno)
+'
+	expect_rc 0 "a request on the egress pool"
+	[ "$(out_line ifaces)" != lo ] || fail_out "an egress pool's sandbox has only lo"
+	grep -q '^refused' "$T/out" || fail_out "the host's loopback was reachable from an egress pool"
 	pool_stop e
 	expect_rc 0 "the egress pool's exit"
 

@@ -134,11 +134,16 @@ static void usage(FILE *f)
 	fputs("usage: sbx serve --docker-api PATH [--group NAME] [--size N] [--preload MODS]\n"
 	      "                 [--images DIR] [--memory SIZE] [--cpus N] [--pids N]\n"
 	      "                 [--tmp-size SIZE] [--rootfs DIR] [--cgroup-parent PATH]\n"
+	      "                 [--net egress [--allow HOST|CIDR[:PORT]]... [--dns IP[:PORT]]]\n"
 	      "Serve the Docker Engine API (1.41) on a Unix socket: point a docker client\n"
 	      "at it with DOCKER_HOST=unix://PATH. Containers are sbx sandboxes; --size\n"
 	      "of them (default 4) are kept warm for containers with the default limits\n"
 	      "(--memory, --cpus, --pids: the limits of containers that set none).\n"
-	      "--images: where `docker load` puts images (default $SBX_STATE_DIR/images).\n",
+	      "--images: where `docker load` puts images (default $SBX_STATE_DIR/images).\n"
+	      "Docker's default network is a private loopback; with --net egress it is\n"
+	      "egress filtered by --allow, names resolved through --dns (docs/network.md),\n"
+	      "and `docker run -p [IP:]HOSTPORT:PORT` publishes TCP ports (IP default\n"
+	      "127.0.0.1). --network none is none either way.\n",
 	      f);
 }
 
@@ -183,10 +188,10 @@ int sbx_cli_serve(int argc, char **argv)
 	if (pr < 0)
 		return sbx_cli_error("%s", msg);
 	int rc = 0;
-	const char *bad =
-	    sbx_opts_disallowed(&o, SBX_OPT_ROOTFS | SBX_OPT_MEMORY | SBX_OPT_CPUS | SBX_OPT_PIDS |
-					SBX_OPT_TMP | SBX_OPT_CGPARENT | SBX_OPT_GROUP |
-					SBX_OPT_SIZE | SBX_OPT_PRELOAD | SBX_OPT_MAXTOTAL);
+	const char *bad = sbx_opts_disallowed(
+	    &o, SBX_OPT_ROOTFS | SBX_OPT_MEMORY | SBX_OPT_CPUS | SBX_OPT_PIDS | SBX_OPT_TMP |
+		    SBX_OPT_CGPARENT | SBX_OPT_GROUP | SBX_OPT_SIZE | SBX_OPT_PRELOAD |
+		    SBX_OPT_MAXTOTAL | SBX_OPT_NET | SBX_OPT_ALLOW | SBX_OPT_DNS);
 	if (bad) {
 		sbx_opts_free(&o);
 		return sbx_cli_error("serve: %s is not an option of sbx serve", bad);
@@ -245,9 +250,10 @@ int sbx_cli_serve(int argc, char **argv)
 		close(lfd);
 		unlink(sock);
 	} else {
-		sbx_cli_note(
-		    "Docker Engine API serving on %s (warm pools of %u: default network, none)",
-		    sock, eo.pool_size);
+		sbx_cli_note("Docker Engine API serving on %s (warm pools of %u: default network "
+			     "(%s), none)",
+			     sock, eo.pool_size,
+			     eo.defaults.net == SBX_NET_EGRESS ? "egress" : "private loopback");
 		if (s->eng.no_writable_root)
 			sbx_cli_note("containers get a read-only root here: %s", s->eng.why_ro);
 		if (accept_loop(s, lfd, sfd) < 0)

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/netspec.h"
 #include "dockerapi/ctr_json.h"
 #include "dockerapi/strv.h"
 #include "drivers/driver.h"
@@ -144,8 +145,10 @@ void dapi_ctr_inspect_json(sbx_buf *b, const dapi_ctr *c)
 	} else {
 		sbx_buf_puts(b, "null");
 	}
-	sbx_buf_printf(b, ",\"Tmpfs\":{\"/tmp\":\"size=%llu\"}},",
+	sbx_buf_printf(b, ",\"Tmpfs\":{\"/tmp\":\"size=%llu\"},\"PortBindings\":",
 		       (unsigned long long)c->cfg.tmp_size);
+	dapi_ports_json(b, c->spec.ports, c->spec.n_ports, false);
+	sbx_buf_puts(b, "},");
 	sbx_buf_puts(b, "\"GraphDriver\":{\"Name\":\"sbx\",\"Data\":{}},\"Mounts\":");
 	mounts(b, c);
 	sbx_buf_puts(b, ",\"Config\":{\"Hostname\":");
@@ -168,13 +171,19 @@ void dapi_ctr_inspect_json(sbx_buf *b, const dapi_ctr *c)
 	dapi_json_strv(b, c->spec.entrypoint_set ? c->spec.entrypoint : c->img.entrypoint);
 	sbx_buf_puts(b, ",\"OnBuild\":null,\"Labels\":");
 	labels(b, &c->spec);
-	sbx_buf_printf(
-	    b,
-	    "},\"NetworkSettings\":{\"Bridge\":\"\",\"SandboxID\":\"\",\"Ports\":{},"
-	    "\"IPAddress\":\"\",\"Gateway\":\"\",\"MacAddress\":\"\",\"Networks\":{\"%s\":"
-	    "{\"IPAddress\":\"\",\"Gateway\":\"\",\"MacAddress\":\"\",\"NetworkID\":\"\","
-	    "\"EndpointID\":\"\"}}}}",
-	    net_name(c));
+	/* Published while it has its sandbox (from create until it is
+	 * removed; Docker: while it runs). */
+	sbx_buf_puts(b, "},\"NetworkSettings\":{\"Bridge\":\"\",\"SandboxID\":\"\",\"Ports\":");
+	dapi_ports_json(b, c->spec.ports, c->sb ? c->spec.n_ports : 0, true);
+	/* egress: the address every sandbox has on its own user-mode net */
+	bool eg = c->cfg.net == SBX_NET_EGRESS;
+	const char *ip = eg ? SBX_NET_GUEST_ADDR : "", *gw = eg ? SBX_NET_GATEWAY : "";
+	sbx_buf_printf(b,
+		       ",\"IPAddress\":\"%s\",\"IPPrefixLen\":%d,\"Gateway\":\"%s\","
+		       "\"MacAddress\":\"\",\"Networks\":{\"%s\":{\"IPAddress\":\"%s\","
+		       "\"IPPrefixLen\":%d,\"Gateway\":\"%s\",\"MacAddress\":\"\","
+		       "\"NetworkID\":\"\",\"EndpointID\":\"\"}}}}",
+		       ip, eg ? 24 : 0, gw, net_name(c), ip, eg ? 24 : 0, gw);
 }
 
 static void status_text(char *out, size_t cap, const dapi_ctr *c)
@@ -216,8 +225,9 @@ void dapi_ctr_list_json(sbx_buf *b, const dapi_ctr *c)
 	sbx_buf_free(&cmd);
 	char st[96];
 	status_text(st, sizeof(st), c);
-	sbx_buf_printf(b, ",\"Created\":%lld,\"Ports\":[],\"Labels\":",
-		       (long long)(c->created_ns / 1000000000));
+	sbx_buf_printf(b, ",\"Created\":%lld,\"Ports\":", (long long)(c->created_ns / 1000000000));
+	dapi_ports_list_json(b, c->spec.ports, c->sb ? c->spec.n_ports : 0);
+	sbx_buf_puts(b, ",\"Labels\":");
 	labels(b, &c->spec);
 	sbx_buf_printf(b, ",\"State\":\"%s\",\"Status\":", dapi_state_name(c->state));
 	jstr(b, st);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/netspec.h"
 #include "dockerapi/engine.h"
 #include "dockerapi/strv.h"
 #include "drivers/driver.h"
@@ -29,6 +30,27 @@ const char *dapi_state_name(dapi_state s)
 	return "dead";
 }
 
+/* cfg's network mode set to net; the server's egress settings (allow,
+ * dns) kept only for egress, no published port (a container's own). */
+static void net_only(sbx_config *cfg, sbx_net_mode net)
+{
+	cfg->net = net;
+	cfg->net_publish = NULL;
+	cfg->n_net_publish = 0;
+	if (net != SBX_NET_EGRESS) {
+		cfg->net_allow = NULL;
+		cfg->n_net_allow = 0;
+		cfg->net_dns = NULL;
+	}
+}
+
+/* Docker's default network: egress when the server has --net egress,
+ * else a private loopback. */
+static sbx_net_mode default_net(const dapi_engine *e)
+{
+	return e->opts.defaults.net == SBX_NET_EGRESS ? SBX_NET_EGRESS : SBX_NET_LOOPBACK;
+}
+
 /* A writable root needs the rootfs idmapped: where its file system
  * cannot be (SBX_E_KERNEL), containers get a read-only root instead of
  * failing, and the server says so. */
@@ -37,7 +59,10 @@ static void probe_writable_root(dapi_engine *e)
 	sbx_sbconf conf;
 	sbx_error err;
 	memset(&conf, 0, sizeof(conf));
-	if (sbx_sbconf_from(&conf, &e->pool_tmpl, &err) < 0)
+	/* the root is what is probed: no network to set up for it */
+	sbx_config c = e->pool_tmpl;
+	net_only(&c, SBX_NET_NONE);
+	if (sbx_sbconf_from(&conf, &c, &err) < 0)
 		return;
 	const sbx_driver *d = sbx_driver_by_name(NULL, &err);
 	sbx_sandbox *sb = NULL;
@@ -57,6 +82,10 @@ int dapi_engine_init(dapi_engine *e, const dapi_opts *o, sbx_error *err)
 	e->opts = *o;
 	pthread_mutex_init(&e->mu, NULL);
 	sbx_cond_init(&e->cv);
+	/* --allow and --dns without --net egress, a bad entry: refused now */
+	int r = sbx_net_config_check(&o->defaults, err);
+	if (r < 0)
+		return r;
 	e->pool_tmpl = o->defaults;
 	e->pool_tmpl.timeout_ms = 0;
 	e->pool_tmpl.root_size = SBX_ROOT_SIZE_DEFAULT;
@@ -66,12 +95,12 @@ int dapi_engine_init(dapi_engine *e, const dapi_opts *o, sbx_error *err)
 	if (!o->pool_size)
 		return 0;
 	/* One pool per network mode a client asks for without options:
-	 * Docker's default (a private loopback here) and none. */
+	 * Docker's default (egress or a private loopback) and none. */
 	for (int net = 0; net < DAPI_POOLS; net++) {
 		sbx_pool_config pc;
 		sbx_pool_config_init(&pc);
 		pc.tmpl = e->pool_tmpl;
-		pc.tmpl.net = net == 0 ? SBX_NET_LOOPBACK : SBX_NET_NONE;
+		net_only(&pc.tmpl, net == 0 ? default_net(e) : SBX_NET_NONE);
 		pc.size = o->pool_size;
 		pc.python = true;
 		pc.fork = o->pool_fork;
@@ -79,7 +108,7 @@ int dapi_engine_init(dapi_engine *e, const dapi_opts *o, sbx_error *err)
 		pc.acquire_timeout_ms = 0;
 		if (o->max_total)
 			pc.max_total = o->max_total;
-		int r = sbx_pool_create(&pc, &e->pools[net], err);
+		r = sbx_pool_create(&pc, &e->pools[net], err);
 		if (r < 0)
 			return sbx_error_wrap(err, r, "the warm pool");
 	}
@@ -258,17 +287,35 @@ static int ctr_config(dapi_ctr *c, int *status, sbx_error *err)
 	cfg->root_size = s->readonly_root || c->eng->no_writable_root ? 0 : SBX_ROOT_SIZE_DEFAULT;
 	const char *nm = s->network_mode ? s->network_mode : "";
 	if (strcmp(nm, "none") == 0)
-		cfg->net = SBX_NET_NONE;
+		net_only(cfg, SBX_NET_NONE);
 	else if (!nm[0] || strcmp(nm, "default") == 0 || strcmp(nm, "bridge") == 0)
-		cfg->net = SBX_NET_LOOPBACK;
+		net_only(cfg, default_net(c->eng));
 	else {
 		*status = 400;
 		return sbx_fail(
 		    err, SBX_E_INVALID,
 		    "network mode %s is not supported (sbx has none, and default/bridge "
-		    "as a private loopback)",
-		    nm);
+		    "as %s)",
+		    nm,
+		    default_net(c->eng) == SBX_NET_EGRESS ? "the server's egress network"
+							  : "a private loopback");
 	}
+	if (s->n_ports && cfg->net != SBX_NET_EGRESS) {
+		*status = 400;
+		return sbx_fail(err, SBX_E_INVALID, "%s",
+				cfg->net == SBX_NET_NONE
+				    ? "port publishing needs a network: this container's is none"
+				    : "port publishing needs sbx serve --net egress (this server's "
+				      "default network is a private loopback)");
+	}
+	/* HostPort "": a free port of the host now */
+	int r = dapi_ports_pick(c->spec.ports, c->spec.n_ports, err);
+	if (r < 0) {
+		*status = r == -SBX_E_INVALID ? 400 : 500;
+		return r;
+	}
+	cfg->net_publish = s->publish;
+	cfg->n_net_publish = s->n_ports;
 	if (s->bind_src) {
 		cfg->workspace = s->bind_src;
 		cfg->workspace_mode = s->bind_ro ? SBX_WS_RO : SBX_WS_RW;
@@ -287,8 +334,9 @@ static sbx_pool *pool_matching(const dapi_ctr *c)
 	const char *rb = b->rootfs ? b->rootfs : sbx_default_rootfs();
 	bool same = strcmp(ra, rb) == 0 && a->memory_bytes == b->memory_bytes &&
 		    a->cpu_millis == b->cpu_millis && a->pids_max == b->pids_max && !a->workspace &&
-		    a->tmp_size == b->tmp_size && !a->hostname && a->root_size == b->root_size;
-	return same ? e->pools[a->net == SBX_NET_LOOPBACK ? 0 : 1] : NULL;
+		    a->tmp_size == b->tmp_size && !a->hostname && a->root_size == b->root_size &&
+		    !a->n_net_publish; /* its ports: a sandbox of its own */
+	return same ? e->pools[a->net == SBX_NET_NONE ? 1 : 0] : NULL;
 }
 
 int dapi_ctr_sandbox_get(dapi_ctr *c, sbx_error *err)
@@ -317,6 +365,33 @@ int dapi_ctr_sandbox_get(dapi_ctr *c, sbx_error *err)
 	}
 	const sbx_driver *d = sbx_driver_by_name(NULL, err);
 	return sbx_owned_create(d, c->conf, false, NULL, &c->sb, err);
+}
+
+static void ctr_conf_drop(dapi_ctr *c)
+{
+	if (c->conf) {
+		sbx_sbconf_free(c->conf);
+		free(c->conf);
+		c->conf = NULL;
+	}
+}
+
+/* Other free ports for c's random bindings (none: -SBX_E_STATE). */
+static int repick_ports(dapi_ctr *c)
+{
+	bool any = false;
+	for (size_t i = 0; i < c->spec.n_ports; i++)
+		if (c->spec.ports[i].random) {
+			c->spec.ports[i].host_port = 0;
+			any = true;
+		}
+	if (!any)
+		return -SBX_E_STATE;
+	sbx_error e2;
+	if (dapi_ports_pick(c->spec.ports, c->spec.n_ports, &e2) < 0)
+		return -SBX_E_STATE; /* the caller's err keeps the sandbox's error */
+	ctr_conf_drop(c);
+	return 0;
 }
 
 int dapi_ctr_create(dapi_engine *e, dapi_spec *spec, const char *name, dapi_ctr **out, int *status,
@@ -418,14 +493,14 @@ int dapi_ctr_create(dapi_engine *e, dapi_spec *spec, const char *name, dapi_ctr 
 	 * start is only the command's start). */
 	pthread_mutex_lock(&c->mu);
 	r = dapi_ctr_sandbox_get(c, err);
+	/* A random host port taken meanwhile (by another process between its
+	 * pick and the sandbox's start): other ones, twice more at most. */
+	for (int tries = 0; r == -SBX_E_SETUP && tries < 2 && repick_ports(c) == 0; tries++)
+		r = dapi_ctr_sandbox_get(c, err);
 	if (r == -SBX_E_KERNEL && c->cfg.root_size) {
 		/* this image's file system cannot be idmapped: a read-only root */
 		c->cfg.root_size = 0;
-		if (c->conf) {
-			sbx_sbconf_free(c->conf);
-			free(c->conf);
-			c->conf = NULL;
-		}
+		ctr_conf_drop(c);
 		r = dapi_ctr_sandbox_get(c, err);
 	}
 	if (r == 0)
@@ -496,6 +571,20 @@ void dapi_engine_free(dapi_engine *e)
 	pthread_cond_destroy(&e->cv);
 }
 
+/* Its host ports free when the removal is answered, as with Docker (a
+ * client may publish them again at once): the pump's end waited for (10 s
+ * at most), then the sandbox released, as for a container not running. */
+static void release_ports(dapi_ctr *c)
+{
+	pthread_mutex_lock(&c->mu);
+	uint64_t deadline = sbx_deadline_ns(sbx_now_ns(), 10000);
+	while (c->pump_running && sbx_now_ns() < deadline)
+		sbx_cond_wait_ns(&c->cv, &c->mu, 100000000);
+	if (!c->pump_running)
+		ctr_release_sandbox(c);
+	pthread_mutex_unlock(&c->mu);
+}
+
 int dapi_ctr_remove(dapi_ctr *c, bool force, int *status, sbx_error *err)
 {
 	pthread_mutex_lock(&c->mu);
@@ -529,6 +618,8 @@ int dapi_ctr_remove(dapi_ctr *c, bool force, int *status, sbx_error *err)
 		dapi_log_wake(&c->log);
 		pthread_mutex_unlock(&c->mu);
 		ctr_unlist(c);
+		if (c->spec.n_ports)
+			release_ports(c);
 		return 0;
 	}
 	c->state = DAPI_REMOVING;

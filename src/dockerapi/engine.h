@@ -16,6 +16,7 @@
 #include "base/util.h"
 #include "dockerapi/ctr_log.h"
 #include "dockerapi/image.h"
+#include "dockerapi/ports.h"
 #include "dockerapi/proc.h"
 
 #define DAPI_POOLS 2
@@ -47,7 +48,10 @@ typedef struct dapi_spec {
 	uint32_t cpu_millis; /* 0: the server's default */
 	uint32_t pids;	     /* 0: the server's default */
 	char *network_mode;  /* "none", "default", "bridge", ... */
-	char *bind_src;	     /* the one bind on /workspace, NULL: none */
+	dapi_port *ports;    /* PortBindings, NULL: none */
+	size_t n_ports;
+	const char **publish; /* ports[i].publish: the sandbox's net_publish */
+	char *bind_src;	      /* the one bind on /workspace, NULL: none */
 	bool bind_ro;
 	uint64_t tmp_size; /* Tmpfs {"/tmp": "size=..."}; 0: default */
 	bool readonly_root;

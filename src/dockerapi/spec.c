@@ -49,6 +49,8 @@ void dapi_spec_free(dapi_spec *s)
 	dapi_strv_free(s->label_keys);
 	dapi_strv_free(s->label_vals);
 	free(s->network_mode);
+	free(s->ports);
+	free(s->publish);
 	free(s->bind_src);
 	memset(s, 0, sizeof(*s));
 }
@@ -156,7 +158,6 @@ static const tolerated host_tolerated[] = {
     {"IpcMode", ipc_ok},
     {"Isolation", isolation_ok},
     {"ContainerIDFile", NULL},
-    {"PortBindings", NULL},
 };
 
 static const tolerated *find_tol(const tolerated *t, size_t n, const char *key)
@@ -242,6 +243,22 @@ static int parse_tmpfs(dapi_spec *s, const sbx_jval *v, sbx_error *err)
 	return 0;
 }
 
+static int parse_ports(dapi_spec *s, const sbx_jval *v, sbx_error *err)
+{
+	free(s->ports);
+	free(s->publish);
+	s->publish = NULL;
+	int r = dapi_ports_parse(v, &s->ports, &s->n_ports, err);
+	if (r < 0 || !s->n_ports)
+		return r;
+	s->publish = calloc(s->n_ports + 1, sizeof(*s->publish));
+	if (!s->publish)
+		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
+	for (size_t i = 0; i < s->n_ports; i++)
+		s->publish[i] = s->ports[i].publish;
+	return 0;
+}
+
 static int parse_host(dapi_spec *s, const sbx_jval *h, sbx_error *err)
 {
 	if (h->type == SBX_J_NULL)
@@ -267,6 +284,8 @@ static int parse_host(dapi_spec *s, const sbx_jval *h, sbx_error *err)
 			r = int_field(v, "HostConfig.PidsLimit", &pids, err);
 		else if (strcmp(k, "NetworkMode") == 0)
 			r = str_field(v, "HostConfig.NetworkMode", &s->network_mode, err);
+		else if (strcmp(k, "PortBindings") == 0)
+			r = parse_ports(s, v, err);
 		else if (strcmp(k, "ReadonlyRootfs") == 0)
 			r = bool_field(v, "HostConfig.ReadonlyRootfs", &s->readonly_root, err);
 		else if (strcmp(k, "AutoRemove") == 0)

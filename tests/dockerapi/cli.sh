@@ -7,8 +7,11 @@
 # /workspace, exit codes, stdin), lifecycle (create/start/exec/cp/logs/
 # wait/ps/inspect/stats/kill/rm), load (`docker load` of a docker-save
 # archive made here by hand, two layers with a whiteout, then run and
-# images), isolation (the checks of t_isolation.sh through docker run);
-# default: all four. One line per check ("ok - ..."); the first
+# images), isolation (the checks of t_isolation.sh through docker run),
+# ports (`docker run -d -p 127.0.0.1:HOSTPORT:8000` of python3 -m
+# http.server, the page fetched from the host, docker port, docker rm -f
+# frees the port; needs a server with --net egress); default: the first
+# four. One line per check ("ok - ..."); the first
 # failure prints "FAIL - ..." and exits 1. Every docker command has a
 # deadline (DAPI_CMD_TIMEOUT_S, default 60).
 #
@@ -569,12 +572,122 @@ print("MARK", sys.argv[2])
 	expect_rc 0 "docker rm -f A B"
 }
 
+# ---------------------------------------------------------------- ports
+
+# free_port: a TCP port of 127.0.0.1 free right now (bound on 0, closed).
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# fetch PORT: GET http://127.0.0.1:PORT/ until it answers (30 s); the body
+# in $W/page, the status in RC.
+fetch() {
+	timeout 40 python3 - "$1" "$W/page" "$([ "$PEER" = dockerd ] && echo 5 || echo 30)" <<'PY'
+import sys, time, urllib.request
+end = time.time() + int(sys.argv[3])
+while True:
+    try:
+        body = urllib.request.urlopen("http://127.0.0.1:%s/" % sys.argv[1], timeout=3).read()
+        open(sys.argv[2], "wb").write(body)
+        sys.exit(0)
+    except Exception as e:
+        if time.time() > end:
+            print(e)
+            sys.exit(1)
+        time.sleep(0.1)
+PY
+	RC=$?
+}
+# port_free PORT: the host can listen on 127.0.0.1:PORT (SO_REUSEADDR, as
+# servers do: the page fetch may leave a connection in TIME_WAIT)
+port_free() {
+	python3 -c 'import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()' "$1" 2>/dev/null
+}
+
+# bridged_out TEXT WHAT: the command succeeded with stdout TEXT; against
+# the private dockerd (no bridge) what it did is a note.
+bridged_out() {
+	if [ "$RC" = 0 ] && [ "$(cat "$W/out")" = "$1" ]; then
+		ok "$2: $1"
+	elif [ "$PEER" = dockerd ]; then
+		note "$2 without a bridge: $(shown)"
+	else
+		fail "$2: want '$1': $(shown)"
+	fi
+}
+
+# Needs a server with --net egress (sbx) or a dockerd with a bridge.
+part_ports() {
+	local n=sbxtest-web-$RUN hp tok bridged=1
+	hp=$(free_port)
+	tok=tok-$RUN-$hp
+	# the page: a file of the image's /tmp made by the command itself
+	d run -d --name "$n" --label "sbx.test.run=$RUN" -p "127.0.0.1:$hp:8000" "$IMG" \
+		sh -c 'mkdir -p /tmp/www && echo "$0" > /tmp/www/index.html && cd /tmp/www && exec python3 -m http.server 8000' "$tok"
+	expect_rc 0 "docker run -d -p 127.0.0.1:$hp:8000"
+	fetch "$hp"
+	if [ "$RC" != 0 ] && [ "$PEER" = dockerd ]; then
+		note "GET http://127.0.0.1:$hp/: no answer (this dockerd has no bridge: nothing is published)"
+		bridged=0
+	else
+		[ "$RC" = 0 ] || fail "GET http://127.0.0.1:$hp/: no answer within 30 s"
+		[ "$(cat "$W/page")" = "$tok" ] || fail "GET http://127.0.0.1:$hp/: got '$(head -c 200 "$W/page")', want '$tok'"
+		ok "docker run -d -p 127.0.0.1:$hp:8000 python3 -m http.server: the host fetches its page"
+	fi
+	d port "$n"
+	bridged_out "8000/tcp -> 127.0.0.1:$hp" "docker port"
+	d port "$n" 8000
+	bridged_out "127.0.0.1:$hp" "docker port NAME 8000"
+	d ps --filter "name=$n" --format '{{.Ports}}'
+	bridged_out "127.0.0.1:$hp->8000/tcp" "docker ps's ports"
+	# the same host port again fails (sbx: at create, Docker: at start)
+	if [ $bridged = 1 ]; then
+		d run -d --name "$n-2" --label "sbx.test.run=$RUN" -p "127.0.0.1:$hp:8000" "$IMG" sleep 60
+		[ "$RC" != 0 ] || fail "a second docker run -p 127.0.0.1:$hp:8000 succeeded: $(shown)"
+		ok "a second -p 127.0.0.1:$hp:8000 fails: $(errs | head -n 1)"
+		d rm -f "$n-2"
+	fi
+	# -p 127.0.0.1::8000: a random host port, as docker port shows it
+	d run -d --name "$n-r" --label "sbx.test.run=$RUN" -p "127.0.0.1::8000" "$IMG" \
+		sh -c 'mkdir -p /tmp/www && echo "$0" > /tmp/www/index.html && cd /tmp/www && exec python3 -m http.server 8000' "$tok-r"
+	expect_rc 0 "docker run -d -p 127.0.0.1::8000"
+	d port "$n-r" 8000
+	local rp
+	rp=$(sed -n 's/^127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$W/out")
+	if [ -n "$rp" ]; then
+		fetch "$rp"
+		if [ "$RC" = 0 ] && [ "$(cat "$W/page")" = "$tok-r" ]; then
+			ok "-p 127.0.0.1::8000: docker port says 127.0.0.1:$rp, and the page is there"
+		elif [ $bridged = 1 ]; then
+			fail "-p 127.0.0.1::8000: no page on 127.0.0.1:$rp: $(head -c 200 "$W/page" 2>/dev/null)"
+		fi
+	elif [ $bridged = 1 ]; then
+		fail "-p 127.0.0.1::8000: docker port NAME 8000: $(shown)"
+	else
+		note "-p 127.0.0.1::8000 without a bridge: docker port: $(shown)"
+	fi
+	d rm -f "$n-r"
+	expect_rc 0 "docker rm -f (random port)"
+	if [ -n "$rp" ] && [ $bridged = 1 ]; then
+		port_free "$rp" || fail "127.0.0.1:$rp is still taken right after docker rm -f"
+	fi
+	d run --rm -p "$hp:8000/udp" "$IMG" true
+	if [ "$RC" = 125 ] && grep -q "TCP" "$W/err"; then
+		ok "-p $hp:8000/udp: refused: $(errs | head -n 1)"
+	else
+		differ "-p $hp:8000/udp: $(shown)"
+	fi
+	d rm -f "$n"
+	expect_rc 0 "docker rm -f"
+	port_free "$hp" || fail "127.0.0.1:$hp is still taken right after docker rm -f"
+	ok "docker rm -f: 127.0.0.1:$hp is free at once"
+}
+
 parts=("$@")
 [ ${#parts[@]} = 0 ] && parts=(run lifecycle load isolation)
 for p in "${parts[@]}"; do
 	case $p in
-	run | lifecycle | load | isolation) ;;
-	*) fail "setup: unknown part '$p' (run, lifecycle, load, isolation)" ;;
+	run | lifecycle | load | isolation | ports) ;;
+	*) fail "setup: unknown part '$p' (run, lifecycle, load, isolation, ports)" ;;
 	esac
 done
 d version --format '{{.Client.Version}} {{.Server.APIVersion}}'

@@ -4,9 +4,12 @@
 #
 #   tests/dockerapi/run-against-dockerd.sh [-v] [NAME...]
 #
-# NAME: a flow (pool getorcreate exec archive run oom kill remove errors)
-# or a part of cli.sh (cli-run cli-lifecycle cli-load cli-isolation);
-# default: all. -v prints every check's line, not only the failures'.
+# NAME: a flow (pool getorcreate exec archive run oom kill remove errors
+# ports) or a part of cli.sh (cli-run cli-lifecycle cli-load cli-isolation
+# cli-ports); default: all. -v prints every check's line, not only the
+# failures'. The private dockerd has no bridge, so nothing is published:
+# ports and cli-ports check there only what does not need a published
+# port (the rest prints "note - ..." lines).
 #
 # It starts a dockerd of its own with tools/dockerd-private (its data-root
 # on a tmpfs, its own socket, exec-root and mount namespace, never the
@@ -22,8 +25,8 @@
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-FLOWS="pool getorcreate exec archive run oom kill remove errors"
-CLIS="cli-run cli-lifecycle cli-load cli-isolation"
+FLOWS="pool getorcreate exec archive run oom kill remove errors ports"
+CLIS="cli-run cli-lifecycle cli-load cli-isolation cli-ports"
 VERBOSE=0
 if [ "${1:-}" = -v ]; then
 	VERBOSE=1

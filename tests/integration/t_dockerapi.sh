@@ -208,3 +208,106 @@ t_dockerapi_kill9() {
 	n=$(mark_pids "$mark" | wc -l)
 	note "sbx cleanup: $(head -n 1 "$T/out"); $n processes left"
 }
+
+# ---- issue 12: the network (sbx serve --net egress)
+
+# Published ports through dockerode (tests/dockerapi/ports.js) and through
+# the docker CLI (cli.sh ports): a python server inside reached from the
+# host on 127.0.0.1, inspect/port/ps, refusals, the port free after rm -f.
+t_dockerapi_ports() {
+	dapi_npm
+	dapi_up --net egress
+	dapi_flow ports
+	dapi_down
+}
+
+t_dockerapi_cli_ports() {
+	dapi_npm
+	dapi_up --net egress
+	dapi_cli ports
+	dapi_down
+}
+
+# dapi_docker ARGS...: the docker CLI on the server (60 s); stdout in
+# $T/dout, stderr in $T/derr, status in RC.
+dapi_docker() {
+	command -v docker >/dev/null || skip "the docker CLI is not installed (make deps installs docker.io)"
+	mkdir -p "$T/dcfg"
+	DOCKER_HOST=unix://$DAPI_SOCK DOCKER_CONFIG=$T/dcfg timeout -k 5 60 docker "$@" >"$T/dout" 2>"$T/derr" </dev/null
+	RC=$?
+}
+
+# The server's --allow reaches its containers: with --allow
+# 127.0.0.1:PORT a container fetches a page of the host's loopback at
+# 10.0.2.2:PORT, and another listening port of the host's loopback is
+# refused at once; --network none reaches neither. Without --net egress
+# port bindings are refused, and --allow alone does not start.
+t_dockerapi_egress_allow() {
+	dapi_npm
+	local tok lout lpid p1 p2 i
+	tok=tok-$(new_mark)
+	lout=$T/listener.out
+	# two HTTP servers on the host's loopback answering tok (120 s at most)
+	timeout 120 python3 - "$tok" >"$lout" 2>&1 <<'PY' &
+import http.server, sys, threading
+tok = sys.argv[1].encode()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(tok)))
+        self.end_headers()
+        self.wfile.write(tok)
+    def log_message(self, *a):
+        pass
+srv = [http.server.HTTPServer(("127.0.0.1", 0), H) for _ in range(2)]
+for s in srv:
+    threading.Thread(target=s.serve_forever, daemon=True).start()
+print("PORTS %d %d" % tuple(s.server_address[1] for s in srv), flush=True)
+threading.Event().wait()
+PY
+	lpid=$!
+	on_exit "kill $lpid"
+	for ((i = 0; i < 500; i++)); do
+		grep -q '^PORTS ' "$lout" && break
+		sleep 0.02
+	done
+	read -r p1 p2 < <(sed -n 's/^PORTS //p' "$lout")
+	[ -n "$p2" ] || fail "setup: the host's servers did not start: $(cat "$lout")"
+
+	dapi_up --net egress --allow "127.0.0.1:$p1"
+	local get='
+import socket, sys, urllib.request
+try:
+    print(urllib.request.urlopen("http://10.0.2.2:%s/" % sys.argv[1], timeout=10).read().decode())
+except Exception as e:
+    print("ERR", getattr(e, "reason", e))
+'
+	dapi_docker run --rm sbx-python:latest python3 -c "$get" "$p1"
+	if [ "$RC" != 0 ] || [ "$(cat "$T/dout")" != "$tok" ]; then
+		fail "a container fetching 10.0.2.2:$p1 (allowed 127.0.0.1:$p1): exit $RC, '$(head -c 300 "$T/dout")' $(head -c 300 "$T/derr")"
+	fi
+	note "allowed 127.0.0.1:$p1 reached at 10.0.2.2:$p1"
+	dapi_docker run --rm sbx-python:latest python3 -c "$get" "$p2"
+	grep -q '^ERR .*[Rr]efused' "$T/dout" ||
+		fail "a container fetching 10.0.2.2:$p2 (not allowed, listening on the host): exit $RC, '$(head -c 300 "$T/dout")' $(head -c 300 "$T/derr")"
+	dapi_docker run --rm --network none sbx-python:latest python3 -c "$get" "$p1"
+	grep -q '^ERR ' "$T/dout" ||
+		fail "--network none fetching 10.0.2.2:$p1: exit $RC, '$(head -c 300 "$T/dout")'"
+	dapi_down
+
+	# without --net egress: a private loopback, no publishing
+	dapi_up
+	dapi_docker run --rm -p "127.0.0.1:$p2:8000" sbx-python:latest true
+	if [ "$RC" != 125 ] || ! grep -q 'port publishing needs sbx serve --net egress' "$T/derr"; then
+		fail "docker run -p on a server without --net egress: exit $RC, $(head -c 300 "$T/derr")"
+	fi
+	dapi_docker run --rm sbx-python:latest python3 -c "$get" "$p1"
+	grep -q '^ERR ' "$T/dout" || fail "the default network without --net egress reached 10.0.2.2:$p1: '$(head -c 300 "$T/dout")'"
+	dapi_down
+	run_sbx serve --docker-api "$T/d2.sock" --allow "127.0.0.1:$p1"
+	if [ "$RC" != 125 ] || ! grep -q 'net egress' "$T/err"; then
+		fail "sbx serve --allow without --net egress: exit $RC, $(head -c 300 "$T/err")"
+	fi
+	[ -e "$T/d2.sock" ] && fail "sbx serve --allow without --net egress left its socket"
+	return 0
+}

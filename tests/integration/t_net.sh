@@ -582,20 +582,6 @@ t_net_host_loopback_allowed() {
 
 # ---------------------------------------------------------------- published ports, sandboxes
 
-# net_lc_setup: per-test state and run dirs (as the lifecycle tests), and
-# `rm -f` of every sandbox when the test ends.
-net_lc_setup() {
-	export SBX_STATE_DIR=$T/state SBX_RUN_DIR=$T/run
-	on_exit net_lc_cleanup
-}
-
-net_lc_cleanup() {
-	local d
-	for d in "$SBX_STATE_DIR"/sandboxes/*; do
-		[ -d "$d" ] && "$SBX" rm -f "${d##*/}"
-	done
-}
-
 # net_free_port: a TCP port free on the host's 127.0.0.1 right now.
 net_free_port() {
 	chroot "$ROOTFS" /usr/bin/python3 -I -c '
@@ -651,7 +637,7 @@ net_host_wait_ok() {
 # --publish: the host's 127.0.0.1:HP reaches the server inside, only on the
 # address given; after rm -f the port is free again.
 t_net_publish() {
-	net_lc_setup
+	lc_setup
 	local hp hp2 name=pub$$
 	hp=$(net_free_port) && hp2=$(net_free_port) || fail "no free host port"
 	[ "$hp" != "$hp2" ] || hp2=$(net_free_port)
@@ -704,7 +690,7 @@ t_net_publish() {
 # Sandbox A serves on a published port; sandbox B (egress, no --allow)
 # cannot reach it by any route, while the host can.
 t_net_sandbox_to_sandbox() {
-	net_lc_setup
+	lc_setup
 	net_setup
 	local hp name=s2s$$
 	hp=$(net_free_port) || fail "no free host port"
@@ -1066,7 +1052,7 @@ exec(compile(code, "probe.py", "exec"), {"__name__": "__main__"})
 # (the messages of src/base/netspec.c), nothing on stdout, nothing left
 # (the harness's leak check), no sandbox created.
 t_net_bad_input() {
-	net_lc_setup
+	lc_setup
 	# "OPTIONS|text the error line contains"
 	local -a cases=(
 		"--net egress --allow 1.2.3.4/24|invalid --allow '1.2.3.4/24': address has bits set below its prefix"

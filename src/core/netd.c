@@ -422,11 +422,19 @@ int sbx_netd_start(sbx_netd *n, const sbx_config *cfg, pid_t init, const sbx_cgr
 
 void sbx_netd_stop(sbx_netd *n)
 {
-	if (n->pidfd >= 0) {
-		syscall(SYS_pidfd_send_signal, n->pidfd, SIGKILL, NULL, 0);
-		struct pollfd pf = {n->pidfd, POLLIN, 0};
-		while (poll(&pf, 1, 2000) < 0 && errno == EINTR)
+	/* The sandbox's init is gone by now: netd sees it, kills and reaps
+	 * slirp4netns, and exits, so the cgroups are empty at once (a SIGKILL
+	 * first would leave slirp4netns to exit on its own a little later,
+	 * and the cgroups' removal to wait for it). Killed if it does not. */
+	struct pollfd pf = {n->pidfd, POLLIN, 0};
+	for (int round = 0; n->pidfd >= 0 && round < 2; round++) {
+		if (round == 1)
+			syscall(SYS_pidfd_send_signal, n->pidfd, SIGKILL, NULL, 0);
+		int pr;
+		while ((pr = poll(&pf, 1, 2000)) < 0 && errno == EINTR)
 			;
+		if (pr > 0)
+			break;
 	}
 	sbx_netd_forget(n);
 }

@@ -66,5 +66,6 @@ int sbx_native_run(const sbx_driver *d, const sbx_config *cfg, sbx_result *res, 
 	sbx_loop_free(&w.l);
 out:
 	sbx_launcher_release(&s);
+	sbx_debug("time released %lluus", (unsigned long long)t_us(t0));
 	return r;
 }

@@ -644,11 +644,18 @@ int sbx_net_ruleset_add_addr(sbx_buf *out, const uint8_t addr[4], uint16_t port,
 		ttl = TTL_MIN;
 	if (ttl > TTL_MAX)
 		ttl = TTL_MAX;
+	/* add, delete, add in one transaction: a plain add leaves an element
+	 * that is there with its old expiry, which a new answer must renew. */
+	char el[64];
 	if (port)
-		sbx_buf_printf(out, "add element inet sbx names4p { %s . %u timeout %us }\n", ip,
-			       port, ttl);
+		snprintf(el, sizeof(el), "names4p { %s . %u", ip, port);
 	else
-		sbx_buf_printf(out, "add element inet sbx names4 { %s timeout %us }\n", ip, ttl);
+		snprintf(el, sizeof(el), "names4 { %s", ip);
+	sbx_buf_printf(out,
+		       "add element inet sbx %s timeout %us }\n"
+		       "delete element inet sbx %s }\n"
+		       "add element inet sbx %s timeout %us }\n",
+		       el, ttl, el, el, ttl);
 	if (out->oom)
 		return sbx_fail(err, SBX_E_SYSTEM, "nftables element: out of memory");
 	return 0;

@@ -102,8 +102,9 @@ bool sbx_net_allow_host_loopback(const sbx_net_allow *a, size_t n);
 int sbx_net_ruleset(sbx_buf *out, const sbx_net_allow *a, size_t n, const uint8_t *host_addrs,
 		    size_t n_host, sbx_error *err);
 
-/* One `nft -f` line adding addr (4 bytes) to names4 (port 0) or names4p,
- * for ttl seconds (clamped to 30..86400). Appended to out. */
+/* `nft -f` lines putting addr (4 bytes) into names4 (port 0) or names4p
+ * for ttl seconds (clamped to 30..86400) from now, also when it is there
+ * already (add, delete, add: one transaction). Appended to out. */
 int sbx_net_ruleset_add_addr(sbx_buf *out, const uint8_t addr[4], uint16_t port, uint32_t ttl,
 			     sbx_error *err);
 

@@ -743,6 +743,12 @@ static void test_ruleset_names_only(void **state)
 	free(t);
 }
 
+/* add, delete, add of one element (the expiry renewed) */
+#define EL3(el, ttl)                                                                               \
+	"add element inet sbx " el " timeout " ttl " }\n"                                          \
+	"delete element inet sbx " el " }\n"                                                       \
+	"add element inet sbx " el " timeout " ttl " }\n"
+
 static void test_ruleset_add_addr(void **state)
 {
 	(void)state;
@@ -750,11 +756,10 @@ static void test_ruleset_add_addr(void **state)
 	sbx_buf b = {0};
 	sbx_error e;
 	assert_int_equal(sbx_net_ruleset_add_addr(&b, ip, 0, 60, &e), 0);
-	assert_string_equal(b.data, "add element inet sbx names4 { 198.51.100.7 timeout 60s }\n");
+	assert_string_equal(b.data, EL3("names4 { 198.51.100.7", "60s"));
 	sbx_buf_free(&b);
 	assert_int_equal(sbx_net_ruleset_add_addr(&b, ip, 8080, 60, &e), 0);
-	assert_string_equal(b.data,
-			    "add element inet sbx names4p { 198.51.100.7 . 8080 timeout 60s }\n");
+	assert_string_equal(b.data, EL3("names4p { 198.51.100.7 . 8080", "60s"));
 	sbx_buf_free(&b);
 	/* ttl clamped to 30..86400 */
 	assert_int_equal(sbx_net_ruleset_add_addr(&b, ip, 0, 0, &e), 0);
@@ -762,10 +767,9 @@ static void test_ruleset_add_addr(void **state)
 	assert_int_equal(sbx_net_ruleset_add_addr(&b, ip, 443, 86401, &e), 0);
 	assert_int_equal(sbx_net_ruleset_add_addr(&b, ip, 443, UINT32_MAX, &e), 0);
 	assert_string_equal(b.data,
-			    "add element inet sbx names4 { 198.51.100.7 timeout 30s }\n"
-			    "add element inet sbx names4 { 198.51.100.7 timeout 30s }\n"
-			    "add element inet sbx names4p { 198.51.100.7 . 443 timeout 86400s }\n"
-			    "add element inet sbx names4p { 198.51.100.7 . 443 timeout 86400s }\n");
+			    EL3("names4 { 198.51.100.7", "30s") EL3("names4 { 198.51.100.7", "30s")
+				EL3("names4p { 198.51.100.7 . 443", "86400s")
+				    EL3("names4p { 198.51.100.7 . 443", "86400s"));
 	sbx_buf_free(&b);
 }
 

@@ -262,19 +262,34 @@ static const char *allow_parse(const char *s, size_t len, sbx_net_allow *a)
 	return parse_name(s, hlen, a->name, &a->wildcard);
 }
 
-int sbx_net_allow_parse(const char *s, sbx_net_allow *out, sbx_error *err)
+/* One option's value: NULL refused, at most ENTRY_MAX bytes, then parse()
+ * into out (size bytes, zeroed first; *dst written only on success). */
+typedef const char *(*entry_parser)(const char *s, size_t len, void *out);
+
+static int entry_parse(const char *opt, const char *s, entry_parser parse, void *dst, void *tmp,
+		       size_t size, sbx_error *err)
 {
 	if (!s)
-		return sbx_fail(err, SBX_E_INVALID, "invalid --allow: no value");
+		return sbx_fail(err, SBX_E_INVALID, "invalid %s: no value", opt);
 	size_t len = strnlen(s, ENTRY_MAX + 1);
-	sbx_net_allow a;
-	memset(&a, 0, sizeof(a));
-	const char *why = len > ENTRY_MAX ? "too long" : allow_parse(s, len, &a);
+	memset(tmp, 0, size);
+	const char *why = len > ENTRY_MAX ? "too long" : parse(s, len, tmp);
 	if (why)
-		return sbx_fail(err, SBX_E_INVALID, "invalid --allow '%.*s': %s", ENTRY_MAX, s,
+		return sbx_fail(err, SBX_E_INVALID, "invalid %s '%.*s': %s", opt, ENTRY_MAX, s,
 				why);
-	*out = a;
+	memcpy(dst, tmp, size);
 	return 0;
+}
+
+static const char *allow_parse_v(const char *s, size_t len, void *out)
+{
+	return allow_parse(s, len, out);
+}
+
+int sbx_net_allow_parse(const char *s, sbx_net_allow *out, sbx_error *err)
+{
+	sbx_net_allow a;
+	return entry_parse("--allow", s, allow_parse_v, out, &a, sizeof(a), err);
 }
 
 /* name (any case, one trailing dot) as a plain dotted name: its length
@@ -351,19 +366,15 @@ static const char *publish_parse(const char *s, size_t len, sbx_net_publish *p)
 	return NULL;
 }
 
+static const char *publish_parse_v(const char *s, size_t len, void *out)
+{
+	return publish_parse(s, len, out);
+}
+
 int sbx_net_publish_parse(const char *s, sbx_net_publish *out, sbx_error *err)
 {
-	if (!s)
-		return sbx_fail(err, SBX_E_INVALID, "invalid --publish: no value");
-	size_t len = strnlen(s, ENTRY_MAX + 1);
 	sbx_net_publish p;
-	memset(&p, 0, sizeof(p));
-	const char *why = len > ENTRY_MAX ? "too long" : publish_parse(s, len, &p);
-	if (why)
-		return sbx_fail(err, SBX_E_INVALID, "invalid --publish '%.*s': %s", ENTRY_MAX, s,
-				why);
-	*out = p;
-	return 0;
+	return entry_parse("--publish", s, publish_parse_v, out, &p, sizeof(p), err);
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -409,18 +420,15 @@ static const char *dns_parse(const char *s, size_t len, sbx_net_dns *d)
 	return NULL;
 }
 
+static const char *dns_parse_v(const char *s, size_t len, void *out)
+{
+	return dns_parse(s, len, out);
+}
+
 int sbx_net_dns_parse(const char *s, sbx_net_dns *out, sbx_error *err)
 {
-	if (!s)
-		return sbx_fail(err, SBX_E_INVALID, "invalid --dns: no value");
-	size_t len = strnlen(s, ENTRY_MAX + 1);
 	sbx_net_dns d;
-	memset(&d, 0, sizeof(d));
-	const char *why = len > ENTRY_MAX ? "too long" : dns_parse(s, len, &d);
-	if (why)
-		return sbx_fail(err, SBX_E_INVALID, "invalid --dns '%.*s': %s", ENTRY_MAX, s, why);
-	*out = d;
-	return 0;
+	return entry_parse("--dns", s, dns_parse_v, out, &d, sizeof(d), err);
 }
 
 static bool is_space(char c)

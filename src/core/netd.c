@@ -422,10 +422,11 @@ int sbx_netd_start(sbx_netd *n, const sbx_config *cfg, pid_t init, const sbx_cgr
 
 void sbx_netd_stop(sbx_netd *n)
 {
-	/* The sandbox's init is gone by now: netd sees it, kills and reaps
-	 * slirp4netns, and exits, so the cgroups are empty at once (a SIGKILL
-	 * first would leave slirp4netns to exit on its own a little later,
-	 * and the cgroups' removal to wait for it). Killed if it does not. */
+	/* netd ends by itself when the sandbox's init has (a release) or
+	 * after reporting a set-up error (sbx_netd_start), killing and reaping
+	 * slirp4netns first, so the cgroups are empty at once (a SIGKILL first
+	 * would leave slirp4netns to exit on its own a little later, and the
+	 * cgroups' removal to wait for it). Killed if it has not within 2 s. */
 	struct pollfd pf = {n->pidfd, POLLIN, 0};
 	for (int round = 0; n->pidfd >= 0 && round < 2; round++) {
 		if (round == 1)

@@ -30,7 +30,6 @@ typedef struct pending {
 	uint16_t orig_id;
 	sbx_dns_query q; /* with the id sent upstream */
 	uint8_t query[SBX_DNS_MAX];
-	size_t qlen;
 	uint64_t deadline;
 } pending;
 
@@ -86,8 +85,7 @@ static void take_query(sbx_netd_ctx *c, pending *pend, const uint8_t *buf, size_
 	sbx_dns_query q;
 	if (sbx_dns_parse_query(buf, n, &q) < 0)
 		return; /* not a query we answer: dropped */
-	uint16_t port = 0;
-	if (c->n_allow && !sbx_net_allow_names(c->allow, c->n_allow, q.name, &port)) {
+	if (c->n_allow && !sbx_net_allow_names(c->allow, c->n_allow, q.name, NULL)) {
 		reply_rcode(c, buf, &q, from, SBX_DNS_NXDOMAIN);
 		return;
 	}
@@ -107,7 +105,6 @@ static void take_query(sbx_netd_ctx *c, pending *pend, const uint8_t *buf, size_
 	p->from = *from;
 	p->orig_id = q.id;
 	memcpy(p->query, buf, n);
-	p->qlen = n;
 	sbx_dns_set_id(p->query, id);
 	p->q = q;
 	p->q.id = id;

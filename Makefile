@@ -21,6 +21,10 @@ LDLIBS_SBX = -lseccomp -lcap -lcgroup -lpthread
 LAYERS   = base proto core state drivers pool api dockerapi
 LIB_SRC  = $(foreach d,$(LAYERS),$(wildcard src/$(d)/*.c))
 CLI_SRC  = $(wildcard src/cli/*.c)
+# The OCI runtime (build/sbx-oci, docs/oci.md): its own binary, not in libsbx.
+OCIRT_SRC = $(wildcard src/ocirt/*.c)
+OCIRT_OBJ = $(OCIRT_SRC:src/%.c=$(BUILD)/obj/%.o)
+OCIRT_LIB_OBJ = $(filter-out $(BUILD)/obj/ocirt/main.o,$(OCIRT_OBJ))
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  = $(CLI_SRC:src/%.c=$(BUILD)/obj/%.o)
 # The CLI's objects but its main(), for unit tests of CLI logic.
@@ -55,7 +59,7 @@ VM_PKGS   = qemu-system-x86 busybox-static cpio xz-utils kmod
 .PHONY: all deps rootfs rootfs-numpy test unit integration asan demo install uninstall format \
         format-check clean vmtest bench bench-smoke layers compat dockerapi-deps
 
-all: $(BUILD)/sbx $(BUILD)/libsbx.a $(BUILD)/libsbx.so $(BUILD)/sbx.pc
+all: $(BUILD)/sbx $(BUILD)/sbx-oci $(BUILD)/libsbx.a $(BUILD)/libsbx.so $(BUILD)/sbx.pc
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*/*.h) include/sbx.h
 	@mkdir -p $(dir $@)
@@ -97,15 +101,18 @@ $(BUILD)/libsbx.so: $(LIB_OBJ) $(GEN_OBJ)
 $(BUILD)/sbx: $(CLI_OBJ) $(BUILD)/libsbx.a
 	$(Q)$(CC) $(ALLCFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libsbx.a $(LDLIBS_SBX)
 
+$(BUILD)/sbx-oci: $(OCIRT_OBJ) $(BUILD)/libsbx.a
+	$(Q)$(CC) $(ALLCFLAGS) -o $@ $(OCIRT_OBJ) $(BUILD)/libsbx.a $(LDLIBS_SBX)
+
 $(BUILD)/sbx.pc: sbx.pc.in Makefile
 	@mkdir -p $(BUILD)
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define SBX_VERSION "\(.*\)"/\1/p' include/sbx.h)|' $< > $@
 
 # Unit tests link the static library's objects (hidden symbols are fine there).
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libsbx.a $(CLI_LIB_OBJ)
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libsbx.a $(CLI_LIB_OBJ) $(OCIRT_LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CPPFLAGS_SBX) $(WARN) $(CFLAGS) -o $@ $< $(CLI_LIB_OBJ) $(BUILD)/libsbx.a -lcmocka $(LDLIBS_SBX)
+	$(Q)$(CC) $(CPPFLAGS_SBX) $(WARN) $(CFLAGS) -o $@ $< $(CLI_LIB_OBJ) $(OCIRT_LIB_OBJ) $(BUILD)/libsbx.a -lcmocka $(LDLIBS_SBX)
 
 # Install exactly what is needed, only when something is missing.
 deps:
@@ -189,6 +196,7 @@ bench-smoke: all rootfs rootfs-numpy dockerapi-deps
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR) $(DESTDIR)$(DATADIR)
 	install -m 0755 $(BUILD)/sbx $(DESTDIR)$(BINDIR)/sbx
+	install -m 0755 $(BUILD)/sbx-oci $(DESTDIR)$(BINDIR)/sbx-oci
 	install -m 0644 $(BUILD)/libsbx.a $(DESTDIR)$(LIBDIR)/libsbx.a
 	install -m 0755 $(BUILD)/libsbx.so $(DESTDIR)$(LIBDIR)/libsbx.so.0
 	ln -sf libsbx.so.0 $(DESTDIR)$(LIBDIR)/libsbx.so
@@ -197,7 +205,7 @@ install: all
 	@if [ -d rootfs/python ]; then cp -a rootfs/python rootfs/python.manifest.json $(DESTDIR)$(DATADIR)/; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/sbx $(DESTDIR)$(LIBDIR)/libsbx.a $(DESTDIR)$(LIBDIR)/libsbx.so \
+	rm -f $(DESTDIR)$(BINDIR)/sbx $(DESTDIR)$(BINDIR)/sbx-oci $(DESTDIR)$(LIBDIR)/libsbx.a $(DESTDIR)$(LIBDIR)/libsbx.so \
 	      $(DESTDIR)$(LIBDIR)/libsbx.so.0 $(DESTDIR)$(INCDIR)/sbx.h $(DESTDIR)$(LIBDIR)/pkgconfig/sbx.pc
 	rm -rf $(DESTDIR)$(DATADIR)
 

@@ -3,11 +3,15 @@
  * PROFILE: "ctr" or "podman" (the mounts, masked and read-only paths of
  * helpers/oci/config-{ctr,podman}.json, with /etc/hosts etc. bound from
  * files under ROOTFS/../binds), "ro" (ctr + root.readonly, a device, a
- * sysctl). New mount, pid, net, ipc, uts namespaces (+ cgroup for
+ * sysctl), "userns" (ctr + the device, in a user namespace mapping all
+ * root to root alone: the device bound from the host), "escape" (mounts
+ * through ROOTFS/evil -> /etc and ROOTFS/up -> ../../..: they must land
+ * inside ROOTFS). New mount, pid, net, ipc, uts namespaces (+ cgroup for
  * "podman"); the command runs as /bin/sh -c inside the new root. Exit
  * status: the command's, or 100 when the set-up failed (the message on
  * stderr). */
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,12 +80,42 @@ static sbx_oci_device ro_devices[] = {
 };
 static sbx_oci_kv ro_sysctl[] = {{.key = "net.ipv4.ping_group_range", .value = "0 0"}};
 
+/* ctr's, but devpts without gid=5 (not mapped in the user namespace). */
+static sbx_oci_mount userns_mounts[] = {
+    M("/proc", "proc", "proc", "nosuid", "noexec", "nodev"),
+    M("/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k"),
+    M("/dev/pts", "devpts", "devpts", "nosuid", "noexec", "newinstance", "ptmxmode=0666",
+      "mode=0620"),
+    M("/dev/shm", "tmpfs", "shm", "nosuid", "noexec", "nodev", "mode=1777", "size=65536k"),
+    M("/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec", "nodev"),
+    M("/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro"),
+    M("/run", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k"),
+};
+
+static sbx_oci_mount escape_mounts[] = {
+    M("/evil/escaped", "tmpfs", "tmpfs", "size=1k"),
+    M("/up/up-escaped", "tmpfs", "tmpfs", "size=1k"),
+    M("/../../../dotdot-escaped", "tmpfs", "tmpfs", "size=1k"),
+};
+
 static int fill(sbx_oci_spec *s, const char *profile)
 {
 	static sbx_oci_ns cgns = {.kind = CLONE_NEWCGROUP};
 	memset(s, 0, sizeof(*s));
 	s->has_process = true;
 	s->process.cwd = "/work/dir";
+	if (strcmp(profile, "escape") == 0) {
+		s->mounts = escape_mounts, s->n_mounts = ARRAY_LEN(escape_mounts);
+		return 0;
+	}
+	if (strcmp(profile, "userns") == 0) {
+		s->mounts = userns_mounts, s->n_mounts = ARRAY_LEN(userns_mounts);
+		s->masked_paths = ctr_masked, s->n_masked_paths = ARRAY_LEN(ctr_masked);
+		s->readonly_paths = ctr_ro, s->n_readonly_paths = ARRAY_LEN(ctr_ro);
+		s->root_readonly = true;
+		s->devices = ro_devices, s->n_devices = ARRAY_LEN(ro_devices);
+		return 0;
+	}
 	if (strcmp(profile, "ctr") == 0 || strcmp(profile, "ro") == 0) {
 		s->mounts = ctr_mounts, s->n_mounts = ARRAY_LEN(ctr_mounts);
 		s->masked_paths = ctr_masked, s->n_masked_paths = ARRAY_LEN(ctr_masked);
@@ -105,6 +139,15 @@ static int fill(sbx_oci_spec *s, const char *profile)
 	return -1;
 }
 
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	int r = fputs(text, f) < 0 ? -1 : 0;
+	return fclose(f) < 0 ? -1 : r;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 4) {
@@ -115,6 +158,14 @@ int main(int argc, char **argv)
 	if (fill(&s, argv[2]) < 0) {
 		fprintf(stderr, "oci_rootfs_try: unknown profile %s\n", argv[2]);
 		return 2;
+	}
+	bool userns = strcmp(argv[2], "userns") == 0;
+	if (userns &&
+	    (unshare(CLONE_NEWUSER) < 0 || write_file("/proc/self/uid_map", "0 0 1") < 0 ||
+	     write_file("/proc/self/setgroups", "deny") < 0 ||
+	     write_file("/proc/self/gid_map", "0 0 1") < 0)) {
+		perror("oci_rootfs_try: user namespace");
+		return 100;
 	}
 	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
 	if (s.n_namespaces)
@@ -134,7 +185,7 @@ int main(int argc, char **argv)
 	if (pid == 0) {
 		sbx_error err;
 		memset(&err, 0, sizeof(err));
-		if (sbx_oci_rootfs_setup(&s, argv[1], false, &err) < 0) {
+		if (sbx_oci_rootfs_setup(&s, argv[1], userns, &err) < 0) {
 			fprintf(stderr, "oci_rootfs_try: %s\n", err.msg);
 			_exit(100);
 		}

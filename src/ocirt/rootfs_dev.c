@@ -156,3 +156,13 @@ int sbx_oci_dev_setup(int rootfd, const sbx_oci_spec *s, bool in_userns, sbx_err
 	}
 	return make_link(rootfd, "/dev/ptmx", "pts/ptmx", true, err);
 }
+
+int sbx_oci_dev_console(const char *slave, sbx_error *err)
+{
+	if (mknod("/dev/console", S_IFREG | 0600, 0) < 0 && errno != EEXIST)
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "create /dev/console");
+	if (mount(slave, "/dev/console", NULL, MS_BIND, NULL) < 0)
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "mount /dev/console (bind of %s)",
+				      slave);
+	return 0;
+}

@@ -17,4 +17,9 @@ bool sbx_oci_dev_is_bound(const sbx_oci_spec *s);
  * -SBX_E_SETUP ("device /dev/fuse: mknod: Operation not permitted"). */
 int sbx_oci_dev_setup(int rootfd, const sbx_oci_spec *s, bool in_userns, sbx_error *err);
 
+/* After pivot_root, for a process with a terminal: the pty's slave
+ * (a path in the container's /dev/pts) bound on /dev/console (an empty
+ * file made first), as runc does. 0, or -SBX_E_SETUP. */
+int sbx_oci_dev_console(const char *slave, sbx_error *err);
+
 #endif

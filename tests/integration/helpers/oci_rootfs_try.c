@@ -1,5 +1,9 @@
 /* oci_rootfs_try: sbx_oci_rootfs_setup by hand, before `create` exists.
  *   oci_rootfs_try ROOTFS PROFILE 'SHELL COMMAND'
+ *   oci_rootfs_try --bundle BUNDLE 'SHELL COMMAND'
+ * --bundle: BUNDLE/config.json through sbx_oci_spec_load (linked in
+ * when spec.c is; a weak reference until then), its new namespaces but a
+ * user namespace (refused), the root BUNDLE/root.path.
  * PROFILE: "ctr" or "podman" (the mounts, masked and read-only paths of
  * helpers/oci/config-{ctr,podman}.json, with /etc/hosts etc. bound from
  * files under ROOTFS/../binds), "ro" (ctr + root.readonly, a device, a
@@ -139,6 +143,57 @@ static int fill(sbx_oci_spec *s, const char *profile)
 	return -1;
 }
 
+/* spec.c (another helper's) may not be linked in yet. */
+int sbx_oci_spec_load(const char *bundle, sbx_oci_spec **out, sbx_error *err) __attribute__((weak));
+
+static int bundle_main(const char *bundle, const char *cmd)
+{
+	if (!sbx_oci_spec_load) {
+		fprintf(stderr, "oci_rootfs_try: --bundle needs spec.c linked in\n");
+		return 2;
+	}
+	sbx_oci_spec *s = NULL;
+	sbx_error err;
+	memset(&err, 0, sizeof(err));
+	if (sbx_oci_spec_load(bundle, &s, &err) < 0) {
+		fprintf(stderr, "oci_rootfs_try: %s\n", err.msg);
+		return 100;
+	}
+	int flags = 0;
+	for (size_t i = 0; i < s->n_namespaces; i++) {
+		if (s->namespaces[i].path || s->namespaces[i].kind == CLONE_NEWUSER) {
+			fprintf(stderr, "oci_rootfs_try: a user namespace or a namespace path\n");
+			return 2;
+		}
+		flags |= s->namespaces[i].kind;
+	}
+	char rootfs[4096];
+	if (s->root_path[0] == '/')
+		snprintf(rootfs, sizeof(rootfs), "%s", s->root_path);
+	else
+		snprintf(rootfs, sizeof(rootfs), "%s/%s", bundle, s->root_path);
+	if (unshare(flags | CLONE_NEWNS) < 0 || chdir(bundle) < 0) {
+		perror("oci_rootfs_try: unshare, chdir");
+		return 100;
+	}
+	pid_t pid = fork();
+	if (pid < 0)
+		return 100;
+	if (pid == 0) {
+		if (sbx_oci_rootfs_setup(s, rootfs, false, &err) < 0) {
+			fprintf(stderr, "oci_rootfs_try: %s\n", err.msg);
+			_exit(100);
+		}
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		perror("oci_rootfs_try: exec /bin/sh");
+		_exit(100);
+	}
+	int st;
+	if (waitpid(pid, &st, 0) < 0)
+		return 100;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 static int write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -150,8 +205,11 @@ static int write_file(const char *path, const char *text)
 
 int main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "--bundle") == 0)
+		return bundle_main(argv[2], argv[3]);
 	if (argc != 4) {
-		fprintf(stderr, "usage: oci_rootfs_try ROOTFS PROFILE 'COMMAND'\n");
+		fprintf(stderr, "usage: oci_rootfs_try ROOTFS PROFILE 'COMMAND'\n"
+				"       oci_rootfs_try --bundle BUNDLE 'COMMAND'\n");
 		return 2;
 	}
 	sbx_oci_spec s;

@@ -58,7 +58,11 @@ static int set_oom_score_adj(const sbx_oci_process *p, sbx_error *err)
 		return 0;
 	char v[24];
 	snprintf(v, sizeof(v), "%d", p->oom_score_adj);
-	return sbx_write_file("/proc/self/oom_score_adj", v, err) < 0 ? -SBX_E_SETUP : 0;
+	sbx_error e;
+	if (sbx_write_file("/proc/self/oom_score_adj", v, &e) < 0)
+		return sbx_fail_errno(err, SBX_E_SETUP, e.sys_errno, "set oom_score_adj %d",
+				      p->oom_score_adj);
+	return 0;
 }
 
 /* Whether setgroups(2) is allowed here: not in a user namespace whose
@@ -128,6 +132,22 @@ static const char *env_path(char *const *env)
 	return DEFAULT_PATH;
 }
 
+/* p->env, or a copy of it with HOME added when it has none (*copy and
+ * *home then the caller's to free). NULL only when out of memory. */
+static char **env_with_home(const sbx_oci_process *p, char ***copy, char **home)
+{
+	size_t n = 0;
+	for (; p->env && p->env[n]; n++)
+		if (!strncmp(p->env[n], "HOME=", 5))
+			return p->env;
+	if (!(*home = sbx_oci_home_env(p->uid)) || !(*copy = calloc(n + 2, sizeof(char *))))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		(*copy)[i] = p->env[i];
+	(*copy)[n] = *home;
+	return *copy;
+}
+
 static bool is_executable(const char *path)
 {
 	struct stat st;
@@ -188,7 +208,8 @@ int sbx_oci_process_exec(const sbx_oci_process *p, const sbx_oci_exec_opts *o, s
 		return sbx_fail(err, SBX_E_SETUP, "process.selinuxLabel is not supported");
 	if (!p->args || !p->args[0])
 		return sbx_fail(err, SBX_E_SETUP, "process.args is empty");
-	if (p->terminal && (r = sbx_oci_console_setup(o->console_sock, p->uid, err)) < 0)
+	if (p->terminal &&
+	    (r = sbx_oci_console_setup(o->console_sock, p->uid, o->console_mount, err)) < 0)
 		return r;
 	if ((r = set_oom_score_adj(p, err)) < 0)
 		return r;
@@ -201,6 +222,11 @@ int sbx_oci_process_exec(const sbx_oci_process *p, const sbx_oci_exec_opts *o, s
 	 * the user change and the capability drop. */
 	if (!p->no_new_privileges && (r = load_seccomp(o, err)) < 0)
 		return r;
+	_cleanup_free_ char **env_copy = NULL;
+	_cleanup_free_ char *home = NULL;
+	char **env = env_with_home(p, &env_copy, &home);
+	if (!env)
+		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
 	if ((r = close_fds(o, err)) < 0)
 		return r;
 	if ((r = sbx_oci_caps_bound(p, err)) < 0)
@@ -224,7 +250,6 @@ int sbx_oci_process_exec(const sbx_oci_process *p, const sbx_oci_exec_opts *o, s
 	/* With no_new_privs, as late as can be: the filter sees only execve. */
 	if (p->no_new_privileges && (r = load_seccomp(o, err)) < 0)
 		return r;
-	static char *const no_env[] = {NULL};
-	execve(path, p->args, p->env ? p->env : no_env);
+	execve(path, p->args, env);
 	return sbx_fail_errno(err, SBX_E_SETUP, errno, "exec %s", p->args[0]);
 }

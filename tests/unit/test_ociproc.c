@@ -18,7 +18,9 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -33,6 +35,7 @@
 #include "base/util.h"
 #include "ocirt/hooks.h"
 #include "ocirt/process.h"
+#include "ocirt/process_int.h"
 #include "ocirt/seccomp.h"
 
 /* Until seccomp.c (another change) is linked: the kernel call itself.
@@ -180,7 +183,7 @@ static void expect_err(const run_result *r, const char *want)
  * rlimits, umask and cwd. */
 static const char STATUS_SCRIPT[] =
     "echo; cat /proc/self/status; echo \"nofile=$(ulimit -n)/$(ulimit -Hn)\"; "
-    "echo \"umask=$(umask)\"; echo \"cwd=$(pwd)\"";
+    "echo \"umask=$(umask)\"; echo \"cwd=$(pwd)\"; printf 'home:\\t%s\\n' \"$HOME\"";
 
 static void test_user_caps(void **state)
 {
@@ -217,6 +220,27 @@ static void test_user_caps(void **state)
 	assert_non_null(strstr(r.out, "\nnofile=100/200\n"));
 	assert_non_null(strstr(r.out, "\numask=0027\n"));
 	assert_non_null(strstr(r.out, "\ncwd=/tmp\n"));
+	/* HOME from /etc/passwd (cloudsdk's here, or "/" when 1000 has none). */
+	char home[300];
+	status_field(r.out, "home", home, sizeof(home));
+	FILE *f = fopen("/etc/passwd", "r");
+	assert_non_null(f);
+	char line[512], want[300] = "/";
+	while (fgets(line, sizeof(line), f)) {
+		char *fl[7] = {line};
+		int nf = 1;
+		for (char *q = line; *q && nf < 7; q++)
+			if (*q == ':') {
+				*q = 0;
+				fl[nf++] = q + 1;
+			}
+		if (nf == 7 && !strcmp(fl[2], "1000") && *fl[5]) {
+			snprintf(want, sizeof(want), "%s", fl[5]);
+			break;
+		}
+	}
+	fclose(f);
+	assert_string_equal(home, want);
 }
 
 /* Root with no capabilities at all, no_new_privs off, default umask, no
@@ -342,12 +366,55 @@ static void test_path_lookup(void **state)
 	run(&c, NULL, &r);
 	expect_err(&r, "exec /nonexistent/sh: No such file or directory");
 
-	/* No PATH in the env: the usual default finds sh; its env is empty. */
-	case_init(&c, "wc -c < /proc/$$/environ");
+	/* No PATH in the env: the usual default finds sh; its env has only
+	 * the HOME added (root's in /etc/passwd). */
+	case_init(&c, "tr '\\0' '\\n' < /proc/$$/environ");
 	c.envv[0] = NULL;
 	run(&c, NULL, &r);
 	expect_ok(&r);
-	assert_string_equal(r.out, "0\n");
+	assert_string_equal(r.out, "HOME=/root\n");
+	/* A HOME of its own is kept. */
+	case_init(&c, "tr '\\0' '\\n' < /proc/$$/environ");
+	c.envv[0] = "HOME=/elsewhere";
+	c.envv[1] = "PATH=/bin";
+	run(&c, NULL, &r);
+	expect_ok(&r);
+	assert_string_equal(r.out, "HOME=/elsewhere\nPATH=/bin\n");
+}
+
+static void expect_home(const char *passwd, uint32_t uid, const char *want)
+{
+	char *h = sbx_oci_home_from_passwd(passwd, strlen(passwd), uid);
+	assert_non_null(h);
+	if (strcmp(h, want) != 0)
+		fail_msg("uid %u: '%s', want '%s'", uid, h, want);
+	free(h);
+}
+
+static void test_home_from_passwd(void **state)
+{
+	const char *pw = "root:x:0:0:root:/root:/bin/bash\n"
+			 "# comment\n"
+			 "bad line\n"
+			 "short:x:7\n"
+			 "neg:x:-5:0::/neg:/bin/sh\n"
+			 "nohome:x:8:8::\n"
+			 "u:x:1000:1000::/home/u:/bin/bash\n"
+			 "dup:x:1000:1000::/home/dup:/bin/bash\n"
+			 "last:x:4294967295:1::/last";
+	expect_home(pw, 0, "HOME=/root");
+	expect_home(pw, 1000, "HOME=/home/u");
+	expect_home(pw, 7, "HOME=/");
+	expect_home(pw, 8, "HOME=/");
+	expect_home(pw, 4294967295u, "HOME=/last");
+	expect_home(pw, 4294967291u, "HOME=/");
+	expect_home(pw, 5, "HOME=/");
+	expect_home("", 0, "HOME=/");
+	/* Not NUL-terminated: only len bytes are read. */
+	expect_home("a:x:3:3::/three", 0, "HOME=/");
+	char *h = sbx_oci_home_from_passwd("a:x:3:3::/threeXYZ", 15, 3);
+	assert_string_equal(h, "HOME=/three");
+	free(h);
 }
 
 static void test_cwd_missing(void **state)
@@ -451,15 +518,18 @@ static void test_seccomp_moment(void **state)
 
 /* The pty: its master arrives on the console socket with "/dev/ptmx";
  * the program's 0-2 are the slave, its controlling terminal. */
-static void test_console(void **state)
+static void console_run(bool bind_console)
 {
 	int sp[2];
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
 	proc_case c;
-	case_init(&c, "[ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo TTY; [ \"$(ps -o tty= -p $$)\" != "
-		      "'?' ] && echo CTTY; exit 0");
+	case_init(&c,
+		  "[ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo TTY; [ \"$(ps -o tty= -p $$)\" != "
+		  "'?' ] && echo CTTY; [ \"$(stat -c %t:%T /dev/console)\" = \"$(stat -L -c %t:%T "
+		  "/proc/self/fd/0)\" ] && echo CONSOLE; exit 0");
 	c.p.terminal = true;
 	c.o.console_sock = sp[1];
+	c.o.console_mount = bind_console;
 	run_result r;
 	int out[2];
 	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
@@ -467,6 +537,10 @@ static void test_console(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(sp[0]);
+		/* The bind over /dev/console in a mount namespace of this child's. */
+		if (bind_console && (unshare(CLONE_NEWNS) < 0 ||
+				     mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0))
+			_exit(98);
 		sbx_error e;
 		int rr = sbx_oci_process_exec(&c.p, &c.o, &e);
 		dprintf(out[1], "%d %s", rr, e.msg);
@@ -517,6 +591,21 @@ static void test_console(void **state)
 	expect_ok(&r);
 	assert_non_null(strstr(r.out, "TTY\r\n"));
 	assert_non_null(strstr(r.out, "CTTY\r\n"));
+	if (bind_console)
+		assert_non_null(strstr(r.out, "CONSOLE\r\n"));
+	else
+		assert_null(strstr(r.out, "CONSOLE"));
+}
+
+static void test_console(void **state)
+{
+	console_run(false);
+}
+
+static void test_console_mount(void **state)
+{
+	NEED_ROOT();
+	console_run(true);
 }
 
 static void test_console_no_socket(void **state)
@@ -669,14 +758,24 @@ static void test_hook_big_state_unread(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_user_caps),	      cmocka_unit_test(test_no_caps),
-	    cmocka_unit_test(test_caps_above_last),   cmocka_unit_test(test_rlimit_errors),
-	    cmocka_unit_test(test_path_lookup),	      cmocka_unit_test(test_cwd_missing),
-	    cmocka_unit_test(test_apparmor_selinux),  cmocka_unit_test(test_fds),
-	    cmocka_unit_test(test_seccomp_moment),    cmocka_unit_test(test_console),
-	    cmocka_unit_test(test_console_no_socket), cmocka_unit_test(test_hook_stdin_env),
-	    cmocka_unit_test(test_hook_no_env),	      cmocka_unit_test(test_hook_fails),
-	    cmocka_unit_test(test_hook_timeout),      cmocka_unit_test(test_hook_big_state_unread),
+	    cmocka_unit_test(test_user_caps),
+	    cmocka_unit_test(test_no_caps),
+	    cmocka_unit_test(test_caps_above_last),
+	    cmocka_unit_test(test_rlimit_errors),
+	    cmocka_unit_test(test_path_lookup),
+	    cmocka_unit_test(test_home_from_passwd),
+	    cmocka_unit_test(test_cwd_missing),
+	    cmocka_unit_test(test_apparmor_selinux),
+	    cmocka_unit_test(test_fds),
+	    cmocka_unit_test(test_seccomp_moment),
+	    cmocka_unit_test(test_console),
+	    cmocka_unit_test(test_console_mount),
+	    cmocka_unit_test(test_console_no_socket),
+	    cmocka_unit_test(test_hook_stdin_env),
+	    cmocka_unit_test(test_hook_no_env),
+	    cmocka_unit_test(test_hook_fails),
+	    cmocka_unit_test(test_hook_timeout),
+	    cmocka_unit_test(test_hook_big_state_unread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

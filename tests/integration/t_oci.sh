@@ -222,3 +222,276 @@ t_oci_validation() {
 	[ -z "$left_procs" ] || fail "processes left in the suite's cgroups: $(tr '\n' ';' <"$w/left-procs")"
 	return 0
 }
+
+# ---------------------------------------------------------------- commands
+
+# oci_cmd ARGS...: run ARGS (stdin /dev/null, OCI_TIMEOUT s, default 120);
+# RC, $T/out, $T/err, ELAPSED_MS, LAST_ARGS as for sbx runs.
+oci_cmd() {
+	local t0
+	LAST_ARGS=$(printf '%q ' "$@")
+	t0=$(now_us)
+	timeout -k 5 "${OCI_TIMEOUT:-120}" "$@" </dev/null >"$T/out" 2>"$T/err"
+	RC=$?
+	ELAPSED_MS=$((($(now_us) - t0) / 1000))
+}
+
+# oci_fail_out REASON: fail, showing the last command, its status and output.
+oci_fail_out() {
+	{
+		echo "last command: exit=$RC elapsed=${ELAPSED_MS}ms: ${LAST_ARGS:0:400}"
+		echo "--- stdout (first 1500 bytes):"
+		head -c 1500 "$T/out" 2>/dev/null | cat -v
+		echo
+		echo "--- stderr (first 1500 bytes):"
+		head -c 1500 "$T/err" 2>/dev/null | cat -v
+		echo
+	} >>"$T/.details"
+	fail "$@"
+}
+
+oci_expect_rc() { # N WHAT
+	[ "$RC" = "$1" ] || oci_fail_out "$2: exit $RC, expected $1"
+}
+
+# oci_default_root: where the runtime under test keeps its state when given
+# no --root (podman passes none to the exit command's `delete --force`).
+oci_default_root() {
+	if [ -n "${OCI_RT_ROOT:-}" ]; then echo "$OCI_RT_ROOT"; return; fi
+	case ${OCI_RT##*/} in
+	runc) echo /run/runc ;;
+	crun) echo /run/crun ;;
+	*) echo /run/sbx-oci ;;
+	esac
+}
+
+# oci_record_id ID: tell the harness's leak check that state dirs named ID
+# under /run/sbx-oci (or the runtime's root) are this test's.
+oci_record_id() {
+	echo "$1" >>"$H/oci-ids"
+}
+
+# oci_live_pids TEXT: live (not zombie) processes whose command line has TEXT.
+oci_live_pids() {
+	local f pid st
+	for f in $(grep -laF -- "$1" /proc/[0-9]*/cmdline 2>/dev/null); do
+		pid=${f#/proc/}
+		pid=${pid%/cmdline}
+		[ "$pid" = "$BASHPID" ] && continue
+		st=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)
+		[ -n "$st" ] && [ "$st" != Z ] && echo "$pid"
+	done
+}
+
+# oci_cgroups_named TEXT: cgroup dirs whose name contains TEXT.
+oci_cgroups_named() {
+	find /sys/fs/cgroup -maxdepth 12 -type d -name "*$1*" 2>/dev/null
+}
+
+# oci_expect_gone WHAT ID [MARK]: within 10 s, no live process naming ID
+# (conmon, the shim) or MARK (the container's command), no cgroup named
+# after ID, no state dir ID in the runtime's root (OCI_STATE_ROOT).
+oci_expect_gone() {
+	local what=$1 id=$2 mark=${3:-} end p c s
+	end=$(($(now_us) + 10000000))
+	while :; do
+		p=$(oci_live_pids "$id")
+		[ -n "$mark" ] && p+=$(oci_live_pids "$mark")
+		c=$(oci_cgroups_named "$id")
+		s=
+		[ -e "$OCI_STATE_ROOT/$id" ] && s=$OCI_STATE_ROOT/$id
+		[ -z "$p$c$s" ] && return 0
+		(($(now_us) > end)) && break
+		sleep 0.1
+	done
+	[ -n "$p" ] && detail "processes: $(describe_pids $p | tr '\n' ';')"
+	[ -n "$c" ] && detail "cgroups: $(echo "$c" | tr '\n' ' ')"
+	[ -n "$s" ] && detail "state dir: $s"
+	fail "$what: left behind after 10 s:${p:+ processes}${c:+ cgroups}${s:+ state dir}"
+}
+
+# ---------------------------------------------------------------- podman
+
+# oci_podman_need: podman with the runtime under test; the image from
+# engines.sh. OCI_PODMAN (podman and its global options), OCI_PRUN (the
+# options of every run: cgroup parent /sbxtest-oci-PID, the rlimits).
+oci_podman_need() {
+	oci_rt
+	case $(cat "$H/engine-podman" 2>/dev/null) in
+	ok) ;;
+	skip:*) skip "podman unavailable on this machine: $(sed 's/^skip: *//' "$H/engine-podman")" ;;
+	*) fail "podman unusable: $(sed 's/^fail: *//' "$H/engine-podman" 2>/dev/null)" ;;
+	esac
+	OCI_STATE_ROOT=$(oci_default_root)
+	OCI_CGP=sbxtest-oci-$BASHPID
+	OCI_PODMAN=(podman --runtime "$OCI_RT" --cgroup-manager=cgroupfs)
+	# podman's default rlimits are above this machine's hard limits (no
+	# CAP_SYS_RESOURCE): as the podman driver does.
+	OCI_PRUN=(--cgroup-parent "/$OCI_CGP" "${OCI_ULIMITS[@]}")
+	on_exit oci_podman_cleanup
+}
+
+# oci_podman_name: a container name of this test (removed at its end)
+oci_podman_name() {
+	local n=sbxtest-oci-$BASHPID-$RANDOM
+	echo "$n" >>"$T/oci-names"
+	echo "$n"
+}
+
+# oci_podman_id NAME|CIDFILE: the container's full id
+oci_podman_cid() {
+	local id
+	id=$(head -c 64 "$1" 2>/dev/null)
+	[[ $id =~ ^[0-9a-f]{64}$ ]] || fail "no container id in $1"
+	oci_record_id "$id"
+	echo "$id"
+}
+
+oci_podman_cleanup() {
+	local n d pid
+	if [ -f "$T/oci-names" ]; then
+		while read -r n; do "${OCI_PODMAN[@]}" rm -f -t 0 "$n"; done <"$T/oci-names"
+	fi
+	for d in /sys/fs/cgroup/*/"$OCI_CGP"; do
+		[ -d "$d" ] || continue
+		for pid in $(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null); do kill -KILL "$pid"; done
+		sleep 0.1
+		find "$d" -depth -type d -exec rmdir {} \;
+	done
+}
+
+# oci_podman_run WHAT ARGS...: `podman run --rm` of ARGS with a cidfile;
+# OCI_ID is the container's id. Checks afterwards that nothing is left.
+oci_podman_run() {
+	local what=$1
+	shift
+	rm -f "$T/cid"
+	oci_cmd "${OCI_PODMAN[@]}" run --rm --cidfile "$T/cid" "${OCI_PRUN[@]}" "$@"
+	cp "$T/out" "$T/run.out"
+	cp "$T/err" "$T/run.err"
+	[ -s "$T/cid" ] || oci_fail_out "$what: podman wrote no container id"
+	OCI_ID=$(oci_podman_cid "$T/cid")
+}
+
+# run --rm: output, exit 0 and the exit code of sys.exit(7)
+t_oci_podman_run() {
+	oci_podman_need
+	oci_podman_run "run --rm" --network none "$OCI_IMAGE" python3 -c 'print(6 * 7)'
+	oci_expect_rc 0 "podman run --rm print(6*7)"
+	[ "$(cat "$T/out")" = 42 ] || oci_fail_out "podman run --rm: stdout is not 42"
+	oci_expect_gone "run --rm" "$OCI_ID"
+	oci_podman_run "run --rm sys.exit(7)" --network none "$OCI_IMAGE" python3 -c 'import sys; print("bye"); sys.exit(7)'
+	oci_expect_rc 7 "podman run --rm sys.exit(7)"
+	[ "$(cat "$T/out")" = bye ] || oci_fail_out "podman run --rm: stdout is not bye"
+	oci_expect_gone "run --rm sys.exit(7)" "$OCI_ID"
+}
+
+# -d, exec (output and exit code through), stop, rm
+t_oci_podman_detach_exec() {
+	oci_podman_need
+	local n id mark
+	n=$(oci_podman_name)
+	mark=sbxmark$BASHPID$RANDOM
+	oci_cmd "${OCI_PODMAN[@]}" run -d --name "$n" "${OCI_PRUN[@]}" --network none "$OCI_IMAGE" \
+		python3 -c "import time; time.sleep(300)  # $mark"
+	oci_expect_rc 0 "podman run -d"
+	id=$(head -n 1 "$T/out")
+	[[ $id =~ ^[0-9a-f]{64}$ ]] || oci_fail_out "podman run -d printed no container id"
+	oci_record_id "$id"
+	[ -n "$(oci_live_pids "$mark")" ] || oci_fail_out "podman run -d: the container's process is not running"
+	oci_cmd "${OCI_PODMAN[@]}" exec "$n" python3 -c 'import os; print("exec", os.getpid() != 1)'
+	oci_expect_rc 0 "podman exec"
+	[ "$(cat "$T/out")" = "exec True" ] || oci_fail_out "podman exec: stdout is not 'exec True'"
+	oci_cmd "${OCI_PODMAN[@]}" exec "$n" sh -c 'exit 5'
+	oci_expect_rc 5 "podman exec sh -c 'exit 5'"
+	oci_cmd "${OCI_PODMAN[@]}" exec "$n" sh -c 'cat /proc/1/cmdline | tr "\0" " "'
+	oci_expect_rc 0 "podman exec cat /proc/1/cmdline"
+	grep -qF "$mark" "$T/out" || oci_fail_out "podman exec: pid 1 of the container is not its command"
+	oci_cmd "${OCI_PODMAN[@]}" stop -t 2 "$n"
+	oci_expect_rc 0 "podman stop -t 2"
+	[ -z "$(oci_live_pids "$mark")" ] || fail "the container's process still runs after podman stop"
+	oci_cmd "${OCI_PODMAN[@]}" rm "$n"
+	oci_expect_rc 0 "podman rm"
+	oci_cmd "${OCI_PODMAN[@]}" container exists "$n"
+	[ "$RC" = 1 ] || oci_fail_out "podman container exists after rm: exit $RC, expected 1"
+	oci_expect_gone "run -d + exec + stop + rm" "$id" "$mark"
+}
+
+# --memory 64m: the limit inside, a 200 MB allocation killed
+t_oci_podman_memory() {
+	oci_podman_need
+	oci_podman_run "run --memory 64m" --memory 64m --network none "$OCI_IMAGE" sh -c \
+		'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.limit_in_bytes'
+	oci_expect_rc 0 "podman run --memory 64m (reading the limit)"
+	[ "$(cat "$T/out")" = 67108864 ] || oci_fail_out "the memory limit inside is not 67108864"
+	oci_expect_gone "run --memory" "$OCI_ID"
+	oci_podman_run "run --memory 64m, 200 MB" --memory 64m --memory-swap 64m --network none "$OCI_IMAGE" \
+		python3 -c 'b = b"x" * (200 << 20); print("allocated", len(b))'
+	oci_expect_rc 137 "podman run --memory 64m allocating 200 MB"
+	grep -q allocated "$T/out" && oci_fail_out "200 MB were allocated under --memory 64m"
+	oci_expect_gone "run --memory, killed" "$OCI_ID"
+}
+
+# --pids-limit 20: a fork loop stops below 20
+t_oci_podman_pids() {
+	oci_podman_need
+	oci_podman_run "run --pids-limit 20" --pids-limit 20 --network none "$OCI_IMAGE" python3 -c '
+import os, time
+n = 0
+try:
+    while n < 200:
+        if os.fork() == 0:
+            time.sleep(20)
+            os._exit(0)
+        n += 1
+    print("forked", n)
+except OSError as e:
+    print("limited", n, e.errno)
+'
+	oci_expect_rc 0 "podman run --pids-limit 20 (fork loop)"
+	local got
+	got=$(cat "$T/out")
+	[[ $got =~ ^limited\ ([0-9]+)\ 11$ ]] || oci_fail_out "the fork loop was not stopped by EAGAIN"
+	[ "${BASH_REMATCH[1]}" -lt 20 ] || oci_fail_out "more than 19 forks under --pids-limit 20"
+	oci_expect_gone "run --pids-limit" "$OCI_ID"
+}
+
+# --network none: only lo
+t_oci_podman_network_none() {
+	oci_podman_need
+	oci_podman_run "run --network none" --network none "$OCI_IMAGE" python3 -c \
+		'import socket; print(" ".join(sorted(n for i, n in socket.if_nameindex())))'
+	oci_expect_rc 0 "podman run --network none"
+	[ "$(cat "$T/out")" = lo ] || oci_fail_out "interfaces other than lo under --network none"
+	oci_expect_gone "run --network none" "$OCI_ID"
+}
+
+# -v HOSTDIR:/data, read and write
+t_oci_podman_volume() {
+	oci_podman_need
+	local d
+	d=$(mk_dir data 0755)
+	echo "from the host $BASHPID" >"$d/in.txt"
+	oci_podman_run "run -v" --network none -v "$d:/data" "$OCI_IMAGE" sh -c \
+		'cat /data/in.txt && echo "from the container" >/data/out.txt'
+	oci_expect_rc 0 "podman run -v DIR:/data"
+	[ "$(cat "$T/out")" = "from the host $BASHPID" ] || oci_fail_out "the host's file is not readable in /data"
+	[ "$(cat "$d/out.txt" 2>/dev/null)" = "from the container" ] ||
+		oci_fail_out "the container's write to /data did not reach the host"
+	oci_expect_gone "run -v" "$OCI_ID"
+}
+
+# -it through a pty (script(1)): stdin and stdout are terminals
+t_oci_podman_tty() {
+	oci_podman_need
+	command -v script >/dev/null || fail "script (util-linux) not found"
+	local cmd
+	rm -f "$T/cid"
+	cmd=$(printf '%q ' "${OCI_PODMAN[@]}" run --rm -it --cidfile "$T/cid" "${OCI_PRUN[@]}" --network none \
+		"$OCI_IMAGE" sh -c 'test -t 0 && test -t 1 && echo TTY-OK; exit 4')
+	oci_cmd script -qec "$cmd" /dev/null
+	oci_expect_rc 4 "podman run -it under script(1)"
+	grep -q TTY-OK "$T/out" || oci_fail_out "stdin and stdout are not terminals under podman run -it"
+	OCI_ID=$(oci_podman_cid "$T/cid")
+	oci_expect_gone "run -it" "$OCI_ID"
+}

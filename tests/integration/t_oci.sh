@@ -398,7 +398,7 @@ t_oci_podman_detach_exec() {
 	id=$(head -n 1 "$T/out")
 	[[ $id =~ ^[0-9a-f]{64}$ ]] || oci_fail_out "podman run -d printed no container id"
 	oci_record_id "$id"
-	[ -n "$(oci_live_pids "$mark")" ] || oci_fail_out "podman run -d: the container's process is not running"
+	[ -n "$(mark_pids "$mark")" ] || oci_fail_out "podman run -d: the container's process is not running"
 	oci_cmd "${OCI_PODMAN[@]}" exec "$n" python3 -c 'import os; print("exec", os.getpid() != 1)'
 	oci_expect_rc 0 "podman exec"
 	[ "$(cat "$T/out")" = "exec True" ] || oci_fail_out "podman exec: stdout is not 'exec True'"
@@ -494,4 +494,195 @@ t_oci_podman_tty() {
 	grep -q TTY-OK "$T/out" || oci_fail_out "stdin and stdout are not terminals under podman run -it"
 	OCI_ID=$(oci_podman_cid "$T/cid")
 	oci_expect_gone "run -it" "$OCI_ID"
+}
+
+# ---------------------------------------------------------------- containerd
+
+# oci_ctr_up: a private containerd in $T/ctd (root, state, sockets of its
+# own; the CRI plugin off), stopped by its pid when the test ends, and the
+# image imported into it from podman. OCI_CTR: ctr and its address.
+oci_ctr_up() {
+	oci_rt
+	command -v containerd >/dev/null && command -v ctr >/dev/null ||
+		skip "containerd is not installed (make deps installs it)"
+	case $(cat "$H/engine-podman" 2>/dev/null) in
+	ok) ;;
+	skip:*) skip "podman (the image's source) unavailable: $(sed 's/^skip: *//' "$H/engine-podman")" ;;
+	*) fail "podman (the image's source) unusable: $(sed 's/^fail: *//' "$H/engine-podman" 2>/dev/null)" ;;
+	esac
+	local d=$T/ctd i t0
+	mkdir -p "$d" && chmod 0700 "$d"
+	# /run/containerd/{fifo,runc,s}: ctr and the shim make them; removed at
+	# the end only if this test made them
+	OCI_CTR_RUNDIRS=
+	for i in fifo runc s; do [ -e "/run/containerd/$i" ] || OCI_CTR_RUNDIRS+=" /run/containerd/$i"; done
+	[ -e /run/containerd ] || OCI_CTR_RUNDIRS+=" /run/containerd"
+	cat >"$d/config.toml" <<-TOML
+		version = 2
+		root = "$d/root"
+		state = "$d/state"
+		disabled_plugins = ["io.containerd.grpc.v1.cri"]
+		[grpc]
+		  address = "$d/c.sock"
+		[ttrpc]
+		  address = "$d/c.sock.ttrpc"
+		[debug]
+		  address = "$d/debug.sock"
+		[plugins."io.containerd.internal.v1.opt"]
+		  path = "$d/opt"
+	TOML
+	t0=$(now_us)
+	containerd --config "$d/config.toml" </dev/null >"$d/log" 2>&1 &
+	OCI_CTD_PID=$!
+	on_exit oci_ctr_down
+	OCI_CTR=(ctr -a "$d/c.sock")
+	for ((i = 0; i < 300; i++)); do
+		[ -S "$d/c.sock" ] && "${OCI_CTR[@]}" version >/dev/null 2>&1 && break
+		kill -0 "$OCI_CTD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	"${OCI_CTR[@]}" version >/dev/null 2>&1 || {
+		detail "containerd log: $(tail -c 1500 "$d/log")"
+		fail "the private containerd did not come up in 30 s"
+	}
+	set -o pipefail
+	if ! podman save "$OCI_IMAGE" 2>"$d/save.err" | timeout 300 "${OCI_CTR[@]}" images import - >"$d/import.out" 2>&1; then
+		set +o pipefail
+		detail "podman save: $(head -c 500 "$d/save.err"); ctr import: $(head -c 500 "$d/import.out")"
+		fail "importing $OCI_IMAGE into the private containerd failed"
+	fi
+	set +o pipefail
+	"${OCI_CTR[@]}" images ls -q | grep -qxF "$OCI_IMAGE" ||
+		fail "$OCI_IMAGE is not in the private containerd after the import: $("${OCI_CTR[@]}" images ls -q | tr '\n' ' ')"
+	note "containerd up and $OCI_IMAGE imported in $((($(now_us) - t0) / 1000)) ms"
+	OCI_CTR_ROOT=$T/root
+	OCI_STATE_ROOT=$OCI_CTR_ROOT/default
+	OCI_CRUN=(run --runc-binary "$OCI_RT" --runc-root "$OCI_CTR_ROOT")
+}
+
+oci_ctr_down() {
+	local d=$T/ctd i p
+	if [ -n "${OCI_CTD_PID:-}" ]; then
+		# tasks and containers of the test first (the shims exit with them)
+		for i in $("${OCI_CTR[@]}" tasks ls -q 2>/dev/null); do "${OCI_CTR[@]}" tasks kill -s SIGKILL "$i"; done
+		sleep 0.2
+		for i in $("${OCI_CTR[@]}" tasks ls -q 2>/dev/null); do "${OCI_CTR[@]}" tasks delete -f "$i"; done
+		for i in $("${OCI_CTR[@]}" containers ls -q 2>/dev/null); do "${OCI_CTR[@]}" containers delete "$i"; done
+		kill -TERM "$OCI_CTD_PID" 2>/dev/null
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$OCI_CTD_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$OCI_CTD_PID" 2>/dev/null
+		wait "$OCI_CTD_PID" 2>/dev/null
+	fi
+	# shims of this containerd (their command lines name its socket)
+	for p in $(oci_live_pids "$d/c.sock"); do kill -KILL "$p"; done
+	# mounts under its dirs, deepest first
+	awk -v d="$d/" 'index($5, d) == 1 { print length($5) " " $5 }' /proc/self/mountinfo | sort -rn |
+		cut -d' ' -f2- | while read -r p; do umount -l "$(printf '%b' "$p")"; done
+	for p in $OCI_CTR_RUNDIRS; do rm -rf "$p"; done
+	rm -rf "$d"
+}
+
+# oci_ctr_id N: a container id (and cgroup name) of this test
+oci_ctr_id() {
+	local id=sbxtest-oci-ctr-$BASHPID-$1
+	oci_record_id "$id"
+	echo "$id"
+}
+
+# ctr run --rm: output, exit 0, the exit code 3, -t under script(1); task
+# exec, ps and kill (137) on a running task; nothing left after each.
+t_oci_ctr() {
+	oci_ctr_up
+	local id mark cmd i bgpid pid
+	id=$(oci_ctr_id 1)
+	oci_cmd "${OCI_CTR[@]}" "${OCI_CRUN[@]}" --rm --cgroup "$id" "$OCI_IMAGE" "$id" python3 -c 'print(6 * 7)'
+	oci_expect_rc 0 "ctr run --rm print(6*7)"
+	[ "$(cat "$T/out")" = 42 ] || oci_fail_out "ctr run --rm: stdout is not 42"
+	oci_expect_gone "ctr run --rm" "$id"
+
+	id=$(oci_ctr_id 2)
+	oci_cmd "${OCI_CTR[@]}" "${OCI_CRUN[@]}" --rm --cgroup "$id" "$OCI_IMAGE" "$id" python3 -c 'import sys; sys.exit(3)'
+	oci_expect_rc 3 "ctr run --rm sys.exit(3)"
+	oci_expect_gone "ctr run --rm sys.exit(3)" "$id"
+
+	id=$(oci_ctr_id 3)
+	command -v script >/dev/null || fail "script (util-linux) not found"
+	cmd=$(printf '%q ' "${OCI_CTR[@]}" "${OCI_CRUN[@]}" --rm -t --cgroup "$id" "$OCI_IMAGE" "$id" \
+		sh -c 'test -t 0 && test -t 1 && echo TTY-OK; exit 4')
+	oci_cmd script -qec "$cmd" /dev/null
+	oci_expect_rc 4 "ctr run -t under script(1)"
+	grep -q TTY-OK "$T/out" || oci_fail_out "stdin and stdout are not terminals under ctr run -t"
+	oci_expect_gone "ctr run -t" "$id"
+
+	# a running task: exec, ps, kill
+	id=$(oci_ctr_id 4)
+	mark=sbxmark$BASHPID$RANDOM
+	timeout -k 5 120 "${OCI_CTR[@]}" "${OCI_CRUN[@]}" --rm --cgroup "$id" "$OCI_IMAGE" "$id" \
+		python3 -c "import time; time.sleep(300)  # $mark" </dev/null >"$T/bg.out" 2>"$T/bg.err" &
+	bgpid=$!
+	for ((i = 0; i < 300; i++)); do
+		pid=$(mark_pids "$mark" | head -n 1)
+		[ -n "$pid" ] && "${OCI_CTR[@]}" tasks ls 2>/dev/null | grep -q "^$id .*RUNNING" && break
+		kill -0 "$bgpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -n "$pid" ] || {
+		detail "ctr run: $(head -c 800 "$T/bg.err")"
+		fail "ctr run (in the background): the task did not start in 30 s"
+	}
+	oci_cmd "${OCI_CTR[@]}" tasks exec --exec-id "e$BASHPID" "$id" sh -c 'echo exec-out; exit 5'
+	oci_expect_rc 5 "ctr task exec sh -c 'echo exec-out; exit 5'"
+	[ "$(cat "$T/out")" = exec-out ] || oci_fail_out "ctr task exec: stdout is not exec-out"
+	oci_cmd "${OCI_CTR[@]}" tasks ps "$id"
+	oci_expect_rc 0 "ctr task ps"
+	awk 'NR > 1 { print $1 }' "$T/out" | grep -qxF "$pid" ||
+		oci_fail_out "ctr task ps does not list the task's process $pid"
+	oci_cmd "${OCI_CTR[@]}" tasks kill -s SIGKILL "$id"
+	oci_expect_rc 0 "ctr task kill -s SIGKILL"
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$bgpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	wait "$bgpid"
+	RC=$?
+	LAST_ARGS="ctr run --rm (killed by ctr task kill -s SIGKILL)"
+	cp "$T/bg.out" "$T/out"
+	cp "$T/bg.err" "$T/err"
+	oci_expect_rc 137 "ctr run of a task killed with SIGKILL"
+	oci_expect_gone "ctr run + task exec/ps/kill" "$id" "$mark"
+	# nothing of the test's in the runtime's root
+	[ -z "$(ls -A "$OCI_STATE_ROOT" 2>/dev/null)" ] ||
+		fail "state left in $OCI_STATE_ROOT: $(ls -A "$OCI_STATE_ROOT" | tr '\n' ' ')"
+}
+
+# The Kubernetes RuntimeClass snippet (docs/oci.md) is accepted by this
+# containerd: `containerd config dump` shows the runtime merged.
+t_oci_ctr_runtimeclass() {
+	command -v containerd >/dev/null || skip "containerd is not installed (make deps installs it)"
+	local f=$T/rc.toml
+	cat >"$f" <<-TOML
+		version = 2
+		root = "$T/rc/root"
+		state = "$T/rc/state"
+		[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.sbx]
+		  runtime_type = "io.containerd.runc.v2"
+		  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.sbx.options]
+		    BinaryName = "/usr/local/bin/sbx-oci"
+		    Root = "/run/sbx-oci"
+		    SystemdCgroup = false
+	TOML
+	oci_cmd containerd --config "$f" config dump
+	oci_expect_rc 0 "containerd config dump"
+	awk '/^ *\[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.sbx\]/ { s = 1; next }
+		s && /^ *\[/ && !/runtimes.sbx.options\]/ { s = 0 }
+		s' "$T/out" >"$T/sbx.toml"
+	grep -q 'runtime_type = "io.containerd.runc.v2"' "$T/sbx.toml" &&
+		grep -q 'BinaryName = "/usr/local/bin/sbx-oci"' "$T/sbx.toml" &&
+		grep -q 'Root = "/run/sbx-oci"' "$T/sbx.toml" &&
+		grep -q 'SystemdCgroup = false' "$T/sbx.toml" ||
+		oci_fail_out "the runtime sbx is not in containerd's merged config as written"
+	[ ! -e "$T/rc" ] || fail "containerd config dump created $T/rc"
 }

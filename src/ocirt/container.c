@@ -317,6 +317,31 @@ static int prepare(const sbx_oci_create_req *q, const char *bundle, create_run *
 	return 0;
 }
 
+/* The devices every container gets whatever its device rules say (runc
+ * adds the same): mknod of any node (using one needs its own rule), null,
+ * zero, full, random, urandom, tty, ptmx and the pty slaves. Appended to
+ * the config's rules, so a config's "deny all" still lets the runtime make
+ * /dev. */
+static int add_default_devrules(sbx_oci_resources *r, sbx_error *err)
+{
+	static const sbx_oci_devrule defaults[] = {
+	    {true, 'c', -1, -1, "m"}, {true, 'b', -1, -1, "m"},	   {true, 'c', 1, 3, "rwm"},
+	    {true, 'c', 1, 5, "rwm"}, {true, 'c', 1, 7, "rwm"},	   {true, 'c', 1, 8, "rwm"},
+	    {true, 'c', 1, 9, "rwm"}, {true, 'c', 5, 0, "rwm"},	   {true, 'c', 5, 1, "rwm"},
+	    {true, 'c', 5, 2, "rwm"}, {true, 'c', 136, -1, "rwm"},
+	};
+	if (r->n_devices == 0)
+		return 0; /* no rules: every device stays allowed */
+	sbx_oci_devrule *all =
+	    realloc(r->devices, (r->n_devices + ARRAY_LEN(defaults)) * sizeof(*all));
+	if (!all)
+		return sbx_fail_errno(err, SBX_E_SYSTEM, ENOMEM, "device rules");
+	memcpy(all + r->n_devices, defaults, sizeof(defaults));
+	r->devices = all;
+	r->n_devices += ARRAY_LEN(defaults);
+	return 0;
+}
+
 static int copy_config(const char *bundle, const char *dir, sbx_error *err)
 {
 	_cleanup_free_ char *src = NULL, *dst = NULL, *text = NULL;
@@ -440,6 +465,9 @@ int sbx_oci_container_create(const sbx_oci_ctx *c, const sbx_oci_create_req *q, 
 		r = sbx_fail_errno(err, SBX_E_SYSTEM, errno, "exec fifo %s", fifo);
 		goto out_state;
 	}
+	r = add_default_devrules(&cr.spec->resources, err);
+	if (r < 0)
+		goto out_state;
 	r = sbx_oci_cg_create(cr.spec, q->id, c->systemd, &st->cg, err);
 	if (r < 0)
 		goto out_state;

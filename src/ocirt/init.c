@@ -55,7 +55,7 @@ static __attribute__((noreturn)) void init_main(const sbx_oci_child *k)
 	}
 	if (sbx_oci_rootfs_setup(s, k->rootfs, k->in_userns, &e) < 0)
 		die(k->sync, &e);
-	if (s->process.terminal && sbx_oci_console_setup(k->console, &e) < 0)
+	if (s->process.terminal && sbx_oci_console_setup(k->console, s->process.uid, true, &e) < 0)
 		die(k->sync, &e);
 	if (sbx_oci_msg_send(k->sync, SBX_OCI_MSG_READY, "", &e) < 0)
 		_exit(1);

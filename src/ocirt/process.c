@@ -208,7 +208,7 @@ int sbx_oci_process_exec(const sbx_oci_process *p, const sbx_oci_exec_opts *o, s
 		return sbx_fail(err, SBX_E_SETUP, "process.selinuxLabel is not supported");
 	if (!p->args || !p->args[0])
 		return sbx_fail(err, SBX_E_SETUP, "process.args is empty");
-	if (p->terminal &&
+	if (p->terminal && o->console_sock >= 0 &&
 	    (r = sbx_oci_console_setup(o->console_sock, p->uid, o->console_mount, err)) < 0)
 		return r;
 	if ((r = set_oom_score_adj(p, err)) < 0)

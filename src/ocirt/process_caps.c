@@ -66,7 +66,10 @@ int sbx_oci_caps_set(const sbx_oci_process *p, sbx_error *err)
 	for (int c = 0; c <= last; c++) {
 		if (!(amb & (UINT64_C(1) << c)))
 			continue;
-		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+		/* The kernel refuses (EPERM) a capability that is not both
+		 * permitted and inheritable: skipped, as runc does (runtime-spec
+		 * configs often list ambient ones without inheritable). */
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0 && errno != EPERM)
 			return sbx_fail_errno(err, SBX_E_SETUP, errno,
 					      "raise ambient capability %d", c);
 	}

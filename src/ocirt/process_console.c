@@ -12,6 +12,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include "base/util.h"
+#include "ocirt/process.h"
 #include "ocirt/process_int.h"
 
 /* The data sent with the master fd, as runc sends it (conmon and

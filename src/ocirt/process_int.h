@@ -28,11 +28,4 @@ char *sbx_oci_home_from_passwd(const char *text, size_t len, uint32_t uid);
  * 1 MiB read; missing or unreadable: "HOME=/"). */
 char *sbx_oci_home_env(uint32_t uid);
 
-/* A pty from /dev/ptmx: its master sent over console_sock (SCM_RIGHTS,
- * data "/dev/ptmx"), then a new session with the slave as controlling
- * terminal and as fds 0, 1 and 2 (owned by uid); with bind_console, the slave
- * also bound over /dev/console (an empty file made when missing).
- * 0 or -SBX_E_SETUP. */
-int sbx_oci_console_setup(int console_sock, uid_t uid, bool bind_console, sbx_error *err);
-
 #endif

@@ -46,12 +46,14 @@ static int parse_ns(oci_pctx *c, const sbx_jval *o, sbx_oci_spec *s, size_t i)
 	for (size_t j = 0; j < i; j++)
 		if (s->namespaces[j].kind == ns->kind)
 			return oci_bad_key(c, "type", "'%s' listed twice", t->str);
-	if ((r = get_abs(c, o, "path", &ns->path)) < 0)
+	if ((r = oci_get_str(c, o, "path", &ns->path)) < 0)
 		return r;
-	if (ns->path && !ns->path[0]) {
+	if (ns->path && !ns->path[0]) { /* "": a new one */
 		free(ns->path);
 		ns->path = NULL;
 	}
+	if (ns->path && ns->path[0] != '/')
+		return oci_bad_key(c, "path", "'%.200s' is not an absolute path", ns->path);
 	return 0;
 }
 

@@ -117,11 +117,11 @@ static int parse_devices(oci_pctx *c, const sbx_jval *a, sbx_oci_spec *s)
 			r = oci_bad_key(c, "type", "'%.64s' is not c, b, u or p", type);
 		else if (type[0] != 'p' && (!has_major || !has_minor))
 			r = oci_bad(c, "major and minor numbers needed");
-		else if (d->has_mode && mode > 07777)
-			r = oci_bad_key(c, "fileMode", "%u has more than permission bits", mode);
 		if (r == 0) {
 			d->type = type[0];
-			d->mode = (mode_t)mode;
+			/* only the permission bits: some engines write the file
+			 * type's bits too (S_IFCHR, or Go's os.FileMode ones) */
+			d->mode = (mode_t)(mode & 07777);
 		}
 		oci_pop(c, old);
 	}

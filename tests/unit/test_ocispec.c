@@ -595,8 +595,8 @@ static void test_errors_linux(void **state)
 	bad(LINUX("\"devices\":[{\"type\":\"c\",\"major\":1,\"minor\":1}]"),
 	    "linux.devices[0].path: missing");
 	bad(LINUX("\"devices\":[{\"type\":\"c\",\"path\":\"/d\",\"major\":1,\"minor\":1,"
-		  "\"fileMode\":8630}]"),
-	    "linux.devices[0].fileMode: 8630 has more than permission bits");
+		  "\"fileMode\":-1}]"),
+	    "linux.devices[0].fileMode: -1 out of range [0, 4294967295]");
 	bad(LINUX("\"devices\":[{\"type\":\"c\",\"path\":\"/d\",\"major\":-1,\"minor\":1}]"),
 	    "linux.devices[0].major: -1 out of range [0, 4294967295]");
 	bad(LINUX("\"maskedPaths\":[\"/a\",\"b\"]"),
@@ -859,6 +859,7 @@ static void test_values(void **state)
 	assert_int_equal(s->devices[0].uid, 0);
 	assert_int_equal(s->devices[0].gid, 5);
 	assert_int_equal(s->devices[1].type, 'p');
+
 	assert_false(s->devices[1].has_mode || s->devices[1].has_uid || s->devices[1].has_gid);
 	assert_int_equal(s->rootfs_propagation, MS_SLAVE | MS_REC);
 	assert_null(s->mount_label);
@@ -903,6 +904,14 @@ static void test_values(void **state)
 	s = ok(RES("\"memory\":{\"swappiness\":0},\"cpu\":{\"quota\":-1}"));
 	assert_int_equal(s->resources.mem_swappiness, 0);
 	assert_int_equal(s->resources.cpu_quota, -1);
+	sbx_oci_spec_free(s);
+	/* fileMode: the permission bits of S_IFCHR|0620 or of Go's
+	 * os.ModeDevice|os.ModeCharDevice|0666 */
+	s = ok(LINUX("\"devices\":[{\"type\":\"c\",\"path\":\"/d\",\"major\":1,\"minor\":1,"
+		     "\"fileMode\":8592},{\"type\":\"c\",\"path\":\"/e\",\"major\":1,\"minor\":1,"
+		     "\"fileMode\":69206454}]"));
+	assert_int_equal(s->devices[0].mode, 0620);
+	assert_int_equal(s->devices[1].mode, 0666);
 	sbx_oci_spec_free(s);
 	s = NULL;
 	/* null is absent: a required member missing */

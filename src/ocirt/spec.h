@@ -92,7 +92,7 @@ typedef struct sbx_oci_device {
 	char *path;
 	int64_t major, minor;
 	bool has_mode, has_uid, has_gid;
-	mode_t mode; /* permission bits */
+	mode_t mode; /* permission bits (fileMode & 07777) */
 	uint32_t uid, gid;
 } sbx_oci_device;
 
@@ -201,7 +201,10 @@ typedef struct sbx_oci_spec {
  * rlimit, namespace, seccomp action/arch/op names; numbers in range;
  * a namespace kind listed twice. */
 int sbx_oci_spec_parse(const char *json, size_t len, sbx_oci_spec **out, sbx_error *err);
-/* Read BUNDLE/config.json (at most SBX_OCI_CONFIG_MAX bytes) and parse it. */
+/* Read BUNDLE/config.json (at most SBX_OCI_CONFIG_MAX bytes) and parse it.
+ * -SBX_E_NOTFOUND when there is none ("BUNDLE/config.json: No such file or
+ * directory"), -SBX_E_SYSTEM when it cannot be read, -SBX_E_INVALID for
+ * its content ("BUNDLE/config.json: process.cwd: missing"). */
 int sbx_oci_spec_load(const char *bundle, sbx_oci_spec **out, sbx_error *err);
 /* A process.json of `exec --process F`: the "process" object alone. */
 int sbx_oci_process_parse(const char *json, size_t len, sbx_oci_process *out, sbx_error *err);

@@ -46,12 +46,14 @@ static int parse_ns(oci_pctx *c, const sbx_jval *o, sbx_oci_spec *s, size_t i)
 	for (size_t j = 0; j < i; j++)
 		if (s->namespaces[j].kind == ns->kind)
 			return oci_bad_key(c, "type", "'%s' listed twice", t->str);
-	if ((r = get_abs(c, o, "path", &ns->path)) < 0)
+	if ((r = oci_get_str(c, o, "path", &ns->path)) < 0)
 		return r;
-	if (ns->path && !ns->path[0]) {
+	if (ns->path && !ns->path[0]) { /* "": a new one */
 		free(ns->path);
 		ns->path = NULL;
 	}
+	if (ns->path && ns->path[0] != '/')
+		return oci_bad_key(c, "path", "'%.200s' is not an absolute path", ns->path);
 	return 0;
 }
 
@@ -115,11 +117,11 @@ static int parse_devices(oci_pctx *c, const sbx_jval *a, sbx_oci_spec *s)
 			r = oci_bad_key(c, "type", "'%.64s' is not c, b, u or p", type);
 		else if (type[0] != 'p' && (!has_major || !has_minor))
 			r = oci_bad(c, "major and minor numbers needed");
-		else if (d->has_mode && mode > 07777)
-			r = oci_bad_key(c, "fileMode", "%u has more than permission bits", mode);
 		if (r == 0) {
 			d->type = type[0];
-			d->mode = (mode_t)mode;
+			/* only the permission bits: some engines write the file
+			 * type's bits too (S_IFCHR, or Go's os.FileMode ones) */
+			d->mode = (mode_t)(mode & 07777);
 		}
 		oci_pop(c, old);
 	}

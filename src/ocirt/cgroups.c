@@ -74,23 +74,18 @@ static int cpuset_inherit(const char *dir, sbx_error *err)
 		return 0;
 	*slash = '\0';
 	for (size_t i = 0; i < ARRAY_LEN(files); i++) {
-		char mine[256], theirs[256];
 		char f[PATH_MAX + 32];
+		_cleanup_free_ char *mine = NULL, *theirs = NULL;
+		size_t len;
 		snprintf(f, sizeof(f), "%s/%s", dir, files[i]);
-		_cleanup_close_ int fd = open(f, O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd < 0 ? -1 : read(fd, mine, sizeof(mine) - 1);
-		if (n < 0)
-			return sbx_fail_errno(err, SBX_E_CGROUP, errno, "cgroup %s: read %s", dir,
-					      files[i]);
-		if (n > 0 && mine[0] != '\n')
-			continue;
+		int rc = sbx_read_all(AT_FDCWD, f, 1u << 16, &mine, &len, err);
+		if (rc < 0)
+			return sbx_error_wrap(err, -SBX_E_CGROUP, "cgroup cpuset");
+		if (mine[strspn(mine, " \n")])
+			continue; /* already set */
 		snprintf(f, sizeof(f), "%s/%s", parent, files[i]);
-		_cleanup_close_ int pfd = open(f, O_RDONLY | O_CLOEXEC);
-		n = pfd < 0 ? -1 : read(pfd, theirs, sizeof(theirs) - 1);
-		if (n <= 0)
-			return sbx_fail_errno(err, SBX_E_CGROUP, n < 0 ? errno : EINVAL,
-					      "cgroup %s: read %s", parent, files[i]);
-		theirs[n] = '\0';
+		if ((rc = sbx_read_all(AT_FDCWD, f, 1u << 16, &theirs, &len, err)) < 0)
+			return sbx_error_wrap(err, -SBX_E_CGROUP, "cgroup cpuset");
 		snprintf(f, sizeof(f), "%s/%s", dir, files[i]);
 		sbx_error e = {0};
 		if (sbx_write_file(f, theirs, &e) < 0)

@@ -4,7 +4,7 @@
  * that nothing is left. Build (from the tree, after make all):
  *   cc -Iinclude -Isrc -o /tmp/oci_cg_try tests/integration/helpers/oci_cg_try.c \
  *      build/obj/ocirt/cgroups*.o build/libsbx.a -lseccomp -lcap -lcgroup -lpthread
- * Run: oci_cg_try CGROUPSPATH ID [blkio|badcpus|twice]   (exit 0: every
+ * Run: oci_cg_try CGROUPSPATH|- ID [blkio|badcpus|twice]   (exit 0: every
  * check passed; with a third argument create must fail (blkio: refused
  * from the config; badcpus: cpuset.cpus "99" fails after the directories
  * were made; twice: the second create of the same path) and nothing of it
@@ -62,7 +62,7 @@ static int must_fail(sbx_oci_spec *s, const char *id, const char *mode)
 {
 	sbx_oci_cg cg, first;
 	sbx_error err = {0};
-	const char *rel = s->cgroups_path;
+	const char *rel = s->cgroups_path ? s->cgroups_path : "sbx-oci";
 	while (*rel == '/')
 		rel++;
 	if (!strcmp(mode, "blkio"))
@@ -105,7 +105,7 @@ int main(int argc, char **argv)
 	    {.allow = true, .type = 'c', .major = 5, .minor = -1, .access = "rw"},
 	};
 	sbx_oci_spec s = {0};
-	s.cgroups_path = argv[1];
+	s.cgroups_path = strcmp(argv[1], "-") ? argv[1] : NULL; /* "-": the default */
 	s.has_resources = true;
 	s.resources = (sbx_oci_resources){
 	    .mem_limit = 64 << 20,
@@ -191,6 +191,29 @@ int main(int argc, char **argv)
 		_exit(127);
 	}
 	sbx_oci_cg_attach(&cg, child, &err);
+	/* as a container with a writable cgroup mount might: a sub-cgroup
+	 * (not in cpuset, whose new cgroups start without cpus) with the child
+	 * in it */
+	for (size_t i = 0; i < cg.n; i++) {
+		if (sbx_oci_cg_v1_has(cg.dir[i].name, "cpuset"))
+			continue;
+		char p[PATH_MAX + 32], pid[24];
+		snprintf(p, sizeof(p), "%s/inner", cg.dir[i].path);
+		snprintf(pid, sizeof(pid), "%d", (int)child);
+		if (mkdir(p, 0755) < 0 || (strcat(p, "/cgroup.procs"), 0) ||
+		    sbx_write_file(p, pid, &err) < 0) {
+			printf("FAIL sub-cgroup %s\n", p);
+			failures++;
+		}
+	}
+	pids = NULL;
+	if (sbx_oci_cg_pids(&cg, &pids, &n, &err) < 0 || n != 1 || pids[0] != child) {
+		printf("FAIL pids of the sub-cgroup: n=%zu\n", n);
+		failures++;
+	} else {
+		printf("ok   pids in the sub-cgroup: %d\n", (int)pids[0]);
+	}
+	free(pids);
 	if (sbx_oci_cg_destroy(&cg, sbx_now_ns() + 5000000000ull, &err) < 0) {
 		printf("FAIL destroy: %s\n", err.msg);
 		failures++;

@@ -21,7 +21,8 @@ _Static_assert(SBX_OCI_CG_NHIER == SBX_OCI_CG_MAX, "one dir per hierarchy");
 
 #define PROC_MAX (4u << 20) /* bytes of mountinfo / cgroup.procs read */
 #define SIGNAL_PASSES 8
-#define MAX_DEPTH 16 /* sub-cgroups of the container followed */
+#define MAX_DEPTH 16	    /* sub-cgroups of the container followed */
+#define MAX_PIDS (1u << 22) /* pids listed at most (a pid_t each) */
 
 /* What an absent linux.resources means. */
 static const sbx_oci_resources no_resources = {
@@ -182,6 +183,40 @@ static int make_dirs(const sbx_oci_cg_hier *h, const char *rel, unsigned base_en
 	return 0;
 }
 
+/* v1 realtime: a cgroup's cpu.rt_runtime_us cannot exceed its parent's, and
+ * a new cgroup has 0: give the parents create made (top-down) the same
+ * period and runtime as the container. The runtime's own cgroup is not
+ * written: it must have the budget already (the error says so). */
+static int rt_parents(const cg_dir *d, const sbx_oci_resources *r, sbx_error *err)
+{
+	if (r->cpu_rt_runtime <= 0 || d->made < 2)
+		return 0;
+	char p[PATH_MAX];
+	for (unsigned up = d->made - 1; up >= 1; up--) {
+		snprintf(p, sizeof(p), "%s", d->path);
+		for (unsigned k = 0; k < up; k++) {
+			char *slash = strrchr(p, '/');
+			if (slash)
+				*slash = '\0';
+		}
+		char v[24];
+		int rc = 0;
+		if (r->cpu_rt_period) {
+			snprintf(v, sizeof(v), "%llu", (unsigned long long)r->cpu_rt_period);
+			rc = write_in(p, "cpu.rt_period_us", v, err);
+		}
+		snprintf(v, sizeof(v), "%lld", (long long)r->cpu_rt_runtime);
+		if (rc == 0)
+			rc = write_in(p, "cpu.rt_runtime_us", v, err);
+		if (rc < 0)
+			return sbx_error_wrap(
+			    err, rc,
+			    "linux.resources.cpu.realtimeRuntime (the runtime's own "
+			    "cgroup needs that much realtime budget)");
+	}
+	return 0;
+}
+
 static int read_proc(const char *path, char **out, sbx_error *err)
 {
 	size_t len;
@@ -292,6 +327,9 @@ int sbx_oci_cg_create(const sbx_oci_spec *s, const char *id, bool systemd, sbx_o
 		if (rc < 0)
 			goto fail;
 		cg->n++;
+		if (h->version == 1 && sbx_oci_cg_v1_has(h->name, "cpu") &&
+		    (rc = rt_parents(&cg->dir[cg->n - 1], r, err)) < 0)
+			goto fail;
 		if (h->version == 1)
 			rc = sbx_oci_cg_v1_apply(cg->dir[cg->n - 1].path, h->name, r, err);
 		else
@@ -376,6 +414,9 @@ static int read_pids(const char *dir, int depth, pidvec *pv, sbx_error *err)
 		long v = strtol(p, &end, 10);
 		if (end == p || errno || v <= 0 || v > INT_MAX || (*end && *end != '\n'))
 			return sbx_fail(err, SBX_E_CGROUP, "cgroup %s: bad cgroup.procs line", dir);
+		if (pv->n >= MAX_PIDS)
+			return sbx_fail(err, SBX_E_CGROUP, "cgroup %s: more than %u processes", dir,
+					MAX_PIDS);
 		if (pidvec_add(pv, (pid_t)v) < 0)
 			return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
 		p = *end ? end + 1 : end;

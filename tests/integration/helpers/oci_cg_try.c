@@ -8,7 +8,8 @@
  * check passed; with a third argument create must fail (blkio: refused
  * from the config; badcpus: cpuset.cpus "99" fails after the directories
  * were made; twice: the second create of the same path) and nothing of it
- * may be left). */
+ * may be left). OCI_CG_TRY_RT=1 in the environment: realtime 950000/1000000
+ * too (the base cgroup needs that budget). */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -125,6 +126,10 @@ int main(int argc, char **argv)
 	    .devices = rules,
 	    .n_devices = 3,
 	};
+	if (getenv("OCI_CG_TRY_RT")) { /* the base needs that budget */
+		s.resources.cpu_rt_period = 1000000;
+		s.resources.cpu_rt_runtime = 950000;
+	}
 	sbx_oci_cg cg;
 	sbx_error err = {0};
 	if (argc == 4)
@@ -161,6 +166,8 @@ int main(int argc, char **argv)
 	expect_file(&cg, "cpu", "cpu.cfs_quota_us", "50000\n");
 	expect_file(&cg, "cpu", "cpu.cfs_period_us", "100000\n");
 	expect_file(&cg, "cpu", "cpu.shares", "512\n");
+	if (getenv("OCI_CG_TRY_RT"))
+		expect_file(&cg, "cpu", "cpu.rt_runtime_us", "950000\n");
 	expect_file(&cg, "cpuset", "cpuset.cpus", "0\n");
 	expect_file(&cg, "devices", "devices.list", "c 1:3 rwm\nc 5:* rw\n");
 

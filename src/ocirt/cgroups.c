@@ -146,7 +146,7 @@ static int make_dirs(const sbx_oci_cg_hier *h, const char *rel, unsigned base_en
 	char cur[PATH_MAX];
 	size_t last = 0; /* length of the last one made */
 	unsigned made = 0;
-	int rc = 0;
+	int rc = 0, retries = 3;
 	for (size_t i = strlen(h->base) + 1;; i++) {
 		char c = d->path[i];
 		if (c != '/' && c != '\0')
@@ -154,6 +154,12 @@ static int make_dirs(const sbx_oci_cg_hier *h, const char *rel, unsigned base_en
 		memcpy(cur, d->path, i);
 		cur[i] = '\0';
 		if (mkdir(cur, 0755) < 0) {
+			if (errno == ENOENT && !made && retries-- > 0) {
+				/* a parent that was there was just removed (another
+				 * container's destroy): start again from the base */
+				i = strlen(h->base);
+				continue;
+			}
 			if (errno != EEXIST || c == '\0' || made) {
 				rc = sbx_fail_errno(err, SBX_E_CGROUP, errno,
 						    "cannot create cgroup %s", cur);

@@ -40,9 +40,10 @@ typedef struct sbx_oci_cg {
  * "slice:prefix:name", mapped to SLICE-EXPANDED/prefix-name.scope beneath
  * the same place; the directories are made here (systemd is not asked).
  * An existing leaf is refused (-SBX_E_CGROUP), so destroy only ever removes
- * what create made. Limits from s->resources: memory, cpu, cpuset, pids,
- * devices on v1; on v2 for the controllers no v1 hierarchy has (memory.max,
- * memory.low, memory.swap.max, cpu.weight, cpu.max, cpuset, pids.max; see
+ * what create made. Known leftover: a parent made by one container's create
+ * and used by a second one stays (empty) when the first is destroyed first. Limits from
+ * s->resources: memory, cpu, cpuset, pids, devices on v1; on v2 for the controllers no v1 hierarchy
+ * has (memory.max, memory.low, memory.swap.max, cpu.weight, cpu.max, cpuset, pids.max; see
  * cgroups_v1.h and cgroups_v2.h for the files and what is ignored: kernel
  * memory always, swappiness and disableOOMKiller on v2). Devices when no
  * v1 devices hierarchy exists (v2 would need a BPF program, not supported):

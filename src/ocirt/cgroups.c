@@ -21,7 +21,8 @@ _Static_assert(SBX_OCI_CG_NHIER == SBX_OCI_CG_MAX, "one dir per hierarchy");
 
 #define PROC_MAX (4u << 20) /* bytes of mountinfo / cgroup.procs read */
 #define SIGNAL_PASSES 8
-#define MAX_DEPTH 16 /* sub-cgroups of the container followed */
+#define MAX_DEPTH 16	    /* sub-cgroups of the container followed */
+#define MAX_PIDS (1u << 22) /* pids listed at most (a pid_t each) */
 
 /* What an absent linux.resources means. */
 static const sbx_oci_resources no_resources = {
@@ -74,23 +75,18 @@ static int cpuset_inherit(const char *dir, sbx_error *err)
 		return 0;
 	*slash = '\0';
 	for (size_t i = 0; i < ARRAY_LEN(files); i++) {
-		char mine[256], theirs[256];
 		char f[PATH_MAX + 32];
+		_cleanup_free_ char *mine = NULL, *theirs = NULL;
+		size_t len;
 		snprintf(f, sizeof(f), "%s/%s", dir, files[i]);
-		_cleanup_close_ int fd = open(f, O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd < 0 ? -1 : read(fd, mine, sizeof(mine) - 1);
-		if (n < 0)
-			return sbx_fail_errno(err, SBX_E_CGROUP, errno, "cgroup %s: read %s", dir,
-					      files[i]);
-		if (n > 0 && mine[0] != '\n')
-			continue;
+		int rc = sbx_read_all(AT_FDCWD, f, 1u << 16, &mine, &len, err);
+		if (rc < 0)
+			return sbx_error_wrap(err, -SBX_E_CGROUP, "cgroup cpuset");
+		if (mine[strspn(mine, " \n")])
+			continue; /* already set */
 		snprintf(f, sizeof(f), "%s/%s", parent, files[i]);
-		_cleanup_close_ int pfd = open(f, O_RDONLY | O_CLOEXEC);
-		n = pfd < 0 ? -1 : read(pfd, theirs, sizeof(theirs) - 1);
-		if (n <= 0)
-			return sbx_fail_errno(err, SBX_E_CGROUP, n < 0 ? errno : EINVAL,
-					      "cgroup %s: read %s", parent, files[i]);
-		theirs[n] = '\0';
+		if ((rc = sbx_read_all(AT_FDCWD, f, 1u << 16, &theirs, &len, err)) < 0)
+			return sbx_error_wrap(err, -SBX_E_CGROUP, "cgroup cpuset");
 		snprintf(f, sizeof(f), "%s/%s", dir, files[i]);
 		sbx_error e = {0};
 		if (sbx_write_file(f, theirs, &e) < 0)
@@ -150,7 +146,7 @@ static int make_dirs(const sbx_oci_cg_hier *h, const char *rel, unsigned base_en
 	char cur[PATH_MAX];
 	size_t last = 0; /* length of the last one made */
 	unsigned made = 0;
-	int rc = 0;
+	int rc = 0, retries = 3;
 	for (size_t i = strlen(h->base) + 1;; i++) {
 		char c = d->path[i];
 		if (c != '/' && c != '\0')
@@ -158,6 +154,12 @@ static int make_dirs(const sbx_oci_cg_hier *h, const char *rel, unsigned base_en
 		memcpy(cur, d->path, i);
 		cur[i] = '\0';
 		if (mkdir(cur, 0755) < 0) {
+			if (errno == ENOENT && !made && retries-- > 0) {
+				/* a parent that was there was just removed (another
+				 * container's destroy): start again from the base */
+				i = strlen(h->base);
+				continue;
+			}
 			if (errno != EEXIST || c == '\0' || made) {
 				rc = sbx_fail_errno(err, SBX_E_CGROUP, errno,
 						    "cannot create cgroup %s", cur);
@@ -184,6 +186,40 @@ static int make_dirs(const sbx_oci_cg_hier *h, const char *rel, unsigned base_en
 		return rc;
 	}
 	d->made = made;
+	return 0;
+}
+
+/* v1 realtime: a cgroup's cpu.rt_runtime_us cannot exceed its parent's, and
+ * a new cgroup has 0: give the parents create made (top-down) the same
+ * period and runtime as the container. The runtime's own cgroup is not
+ * written: it must have the budget already (the error says so). */
+static int rt_parents(const cg_dir *d, const sbx_oci_resources *r, sbx_error *err)
+{
+	if (r->cpu_rt_runtime <= 0 || d->made < 2)
+		return 0;
+	char p[PATH_MAX];
+	for (unsigned up = d->made - 1; up >= 1; up--) {
+		snprintf(p, sizeof(p), "%s", d->path);
+		for (unsigned k = 0; k < up; k++) {
+			char *slash = strrchr(p, '/');
+			if (slash)
+				*slash = '\0';
+		}
+		char v[24];
+		int rc = 0;
+		if (r->cpu_rt_period) {
+			snprintf(v, sizeof(v), "%llu", (unsigned long long)r->cpu_rt_period);
+			rc = write_in(p, "cpu.rt_period_us", v, err);
+		}
+		snprintf(v, sizeof(v), "%lld", (long long)r->cpu_rt_runtime);
+		if (rc == 0)
+			rc = write_in(p, "cpu.rt_runtime_us", v, err);
+		if (rc < 0)
+			return sbx_error_wrap(
+			    err, rc,
+			    "linux.resources.cpu.realtimeRuntime (the runtime's own "
+			    "cgroup needs that much realtime budget)");
+	}
 	return 0;
 }
 
@@ -297,6 +333,9 @@ int sbx_oci_cg_create(const sbx_oci_spec *s, const char *id, bool systemd, sbx_o
 		if (rc < 0)
 			goto fail;
 		cg->n++;
+		if (h->version == 1 && sbx_oci_cg_v1_has(h->name, "cpu") &&
+		    (rc = rt_parents(&cg->dir[cg->n - 1], r, err)) < 0)
+			goto fail;
 		if (h->version == 1)
 			rc = sbx_oci_cg_v1_apply(cg->dir[cg->n - 1].path, h->name, r, err);
 		else
@@ -381,6 +420,9 @@ static int read_pids(const char *dir, int depth, pidvec *pv, sbx_error *err)
 		long v = strtol(p, &end, 10);
 		if (end == p || errno || v <= 0 || v > INT_MAX || (*end && *end != '\n'))
 			return sbx_fail(err, SBX_E_CGROUP, "cgroup %s: bad cgroup.procs line", dir);
+		if (pv->n >= MAX_PIDS)
+			return sbx_fail(err, SBX_E_CGROUP, "cgroup %s: more than %u processes", dir,
+					MAX_PIDS);
 		if (pidvec_add(pv, (pid_t)v) < 0)
 			return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
 		p = *end ? end + 1 : end;

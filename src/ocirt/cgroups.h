@@ -26,26 +26,52 @@ typedef struct sbx_oci_cg {
 
 /* Where the container's cgroups go, and make them: cgroupsPath (absolute or
  * relative; absent: "sbx-oci/ID") is taken beneath the cgroup the runtime
- * itself runs in, in every hierarchy the runtime is in (the host's
- * hierarchy roots are never written). systemd: --systemd-cgroup was given
- * and cgroupsPath is "slice:prefix:name" (mapped to slice/prefix-name.scope
- * beneath the same place). Limits from s->resources written (memory,
- * cpu, cpuset, pids, devices on v1; the v2 equivalents, devices on v2
- * refused unless allow-all). Unsupported resources (blkio, hugetlb,
- * network, rdma, unified) are refused before anything is made. On failure
- * nothing is left. 0, or -SBX_E_INVALID/-SBX_E_SETUP with err. */
+ * itself runs in, in every hierarchy the runtime is in (/proc/self/cgroup
+ * with the mounts of /proc/self/mountinfo under /sys/fs/cgroup: every v1
+ * hierarchy, name=systemd included, and the v2 one). No file of the
+ * runtime's own cgroup is written but v2's cgroup.subtree_control when a
+ * limit needs a controller enabled there, and never one of a mount's root
+ * cgroup; but a runtime that itself runs in a hierarchy's root cgroup makes
+ * the container's directories beneath that root (its own cgroup), as runc
+ * does for a relative path. In a cgroup namespace whose root is
+ * bound over /sys/fs/cgroup/H (the validation suite's set-up) the own
+ * cgroup is that mount, so an absolute path lands where the suite reads.
+ * systemd: --systemd-cgroup was given and cgroupsPath is
+ * "slice:prefix:name", mapped to SLICE-EXPANDED/prefix-name.scope beneath
+ * the same place; the directories are made here (systemd is not asked).
+ * An existing leaf is refused (-SBX_E_CGROUP), so destroy only ever removes
+ * what create made. Known leftover: a parent made by one container's create
+ * and used by a second one stays (empty) when the first is destroyed first. Limits from
+ * s->resources: memory, cpu, cpuset, pids, devices on v1; on v2 for the controllers no v1 hierarchy
+ * has (memory.max, memory.low, memory.swap.max, cpu.weight, cpu.max, cpuset, pids.max; see
+ * cgroups_v1.h and cgroups_v2.h for the files and what is ignored: kernel
+ * memory always, swappiness and disableOOMKiller on v2). Devices when no
+ * v1 devices hierarchy exists (v2 would need a BPF program, not supported):
+ * refused unless the rules leave every device allowed -- podman's and
+ * containerd's usual deny-all-then-allow lists are refused there, honestly,
+ * rather than run unenforced. Refused before anything is made
+ * (-SBX_E_INVALID): blkio, hugetlb, network, rdma, unified ("linux.
+ * resources.blockIO is not supported"), a bad cgroupsPath, realtime cpu on
+ * v2, a limit whose controller this process has nowhere. On failure
+ * nothing is left. 0, or -SBX_E_INVALID/-SBX_E_CGROUP with err. */
 int sbx_oci_cg_create(const sbx_oci_spec *s, const char *id, bool systemd, sbx_oci_cg *cg,
 		      sbx_error *err);
 /* Move pid into every directory. */
 int sbx_oci_cg_attach(const sbx_oci_cg *cg, pid_t pid, sbx_error *err);
-/* The host pids in the container's cgroup (from one hierarchy that has
- * them: v2, else pids, else memory, else the first). *pids malloc'd. */
+/* The host pids in the container's cgroup and its sub-cgroups (from one
+ * hierarchy: v2, else pids, else memory, else the first). *pids malloc'd
+ * (NULL when none). */
 int sbx_oci_cg_pids(const sbx_oci_cg *cg, pid_t **pids, size_t *n, sbx_error *err);
-/* Send sig to every process of the cgroup (a few passes, until none new). */
+/* Send sig to every process of the cgroup and of its sub-cgroups (a few
+ * passes, until a pass finds none new). With no freezer a pid read from
+ * cgroup.procs may have exited and been reused before the kill: the window
+ * is that of one read. */
 int sbx_oci_cg_signal(const sbx_oci_cg *cg, int sig, sbx_error *err);
-/* SIGKILL whatever remains, then remove the directories (leaf first),
- * retrying until deadline_ns (monotonic; the kernel frees a cgroup a
- * little after its last task exits). Missing directories are fine. */
+/* SIGKILL whatever remains, then remove the directories (sub-cgroups the
+ * container made first, then the leaf, then the parents create made while
+ * they are empty), retrying until deadline_ns (monotonic; the kernel frees
+ * a cgroup a little after its last task exits; 0: one try). Missing
+ * directories are fine. -SBX_E_CGROUP naming the one still busy. */
 int sbx_oci_cg_destroy(const sbx_oci_cg *cg, uint64_t deadline_ns, sbx_error *err);
 /* The state file's form: one line per directory, "VERSION NAME MADE PATH\n"
  * (NAME "-" for v2; PATH the rest of the line). from_text refuses

@@ -125,20 +125,6 @@ static bool parse_mount(span line, mount_line *m)
 	       next_field(&line, &m->super);
 }
 
-/* The first mount for the hierarchy of ctrls (v2: ctrls NULL). */
-static bool find_mount(const char *mountinfo, const span *ctrls, mount_line *m)
-{
-	span line;
-	while (next_line(&mountinfo, &line)) {
-		if (!parse_mount(line, m))
-			continue;
-		if (!ctrls ? span_is(m->fstype, "cgroup2")
-			   : span_is(m->fstype, "cgroup") && all_in(*ctrls, m->super, ','))
-			return true;
-	}
-	return false;
-}
-
 /* base = mount point + (own path less the mount's root). 1 done, 0 skip
  * (the own path is not under the mount's root, or base not under /sys/fs/cgroup),
  * -1 too long. */
@@ -181,6 +167,35 @@ static int make_base(const mount_line *m, span own, sbx_oci_cg_hier *h)
 	return 1;
 }
 
+/* The hierarchy's mount (ctrls NULL: cgroup2) through which our cgroup
+ * is reached: of the mounts whose root holds it, the last one (a later
+ * mount on the same point hides an earlier one: in a cgroup namespace the
+ * host's mounts show a root of "/.." and binds of the namespace's root
+ * are mounted over them). 1 found (h->base set), 0 none, -1 too long. */
+static int find_base(const char *mountinfo, const span *ctrls, span own, sbx_oci_cg_hier *h)
+{
+	span line;
+	mount_line m;
+	sbx_oci_cg_hier cand;
+	int found = 0;
+	while (next_line(&mountinfo, &line)) {
+		if (!parse_mount(line, &m))
+			continue;
+		if (!ctrls ? !span_is(m.fstype, "cgroup2")
+			   : !span_is(m.fstype, "cgroup") || !all_in(*ctrls, m.super, ','))
+			continue;
+		int r = make_base(&m, own, &cand);
+		if (r < 0)
+			return r;
+		if (r == 1) {
+			memcpy(h->base, cand.base, sizeof(h->base));
+			h->base_is_root = cand.base_is_root;
+			found = 1;
+		}
+	}
+	return found;
+}
+
 int sbx_oci_cg_layout_parse(const char *mountinfo, const char *proc_cgroup, sbx_oci_cg_layout *out,
 			    sbx_error *err)
 {
@@ -197,15 +212,12 @@ int sbx_oci_cg_layout_parse(const char *mountinfo, const char *proc_cgroup, sbx_
 		bool v2 = ctrls.n == 0;
 		if (v2 && !span_is((span){line.p, (size_t)(c1 - line.p)}, "0"))
 			continue;
-		mount_line m;
-		if (!find_mount(mountinfo, v2 ? NULL : &ctrls, &m))
-			continue;
 		if (out->n == SBX_OCI_CG_NHIER)
 			break;
 		sbx_oci_cg_hier *h = &out->h[out->n];
 		if (ctrls.n >= sizeof(h->name))
 			continue;
-		int r = make_base(&m, own, h);
+		int r = find_base(mountinfo, v2 ? NULL : &ctrls, own, h);
 		if (r < 0)
 			return sbx_fail(err, SBX_E_CGROUP, "cgroup path too long: %.*s", (int)own.n,
 					own.p);

@@ -28,11 +28,14 @@ typedef struct sbx_oci_cg_layout {
 } sbx_oci_cg_layout;
 
 /* Every hierarchy of proc_cgroup's lines ("ID:CONTROLLERS:PATH"): a v1 line
- * is matched with the first "cgroup" mount whose super options hold each of
- * its controllers, a "0::" line with the first "cgroup2" mount; the mount's
- * root must be a prefix of PATH (base = mount point + the rest). Lines
- * without a mount, or whose base is not under /sys/fs/cgroup, are skipped.
- * 0, or -SBX_E_CGROUP when no hierarchy is found or a path is too long. */
+ * is matched with the "cgroup" mounts whose super options hold each of its
+ * controllers, a "0::" line with the "cgroup2" mounts; of those whose root
+ * is a prefix of PATH, the last one in mountinfo is taken (in a cgroup
+ * namespace the host's mounts show a root of "/.." and binds of the
+ * namespace's root are mounted over them): base = its mount point + the
+ * rest of PATH. Lines without such a mount, or whose base is not under
+ * /sys/fs/cgroup, are skipped. 0, or -SBX_E_CGROUP when no hierarchy is
+ * found or a path is too long. */
 int sbx_oci_cg_layout_parse(const char *mountinfo, const char *proc_cgroup, sbx_oci_cg_layout *out,
 			    sbx_error *err);
 

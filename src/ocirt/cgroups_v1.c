@@ -97,7 +97,9 @@ static int cpu(int dfd, const char *dir, const sbx_oci_resources *r, sbx_error *
 		return rc;
 	if (r->cpu_rt_runtime != -1 &&
 	    (rc = put_i64(dfd, dir, "cpu.rt_runtime_us", r->cpu_rt_runtime, err)))
-		return rc;
+		return sbx_error_wrap(err, rc,
+				      "linux.resources.cpu.realtimeRuntime (more than the parent "
+				      "cgroup's realtime budget?)");
 	return 0;
 }
 

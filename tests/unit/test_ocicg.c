@@ -117,6 +117,34 @@ static void test_layout_pure_v2_and_mount_root(void **state)
 	assert_string_equal(l.h[0].base, "/sys/fs/cgroup/a b/x");
 }
 
+/* In a private mount + cgroup namespace with OWN/H/suite bound over each
+ * /sys/fs/cgroup/H (the validation suite's set-up): the host mounts show
+ * "/.." roots, the binds "/". */
+static void test_layout_cgroupns_binds(void **state)
+{
+	(void)state;
+	static const char mi[] =
+	    "47 46 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+	    "48 47 0:28 /.. /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
+	    "51 47 0:31 /../../../.. /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+	    "55 47 0:35 /../.. /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n"
+	    "57 47 0:37 /.. /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n"
+	    "64 51 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+	    "65 55 0:35 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n";
+	static const char cg[] = "8:pids:/\n4:memory:/\n1:cpu:/\n0::/\n";
+	sbx_oci_cg_layout l;
+	assert_int_equal(sbx_oci_cg_layout_parse(mi, cg, &l, NULL), 0);
+	assert_int_equal(l.n, 2); /* cpu and v2: only the "/.." mounts, unreachable */
+	assert_string_equal(find(&l, "pids")->base, "/sys/fs/cgroup/pids");
+	assert_string_equal(find(&l, "memory")->base, "/sys/fs/cgroup/memory");
+	assert_true(find(&l, "memory")->base_is_root);
+	/* a later mount over the same point wins over an earlier usable one */
+	static const char mi2[] = "31 30 0:28 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n"
+				  "64 31 0:28 /a /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n";
+	assert_int_equal(sbx_oci_cg_layout_parse(mi2, "1:pids:/a/b\n", &l, NULL), 0);
+	assert_string_equal(l.h[0].base, "/sys/fs/cgroup/pids/b");
+}
+
 static void expect_rel(const char *path, const char *id, bool systemd, const char *want)
 {
 	char out[SBX_OCI_CG_PATH_CAP + 1];
@@ -410,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_layout_hybrid),
 		cmocka_unit_test(test_layout_v1_comounted),
 		cmocka_unit_test(test_layout_pure_v2_and_mount_root),
+		cmocka_unit_test(test_layout_cgroupns_binds),
 		cmocka_unit_test(test_relpath),
 		cmocka_unit_test(test_relpath_systemd),
 		cmocka_unit_test(test_v2_weight),

@@ -4,11 +4,12 @@
  * that nothing is left. Build (from the tree, after make all):
  *   cc -Iinclude -Isrc -o /tmp/oci_cg_try tests/integration/helpers/oci_cg_try.c \
  *      build/obj/ocirt/cgroups*.o build/libsbx.a -lseccomp -lcap -lcgroup -lpthread
- * Run: oci_cg_try CGROUPSPATH ID [blkio|badcpus|twice]   (exit 0: every
+ * Run: oci_cg_try CGROUPSPATH|- ID [blkio|badcpus|twice]   (exit 0: every
  * check passed; with a third argument create must fail (blkio: refused
  * from the config; badcpus: cpuset.cpus "99" fails after the directories
  * were made; twice: the second create of the same path) and nothing of it
- * may be left). */
+ * may be left). OCI_CG_TRY_RT=1 in the environment: realtime 950000/1000000
+ * too (the base cgroup needs that budget). */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -62,7 +63,7 @@ static int must_fail(sbx_oci_spec *s, const char *id, const char *mode)
 {
 	sbx_oci_cg cg, first;
 	sbx_error err = {0};
-	const char *rel = s->cgroups_path;
+	const char *rel = s->cgroups_path ? s->cgroups_path : "sbx-oci";
 	while (*rel == '/')
 		rel++;
 	if (!strcmp(mode, "blkio"))
@@ -105,7 +106,7 @@ int main(int argc, char **argv)
 	    {.allow = true, .type = 'c', .major = 5, .minor = -1, .access = "rw"},
 	};
 	sbx_oci_spec s = {0};
-	s.cgroups_path = argv[1];
+	s.cgroups_path = strcmp(argv[1], "-") ? argv[1] : NULL; /* "-": the default */
 	s.has_resources = true;
 	s.resources = (sbx_oci_resources){
 	    .mem_limit = 64 << 20,
@@ -125,6 +126,10 @@ int main(int argc, char **argv)
 	    .devices = rules,
 	    .n_devices = 3,
 	};
+	if (getenv("OCI_CG_TRY_RT")) { /* the base needs that budget */
+		s.resources.cpu_rt_period = 1000000;
+		s.resources.cpu_rt_runtime = 950000;
+	}
 	sbx_oci_cg cg;
 	sbx_error err = {0};
 	if (argc == 4)
@@ -161,6 +166,8 @@ int main(int argc, char **argv)
 	expect_file(&cg, "cpu", "cpu.cfs_quota_us", "50000\n");
 	expect_file(&cg, "cpu", "cpu.cfs_period_us", "100000\n");
 	expect_file(&cg, "cpu", "cpu.shares", "512\n");
+	if (getenv("OCI_CG_TRY_RT"))
+		expect_file(&cg, "cpu", "cpu.rt_runtime_us", "950000\n");
 	expect_file(&cg, "cpuset", "cpuset.cpus", "0\n");
 	expect_file(&cg, "devices", "devices.list", "c 1:3 rwm\nc 5:* rw\n");
 
@@ -191,6 +198,29 @@ int main(int argc, char **argv)
 		_exit(127);
 	}
 	sbx_oci_cg_attach(&cg, child, &err);
+	/* as a container with a writable cgroup mount might: a sub-cgroup
+	 * (not in cpuset, whose new cgroups start without cpus) with the child
+	 * in it */
+	for (size_t i = 0; i < cg.n; i++) {
+		if (sbx_oci_cg_v1_has(cg.dir[i].name, "cpuset"))
+			continue;
+		char p[PATH_MAX + 32], pid[24];
+		snprintf(p, sizeof(p), "%s/inner", cg.dir[i].path);
+		snprintf(pid, sizeof(pid), "%d", (int)child);
+		if (mkdir(p, 0755) < 0 || (strcat(p, "/cgroup.procs"), 0) ||
+		    sbx_write_file(p, pid, &err) < 0) {
+			printf("FAIL sub-cgroup %s\n", p);
+			failures++;
+		}
+	}
+	pids = NULL;
+	if (sbx_oci_cg_pids(&cg, &pids, &n, &err) < 0 || n != 1 || pids[0] != child) {
+		printf("FAIL pids of the sub-cgroup: n=%zu\n", n);
+		failures++;
+	} else {
+		printf("ok   pids in the sub-cgroup: %d\n", (int)pids[0]);
+	}
+	free(pids);
 	if (sbx_oci_cg_destroy(&cg, sbx_now_ns() + 5000000000ull, &err) < 0) {
 		printf("FAIL destroy: %s\n", err.msg);
 		failures++;

@@ -118,7 +118,10 @@ static int close_fds(const sbx_oci_exec_opts *o, sbx_error *err)
 			fcntl((int)fd, F_SETFD, FD_CLOEXEC);
 		}
 	}
-	for (int fd = 3; fd < 3 + preserve; fd++)
+	/* No fd is above the kernel's nr_open ceiling (2^20 by default): a huge
+	 * --preserve-fds is not a long loop. */
+	int last = preserve < (1 << 20) ? 3 + preserve : 3 + (1 << 20);
+	for (int fd = 3; fd < last; fd++)
 		if (fd != o->keep_fd && fcntl(fd, F_SETFD, 0) < 0 && errno != EBADF)
 			return sbx_fail_errno(err, SBX_E_SETUP, errno, "preserve fd %d", fd);
 	return 0;

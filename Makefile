@@ -43,7 +43,11 @@ DEPS_PKGS = build-essential pkg-config libseccomp-dev libcap-dev libcgroup-dev \
 # docker.io brings dockerd, containerd and tini (docker's --init): the
 # integration tests start a private dockerd of their own (never the
 # system's).
-OCI_PKGS  = podman runc catatonit
+# Issue 13 (build/sbx-oci): golang-go builds the OCI validation suite
+# (runtime-tools, vendored in ../shared/vendor) offline; containerd is
+# Debian's package, the one docker.io already depends on (ctr, the runc
+# shim v2); the OCI tests start a private containerd of their own.
+OCI_PKGS  = podman runc catatonit golang-go containerd
 # A private dockerd for the docker driver's tests (tests/integration/engines.sh),
 # installed without its recommends: cgroupfs-mount would mount cgroup
 # hierarchies, which sbx and its tests never touch.
@@ -57,7 +61,7 @@ DAPI_PKGS = nodejs npm
 VM_PKGS   = qemu-system-x86 busybox-static cpio xz-utils kmod
 
 .PHONY: all deps rootfs rootfs-numpy test unit integration asan demo install uninstall format \
-        format-check clean vmtest bench bench-smoke layers compat dockerapi-deps
+        format-check clean vmtest bench bench-smoke layers compat dockerapi-deps oci-validation
 
 all: $(BUILD)/sbx $(BUILD)/sbx-oci $(BUILD)/libsbx.a $(BUILD)/libsbx.so $(BUILD)/sbx.pc
 
@@ -156,11 +160,37 @@ unit: $(UNIT_BIN)
 dockerapi-deps:
 	cd tests/dockerapi && { npm ls --all >/dev/null 2>&1 || npm ci --no-audit --no-fund --ignore-scripts; }
 
-integration: all dockerapi-deps
+# The OCI runtime validation suite (opencontainers/runtime-tools, vendored:
+# ../shared/vendor/README.md), built offline with Debian's golang-go into
+# build/oci-validation/runtime-tools, only when missing (~1 min on 2 cores);
+# its Go caches stay in build/oci-validation and are removed after the
+# build. tests/integration/t_oci.sh runs its validation/*/*.t against runc
+# and build/sbx-oci.
+OCI_SUITE_TGZ ?= ../shared/vendor/runtime-tools-260e151.tar.gz
+OCI_SUITE_DIR  = build/oci-validation
+OCI_SUITE_STAMP = $(OCI_SUITE_DIR)/runtime-tools/.built
+oci-validation: $(OCI_SUITE_STAMP)
+$(OCI_SUITE_STAMP):
+	@command -v go >/dev/null || { echo "oci-validation: go not found (make deps installs golang-go)"; exit 1; }
+	@[ -f $(OCI_SUITE_TGZ) ] || { echo "oci-validation: $(OCI_SUITE_TGZ) missing"; exit 1; }
+	rm -rf $(OCI_SUITE_DIR)/runtime-tools $(OCI_SUITE_DIR)/go
+	mkdir -p $(OCI_SUITE_DIR)/go
+	tar xzf $(OCI_SUITE_TGZ) -C $(OCI_SUITE_DIR)
+	cd $(OCI_SUITE_DIR)/runtime-tools && \
+	  HOME=$(abspath $(OCI_SUITE_DIR)/go) GOPATH=$(abspath $(OCI_SUITE_DIR)/go/path) \
+	  GOCACHE=$(abspath $(OCI_SUITE_DIR)/go/cache) GOFLAGS=-mod=vendor GOPROXY=off GO111MODULE=on \
+	  nice -n 5 $(MAKE) -j2 COMMIT=260e151 runtimetest validation-executables
+	@n=$$(ls $(OCI_SUITE_DIR)/runtime-tools/validation/*/*.t | wc -l); \
+	  [ -x $(OCI_SUITE_DIR)/runtime-tools/runtimetest ] && [ $$n -ge 58 ] || \
+	  { echo "oci-validation: runtimetest or validation programs missing ($$n .t)"; exit 1; }
+	chmod -R u+w $(OCI_SUITE_DIR)/go && rm -rf $(OCI_SUITE_DIR)/go
+	touch $@
+
+integration: all dockerapi-deps oci-validation
 	tests/integration/run.sh $(BUILD)/sbx
 
 # The same code built with AddressSanitizer and UBSan, unit and integration.
-asan: dockerapi-deps
+asan: dockerapi-deps oci-validation
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	    LDLIBS_SBX="$(LDLIBS_SBX) -fsanitize=address,undefined" all unit
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

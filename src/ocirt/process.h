@@ -31,4 +31,11 @@ typedef struct sbx_oci_exec_opts {
  * ("exec python3: No such file or directory"). */
 int sbx_oci_process_exec(const sbx_oci_process *p, const sbx_oci_exec_opts *o, sbx_error *err);
 
+/* The terminal alone (the first step of sbx_oci_process_exec when
+ * p->terminal): a pty from the container's /dev/ptmx, its master sent over
+ * console_sock (then closed), the slave as fds 0-2 and the controlling
+ * terminal of a new session. `create` does it before waiting for `start`:
+ * the caller (conmon, containerd's shim) wants the master during create. */
+int sbx_oci_console_setup(int console_sock, sbx_error *err);
+
 #endif

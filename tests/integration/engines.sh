@@ -50,7 +50,7 @@ engines_before() {
 			fi
 		fi
 		;;
-	t_drivers_podman_*) [ -e "$H/engine-podman" ] || _eng_podman_up ;;
+	t_drivers_podman_* | t_oci_podman_* | t_oci_ctr) [ -e "$H/engine-podman" ] || _eng_podman_up ;;
 	esac
 }
 

@@ -18,7 +18,7 @@
 # Needs root. No python/jq on the host: JSON is read with awk (lib.sh), or
 # with the sandboxed python3 for the detailed checks.
 
-GROUPS_ORDER="basic isolation seccomp fs cgroup supervise output errors lifecycle drivers pool zygote dockerapi net"
+GROUPS_ORDER="basic isolation seccomp fs cgroup supervise output errors lifecycle drivers pool zygote dockerapi net oci"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 
@@ -173,7 +173,11 @@ if in_groups seccomp || in_groups isolation; then build_helpers; fi
 #   tests' servers and network namespace holders) and network interfaces
 #   named sbxt<harness pid>* (the net tests' veths);
 # - the per-test dirs this harness made (/tmp/sbx-test-*);
-# - new mounts naming sbx (reported; unmounted only when under our dirs).
+# - new mounts naming sbx (reported; unmounted only when under our dirs);
+# - the oci tests': the OCI runtimes' state dirs (/run/sbx-oci/ID,
+#   /run/runc/ID, /run/crun/ID) of the containers they made (ids in
+#   $H/oci-ids), their cgroups (sbxtest-oci-*, above), and /tmp/ocitest*
+#   (the validation suite's bundles) new after an oci test.
 # Other new things are printed as notes and left alone.
 
 # "hierarchy-id path" for hierarchies where our cgroup is not the root
@@ -263,9 +267,14 @@ _snap_net() {
 _snap_mounts() {
 	grep -F sbx /proc/self/mountinfo 2>/dev/null
 }
+# The OCI runtimes' default state dirs (/run/sbx-oci/ID, /run/runc/ID,
+# /run/crun/ID: podman passes no --root to the exit command's `delete`) and
+# the validation suite's bundles (/tmp/ocitest*, if a program escaped the
+# TMPDIR the oci tests give it) are listed per entry.
 _snap_tmp() {
 	local f
-	for f in /tmp/sbx* /tmp/.sbx* /dev/shm/sbx* /dev/shm/.sbx* /run/sbx* /run/.sbx* /var/tmp/sbx* /var/tmp/.sbx*; do
+	for f in /tmp/sbx* /tmp/.sbx* /dev/shm/sbx* /dev/shm/.sbx* /run/sbx* /run/.sbx* /var/tmp/sbx* /var/tmp/.sbx* \
+		/run/sbx-oci/* /run/runc/* /run/crun/* /tmp/ocitest*; do
 		[ -e "$f" ] || [ -L "$f" ] || continue
 		[ "$f" = "$H" ] && continue
 		echo "$f"
@@ -357,10 +366,22 @@ _leaks() {
 			echo "mounts $v"
 		fi
 	done < <(comm -13 "$H/base/mounts" "$H/now/mounts")
-	# temp entries: ours are the test dirs this harness made
+	# temp entries: ours are the test dirs this harness made, the OCI
+	# runtimes' state dirs of the containers the oci tests made (their ids
+	# are in $H/oci-ids) and new /tmp/ocitest* after an oci test ($fn is
+	# run_one's)
 	while read -r v; do
 		[ -n "$v" ] || continue
-		if grep -qxF "$v" "$H/created"; then echo "tmp $v"; else echo "tmp $v" >>"$H/foreign"; fi
+		if grep -qxF "$v" "$H/created"; then
+			echo "tmp $v"
+		elif [[ $v == /run/sbx-oci/* || $v == /run/runc/* || $v == /run/crun/* ]] &&
+			[ -f "$H/oci-ids" ] && grep -qxF "${v##*/}" "$H/oci-ids"; then
+			echo "tmp $v"
+		elif [[ $v == /tmp/ocitest* ]] && [[ ${fn:-} == t_oci_* ]]; then
+			echo "tmp $v"
+		else
+			echo "tmp $v" >>"$H/foreign"
+		fi
 	done < <(comm -13 "$H/base/tmp" "$H/now/tmp")
 }
 _describe_leak() {
@@ -414,7 +435,14 @@ _cleanup_leaks() { # our leak lines on stdin
 		[[ $mp == "$H"/* ]] && ours=1
 		[ $ours = 1 ] && umount -l "$mp" 2>/dev/null
 	done
-	for v in "${tmps[@]}"; do rm -rf "$v" 2>/dev/null; done
+	for v in "${tmps[@]}"; do
+		# a validation bundle may still have mounts (never a cgroup fs)
+		if [[ $v == /tmp/ocitest* ]]; then
+			awk -v d="$v/" 'index($5, d) == 1 && $0 !~ / - cgroup2? / { print length($5) " " $5 }' /proc/self/mountinfo |
+				sort -rn | cut -d' ' -f2- | while read -r m; do umount -l "$(printf '%b' "$m")" 2>/dev/null; done
+		fi
+		rm -rf "$v" 2>/dev/null
+	done
 }
 # Poll up to ~2 s for stragglers; print our leaks (if any) and clean them up.
 # Things that are not ours are printed as "ignored" notes.

@@ -1,5 +1,5 @@
 /* The steps of sbx_oci_process_exec that have files of their own
- * (process_caps.c, process_console.c). Same context: a single-threaded
+ * (process_caps.c, process_env.c). Same context: a single-threaded
  * forked child inside the container, which may allocate. */
 #ifndef SBX_OCIRT_PROCESS_INT_H
 #define SBX_OCIRT_PROCESS_INT_H
@@ -27,12 +27,5 @@ char *sbx_oci_home_from_passwd(const char *text, size_t len, uint32_t uid);
 /* The same from the container's /etc/passwd (a regular file, at most
  * 1 MiB read; missing or unreadable: "HOME=/"). */
 char *sbx_oci_home_env(uint32_t uid);
-
-/* A pty from /dev/ptmx: its master sent over console_sock (SCM_RIGHTS,
- * data "/dev/ptmx"), then a new session with the slave as controlling
- * terminal and as fds 0, 1 and 2 (owned by uid); with bind_console, the slave
- * also bound over /dev/console (an empty file made when missing).
- * 0 or -SBX_E_SETUP. */
-int sbx_oci_console_setup(int console_sock, uid_t uid, bool bind_console, sbx_error *err);
 
 #endif

@@ -42,7 +42,7 @@ static __attribute__((noreturn)) void exec_child(int sync, int console, const sb
 	char type, buf[16];
 	if (sbx_oci_msg_recv(sync, &type, buf, sizeof(buf), 0, &e) < 0 || type != SBX_OCI_MSG_GO)
 		_exit(1);
-	if (p->terminal && sbx_oci_console_setup(console, p->uid, false, &e) < 0)
+	if (p->terminal && sbx_oci_console_setup(console, &e) < 0)
 		goto fail;
 	sbx_oci_exec_opts o = {.seccomp = prog,
 			       .seccomp_flags = sc_flags,

@@ -55,7 +55,7 @@ static __attribute__((noreturn)) void init_main(const sbx_oci_child *k)
 	}
 	if (sbx_oci_rootfs_setup(s, k->rootfs, k->in_userns, &e) < 0)
 		die(k->sync, &e);
-	if (s->process.terminal && sbx_oci_console_setup(k->console, s->process.uid, true, &e) < 0)
+	if (s->process.terminal && sbx_oci_console_setup(k->console, &e) < 0)
 		die(k->sync, &e);
 	if (sbx_oci_msg_send(k->sync, SBX_OCI_MSG_READY, "", &e) < 0)
 		_exit(1);
@@ -76,6 +76,7 @@ static __attribute__((noreturn)) void init_main(const sbx_oci_child *k)
 	    .console_sock = -1,
 	    .preserve_fds = k->preserve_fds,
 	    .keep_fd = -1,
+	    .console_mount = true,
 	};
 	sbx_oci_process_exec(&s->process, &o, &e);
 	dprintf(2, "sbx-oci: %s\n", e.msg);

@@ -14,11 +14,8 @@
 #include "base/util.h"
 #include "ocirt/process.h"
 #include "ocirt/process_int.h"
+#include "ocirt/rootfs_dev.h"
 #include "ocirt/seccomp.h"
-
-/* seccomp.c may not be linked in every build of this file yet: without it,
- * a program to load is an error (never silently skipped). */
-#pragma weak sbx_oci_seccomp_load
 
 /* PATH when the process's env has none (as execvp's own default would be
  * too short for most images, the one runc's and crun's configs carry). */
@@ -118,7 +115,10 @@ static int close_fds(const sbx_oci_exec_opts *o, sbx_error *err)
 			fcntl((int)fd, F_SETFD, FD_CLOEXEC);
 		}
 	}
-	for (int fd = 3; fd < 3 + preserve; fd++)
+	/* No fd is above the kernel's nr_open ceiling (2^20 by default): a huge
+	 * --preserve-fds is not a long loop. */
+	int last = preserve < (1 << 20) ? 3 + preserve : 3 + (1 << 20);
+	for (int fd = 3; fd < last; fd++)
 		if (fd != o->keep_fd && fcntl(fd, F_SETFD, 0) < 0 && errno != EBADF)
 			return sbx_fail_errno(err, SBX_E_SETUP, errno, "preserve fd %d", fd);
 	return 0;
@@ -194,9 +194,26 @@ static int load_seccomp(const sbx_oci_exec_opts *o, sbx_error *err)
 {
 	if (!o->seccomp)
 		return 0;
-	if (!sbx_oci_seccomp_load)
-		return sbx_fail(err, SBX_E_SETUP, "linux.seccomp is not supported by this build");
 	return sbx_oci_seccomp_load(o->seccomp, o->seccomp_flags, err);
+}
+
+/* The terminal's last steps: made here when the caller has not made it
+ * (console_sock given), bound over /dev/console when asked, and the
+ * process's own (it may not be root; ignored where its uid has no
+ * mapping). */
+static int terminal(const sbx_oci_process *p, const sbx_oci_exec_opts *o, sbx_error *err)
+{
+	int r;
+	if (o->console_sock >= 0 && (r = sbx_oci_console_setup(o->console_sock, err)) < 0)
+		return r;
+	if (!isatty(0))
+		return sbx_fail(err, SBX_E_SETUP,
+				"process.terminal is set but there is no terminal");
+	if (o->console_mount && (r = sbx_oci_dev_console("/proc/self/fd/0", err)) < 0)
+		return r;
+	if (fchown(0, p->uid, (gid_t)-1) < 0 && errno != EINVAL && errno != EPERM)
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "console: chown");
+	return 0;
 }
 
 int sbx_oci_process_exec(const sbx_oci_process *p, const sbx_oci_exec_opts *o, sbx_error *err)
@@ -208,8 +225,7 @@ int sbx_oci_process_exec(const sbx_oci_process *p, const sbx_oci_exec_opts *o, s
 		return sbx_fail(err, SBX_E_SETUP, "process.selinuxLabel is not supported");
 	if (!p->args || !p->args[0])
 		return sbx_fail(err, SBX_E_SETUP, "process.args is empty");
-	if (p->terminal && o->console_sock >= 0 &&
-	    (r = sbx_oci_console_setup(o->console_sock, p->uid, o->console_mount, err)) < 0)
+	if (p->terminal && (r = terminal(p, o, err)) < 0)
 		return r;
 	if ((r = set_oom_score_adj(p, err)) < 0)
 		return r;

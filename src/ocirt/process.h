@@ -18,10 +18,10 @@ typedef struct sbx_oci_exec_opts {
 	bool console_mount; /* create (not exec): the pty's slave also bound over /dev/console */
 } sbx_oci_exec_opts;
 
-/* console (when p->terminal: a pty from /dev/ptmx, its master sent over
- * console_sock with SCM_RIGHTS, the slave as fds 0-2 and controlling
- * terminal of a new session; with console_mount bound over /dev/console,
- * made when missing), oom_score_adj, rlimits, umask, user (groups,
+/* console (when p->terminal: sbx_oci_console_setup when console_sock is
+ * given, else the caller did it and fds 0-2 are the terminal already;
+ * with console_mount the slave bound over /dev/console; the terminal
+ * chowned to p->uid), oom_score_adj, rlimits, umask, user (groups,
  * gid, uid, keeping the capabilities through the change), the five
  * capability sets, no_new_privs, the seccomp program (before the last
  * capability drop when no_new_privs is off, as runc does), cwd, every fd

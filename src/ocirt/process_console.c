@@ -5,15 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <stdio.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 #include "base/util.h"
 #include "ocirt/process.h"
-#include "ocirt/process_int.h"
 
 /* The data sent with the master fd, as runc sends it (conmon and
  * containerd-shim read the fd and ignore the name). */
@@ -75,32 +71,7 @@ static int above_stdio(int fd)
 	return nfd;
 }
 
-/* The slave bound over /dev/console (through /proc/self/fd: its name in
- * this mount namespace does not matter). */
-static int mount_console(int slave, sbx_error *err)
-{
-	struct stat st;
-	if (lstat("/dev/console", &st) < 0) {
-		if (errno != ENOENT)
-			return sbx_fail_errno(err, SBX_E_SETUP, errno, "console: /dev/console");
-		int fd = open("/dev/console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-			      0600);
-		if (fd < 0)
-			return sbx_fail_errno(err, SBX_E_SETUP, errno,
-					      "console: create /dev/console");
-		close(fd);
-	} else if (S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode)) {
-		return sbx_fail(err, SBX_E_SETUP, "console: /dev/console is a %s",
-				S_ISLNK(st.st_mode) ? "symbolic link" : "directory");
-	}
-	char src[40];
-	snprintf(src, sizeof(src), "/proc/self/fd/%d", slave);
-	if (mount(src, "/dev/console", NULL, MS_BIND, NULL) < 0)
-		return sbx_fail_errno(err, SBX_E_SETUP, errno, "console: bind over /dev/console");
-	return 0;
-}
-
-int sbx_oci_console_setup(int console_sock, uid_t uid, bool bind_console, sbx_error *err)
+int sbx_oci_console_setup(int console_sock, sbx_error *err)
 {
 	if (console_sock < 0)
 		return sbx_fail(err, SBX_E_SETUP,
@@ -116,12 +87,6 @@ int sbx_oci_console_setup(int console_sock, uid_t uid, bool bind_console, sbx_er
 		return slave;
 	if ((slave = above_stdio(slave)) < 0)
 		return sbx_fail_errno(err, SBX_E_SETUP, errno, "console: dup");
-	/* The process may not be root: the terminal is its own (ignored where
-	 * the uid has no mapping). */
-	if (fchown(slave, uid, (gid_t)-1) < 0 && errno != EINVAL && errno != EPERM)
-		return sbx_fail_errno(err, SBX_E_SETUP, errno, "console: chown");
-	if (bind_console && (r = mount_console(slave, err)) < 0)
-		return r;
 	if ((r = send_fd(console_sock, master, err)) < 0)
 		return r;
 	if (setsid() < 0)

@@ -1,5 +1,5 @@
 /* The steps of sbx_oci_process_exec that have files of their own
- * (process_caps.c, process_console.c). Same context: a single-threaded
+ * (process_caps.c, process_env.c). Same context: a single-threaded
  * forked child inside the container, which may allocate. */
 #ifndef SBX_OCIRT_PROCESS_INT_H
 #define SBX_OCIRT_PROCESS_INT_H

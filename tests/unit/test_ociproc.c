@@ -36,17 +36,6 @@
 #include "ocirt/hooks.h"
 #include "ocirt/process.h"
 #include "ocirt/process_int.h"
-#include "ocirt/seccomp.h"
-
-/* Until seccomp.c (another change) is linked: the kernel call itself.
- * Weak, so the real one wins once it is there. */
-__attribute__((weak)) int sbx_oci_seccomp_load(const struct sock_fprog *prog, unsigned flags,
-					       sbx_error *err)
-{
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog) < 0)
-		return sbx_fail_errno(err, SBX_E_SETUP, errno, "seccomp");
-	return 0;
-}
 
 #define CAP_BIT(c) (UINT64_C(1) << (c))
 #define NET_BIND 10 /* CAP_NET_BIND_SERVICE */
@@ -110,6 +99,8 @@ static void run(proc_case *c, void (*setup)(proc_case *), run_result *res)
 	if (pid == 0) {
 		close(out[0]);
 		close(ep[0]);
+		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		dup2(nul, 0);
 		dup2(out[1], 1);
 		close(out[1]);
 		int efd = fcntl(ep[1], F_DUPFD_CLOEXEC, 20);
@@ -518,7 +509,7 @@ static void test_seccomp_moment(void **state)
 
 /* The pty: its master arrives on the console socket with "/dev/ptmx";
  * the program's 0-2 are the slave, its controlling terminal. */
-static void console_run(bool bind_console)
+static void console_run(bool bind_console, bool caller_made)
 {
 	int sp[2];
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
@@ -542,6 +533,15 @@ static void console_run(bool bind_console)
 				     mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0))
 			_exit(98);
 		sbx_error e;
+		/* As `create` does it: the console before waiting for `start`. */
+		if (caller_made) {
+			if (sbx_oci_console_setup(c.o.console_sock, &e) < 0) {
+				dprintf(out[1], "-1 %s", e.msg);
+				_exit(127);
+			}
+			close(c.o.console_sock);
+			c.o.console_sock = -1;
+		}
 		int rr = sbx_oci_process_exec(&c.p, &c.o, &e);
 		dprintf(out[1], "%d %s", rr, e.msg);
 		_exit(127);
@@ -599,23 +599,32 @@ static void console_run(bool bind_console)
 
 static void test_console(void **state)
 {
-	console_run(false);
+	console_run(false, false);
+}
+
+static void test_console_made_before(void **state)
+{
+	console_run(false, true);
 }
 
 static void test_console_mount(void **state)
 {
 	NEED_ROOT();
-	console_run(true);
+	console_run(true, true);
 }
 
 static void test_console_no_socket(void **state)
 {
+	/* No terminal made and none given: refused, not a process without one. */
 	proc_case c;
 	case_init(&c, "exit 0");
 	c.p.terminal = true;
 	run_result r;
 	run(&c, NULL, &r);
-	expect_err(&r, "process.terminal is set but there is no console socket");
+	expect_err(&r, "process.terminal is set but there is no terminal");
+	sbx_error e;
+	assert_int_equal(sbx_oci_console_setup(-1, &e), -SBX_E_SETUP);
+	assert_string_equal(e.msg, "process.terminal is set but there is no console socket");
 }
 
 /* ---- hooks ---- */
@@ -769,6 +778,7 @@ int main(void)
 	    cmocka_unit_test(test_fds),
 	    cmocka_unit_test(test_seccomp_moment),
 	    cmocka_unit_test(test_console),
+	    cmocka_unit_test(test_console_made_before),
 	    cmocka_unit_test(test_console_mount),
 	    cmocka_unit_test(test_console_no_socket),
 	    cmocka_unit_test(test_hook_stdin_env),

@@ -31,13 +31,12 @@ typedef struct sbx_oci_exec_opts {
  * ("exec python3: No such file or directory"). */
 int sbx_oci_process_exec(const sbx_oci_process *p, const sbx_oci_exec_opts *o, sbx_error *err);
 
-/* The terminal alone (sbx_oci_process_exec's first step when p->terminal
- * and console_sock >= 0): a pty from the container's /dev/ptmx, its master
- * sent over console_sock (SCM_RIGHTS, data "/dev/ptmx"), then a new
- * session with the slave as controlling terminal and as fds 0-2 (owned by
- * uid); with bind_console the slave is also bound over /dev/console.
- * `create` calls it before waiting for `start`: the caller (conmon,
- * containerd's shim) wants the master during create. 0 or -SBX_E_SETUP. */
-int sbx_oci_console_setup(int console_sock, uid_t uid, bool bind_console, sbx_error *err);
+/* The terminal alone: a pty from the container's /dev/ptmx, its master
+ * sent over console_sock (SCM_RIGHTS, data "/dev/ptmx"), a new session
+ * with the slave as controlling terminal and as fds 0-2. `create` calls it
+ * before waiting for `start` (conmon and containerd's shim want the master
+ * during create), then sbx_oci_process_exec with console_sock -1 finishes
+ * the terminal (/dev/console, owner). 0 or -SBX_E_SETUP. */
+int sbx_oci_console_setup(int console_sock, sbx_error *err);
 
 #endif

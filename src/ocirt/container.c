@@ -290,10 +290,10 @@ static int prepare(const sbx_oci_create_req *q, const char *bundle, create_run *
 					"%s is not a namespace of the type its entry says",
 					ns->path);
 	}
-	if (!(kinds & CLONE_NEWNS))
-		return sbx_fail(err, SBX_E_INVALID,
-				"linux.namespaces must include a mount namespace (sbx-oci sets up "
-				"the root in one)");
+	/* Without a mount namespace the container shares the runtime's: its
+	 * mounts would change the host's (runc makes them there). sbx-oci
+	 * makes none and only changes the process's root (chroot). */
+	cr->k.no_mountns = !(kinds & CLONE_NEWNS);
 	cr->k.in_userns = (kinds & CLONE_NEWUSER) != 0;
 	if (cr->k.new_user && (s->n_uid_mappings == 0 || s->n_gid_mappings == 0))
 		return sbx_fail(

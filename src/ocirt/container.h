@@ -40,6 +40,7 @@ typedef struct sbx_oci_child {
 	int n_join;
 	int new_flags; /* CLONE_NEW* to make (user and cgroup handled apart) */
 	bool new_user, new_cgroup, in_userns;
+	bool no_mountns; /* no mount namespace: no mounts, a chroot at exec */
 	const struct sock_fprog *seccomp;
 } sbx_oci_child;
 

@@ -53,7 +53,7 @@ static __attribute__((noreturn)) void init_main(const sbx_oci_child *k)
 		sbx_fail_errno(&e, SBX_E_SETUP, errno, "setdomainname %s", s->domainname);
 		die(k->sync, &e);
 	}
-	if (sbx_oci_rootfs_setup(s, k->rootfs, k->in_userns, &e) < 0)
+	if (!k->no_mountns && sbx_oci_rootfs_setup(s, k->rootfs, k->in_userns, &e) < 0)
 		die(k->sync, &e);
 	if (s->process.terminal && sbx_oci_console_setup(k->console, &e) < 0)
 		die(k->sync, &e);
@@ -70,6 +70,10 @@ static __attribute__((noreturn)) void init_main(const sbx_oci_child *k)
 	}
 	close(w);
 	close(k->fifo);
+	if (k->no_mountns && (chroot(k->rootfs) < 0 || chdir("/") < 0)) {
+		dprintf(2, "sbx-oci: init: chroot %s: %s\n", k->rootfs, strerror(errno));
+		_exit(1);
+	}
 	sbx_oci_exec_opts o = {
 	    .seccomp = k->seccomp,
 	    .seccomp_flags = s->has_seccomp ? s->seccomp.flags : 0,

@@ -10,7 +10,8 @@
  * sysctl), "userns" (ctr + the device, in a user namespace mapping all
  * root to root alone: the device bound from the host), "escape" (mounts
  * through ROOTFS/evil -> /etc and ROOTFS/up -> ../../..: they must land
- * inside ROOTFS). New mount, pid, net, ipc, uts namespaces (+ cgroup for
+ * inside ROOTFS), "bad" (a devpts mount with an unknown option: the
+ * set-up fails). New mount, pid, net, ipc, uts namespaces (+ cgroup for
  * "podman"); the command runs as /bin/sh -c inside the new root. Exit
  * status: the command's, or 100 when the set-up failed (the message on
  * stderr). */
@@ -102,12 +103,21 @@ static sbx_oci_mount escape_mounts[] = {
     M("/../../../dotdot-escaped", "tmpfs", "tmpfs", "size=1k"),
 };
 
+static sbx_oci_mount bad_mounts[] = {
+    M("/proc", "proc", "proc", "nosuid"),
+    M("/dev/pts", "devpts", "devpts", "nosuid", "sbx-no-such-option"),
+};
+
 static int fill(sbx_oci_spec *s, const char *profile)
 {
 	static sbx_oci_ns cgns = {.kind = CLONE_NEWCGROUP};
 	memset(s, 0, sizeof(*s));
 	s->has_process = true;
 	s->process.cwd = "/work/dir";
+	if (strcmp(profile, "bad") == 0) {
+		s->mounts = bad_mounts, s->n_mounts = ARRAY_LEN(bad_mounts);
+		return 0;
+	}
 	if (strcmp(profile, "escape") == 0) {
 		s->mounts = escape_mounts, s->n_mounts = ARRAY_LEN(escape_mounts);
 		return 0;

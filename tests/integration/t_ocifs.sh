@@ -38,8 +38,10 @@ ocifs_no_mounts() {
 }
 
 # ocifs_run PROFILE 'SHELL COMMAND': RC, $T/out (the command's stdout), $T/err.
+# $OCIFS_PRE: a command run before, in a private mount namespace of its own.
 ocifs_run() {
-	(cd "$T" && ./try "$T/b/rootfs" "$1" "$2") >"$T/out" 2>"$T/err"
+	(cd "$T" && unshare -m --propagation private sh -c "${OCIFS_PRE:-:} && exec ./try \"\$0\" \"\$1\" \"\$2\"" \
+		"$T/b/rootfs" "$1" "$2") >"$T/out" 2>"$T/err"
 	RC=$?
 	LAST_ARGS="oci_rootfs_try ROOTFS $1 '$2'"
 	grep -q " $T/" /proc/self/mountinfo && fail "a mount under $T is left on the host"
@@ -124,13 +126,19 @@ t_ocifs_podman_config() {
 
 t_ocifs_readonly_root_devices_sysctl() {
 	ocifs_setup
+	# A mount below the "rro" bind's source (in the run's own namespace): read-only too.
+	OCIFS_PRE="mount -t tmpfs -o size=1k,nosuid,nodev tmpfs $T/b/binds/shm"
 	ocifs_run ro "head -n 1 /proc/self/mountinfo | cut -d' ' -f6; ls -ln /dev/fuse | awk '{print \$1, \$3, \$4, \$5, \$6}';
-		touch /x 2>/dev/null || echo ROOT_RO; touch /run/x && echo RUN_RW; cat /proc/sys/net/ipv4/ping_group_range"
+		touch /x 2>/dev/null || echo ROOT_RO; touch /run/x && echo RUN_RW; cat /proc/sys/net/ipv4/ping_group_range;
+		touch /mnt/rro/x 2>/dev/null || echo RRO; touch /mnt/rro/shm/x 2>/dev/null || echo RRO_SUB;
+		cat /mnt/rro/hosts; $OCIFS_MI | grep '^/mnt/rro'"
 	expect_rc 0
 	local l
-	for l in ro,relatime "crw------- 1000 1001 10, 229" ROOT_RO RUN_RW "0	0"; do
+	for l in ro,relatime "crw------- 1000 1001 10, 229" ROOT_RO RUN_RW "0	0" RRO RRO_SUB "127.0.0.1 ocifs-hosts"; do
 		grep -qx "$l" "$T/out" || fail_out "no line '$l'"
 	done
+	ocifs_has /mnt/rro ro,noexec,relatime ext4
+	ocifs_has /mnt/rro/shm ro,nosuid,nodev,noexec,relatime tmpfs
 }
 
 t_ocifs_userns_binds_devices() {

@@ -83,6 +83,22 @@ static void test_bind_and_propagation(void **state)
 	assert_int_equal(o.prop, MS_SHARED | MS_REC);
 }
 
+static void test_recursive_attrs(void **state)
+{
+	(void)state;
+	sbx_oci_mntopts o = parse(NULL, OPTS("rbind", "rro", "rnosuid", "rnoexec", "rexec"));
+	assert_int_equal(o.flags, MS_BIND | MS_REC);
+	assert_int_equal(o.rec_set, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID);
+	assert_int_equal(o.rec_clr, MOUNT_ATTR_NOEXEC);
+	assert_null(o.data);
+	o = parse(NULL, OPTS("rbind", "rro", "rrw", "rnoatime"));
+	assert_int_equal(o.rec_set, MOUNT_ATTR_NOATIME);
+	assert_int_equal(o.rec_clr, MOUNT_ATTR_RDONLY | MOUNT_ATTR__ATIME);
+	o = parse(NULL, OPTS("rbind", "rnoatime", "rstrictatime"));
+	assert_int_equal(o.rec_set, MOUNT_ATTR_STRICTATIME);
+	assert_int_equal(o.rec_clr, MOUNT_ATTR__ATIME);
+}
+
 static void sysctl_ok(const char *name, const char *want)
 {
 	char *p = NULL;
@@ -144,6 +160,7 @@ int main(void)
 	    cmocka_unit_test(test_flags),
 	    cmocka_unit_test(test_data),
 	    cmocka_unit_test(test_bind_and_propagation),
+	    cmocka_unit_test(test_recursive_attrs),
 	    cmocka_unit_test(test_sysctl),
 	    cmocka_unit_test(test_dev_bound),
 	};

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <cmocka.h>
 
@@ -135,6 +136,45 @@ static void test_sysctl(void **state)
 	sysctl_bad(big);
 }
 
+static void allowed(const sbx_oci_spec *s, const char *name, const char *why)
+{
+	sbx_error e;
+	memset(&e, 0, sizeof(e));
+	int r = sbx_oci_sysctl_allowed(s, name, &e);
+	if (!why) {
+		assert_int_equal(r, 0);
+		return;
+	}
+	assert_int_equal(r, -SBX_E_INVALID);
+	if (!strstr(e.msg, why) || !strstr(e.msg, name))
+		fail_msg("sysctl %s: '%s' does not say '%s'", name, e.msg, why);
+}
+
+static void test_sysctl_allowed(void **state)
+{
+	(void)state;
+	sbx_oci_ns net = {.kind = CLONE_NEWNET}, ipc = {.kind = CLONE_NEWIPC},
+		   uts = {.kind = CLONE_NEWUTS, .path = "/proc/1/ns/uts"};
+	sbx_oci_spec none = {0};
+	allowed(&none, "net.ipv4.ip_forward", "no network namespace");
+	allowed(&none, "kernel.shmmax", "no IPC namespace");
+	allowed(&none, "fs.mqueue.msg_max", "no IPC namespace");
+	allowed(&none, "kernel.hostname", "no UTS namespace");
+	sbx_oci_ns all[] = {net, ipc, uts};
+	sbx_oci_spec s = {.namespaces = all, .n_namespaces = 3};
+	allowed(&s, "net.ipv4.ip_forward", NULL);
+	allowed(&s, "net.core.somaxconn", NULL);
+	allowed(&s, "kernel.shm_rmid_forced", NULL);
+	allowed(&s, "kernel.msgmax", NULL);
+	allowed(&s, "fs.mqueue.msg_max", NULL);
+	allowed(&s, "kernel.domainname", NULL);
+	/* Host-wide ones, whatever the namespaces. */
+	allowed(&s, "kernel.pid_max", "not in a namespace");
+	allowed(&s, "vm.overcommit_memory", "not in a namespace");
+	allowed(&s, "kernel.shmmaxx", "not in a namespace");
+	allowed(&s, "netx.y", "not in a namespace");
+}
+
 static void test_dev_bound(void **state)
 {
 	(void)state;
@@ -162,6 +202,7 @@ int main(void)
 	    cmocka_unit_test(test_bind_and_propagation),
 	    cmocka_unit_test(test_recursive_attrs),
 	    cmocka_unit_test(test_sysctl),
+	    cmocka_unit_test(test_sysctl_allowed),
 	    cmocka_unit_test(test_dev_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

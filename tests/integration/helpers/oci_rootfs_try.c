@@ -121,8 +121,12 @@ static sbx_oci_mount bad_mounts[] = {
 
 static int fill(sbx_oci_spec *s, const char *profile)
 {
-	static sbx_oci_ns cgns = {.kind = CLONE_NEWCGROUP};
+	/* What the driver unshares: the config's namespaces. */
+	static sbx_oci_ns ns[] = {{.kind = CLONE_NEWNS},  {.kind = CLONE_NEWPID},
+				  {.kind = CLONE_NEWNET}, {.kind = CLONE_NEWIPC},
+				  {.kind = CLONE_NEWUTS}, {.kind = CLONE_NEWCGROUP}};
 	memset(s, 0, sizeof(*s));
+	s->namespaces = ns, s->n_namespaces = ARRAY_LEN(ns) - 1;
 	s->has_process = true;
 	s->process.cwd = "/work/dir";
 	if (strcmp(profile, "bad") == 0) {
@@ -159,7 +163,7 @@ static int fill(sbx_oci_spec *s, const char *profile)
 		s->readonly_paths = podman_ro, s->n_readonly_paths = ARRAY_LEN(podman_ro);
 		s->sysctl = ro_sysctl, s->n_sysctl = ARRAY_LEN(ro_sysctl);
 		if (strcmp(profile, "podman") == 0)
-			s->namespaces = &cgns, s->n_namespaces = 1;
+			s->n_namespaces = ARRAY_LEN(ns);
 		return 0;
 	}
 	return -1;
@@ -248,7 +252,7 @@ int main(int argc, char **argv)
 		return 100;
 	}
 	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
-	if (s.n_namespaces)
+	if (s.n_namespaces == 6)
 		flags |= CLONE_NEWCGROUP;
 	if (unshare(flags) < 0) {
 		perror("oci_rootfs_try: unshare");

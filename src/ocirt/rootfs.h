@@ -25,8 +25,9 @@
  * in "/" of the new root. in_userns: the container has its own user
  * namespace (no mknod). With a new cgroup namespace, the caller has
  * unshared it after joining the container's cgroups (its root is then
- * theirs, as runc does). 0, or -SBX_E_SETUP with err naming
- * the step ("mount /dev/pts (devpts): Invalid argument"). */
+ * theirs, as runc does). 0, or -SBX_E_SETUP with err naming the step
+ * ("mount /dev/pts (devpts): Invalid argument"); -SBX_E_INVALID for a
+ * sysctl the container may not set (rootfs_mask.h). */
 int sbx_oci_rootfs_setup(const sbx_oci_spec *s, const char *rootfs, bool in_userns, sbx_error *err);
 
 #endif

@@ -258,19 +258,22 @@ int sbx_oci_mount_cgroup(int rootfd, const sbx_oci_mount *m, bool new_cgns, sbx_
 		_cleanup_free_ char *line = NULL;
 		size_t cap = 0;
 		ssize_t len;
-		r = sbx_fail(err, SBX_E_SETUP,
-			     "mount %s (cgroup): no cgroup2 line in /proc/self/cgroup",
-			     m->destination);
-		while ((len = getline(&line, &cap, cg)) > 0) {
+		const hier *h = find_hier(&hs, "");
+		bool done = false;
+		while (!done && h && (len = getline(&line, &cap, cg)) > 0) {
 			if (line[len - 1] == '\n')
 				line[len - 1] = '\0';
-			const hier *h = find_hier(&hs, "");
-			if (strncmp(line, "0::/", 4) == 0 && h) {
+			if (strncmp(line, "0::/", 4) == 0) {
 				r = one(rootfd, h, "", line + 3, m->destination, flags, new_cgns,
 					err);
-				break;
+				done = true;
 			}
 		}
+		if (!done)
+			return sbx_fail(
+			    err, SBX_E_SETUP,
+			    "mount %s (cgroup): no cgroup2 in /proc/self/cgroup and mountinfo",
+			    m->destination);
 	}
 	if (r < 0)
 		return r;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -83,12 +84,48 @@ int sbx_oci_sysctl_path(const char *name, char **out, sbx_error *err)
 	return 0;
 }
 
+static bool has_ns(const sbx_oci_spec *s, int kind)
+{
+	for (size_t i = 0; i < s->n_namespaces; i++)
+		if (s->namespaces[i].kind == kind)
+			return true;
+	return false;
+}
+
+static const char *const IPC_SYSCTLS[] = {
+    "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+    "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced",
+};
+
+int sbx_oci_sysctl_allowed(const sbx_oci_spec *s, const char *name, sbx_error *err)
+{
+	int kind = 0;
+	const char *what = NULL;
+	if (strncmp(name, "net.", 4) == 0)
+		kind = CLONE_NEWNET, what = "network";
+	else if (strncmp(name, "fs.mqueue.", 10) == 0)
+		kind = CLONE_NEWIPC, what = "IPC";
+	else if (strcmp(name, "kernel.hostname") == 0 || strcmp(name, "kernel.domainname") == 0)
+		kind = CLONE_NEWUTS, what = "UTS";
+	for (size_t i = 0; i < ARRAY_LEN(IPC_SYSCTLS) && !kind; i++)
+		if (strcmp(name, IPC_SYSCTLS[i]) == 0)
+			kind = CLONE_NEWIPC, what = "IPC";
+	if (!kind)
+		return sbx_fail(err, SBX_E_INVALID,
+				"sysctl %.64s: not in a namespace of the container's", name);
+	if (!has_ns(s, kind))
+		return sbx_fail(err, SBX_E_INVALID,
+				"sysctl %.64s: the container has no %s namespace of its own", name,
+				what);
+	return 0;
+}
+
 int sbx_oci_sysctl_apply(const sbx_oci_spec *s, sbx_error *err)
 {
 	for (size_t i = 0; i < s->n_sysctl; i++) {
 		_cleanup_free_ char *p = NULL;
 		int r = sbx_oci_sysctl_path(s->sysctl[i].key, &p, err);
-		if (r < 0)
+		if (r < 0 || (r = sbx_oci_sysctl_allowed(s, s->sysctl[i].key, err)) < 0)
 			return r;
 		_cleanup_close_ int fd = open(p, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 		const char *v = s->sysctl[i].value ? s->sysctl[i].value : "";

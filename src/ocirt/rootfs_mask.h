@@ -21,7 +21,15 @@ int sbx_oci_remount_ro(const char *path, sbx_error *err);
  * -SBX_E_INVALID for a name that is empty, over 255 bytes, or has "/"
  * or "..". Pure. */
 int sbx_oci_sysctl_path(const char *name, char **out, sbx_error *err);
-/* Write every linux.sysctl value. 0, or the first failure
+/* Whether the container may set sysctl name, as runc decides: net.* with
+ * a network namespace of its own, the IPC ones (kernel.msg*, kernel.sem,
+ * kernel.shm*, fs.mqueue.*) with an IPC namespace, kernel.hostname and
+ * kernel.domainname with a UTS namespace (new or joined by path, in the
+ * config); nothing else (it would change the host). 0, or -SBX_E_INVALID
+ * ("sysctl net.ipv4.ip_forward: the container has no network namespace
+ * of its own"). Pure. */
+int sbx_oci_sysctl_allowed(const sbx_oci_spec *s, const char *name, sbx_error *err);
+/* Write every linux.sysctl value (each one allowed first). 0, or the first failure
  * ("sysctl net.ipv4.ip_forward: ..."). */
 int sbx_oci_sysctl_apply(const sbx_oci_spec *s, sbx_error *err);
 

@@ -56,6 +56,41 @@ static const opt PROP_OPTS[] = {
     {"unbindable", false, MS_UNBINDABLE}, {"runbindable", false, MS_UNBINDABLE | MS_REC},
 };
 
+/* mount_setattr's recursive attributes: set (clear false) or cleared. */
+static const opt REC_OPTS[] = {
+    {"rro", false, MOUNT_ATTR_RDONLY},
+    {"rrw", true, MOUNT_ATTR_RDONLY},
+    {"rnosuid", false, MOUNT_ATTR_NOSUID},
+    {"rsuid", true, MOUNT_ATTR_NOSUID},
+    {"rnodev", false, MOUNT_ATTR_NODEV},
+    {"rdev", true, MOUNT_ATTR_NODEV},
+    {"rnoexec", false, MOUNT_ATTR_NOEXEC},
+    {"rexec", true, MOUNT_ATTR_NOEXEC},
+    {"rnodiratime", false, MOUNT_ATTR_NODIRATIME},
+    {"rdiratime", true, MOUNT_ATTR_NODIRATIME},
+    /* The atime mode is one field: setting one clears MOUNT_ATTR__ATIME. */
+    {"rrelatime", false, MOUNT_ATTR_RELATIME},
+    {"rnorelatime", true, MOUNT_ATTR_RELATIME},
+    {"rnoatime", false, MOUNT_ATTR_NOATIME},
+    {"rstrictatime", false, MOUNT_ATTR_STRICTATIME},
+};
+
+static void rec_opt(sbx_oci_mntopts *o, const opt *r)
+{
+	bool atime = r->flag == MOUNT_ATTR_RELATIME || r->flag == MOUNT_ATTR_NOATIME ||
+		     r->flag == MOUNT_ATTR_STRICTATIME;
+	if (atime && !r->clear) {
+		o->rec_set = (o->rec_set & ~(uint64_t)MOUNT_ATTR__ATIME) | r->flag;
+		o->rec_clr |= MOUNT_ATTR__ATIME;
+	} else if (r->clear) {
+		o->rec_set &= ~(uint64_t)r->flag;
+		o->rec_clr |= r->flag;
+	} else {
+		o->rec_set |= r->flag;
+		o->rec_clr &= ~(uint64_t)r->flag;
+	}
+}
+
 void sbx_oci_mntopts_clear(sbx_oci_mntopts *o)
 {
 	free(o->data);
@@ -89,6 +124,11 @@ int sbx_oci_mntopts_parse(const sbx_oci_mount *m, sbx_oci_mntopts *o, sbx_error 
 		const opt *p = find(PROP_OPTS, ARRAY_LEN(PROP_OPTS), s);
 		if (p) {
 			o->prop = p->flag;
+			continue;
+		}
+		const opt *r = find(REC_OPTS, ARRAY_LEN(REC_OPTS), s);
+		if (r) {
+			rec_opt(o, r);
 			continue;
 		}
 		if (strcmp(s, "tmpcopyup") == 0)
@@ -182,6 +222,16 @@ static int set_prop(int rootfd, const char *dest, unsigned long prop, sbx_error 
 	return 0;
 }
 
+static int set_rec_attrs(int rootfd, const char *dest, const sbx_oci_mntopts *o, sbx_error *err)
+{
+	_cleanup_close_ int fd = sbx_oci_root_open(rootfd, dest, O_PATH);
+	struct mount_attr a = {.attr_set = o->rec_set, .attr_clr = o->rec_clr};
+	if (fd < 0 || mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
+		return sbx_fail_errno(err, SBX_E_SETUP, errno, "mount %s: recursive attributes",
+				      dest);
+	return 0;
+}
+
 /* A host's mount bound in when the kernel refuses a new one (sysfs of a
  * network namespace, mqueue of an ipc namespace, owned by another user
  * namespace). */
@@ -222,7 +272,9 @@ int sbx_oci_mount_one(int rootfd, const sbx_oci_mount *m, sbx_error *err)
 	}
 	if (r < 0)
 		return r;
-	if (o.prop)
-		return set_prop(rootfd, m->destination, o.prop, err);
+	if (o.prop && (r = set_prop(rootfd, m->destination, o.prop, err)) < 0)
+		return r;
+	if (o.rec_set || o.rec_clr)
+		return set_rec_attrs(rootfd, m->destination, &o, err);
 	return 0;
 }

@@ -4,6 +4,7 @@
 #define SBX_OCIRT_ROOTFS_MOUNTS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "ocirt/spec.h"
 
 typedef struct sbx_oci_mntopts {
@@ -11,6 +12,8 @@ typedef struct sbx_oci_mntopts {
 	unsigned long prop;  /* MS_PRIVATE/SHARED/SLAVE/UNBINDABLE (|MS_REC), the last
 				given; 0 when none */
 	bool bind;	     /* "bind"/"rbind" option, or type "bind" */
+	uint64_t rec_set;    /* MOUNT_ATTR_* of "rro" "rnosuid"...: set on the whole tree */
+	uint64_t rec_clr;    /* MOUNT_ATTR_* of "rrw" "rsuid"...: cleared on it */
 	char *data;	     /* the other options joined with ','; NULL when none */
 } sbx_oci_mntopts;
 
@@ -18,7 +21,10 @@ typedef struct sbx_oci_mntopts {
  * "noexec" "exec" "sync" "async" "dirsync" "remount" "mand" "nomand"
  * "atime" "noatime" "diratime" "nodiratime" "relatime" "norelatime"
  * "strictatime" "nostrictatime" "lazytime" "nolazytime" "iversion"
- * "noiversion" "bind" "rbind" "defaults", the eight propagation names; a
+ * "noiversion" "bind" "rbind" "defaults", the eight propagation names, the
+ * recursive ones of mount_setattr(2) ("rro" "rrw" "rnosuid" "rsuid"
+ * "rnodev" "rdev" "rnoexec" "rexec" "rnodiratime" "rdiratime"
+ * "rrelatime" "rnorelatime" "rnoatime" "rstrictatime"); a
  * clearing option drops what an earlier one set. "tmpcopyup" is ignored;
  * anything else goes to data (mode=755, size=..., newinstance...).
  * 0, or -SBX_E_SYSTEM (out of memory). */
@@ -28,7 +34,8 @@ void sbx_oci_mntopts_clear(sbx_oci_mntopts *o);
 /* Mount m inside the root (rootfd: the root's own bind mount; rootfs: its
  * host path, for messages): the destination created inside the root (a
  * file when a bind's source is not a directory), binds remounted for
- * ro/nosuid/nodev/noexec/atime flags, then the propagation. sysfs and
+ * ro/nosuid/nodev/noexec/atime flags, then the propagation, then the
+ * recursive attributes (mount_setattr with AT_RECURSIVE). sysfs and
  * mqueue refused with EPERM fall back to a bind of the host's. Not for
  * type "cgroup" (rootfs_cgroup.h). 0, or -SBX_E_SETUP with err ("mount
  * /dev/pts (devpts): Invalid argument"). */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <cmocka.h>
 
@@ -83,6 +84,22 @@ static void test_bind_and_propagation(void **state)
 	assert_int_equal(o.prop, MS_SHARED | MS_REC);
 }
 
+static void test_recursive_attrs(void **state)
+{
+	(void)state;
+	sbx_oci_mntopts o = parse(NULL, OPTS("rbind", "rro", "rnosuid", "rnoexec", "rexec"));
+	assert_int_equal(o.flags, MS_BIND | MS_REC);
+	assert_int_equal(o.rec_set, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID);
+	assert_int_equal(o.rec_clr, MOUNT_ATTR_NOEXEC);
+	assert_null(o.data);
+	o = parse(NULL, OPTS("rbind", "rro", "rrw", "rnoatime"));
+	assert_int_equal(o.rec_set, MOUNT_ATTR_NOATIME);
+	assert_int_equal(o.rec_clr, MOUNT_ATTR_RDONLY | MOUNT_ATTR__ATIME);
+	o = parse(NULL, OPTS("rbind", "rnoatime", "rstrictatime"));
+	assert_int_equal(o.rec_set, MOUNT_ATTR_STRICTATIME);
+	assert_int_equal(o.rec_clr, MOUNT_ATTR__ATIME);
+}
+
 static void sysctl_ok(const char *name, const char *want)
 {
 	char *p = NULL;
@@ -119,6 +136,45 @@ static void test_sysctl(void **state)
 	sysctl_bad(big);
 }
 
+static void allowed(const sbx_oci_spec *s, const char *name, const char *why)
+{
+	sbx_error e;
+	memset(&e, 0, sizeof(e));
+	int r = sbx_oci_sysctl_allowed(s, name, &e);
+	if (!why) {
+		assert_int_equal(r, 0);
+		return;
+	}
+	assert_int_equal(r, -SBX_E_INVALID);
+	if (!strstr(e.msg, why) || !strstr(e.msg, name))
+		fail_msg("sysctl %s: '%s' does not say '%s'", name, e.msg, why);
+}
+
+static void test_sysctl_allowed(void **state)
+{
+	(void)state;
+	sbx_oci_ns net = {.kind = CLONE_NEWNET}, ipc = {.kind = CLONE_NEWIPC},
+		   uts = {.kind = CLONE_NEWUTS, .path = "/proc/1/ns/uts"};
+	sbx_oci_spec none = {0};
+	allowed(&none, "net.ipv4.ip_forward", "no network namespace");
+	allowed(&none, "kernel.shmmax", "no IPC namespace");
+	allowed(&none, "fs.mqueue.msg_max", "no IPC namespace");
+	allowed(&none, "kernel.hostname", "no UTS namespace");
+	sbx_oci_ns all[] = {net, ipc, uts};
+	sbx_oci_spec s = {.namespaces = all, .n_namespaces = 3};
+	allowed(&s, "net.ipv4.ip_forward", NULL);
+	allowed(&s, "net.core.somaxconn", NULL);
+	allowed(&s, "kernel.shm_rmid_forced", NULL);
+	allowed(&s, "kernel.msgmax", NULL);
+	allowed(&s, "fs.mqueue.msg_max", NULL);
+	allowed(&s, "kernel.domainname", NULL);
+	/* Host-wide ones, whatever the namespaces. */
+	allowed(&s, "kernel.pid_max", "not in a namespace");
+	allowed(&s, "vm.overcommit_memory", "not in a namespace");
+	allowed(&s, "kernel.shmmaxx", "not in a namespace");
+	allowed(&s, "netx.y", "not in a namespace");
+}
+
 static void test_dev_bound(void **state)
 {
 	(void)state;
@@ -144,7 +200,9 @@ int main(void)
 	    cmocka_unit_test(test_flags),
 	    cmocka_unit_test(test_data),
 	    cmocka_unit_test(test_bind_and_propagation),
+	    cmocka_unit_test(test_recursive_attrs),
 	    cmocka_unit_test(test_sysctl),
+	    cmocka_unit_test(test_sysctl_allowed),
 	    cmocka_unit_test(test_dev_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,13 +7,12 @@
  * PROFILE: "ctr" or "podman" (the mounts, masked and read-only paths of
  * helpers/oci/config-{ctr,podman}.json, with /etc/hosts etc. bound from
  * files under ROOTFS/../binds), "ro" (ctr + root.readonly, a device, a
- * sysctl), "userns" (ctr + the device, in a user namespace mapping all
- * root to root alone: the device bound from the host), "escape" (mounts
- * through ROOTFS/evil -> /etc and ROOTFS/up -> ../../..: they must land
- * inside ROOTFS). New mount, pid, net, ipc, uts namespaces (+ cgroup for
- * "podman"); the command runs as /bin/sh -c inside the new root. Exit
- * status: the command's, or 100 when the set-up failed (the message on
- * stderr). */
+ * sysctl, ROOTFS/../binds at /mnt/rro with "rro"), "userns" (ctr + the device, in a user namespace
+ * mapping all root to root alone: the device bound from the host), "escape" (mounts through
+ * ROOTFS/evil -> /etc and ROOTFS/up -> ../../..: they must land inside ROOTFS), "bad" (a devpts
+ * mount with an unknown option: the set-up fails). New mount, pid, net, ipc, uts namespaces (+
+ * cgroup for "podman"); the command runs as /bin/sh -c inside the new root. Exit status: the
+ * command's, or 100 when the set-up failed (the message on stderr). */
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -102,12 +101,38 @@ static sbx_oci_mount escape_mounts[] = {
     M("/../../../dotdot-escaped", "tmpfs", "tmpfs", "size=1k"),
 };
 
+/* ctr's, and ROOTFS/../binds bound recursively read-only ("rro"). */
+static sbx_oci_mount ro_mounts[] = {
+    M("/proc", "proc", "proc", "nosuid", "noexec", "nodev"),
+    M("/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k"),
+    M("/dev/pts", "devpts", "devpts", "nosuid", "noexec", "newinstance", "ptmxmode=0666",
+      "mode=0620", "gid=5"),
+    M("/dev/shm", "tmpfs", "shm", "nosuid", "noexec", "nodev", "mode=1777", "size=65536k"),
+    M("/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec", "nodev"),
+    M("/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro"),
+    M("/run", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k"),
+    M("/mnt/rro", NULL, "../binds", "rbind", "rro", "rnoexec"),
+};
+
+static sbx_oci_mount bad_mounts[] = {
+    M("/proc", "proc", "proc", "nosuid"),
+    M("/dev/pts", "devpts", "devpts", "nosuid", "sbx-no-such-option"),
+};
+
 static int fill(sbx_oci_spec *s, const char *profile)
 {
-	static sbx_oci_ns cgns = {.kind = CLONE_NEWCGROUP};
+	/* What the driver unshares: the config's namespaces. */
+	static sbx_oci_ns ns[] = {{.kind = CLONE_NEWNS},  {.kind = CLONE_NEWPID},
+				  {.kind = CLONE_NEWNET}, {.kind = CLONE_NEWIPC},
+				  {.kind = CLONE_NEWUTS}, {.kind = CLONE_NEWCGROUP}};
 	memset(s, 0, sizeof(*s));
+	s->namespaces = ns, s->n_namespaces = ARRAY_LEN(ns) - 1;
 	s->has_process = true;
 	s->process.cwd = "/work/dir";
+	if (strcmp(profile, "bad") == 0) {
+		s->mounts = bad_mounts, s->n_mounts = ARRAY_LEN(bad_mounts);
+		return 0;
+	}
 	if (strcmp(profile, "escape") == 0) {
 		s->mounts = escape_mounts, s->n_mounts = ARRAY_LEN(escape_mounts);
 		return 0;
@@ -125,6 +150,7 @@ static int fill(sbx_oci_spec *s, const char *profile)
 		s->masked_paths = ctr_masked, s->n_masked_paths = ARRAY_LEN(ctr_masked);
 		s->readonly_paths = ctr_ro, s->n_readonly_paths = ARRAY_LEN(ctr_ro);
 		if (profile[0] == 'r') {
+			s->mounts = ro_mounts, s->n_mounts = ARRAY_LEN(ro_mounts);
 			s->root_readonly = true;
 			s->devices = ro_devices, s->n_devices = ARRAY_LEN(ro_devices);
 			s->sysctl = ro_sysctl, s->n_sysctl = ARRAY_LEN(ro_sysctl);
@@ -137,7 +163,7 @@ static int fill(sbx_oci_spec *s, const char *profile)
 		s->readonly_paths = podman_ro, s->n_readonly_paths = ARRAY_LEN(podman_ro);
 		s->sysctl = ro_sysctl, s->n_sysctl = ARRAY_LEN(ro_sysctl);
 		if (strcmp(profile, "podman") == 0)
-			s->namespaces = &cgns, s->n_namespaces = 1;
+			s->n_namespaces = ARRAY_LEN(ns);
 		return 0;
 	}
 	return -1;
@@ -226,7 +252,7 @@ int main(int argc, char **argv)
 		return 100;
 	}
 	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
-	if (s.n_namespaces)
+	if (s.n_namespaces == 6)
 		flags |= CLONE_NEWCGROUP;
 	if (unshare(flags) < 0) {
 		perror("oci_rootfs_try: unshare");

@@ -15,8 +15,8 @@ ocifs_setup() {
 	for o in "$REPO"/build/obj/ocirt/*.o; do
 		[ "${o##*/}" = main.o ] || objs+=("$o")
 	done
-	[ ${#objs[@]} -gt 0 ] && [ -f "$REPO/build/libsbx.a" ] || skip "no build/obj/ocirt objects (make all)"
-	[ -f "$OCIFS_TAR" ] || skip "no runtime-tools tarball at $OCIFS_TAR (SBX_RUNTIME_TOOLS_TAR)"
+	[ ${#objs[@]} -gt 0 ] && [ -f "$REPO/build/libsbx.a" ] || fail "no build/obj/ocirt objects (make all)"
+	[ -f "$OCIFS_TAR" ] || fail "no runtime-tools tarball at $OCIFS_TAR (SBX_RUNTIME_TOOLS_TAR)"
 	cc -std=gnu11 -D_GNU_SOURCE -I"$REPO/include" -I"$REPO/src" -O1 -o "$T/try" \
 		"$REPO/tests/integration/helpers/oci_rootfs_try.c" "${objs[@]}" "$REPO/build/libsbx.a" \
 		-lseccomp -lcap -lcgroup -lpthread 2>"$T/cc.err" || fail "cc oci_rootfs_try.c: $(head -n 3 "$T/cc.err")"

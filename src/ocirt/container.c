@@ -242,6 +242,11 @@ static void create_run_free(create_run *cr)
 static int prepare(const sbx_oci_create_req *q, const char *bundle, create_run *cr, sbx_error *err)
 {
 	int r = sbx_oci_spec_load(bundle, &cr->spec, err);
+	if (r == -SBX_E_NOTFOUND) { /* no config.json: the caller's input */
+		char msg[sizeof(err->msg)];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		return sbx_fail(err, SBX_E_INVALID, "%s", msg);
+	}
 	if (r < 0)
 		return r;
 	sbx_oci_spec *s = cr->spec;

@@ -18,7 +18,7 @@
 # Needs root. No python/jq on the host: JSON is read with awk (lib.sh), or
 # with the sandboxed python3 for the detailed checks.
 
-GROUPS_ORDER="basic isolation seccomp fs cgroup supervise output errors lifecycle drivers pool zygote dockerapi net ocifs oci"
+GROUPS_ORDER="basic isolation seccomp fs cgroup supervise output errors lifecycle drivers pool zygote dockerapi net ocifs ocicli oci"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 

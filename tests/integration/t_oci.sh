@@ -20,12 +20,12 @@
 #   SBX_OCI_RESULTS (default oci-results next to the sbx binary).
 # - t_oci_podman_*: podman 4.3 with --runtime RUNTIME --runtime-flag
 #   root=$T/root (the runtime's state dir of the test's own), cgroupfs, a
-#   cgroup parent /sbxtest-oci-PID, and the image sbx-python:latest (the
+#   cgroup parent /sbxtest-oci-HARNESSPID-PID, and the image sbx-python:latest (the
 #   drivers' image, imported from the rootfs by engines.sh when missing).
 # - t_oci_ctr_*: a private containerd (its own root, state and sockets in
 #   $T; the CRI plugin off) started and stopped by the test, the image
 #   imported with `podman save | ctr images import`, `ctr run
-#   --runc-binary RUNTIME --runc-root $T/root --cgroup sbxtest-oci-...`.
+#   --runc-binary RUNTIME --runc-root $T/root --cgroup sbxtest-oci-HARNESSPID-...`.
 # After each: no container process, no cgroup, no state dir may be left.
 #
 # Environment: OCI_RUNTIME_UNDER_TEST (path or name in PATH), OCI_RT_ROOT
@@ -144,7 +144,7 @@ t_oci_validation() {
 	mkdir -p "$w" "$res" || fail "cannot make $w or $res"
 	rm -f "$res"/*.txt
 	rm -rf "$res/tap"
-	oci_cg_subtree "sbxtest-oci-suite-$BASHPID"
+	oci_cg_subtree "sbxtest-oci-$HARNESS_PID-suite-$BASHPID"
 	t0=$(now_us)
 	# The subshell (not the test's shell) moves into the sub-cgroups and
 	# becomes the namespaces' first process.
@@ -333,7 +333,7 @@ oci_expect_gone() {
 
 # oci_podman_need: podman with the runtime under test; the image from
 # engines.sh. OCI_PODMAN (podman and its global options), OCI_PRUN (the
-# options of every run: cgroup parent /sbxtest-oci-PID, the rlimits).
+# options of every run: cgroup parent /sbxtest-oci-HARNESSPID-PID, the rlimits).
 oci_podman_need() {
 	oci_rt
 	case $(cat "$H/engine-podman" 2>/dev/null) in
@@ -342,7 +342,7 @@ oci_podman_need() {
 	*) fail "podman unusable: $(sed 's/^fail: *//' "$H/engine-podman" 2>/dev/null)" ;;
 	esac
 	OCI_STATE_ROOT=$(oci_default_root)
-	OCI_CGP=sbxtest-oci-$BASHPID
+	OCI_CGP=sbxtest-oci-$HARNESS_PID-$BASHPID
 	OCI_PODMAN=(podman --runtime "$OCI_RT" --cgroup-manager=cgroupfs)
 	# podman's default rlimits are above this machine's hard limits (no
 	# CAP_SYS_RESOURCE): as the podman driver does.
@@ -606,7 +606,7 @@ oci_ctr_down() {
 
 # oci_ctr_id N: a container id (and cgroup name) of this test
 oci_ctr_id() {
-	local id=sbxtest-oci-ctr-$BASHPID-$1
+	local id=sbxtest-oci-$HARNESS_PID-ctr-$BASHPID-$1
 	oci_record_id "$id"
 	echo "$id"
 }

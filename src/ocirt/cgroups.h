@@ -18,6 +18,8 @@ typedef struct sbx_oci_cg {
 	struct {
 		int version;   /* 1 or 2 */
 		char name[64]; /* v1: the hierarchy's controllers ("cpu,cpuacct"); v2: "" */
+		unsigned made; /* how many components of path, from the leaf up, create
+				  made (destroy removes those, when empty) */
 		char path[PATH_MAX];
 	} dir[SBX_OCI_CG_MAX];
 } sbx_oci_cg;
@@ -45,9 +47,11 @@ int sbx_oci_cg_signal(const sbx_oci_cg *cg, int sig, sbx_error *err);
  * retrying until deadline_ns (monotonic; the kernel frees a cgroup a
  * little after its last task exits). Missing directories are fine. */
 int sbx_oci_cg_destroy(const sbx_oci_cg *cg, uint64_t deadline_ns, sbx_error *err);
-/* The state file's form: one line per directory, "VERSION NAME PATH\n"
- * (NAME "-" for v2). from_text refuses malformed lines or paths not under
- * /sys/fs/cgroup. */
+/* The state file's form: one line per directory, "VERSION NAME MADE PATH\n"
+ * (NAME "-" for v2; PATH the rest of the line). from_text refuses
+ * malformed lines, more than SBX_OCI_CG_MAX of them, paths not under
+ * /sys/fs/cgroup or with "." / ".." / empty components, and MADE larger than
+ * the components below /sys/fs/cgroup. */
 int sbx_oci_cg_to_text(const sbx_oci_cg *cg, sbx_buf *b);
 int sbx_oci_cg_from_text(const char *text, sbx_oci_cg *cg, sbx_error *err);
 

@@ -176,7 +176,8 @@ if in_groups seccomp || in_groups isolation; then build_helpers; fi
 # - new mounts naming sbx (reported; unmounted only when under our dirs);
 # - the oci tests': the OCI runtimes' state dirs (/run/sbx-oci/ID,
 #   /run/runc/ID, /run/crun/ID) of the containers they made (ids in
-#   $H/oci-ids), their cgroups (sbxtest-oci-*, above), and /tmp/ocitest*
+#   $H/oci-ids), their cgroups (sbxtest-oci-<harness pid>-*: another
+#   harness's are not ours), and /tmp/ocitest*
 #   (the validation suite's bundles) new after an oci test.
 # Other new things are printed as notes and left alone.
 
@@ -299,6 +300,15 @@ _proc_descends_from_harness() {
 	return 1
 }
 
+# A cgroup named sbxtest-* is a test's; the oci tests' carry the harness's
+# pid (sbxtest-oci-<harness pid>-...): another harness's (a concurrent run
+# on this shared host, at the same hierarchy roots) is not ours.
+_cg_name_ours() { # NAME
+	[[ $1 == sbxtest-* ]] || return 1
+	[[ $1 == sbxtest-oci-* ]] || return 0
+	[[ $1 == "sbxtest-oci-$HARNESS_PID-"* ]]
+}
+
 # New things since the baseline in $H/base, split into ours ("kind value"
 # lines on stdout) and others (same format, into $H/foreign).
 _leaks() {
@@ -347,7 +357,7 @@ _leaks() {
 		fi
 	done
 	for v in "${rest[@]}"; do
-		if [ ${#OWN_CG_MOUNTS[@]} = 0 ] || [[ ${v##*/} == sbxtest-* ]] || [[ $ids == *" ${v##*/} "* ]]; then
+		if [ ${#OWN_CG_MOUNTS[@]} = 0 ] || _cg_name_ours "${v##*/}" || [[ $ids == *" ${v##*/} "* ]]; then
 			echo "cgroups $v"
 		else
 			echo "cgroups $v" >>"$H/foreign"

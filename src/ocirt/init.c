@@ -55,6 +55,8 @@ static __attribute__((noreturn)) void init_main(const sbx_oci_child *k)
 	}
 	if (!k->no_mountns && sbx_oci_rootfs_setup(s, k->rootfs, k->in_userns, &e) < 0)
 		die(k->sync, &e);
+	if (sbx_oci_rlimits_apply(&s->process, &e) < 0)
+		die(k->sync, &e);
 	if (s->process.terminal && sbx_oci_console_setup(k->console, &e) < 0)
 		die(k->sync, &e);
 	if (sbx_oci_msg_send(k->sync, SBX_OCI_MSG_READY, "", &e) < 0)

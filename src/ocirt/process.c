@@ -32,7 +32,7 @@ static const char *const RLIMIT_NAMES[] = {
     [RLIMIT_RTPRIO] = "RLIMIT_RTPRIO",	   [RLIMIT_RTTIME] = "RLIMIT_RTTIME",
 };
 
-static int set_rlimits(const sbx_oci_process *p, sbx_error *err)
+int sbx_oci_rlimits_apply(const sbx_oci_process *p, sbx_error *err)
 {
 	for (size_t i = 0; i < p->n_rlimits; i++) {
 		const sbx_oci_rlimit *l = &p->rlimits[i];
@@ -229,7 +229,7 @@ int sbx_oci_process_exec(const sbx_oci_process *p, const sbx_oci_exec_opts *o, s
 		return r;
 	if ((r = set_oom_score_adj(p, err)) < 0)
 		return r;
-	if ((r = set_rlimits(p, err)) < 0)
+	if ((r = sbx_oci_rlimits_apply(p, err)) < 0)
 		return r;
 	umask(p->has_umask ? p->umask : 0022);
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

@@ -98,7 +98,7 @@ static char *dup_str(const sbx_jval *o, const char *key)
 	return s ? strdup(s) : NULL;
 }
 
-int sbx_oci_state_load(const char *root, const char *id, sbx_oci_state *st, sbx_error *err)
+static int state_load(const char *root, const char *id, sbx_oci_state *st, sbx_error *err)
 {
 	memset(st, 0, sizeof(*st));
 	int r = sbx_oci_state_path(root, id, &st->dir, err);
@@ -137,6 +137,14 @@ int sbx_oci_state_load(const char *root, const char *id, sbx_oci_state *st, sbx_
 	if (r < 0)
 		return sbx_error_wrap(err, r, "%s", path);
 	return 0;
+}
+
+int sbx_oci_state_load(const char *root, const char *id, sbx_oci_state *st, sbx_error *err)
+{
+	int r = state_load(root, id, st, err);
+	if (r < 0)
+		sbx_oci_state_clear(st); /* nothing half-loaded for the caller to free */
+	return r;
 }
 
 void sbx_oci_state_clear(sbx_oci_state *st)

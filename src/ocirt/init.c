@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -27,6 +28,26 @@ static int join(const sbx_oci_child *k, int kind, sbx_error *err)
 		if (k->join_kind[i] == kind && setns(k->join_fd[i], kind) < 0)
 			return sbx_fail_errno(err, SBX_E_SETUP, errno, "cannot join namespace %#x",
 					      kind);
+	return 0;
+}
+
+/* Capabilities the process is to hold (not only keep in its bounding set)
+ * must be in ours: capset cannot raise them. Checked before create reports
+ * ready, so such a config fails create (runc: "unable to apply caps"), not
+ * the process after start. */
+static int check_caps(const sbx_oci_process *p, sbx_error *err)
+{
+	uint64_t want = p->caps[SBX_OCI_CAP_EFFECTIVE] | p->caps[SBX_OCI_CAP_PERMITTED] |
+			p->caps[SBX_OCI_CAP_INHERITABLE];
+	for (int c = 0; c < 64; c++) {
+		if (!(want & (UINT64_C(1) << c)))
+			continue;
+		int r = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
+		if (r == 0)
+			return sbx_fail(
+			    err, SBX_E_SETUP,
+			    "capability %d is asked for but the runtime does not hold it", c);
+	}
 	return 0;
 }
 
@@ -56,6 +77,8 @@ static __attribute__((noreturn)) void init_main(const sbx_oci_child *k)
 	if (!k->no_mountns && sbx_oci_rootfs_setup(s, k->rootfs, k->in_userns, &e) < 0)
 		die(k->sync, &e);
 	if (sbx_oci_rlimits_apply(&s->process, &e) < 0)
+		die(k->sync, &e);
+	if (check_caps(&s->process, &e) < 0)
 		die(k->sync, &e);
 	if (s->process.terminal && sbx_oci_console_setup(k->console, &e) < 0)
 		die(k->sync, &e);

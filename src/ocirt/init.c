@@ -76,7 +76,7 @@ static __attribute__((noreturn)) void init_main(const sbx_oci_child *k)
 	}
 	if (!k->no_mountns && sbx_oci_rootfs_setup(s, k->rootfs, k->in_userns, &e) < 0)
 		die(k->sync, &e);
-	if (sbx_oci_rlimits_apply(&s->process, &e) < 0)
+	if (sbx_oci_rlimits_check(&s->process, &e) < 0)
 		die(k->sync, &e);
 	if (check_caps(&s->process, &e) < 0)
 		die(k->sync, &e);

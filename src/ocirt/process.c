@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <linux/close_range.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "base/util.h"
 #include "ocirt/process.h"
@@ -32,11 +34,42 @@ static const char *const RLIMIT_NAMES[] = {
     [RLIMIT_RTPRIO] = "RLIMIT_RTPRIO",	   [RLIMIT_RTTIME] = "RLIMIT_RTTIME",
 };
 
-int sbx_oci_rlimits_apply(const sbx_oci_process *p, sbx_error *err)
+/* CAP_SYS_RESOURCE in our effective set (raising a hard limit needs it). */
+static bool have_sys_resource(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {{0}};
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return false;
+	return (data[CAP_SYS_RESOURCE / 32].effective >> (CAP_SYS_RESOURCE % 32)) & 1;
+}
+
+int sbx_oci_rlimits_check(const sbx_oci_process *p, sbx_error *err)
+{
+	bool can_raise = have_sys_resource();
+	for (size_t i = 0; i < p->n_rlimits; i++) {
+		const sbx_oci_rlimit *l = &p->rlimits[i];
+		struct rlimit cur;
+		if (l->soft > l->hard || getrlimit(l->resource, &cur) < 0 ||
+		    (l->hard > cur.rlim_max && !can_raise)) {
+			const char *name = l->resource >= 0 &&
+						   (size_t)l->resource < ARRAY_LEN(RLIMIT_NAMES) &&
+						   RLIMIT_NAMES[l->resource]
+					       ? RLIMIT_NAMES[l->resource]
+					       : "?";
+			return sbx_fail_errno(err, SBX_E_SETUP, EPERM, "setrlimit %s", name);
+		}
+	}
+	return 0;
+}
+
+int sbx_oci_rlimits_apply(const sbx_oci_process *p, bool only_raised, sbx_error *err)
 {
 	for (size_t i = 0; i < p->n_rlimits; i++) {
 		const sbx_oci_rlimit *l = &p->rlimits[i];
-		struct rlimit rl = {.rlim_cur = l->soft, .rlim_max = l->hard};
+		struct rlimit rl = {.rlim_cur = l->soft, .rlim_max = l->hard}, cur;
+		if (only_raised && getrlimit(l->resource, &cur) == 0 && l->hard <= cur.rlim_max)
+			continue;
 		if (setrlimit(l->resource, &rl) == 0)
 			continue;
 		int e = errno;
@@ -229,7 +262,10 @@ int sbx_oci_process_exec(const sbx_oci_process *p, const sbx_oci_exec_opts *o, s
 		return r;
 	if ((r = set_oom_score_adj(p, err)) < 0)
 		return r;
-	if ((r = sbx_oci_rlimits_apply(p, err)) < 0)
+	/* Limits raised above ours need CAP_SYS_RESOURCE: now, before the
+	 * capability drop; the rest at the end (a small RLIMIT_AS or
+	 * RLIMIT_DATA must not starve our own allocations before exec). */
+	if ((r = sbx_oci_rlimits_apply(p, true, err)) < 0)
 		return r;
 	umask(p->has_umask ? p->umask : 0022);
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -262,6 +298,8 @@ int sbx_oci_process_exec(const sbx_oci_process *p, const sbx_oci_exec_opts *o, s
 		return r;
 	_cleanup_free_ char *path = NULL;
 	if ((r = look_up(p->args[0], p->env, &path, err)) < 0)
+		return r;
+	if ((r = sbx_oci_rlimits_apply(p, false, err)) < 0)
 		return r;
 	/* With no_new_privs, as late as can be: the filter sees only execve. */
 	if (p->no_new_privileges && (r = load_seccomp(o, err)) < 0)

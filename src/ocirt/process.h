@@ -39,10 +39,15 @@ int sbx_oci_process_exec(const sbx_oci_process *p, const sbx_oci_exec_opts *o, s
  * the terminal (/dev/console, owner). 0 or -SBX_E_SETUP. */
 int sbx_oci_console_setup(int console_sock, sbx_error *err);
 
-/* process.rlimits on the calling process (setrlimit each). `create` calls
- * it in the init before it reports ready, so a refused limit (podman's
- * default nofile above the host's hard limit) fails create, as with runc.
- * 0, or -SBX_E_SETUP "setrlimit RLIMIT_NOFILE: Operation not permitted". */
-int sbx_oci_rlimits_apply(const sbx_oci_process *p, sbx_error *err);
+/* process.rlimits on the calling process (setrlimit each; only_raised:
+ * only those whose hard limit is above ours). 0, or -SBX_E_SETUP
+ * "setrlimit RLIMIT_NOFILE: Operation not permitted". */
+int sbx_oci_rlimits_apply(const sbx_oci_process *p, bool only_raised, sbx_error *err);
+/* Whether sbx_oci_rlimits_apply can succeed here, without applying them:
+ * a hard limit above ours needs CAP_SYS_RESOURCE. `create` checks this in
+ * the init before it reports ready, so podman's default nofile above the
+ * host's hard limit fails create, as with runc (the limits themselves are
+ * applied just before exec: a small RLIMIT_AS must not reach the init). */
+int sbx_oci_rlimits_check(const sbx_oci_process *p, sbx_error *err);
 
 #endif

@@ -2,23 +2,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/mountinfo.h"
 #include "ocirt/cgroups_path.h"
 
 #define CG_ROOT "/sys/fs/cgroup"
 
-/* A piece of a text (not copied). */
-typedef struct span {
-	const char *p;
-	size_t n;
-} span;
-
-static bool span_is(span s, const char *w)
-{
-	return s.n == strlen(w) && memcmp(s.p, w, s.n) == 0;
-}
-
 /* Is s one of the items of list (separated by sep)? */
-static bool in_list(span list, span s, char sep)
+static bool in_list(sbx_span list, sbx_span s, char sep)
 {
 	const char *p = list.p, *end = list.p + list.n;
 	while (p <= end) {
@@ -34,14 +24,14 @@ static bool in_list(span list, span s, char sep)
 }
 
 /* Every item of want (sep-separated) is in have. */
-static bool all_in(span want, span have, char sep)
+static bool all_in(sbx_span want, sbx_span have, char sep)
 {
 	const char *p = want.p, *end = want.p + want.n;
 	if (!want.n)
 		return false;
 	while (p <= end) {
 		const char *q = memchr(p, sep, (size_t)(end - p));
-		span item = {p, q ? (size_t)(q - p) : (size_t)(end - p)};
+		sbx_span item = {p, q ? (size_t)(q - p) : (size_t)(end - p)};
 		if (!item.n || !in_list(have, item, sep))
 			return false;
 		if (!q)
@@ -51,88 +41,14 @@ static bool all_in(span want, span have, char sep)
 	return true;
 }
 
-static bool next_line(const char **text, span *line)
-{
-	const char *p = *text;
-	if (!p || !*p)
-		return false;
-	const char *nl = strchr(p, '\n');
-	*line = (span){p, nl ? (size_t)(nl - p) : strlen(p)};
-	*text = nl ? nl + 1 : p + line->n;
-	return true;
-}
-
-static bool next_field(span *line, span *f)
-{
-	while (line->n && line->p[0] == ' ') {
-		line->p++;
-		line->n--;
-	}
-	if (!line->n)
-		return false;
-	size_t l = 0;
-	while (l < line->n && line->p[l] != ' ')
-		l++;
-	*f = (span){line->p, l};
-	line->p += l;
-	line->n -= l;
-	return true;
-}
-
-static bool is_octal(char c)
-{
-	return c >= '0' && c <= '7';
-}
-
-/* Append s to out (at *o, cap bytes) undoing mountinfo's octal escapes. */
-static int unoctal(span s, char *out, size_t *o, size_t cap)
-{
-	for (size_t i = 0; i < s.n; i++) {
-		char c = s.p[i];
-		if (c == '\\' && s.n - i > 3 && s.p[i + 1] <= '3' && is_octal(s.p[i + 1]) &&
-		    is_octal(s.p[i + 2]) && is_octal(s.p[i + 3])) {
-			c = (char)((s.p[i + 1] - '0') * 64 + (s.p[i + 2] - '0') * 8 +
-				   (s.p[i + 3] - '0'));
-			i += 3;
-		}
-		if (*o + 1 >= cap)
-			return -1;
-		out[(*o)++] = c;
-	}
-	out[*o] = '\0';
-	return 0;
-}
-
-typedef struct mount_line {
-	span root, mnt, fstype, super;
-} mount_line;
-
-/* "id parent maj:min root mountpoint options [optional...] - fstype source super" */
-static bool parse_mount(span line, mount_line *m)
-{
-	span f;
-	for (int i = 0; i < 3; i++)
-		if (!next_field(&line, &f))
-			return false;
-	if (!next_field(&line, &m->root) || !next_field(&line, &m->mnt) || !next_field(&line, &f))
-		return false;
-	do
-		if (!next_field(&line, &f))
-			return false;
-	while (!span_is(f, "-"));
-	span source;
-	return next_field(&line, &m->fstype) && next_field(&line, &source) &&
-	       next_field(&line, &m->super);
-}
-
 /* base = mount point + (own path less the mount's root). 1 done, 0 skip
  * (the own path is not under the mount's root, or base not under /sys/fs/cgroup),
  * -1 too long. */
-static int make_base(const mount_line *m, span own, sbx_oci_cg_hier *h)
+static int make_base(const sbx_mountinfo_line *m, sbx_span own, sbx_oci_cg_hier *h)
 {
 	char root[PATH_MAX];
 	size_t rl = 0;
-	if (unoctal(m->root, root, &rl, sizeof(root)) < 0)
+	if (sbx_mountinfo_unoctal(m->root, root, &rl, sizeof(root)) < 0)
 		return -1;
 	if (!own.n || own.p[0] != '/')
 		return 0;
@@ -144,7 +60,7 @@ static int make_base(const mount_line *m, span own, sbx_oci_cg_hier *h)
 	}
 	char *base = h->base;
 	size_t o = 0, cap = sizeof(h->base);
-	if (unoctal(m->mnt, base, &o, cap) < 0)
+	if (sbx_mountinfo_unoctal(m->mnt, base, &o, cap) < 0)
 		return -1;
 	while (own.n && own.p[own.n - 1] == '/')
 		own.n--;
@@ -172,17 +88,17 @@ static int make_base(const mount_line *m, span own, sbx_oci_cg_hier *h)
  * mount on the same point hides an earlier one: in a cgroup namespace the
  * host's mounts show a root of "/.." and binds of the namespace's root
  * are mounted over them). 1 found (h->base set), 0 none, -1 too long. */
-static int find_base(const char *mountinfo, const span *ctrls, span own, sbx_oci_cg_hier *h)
+static int find_base(const char *mountinfo, const sbx_span *ctrls, sbx_span own, sbx_oci_cg_hier *h)
 {
-	span line;
-	mount_line m;
+	sbx_span line;
+	sbx_mountinfo_line m;
 	sbx_oci_cg_hier cand;
 	int found = 0;
-	while (next_line(&mountinfo, &line)) {
-		if (!parse_mount(line, &m))
+	while (sbx_next_line(&mountinfo, &line)) {
+		if (!sbx_mountinfo_parse_line(line, &m))
 			continue;
-		if (!ctrls ? !span_is(m.fstype, "cgroup2")
-			   : !span_is(m.fstype, "cgroup") || !all_in(*ctrls, m.super, ','))
+		if (!ctrls ? !sbx_span_is(m.fstype, "cgroup2")
+			   : !sbx_span_is(m.fstype, "cgroup") || !all_in(*ctrls, m.super, ','))
 			continue;
 		int r = make_base(&m, own, &cand);
 		if (r < 0)
@@ -200,17 +116,17 @@ int sbx_oci_cg_layout_parse(const char *mountinfo, const char *proc_cgroup, sbx_
 			    sbx_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	span line;
-	for (const char *t = proc_cgroup; next_line(&t, &line);) {
+	sbx_span line;
+	for (const char *t = proc_cgroup; sbx_next_line(&t, &line);) {
 		const char *end = line.p + line.n;
 		const char *c1 = memchr(line.p, ':', line.n);
 		const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(end - c1 - 1)) : NULL;
 		if (!c2)
 			continue;
-		span ctrls = {c1 + 1, (size_t)(c2 - c1 - 1)};
-		span own = {c2 + 1, (size_t)(end - c2 - 1)};
+		sbx_span ctrls = {c1 + 1, (size_t)(c2 - c1 - 1)};
+		sbx_span own = {c2 + 1, (size_t)(end - c2 - 1)};
 		bool v2 = ctrls.n == 0;
-		if (v2 && !span_is((span){line.p, (size_t)(c1 - line.p)}, "0"))
+		if (v2 && !sbx_span_is((sbx_span){line.p, (size_t)(c1 - line.p)}, "0"))
 			continue;
 		if (out->n == SBX_OCI_CG_NHIER)
 			break;

@@ -23,7 +23,7 @@ bool sbx_oci_cg_v1_has(const char *name, const char *ctrl)
 	return false;
 }
 
-static int put(int dfd, const char *dir, const char *file, const char *value, sbx_error *err)
+int sbx_oci_cg_put(int dfd, const char *dir, const char *file, const char *value, sbx_error *err)
 {
 	sbx_error e = {0};
 	if (sbx_write_fileat(dfd, file, value, &e) < 0)
@@ -32,11 +32,11 @@ static int put(int dfd, const char *dir, const char *file, const char *value, sb
 	return 0;
 }
 
-static int put_i64(int dfd, const char *dir, const char *file, int64_t v, sbx_error *err)
+int sbx_oci_cg_put_i64(int dfd, const char *dir, const char *file, int64_t v, sbx_error *err)
 {
 	char s[24];
 	snprintf(s, sizeof(s), "%" PRId64, v);
-	return put(dfd, dir, file, s, err);
+	return sbx_oci_cg_put(dfd, dir, file, s, err);
 }
 
 static bool exists(int dfd, const char *file)
@@ -48,25 +48,27 @@ static int memory(int dfd, const char *dir, const sbx_oci_resources *r, sbx_erro
 {
 	int rc = 0;
 	if (r->mem_limit > 0 &&
-	    (rc = put_i64(dfd, dir, "memory.limit_in_bytes", r->mem_limit, err)))
+	    (rc = sbx_oci_cg_put_i64(dfd, dir, "memory.limit_in_bytes", r->mem_limit, err)))
 		return rc;
 	if (r->mem_swap > 0) {
 		if (!exists(dfd, "memory.memsw.limit_in_bytes"))
 			return sbx_fail(err, SBX_E_CGROUP,
 					"linux.resources.memory.swap: this kernel has no swap "
 					"accounting (memory.memsw.limit_in_bytes)");
-		if ((rc = put_i64(dfd, dir, "memory.memsw.limit_in_bytes", r->mem_swap, err)))
+		if ((rc = sbx_oci_cg_put_i64(dfd, dir, "memory.memsw.limit_in_bytes", r->mem_swap,
+					     err)))
 			return rc;
 	}
 	if (r->mem_reservation > 0 &&
-	    (rc = put_i64(dfd, dir, "memory.soft_limit_in_bytes", r->mem_reservation, err)))
+	    (rc = sbx_oci_cg_put_i64(dfd, dir, "memory.soft_limit_in_bytes", r->mem_reservation,
+				     err)))
 		return rc;
 	if (r->mem_kernel > 0)
 		sbx_debug("linux.resources.memory.kernel ignored (as runc 1.1)");
 	if (r->mem_kernel_tcp > 0) {
 		if (exists(dfd, "memory.kmem.tcp.limit_in_bytes")) {
-			if ((rc = put_i64(dfd, dir, "memory.kmem.tcp.limit_in_bytes",
-					  r->mem_kernel_tcp, err)))
+			if ((rc = sbx_oci_cg_put_i64(dfd, dir, "memory.kmem.tcp.limit_in_bytes",
+						     r->mem_kernel_tcp, err)))
 				return rc;
 		} else {
 			sbx_debug("linux.resources.memory.kernelTCP ignored: no "
@@ -74,10 +76,10 @@ static int memory(int dfd, const char *dir, const sbx_oci_resources *r, sbx_erro
 		}
 	}
 	if (r->mem_swappiness >= 0 &&
-	    (rc = put_i64(dfd, dir, "memory.swappiness", r->mem_swappiness, err)))
+	    (rc = sbx_oci_cg_put_i64(dfd, dir, "memory.swappiness", r->mem_swappiness, err)))
 		return rc;
 	if (r->has_disable_oom_killer && r->disable_oom_killer &&
-	    (rc = put(dfd, dir, "memory.oom_control", "1", err)))
+	    (rc = sbx_oci_cg_put(dfd, dir, "memory.oom_control", "1", err)))
 		return rc;
 	return 0;
 }
@@ -85,18 +87,20 @@ static int memory(int dfd, const char *dir, const sbx_oci_resources *r, sbx_erro
 static int cpu(int dfd, const char *dir, const sbx_oci_resources *r, sbx_error *err)
 {
 	int rc = 0;
-	if (r->cpu_shares && (rc = put_i64(dfd, dir, "cpu.shares", (int64_t)r->cpu_shares, err)))
+	if (r->cpu_shares &&
+	    (rc = sbx_oci_cg_put_i64(dfd, dir, "cpu.shares", (int64_t)r->cpu_shares, err)))
 		return rc;
 	if (r->cpu_period &&
-	    (rc = put_i64(dfd, dir, "cpu.cfs_period_us", (int64_t)r->cpu_period, err)))
+	    (rc = sbx_oci_cg_put_i64(dfd, dir, "cpu.cfs_period_us", (int64_t)r->cpu_period, err)))
 		return rc;
-	if (r->cpu_quota > 0 && (rc = put_i64(dfd, dir, "cpu.cfs_quota_us", r->cpu_quota, err)))
+	if (r->cpu_quota > 0 &&
+	    (rc = sbx_oci_cg_put_i64(dfd, dir, "cpu.cfs_quota_us", r->cpu_quota, err)))
 		return rc;
 	if (r->cpu_rt_period &&
-	    (rc = put_i64(dfd, dir, "cpu.rt_period_us", (int64_t)r->cpu_rt_period, err)))
+	    (rc = sbx_oci_cg_put_i64(dfd, dir, "cpu.rt_period_us", (int64_t)r->cpu_rt_period, err)))
 		return rc;
 	if (r->cpu_rt_runtime != -1 &&
-	    (rc = put_i64(dfd, dir, "cpu.rt_runtime_us", r->cpu_rt_runtime, err)))
+	    (rc = sbx_oci_cg_put_i64(dfd, dir, "cpu.rt_runtime_us", r->cpu_rt_runtime, err)))
 		return sbx_error_wrap(err, rc,
 				      "linux.resources.cpu.realtimeRuntime (more than the parent "
 				      "cgroup's realtime budget?)");
@@ -106,9 +110,9 @@ static int cpu(int dfd, const char *dir, const sbx_oci_resources *r, sbx_error *
 static int cpuset(int dfd, const char *dir, const sbx_oci_resources *r, sbx_error *err)
 {
 	int rc = 0;
-	if (r->cpus && *r->cpus && (rc = put(dfd, dir, "cpuset.cpus", r->cpus, err)))
+	if (r->cpus && *r->cpus && (rc = sbx_oci_cg_put(dfd, dir, "cpuset.cpus", r->cpus, err)))
 		return rc;
-	if (r->mems && *r->mems && (rc = put(dfd, dir, "cpuset.mems", r->mems, err)))
+	if (r->mems && *r->mems && (rc = sbx_oci_cg_put(dfd, dir, "cpuset.mems", r->mems, err)))
 		return rc;
 	return 0;
 }
@@ -117,14 +121,14 @@ static int devices(int dfd, const char *dir, const sbx_oci_resources *r, sbx_err
 {
 	if (!r->n_devices)
 		return 0;
-	int rc = put(dfd, dir, "devices.deny", "a", err);
+	int rc = sbx_oci_cg_put(dfd, dir, "devices.deny", "a", err);
 	for (size_t i = 0; rc == 0 && i < r->n_devices; i++) {
 		char rule[64];
 		if (sbx_oci_cg_devrule(&r->devices[i], rule, sizeof(rule)) < 0)
 			return sbx_fail(err, SBX_E_INVALID,
 					"linux.resources.devices[%zu]: bad rule", i);
-		rc = put(dfd, dir, r->devices[i].allow ? "devices.allow" : "devices.deny", rule,
-			 err);
+		rc = sbx_oci_cg_put(
+		    dfd, dir, r->devices[i].allow ? "devices.allow" : "devices.deny", rule, err);
 	}
 	return rc;
 }
@@ -143,8 +147,9 @@ int sbx_oci_cg_v1_apply(const char *dir, const char *name, const sbx_oci_resourc
 	if (sbx_oci_cg_v1_has(name, "cpuset") && (rc = cpuset(dfd, dir, r, err)) < 0)
 		return rc;
 	if (sbx_oci_cg_v1_has(name, "pids") && r->has_pids_limit) {
-		rc = r->pids_limit <= 0 ? put(dfd, dir, "pids.max", "max", err)
-					: put_i64(dfd, dir, "pids.max", r->pids_limit, err);
+		rc = r->pids_limit <= 0
+			 ? sbx_oci_cg_put(dfd, dir, "pids.max", "max", err)
+			 : sbx_oci_cg_put_i64(dfd, dir, "pids.max", r->pids_limit, err);
 		if (rc < 0)
 			return rc;
 	}

@@ -2,6 +2,8 @@
 #ifndef SBX_OCIRT_CGROUPS_V1_H
 #define SBX_OCIRT_CGROUPS_V1_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include "base/util.h"
 #include "ocirt/spec.h"
 
@@ -22,6 +24,13 @@
  * Values absent from r are not written. 0, or -SBX_E_CGROUP with err. */
 int sbx_oci_cg_v1_apply(const char *dir, const char *name, const sbx_oci_resources *r,
 			sbx_error *err);
+
+/* Write value into file at dfd (the cgroup directory dir, named in the
+ * message only). 0, or -SBX_E_CGROUP with err "cgroup DIR: write FILE
+ * 'VALUE'" and the errno. Used for both cgroup versions. */
+int sbx_oci_cg_put(int dfd, const char *dir, const char *file, const char *value, sbx_error *err);
+/* sbx_oci_cg_put of v in decimal. */
+int sbx_oci_cg_put_i64(int dfd, const char *dir, const char *file, int64_t v, sbx_error *err);
 
 /* Whether the hierarchy's controllers (comma-separated) include ctrl. */
 bool sbx_oci_cg_v1_has(const char *name, const char *ctrl);

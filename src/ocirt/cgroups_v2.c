@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "ocirt/cgroups_path.h"
+#include "ocirt/cgroups_v1.h"
 #include "ocirt/cgroups_v2.h"
 
 static const struct {
@@ -78,29 +79,14 @@ int sbx_oci_cg_v2_swap(int64_t limit, int64_t swap, char *out, size_t cap)
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
-static int put(int dfd, const char *dir, const char *file, const char *value, sbx_error *err)
-{
-	sbx_error e = {0};
-	if (sbx_write_fileat(dfd, file, value, &e) < 0)
-		return sbx_fail_errno(err, SBX_E_CGROUP, e.sys_errno, "cgroup %s: write %s '%s'",
-				      dir, file, value);
-	return 0;
-}
-
-static int put_i64(int dfd, const char *dir, const char *file, int64_t v, sbx_error *err)
-{
-	char s[24];
-	snprintf(s, sizeof(s), "%" PRId64, v);
-	return put(dfd, dir, file, s, err);
-}
-
 static int memory(int dfd, const char *dir, const sbx_oci_resources *r, sbx_error *err)
 {
 	int rc = 0;
-	if (r->mem_limit > 0 && (rc = put_i64(dfd, dir, "memory.max", r->mem_limit, err)))
+	if (r->mem_limit > 0 &&
+	    (rc = sbx_oci_cg_put_i64(dfd, dir, "memory.max", r->mem_limit, err)))
 		return rc;
 	if (r->mem_reservation > 0 &&
-	    (rc = put_i64(dfd, dir, "memory.low", r->mem_reservation, err)))
+	    (rc = sbx_oci_cg_put_i64(dfd, dir, "memory.low", r->mem_reservation, err)))
 		return rc;
 	if (r->mem_swap > 0) {
 		char s[24];
@@ -108,7 +94,7 @@ static int memory(int dfd, const char *dir, const sbx_oci_resources *r, sbx_erro
 			return sbx_fail(err, SBX_E_INVALID,
 					"linux.resources.memory.swap: must be at least the memory "
 					"limit, and needs one");
-		if ((rc = put(dfd, dir, "memory.swap.max", s, err)))
+		if ((rc = sbx_oci_cg_put(dfd, dir, "memory.swap.max", s, err)))
 			return rc;
 	}
 	if (r->mem_swappiness >= 0 || r->has_disable_oom_killer || r->mem_kernel > 0 ||
@@ -121,8 +107,9 @@ static int memory(int dfd, const char *dir, const sbx_oci_resources *r, sbx_erro
 static int cpu(int dfd, const char *dir, const sbx_oci_resources *r, sbx_error *err)
 {
 	int rc = 0;
-	if (r->cpu_shares && (rc = put_i64(dfd, dir, "cpu.weight",
-					   (int64_t)sbx_oci_cg_v2_weight(r->cpu_shares), err)))
+	if (r->cpu_shares &&
+	    (rc = sbx_oci_cg_put_i64(dfd, dir, "cpu.weight",
+				     (int64_t)sbx_oci_cg_v2_weight(r->cpu_shares), err)))
 		return rc;
 	if (r->cpu_quota > 0 || r->cpu_period) {
 		char s[48];
@@ -131,7 +118,7 @@ static int cpu(int dfd, const char *dir, const sbx_oci_resources *r, sbx_error *
 			snprintf(s, sizeof(s), "%" PRId64 " %" PRIu64, r->cpu_quota, period);
 		else
 			snprintf(s, sizeof(s), "max %" PRIu64, period);
-		if ((rc = put(dfd, dir, "cpu.max", s, err)))
+		if ((rc = sbx_oci_cg_put(dfd, dir, "cpu.max", s, err)))
 			return rc;
 	}
 	return 0;
@@ -148,14 +135,17 @@ int sbx_oci_cg_v2_apply(const char *dir, unsigned mask, const sbx_oci_resources 
 	if ((mask & SBX_OCI_CG_CPU) && (rc = cpu(dfd, dir, r, err)) < 0)
 		return rc;
 	if (mask & SBX_OCI_CG_CPUSET) {
-		if (r->cpus && *r->cpus && (rc = put(dfd, dir, "cpuset.cpus", r->cpus, err)))
+		if (r->cpus && *r->cpus &&
+		    (rc = sbx_oci_cg_put(dfd, dir, "cpuset.cpus", r->cpus, err)))
 			return rc;
-		if (r->mems && *r->mems && (rc = put(dfd, dir, "cpuset.mems", r->mems, err)))
+		if (r->mems && *r->mems &&
+		    (rc = sbx_oci_cg_put(dfd, dir, "cpuset.mems", r->mems, err)))
 			return rc;
 	}
 	if ((mask & SBX_OCI_CG_PIDS) && r->has_pids_limit) {
-		rc = r->pids_limit <= 0 ? put(dfd, dir, "pids.max", "max", err)
-					: put_i64(dfd, dir, "pids.max", r->pids_limit, err);
+		rc = r->pids_limit <= 0
+			 ? sbx_oci_cg_put(dfd, dir, "pids.max", "max", err)
+			 : sbx_oci_cg_put_i64(dfd, dir, "pids.max", r->pids_limit, err);
 		if (rc < 0)
 			return rc;
 	}

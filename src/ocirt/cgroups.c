@@ -284,8 +284,8 @@ static int v2_state(const char *base, unsigned *avail, unsigned *enabled, sbx_er
 	return 0;
 }
 
-int sbx_oci_cg_create(const sbx_oci_spec *s, const char *id, bool systemd, sbx_oci_cg *cg,
-		      sbx_error *err)
+int sbx_oci_cg_create(const sbx_oci_spec *s, const char *id, bool systemd, const char *parent,
+		      sbx_oci_cg *cg, sbx_error *err)
 {
 	memset(cg, 0, sizeof(*cg));
 	const sbx_oci_resources *r = s->has_resources ? &s->resources : &no_resources;
@@ -301,6 +301,8 @@ int sbx_oci_cg_create(const sbx_oci_spec *s, const char *id, bool systemd, sbx_o
 	if (!l)
 		return sbx_fail(err, SBX_E_SYSTEM, "out of memory");
 	if ((rc = sbx_oci_cg_layout_parse(mountinfo, self, l, err)) < 0)
+		return rc;
+	if (parent && (rc = sbx_oci_cg_layout_reparent(l, parent, err)) < 0)
 		return rc;
 
 	/* Decide everything before making anything. */

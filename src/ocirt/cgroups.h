@@ -26,8 +26,9 @@ typedef struct sbx_oci_cg {
 
 /* Where the container's cgroups go, and make them: cgroupsPath (absolute or
  * relative; absent: "sbx-oci/ID") is taken beneath the cgroup the runtime
- * itself runs in, in every hierarchy the runtime is in (/proc/self/cgroup
- * with the mounts of /proc/self/mountinfo under /sys/fs/cgroup: every v1
+ * itself runs in (or beneath parent, --cgroup-parent, when not NULL: see
+ * sbx_oci_cg_layout_reparent; it must exist), in every hierarchy the runtime is in
+ * (/proc/self/cgroup with the mounts of /proc/self/mountinfo under /sys/fs/cgroup: every v1
  * hierarchy, name=systemd included, and the v2 one). No file of the
  * runtime's own cgroup is written but v2's cgroup.subtree_control when a
  * limit needs a controller enabled there, and never one of a mount's root
@@ -54,8 +55,8 @@ typedef struct sbx_oci_cg {
  * resources.blockIO is not supported"), a bad cgroupsPath, realtime cpu on
  * v2, a limit whose controller this process has nowhere. On failure
  * nothing is left. 0, or -SBX_E_INVALID/-SBX_E_CGROUP with err. */
-int sbx_oci_cg_create(const sbx_oci_spec *s, const char *id, bool systemd, sbx_oci_cg *cg,
-		      sbx_error *err);
+int sbx_oci_cg_create(const sbx_oci_spec *s, const char *id, bool systemd, const char *parent,
+		      sbx_oci_cg *cg, sbx_error *err);
 /* Move pid into every directory. */
 int sbx_oci_cg_attach(const sbx_oci_cg *cg, pid_t pid, sbx_error *err);
 /* The host pids in the container's cgroup and its sub-cgroups (from one

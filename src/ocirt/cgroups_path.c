@@ -62,6 +62,7 @@ static int make_base(const sbx_mountinfo_line *m, sbx_span own, sbx_oci_cg_hier 
 	size_t o = 0, cap = sizeof(h->base);
 	if (sbx_mountinfo_unoctal(m->mnt, base, &o, cap) < 0)
 		return -1;
+	memcpy(h->mnt, base, o + 1);
 	while (own.n && own.p[own.n - 1] == '/')
 		own.n--;
 	while (own.n && own.p[0] == '/') {
@@ -105,6 +106,7 @@ static int find_base(const char *mountinfo, const sbx_span *ctrls, sbx_span own,
 			return r;
 		if (r == 1) {
 			memcpy(h->base, cand.base, sizeof(h->base));
+			memcpy(h->mnt, cand.mnt, sizeof(h->mnt));
 			h->base_is_root = cand.base_is_root;
 			found = 1;
 		}
@@ -186,6 +188,34 @@ static int add_components(const char *p, char *out, size_t *o, size_t cap, const
 			return 0;
 		p = slash + 1;
 	}
+}
+
+int sbx_oci_cg_layout_reparent(sbx_oci_cg_layout *l, const char *parent, sbx_error *err)
+{
+	char rel[SBX_OCI_CG_PATH_CAP + 1] = "";
+	size_t o = 0;
+	bool absolute = parent[0] == '/';
+	const char *p = parent;
+	while (*p == '/')
+		p++;
+	if (*p) {
+		int r = add_components(parent, rel, &o, sizeof(rel), "--cgroup-parent", err);
+		if (r < 0)
+			return r;
+	} else if (!absolute) {
+		return sbx_fail(err, SBX_E_INVALID, "--cgroup-parent: empty");
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		sbx_oci_cg_hier *h = &l->h[i];
+		char base[PATH_MAX];
+		int n = o ? snprintf(base, sizeof(base), "%s/%s", absolute ? h->mnt : h->base, rel)
+			  : snprintf(base, sizeof(base), "%s", h->mnt);
+		if (n < 0 || (size_t)n >= sizeof(base))
+			return sbx_fail(err, SBX_E_INVALID, "--cgroup-parent: too long");
+		memcpy(h->base, base, (size_t)n + 1);
+		h->base_is_root = strcmp(h->base, h->mnt) == 0;
+	}
+	return 0;
 }
 
 /* "a-b-c.slice" -> "a.slice/a-b.slice/a-b-c.slice"; "" and "-.slice": nothing. */

@@ -20,6 +20,7 @@ typedef struct sbx_oci_cg_hier {
 	char name[64];	   /* v1: the mount's controllers ("cpu,cpuacct", "name=systemd"); v2: "" */
 	bool base_is_root; /* base is the mount point itself */
 	char base[PATH_MAX];
+	char mnt[PATH_MAX]; /* the mount point (the hierarchy's root as this process sees it) */
 } sbx_oci_cg_hier;
 
 typedef struct sbx_oci_cg_layout {
@@ -38,6 +39,13 @@ typedef struct sbx_oci_cg_layout {
  * found or a path is too long. */
 int sbx_oci_cg_layout_parse(const char *mountinfo, const char *proc_cgroup, sbx_oci_cg_layout *out,
 			    sbx_error *err);
+
+/* --cgroup-parent: every hierarchy's base moved to parent, an absolute
+ * path taken from the hierarchy's mount point ("/" is the mount point
+ * itself, as runc takes an absolute cgroupsPath), or a relative one
+ * beneath the runtime's own cgroup. Its components are checked as
+ * cgroupsPath's are. 0 or -SBX_E_INVALID ("--cgroup-parent: ..."). */
+int sbx_oci_cg_layout_reparent(sbx_oci_cg_layout *l, const char *parent, sbx_error *err);
 
 /* The container's cgroup relative to the runtime's own one, without a
  * leading '/': cgroupsPath absent (NULL): "sbx-oci/ID"; absolute or

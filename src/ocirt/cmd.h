@@ -10,10 +10,11 @@
 #include "base/util.h"
 
 typedef struct sbx_oci_ctx {
-	const char *root;     /* --root, default SBX_OCI_DEFAULT_ROOT */
-	const char *log_path; /* --log, or NULL */
-	bool log_json;	      /* --log-format json */
-	bool systemd;	      /* --systemd-cgroup */
+	const char *root;	   /* --root, default SBX_OCI_DEFAULT_ROOT */
+	const char *log_path;	   /* --log, or NULL */
+	bool log_json;		   /* --log-format json */
+	bool systemd;		   /* --systemd-cgroup */
+	const char *cgroup_parent; /* --cgroup-parent, or NULL (beneath our own cgroup) */
 } sbx_oci_ctx;
 
 /* One option of a command: "--name VALUE", "--name=VALUE", "-name VALUE",

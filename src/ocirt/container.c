@@ -473,7 +473,7 @@ int sbx_oci_container_create(const sbx_oci_ctx *c, const sbx_oci_create_req *q, 
 	r = add_default_devrules(&cr.spec->resources, err);
 	if (r < 0)
 		goto out_state;
-	r = sbx_oci_cg_create(cr.spec, q->id, c->systemd, &st->cg, err);
+	r = sbx_oci_cg_create(cr.spec, q->id, c->systemd, c->cgroup_parent, &st->cg, err);
 	if (r < 0)
 		goto out_state;
 	r = sbx_oci_state_save(st, err); /* the cgroups are known: delete can find them */

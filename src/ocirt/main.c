@@ -24,6 +24,7 @@ static const struct {
 
 static const char usage[] =
     "usage: sbx-oci [--root DIR] [--log FILE] [--log-format text|json] [--systemd-cgroup]\n"
+    "               [--cgroup-parent PATH]\n"
     "               COMMAND [OPTIONS] ID ...\n"
     "commands: create run start state list kill delete exec ps features; --version\n";
 
@@ -69,6 +70,7 @@ int main(int argc, char **argv)
 	    {"log", 0, SBX_OCI_OPT_STR, &c.log_path},
 	    {"log-format", 0, SBX_OCI_OPT_STR, &log_format},
 	    {"systemd-cgroup", 0, SBX_OCI_OPT_FLAG, &c.systemd},
+	    {"cgroup-parent", 0, SBX_OCI_OPT_STR, &c.cgroup_parent},
 	    {"debug", 0, SBX_OCI_OPT_FLAG, &debug},
 	    {"rootless", 0, SBX_OCI_OPT_STR, &rootless},
 	    {"criu", 0, SBX_OCI_OPT_STR, &criu},

@@ -250,3 +250,43 @@ exec
 --log-format yaml state x
 EOF2
 }
+
+# --cgroup-parent (relative here: beneath the runtime's own cgroup in every
+# hierarchy; the absolute form, from each hierarchy's root as runc takes
+# cgroupsPath, is unit-tested: the test may not write at the host's roots).
+t_ocicli_cgroup_parent() {
+	ocicli_rt
+	local name=sbxtest-ocicli-$BASHPID-par mp own dir dirs=()
+	while read -r mp own; do
+		if [ "$own" = / ]; then dir=$mp/$name; else dir=$mp$own/$name; fi
+		mkdir "$dir" || fail "cannot make $dir"
+		on_exit "rmdir '$dir'"
+		dirs+=("$dir")
+		if [ -e "$dir/cpuset.cpus" ]; then
+			cat "$(dirname "$dir")/cpuset.cpus" >"$dir/cpuset.cpus"
+			cat "$(dirname "$dir")/cpuset.mems" >"$dir/cpuset.mems"
+		fi
+	done < <(oci_cg_hierarchies)
+	ocicli_bundle "$T/b" 'import time; time.sleep(300)' 'c["linux"].update(cgroupsPath="/pc", resources={"pids": {"limit": 9}})'
+	on_exit "ocicli_cleanup par"
+	"$OCI" --root "$OCIROOT" --cgroup-parent "$name" create --bundle "$T/b" par </dev/null >"$T/out" 2>"$T/err"
+	RC=$?
+	[ $RC = 0 ] || fail_out "create with --cgroup-parent"
+	local d got=0
+	for d in $(ocicli_cgdirs par); do
+		[[ $d == */$name/pc ]] || fail "cgroup $d is not beneath --cgroup-parent $name"
+		got=$((got + 1))
+		[ -f "$d/pids.max" ] && { [ "$(cat "$d/pids.max")" = 9 ] || fail "pids.max in $d is $(cat "$d/pids.max")"; }
+	done
+	[ "$got" -ge 3 ] || fail "only $got cgroup dirs"
+	oci delete --force par
+	[ $RC = 0 ] || fail_out "delete --force"
+	for d in "${dirs[@]}"; do
+		[ -d "$d" ] || fail "delete removed the --cgroup-parent dir $d"
+		[ ! -e "$d/pc" ] || fail "$d/pc left after delete"
+	done
+	"$OCI" --root "$OCIROOT" --cgroup-parent "../up" create --bundle "$T/b" bad </dev/null >"$T/out" 2>"$T/err"
+	RC=$?
+	[ $RC = 125 ] || fail_out "--cgroup-parent ../up exited $RC, not 125"
+	[ -z "$(ls -A "$OCIROOT")" ] || fail "state left in the root"
+}

@@ -72,6 +72,38 @@ static void test_layout_hybrid(void **state)
 	assert_string_equal(h->base, "/sys/fs/cgroup/unified");
 }
 
+/* --cgroup-parent: absolute from each mount point, relative beneath the
+ * runtime's own cgroup, checked like cgroupsPath. */
+static void test_layout_reparent(void **state)
+{
+	(void)state;
+	sbx_oci_cg_layout *l = malloc(sizeof(*l));
+	assert_non_null(l);
+	sbx_error err = {0};
+	assert_int_equal(sbx_oci_cg_layout_parse(hybrid_mountinfo, hybrid_cgroup, l, &err), 0);
+	assert_string_equal(find(l, "memory")->mnt, "/sys/fs/cgroup/memory");
+	assert_int_equal(sbx_oci_cg_layout_reparent(l, "/kubepods/burstable", &err), 0);
+	assert_string_equal(find(l, "memory")->base, "/sys/fs/cgroup/memory/kubepods/burstable");
+	assert_false(find(l, "memory")->base_is_root);
+	assert_string_equal(find(l, "")->base, "/sys/fs/cgroup/unified/kubepods/burstable");
+	assert_int_equal(sbx_oci_cg_layout_reparent(l, "/", &err), 0);
+	assert_string_equal(find(l, "pids")->base, "/sys/fs/cgroup/pids");
+	assert_true(find(l, "pids")->base_is_root);
+	assert_int_equal(sbx_oci_cg_layout_parse(hybrid_mountinfo, hybrid_cgroup, l, &err), 0);
+	assert_int_equal(sbx_oci_cg_layout_reparent(l, "tests/p", &err), 0);
+	assert_string_equal(find(l, "memory")->base,
+			    "/sys/fs/cgroup/memory/process_api/4058/helper-x/tests/p");
+	assert_string_equal(find(l, "cpu")->base, "/sys/fs/cgroup/cpu/tests/p");
+	assert_false(find(l, "cpu")->base_is_root);
+	static const char *const bad[] = {"", "../x", "/a/../b", "a//b", "/a/./b", "a\nb"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err = (sbx_error){0};
+		assert_int_equal(sbx_oci_cg_layout_reparent(l, bad[i], &err), -SBX_E_INVALID);
+		assert_non_null(strstr(err.msg, "--cgroup-parent"));
+	}
+	free(l);
+}
+
 static void test_layout_v1_comounted(void **state)
 {
 	(void)state;
@@ -436,6 +468,7 @@ int main(void)
 	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layout_hybrid),
+		cmocka_unit_test(test_layout_reparent),
 		cmocka_unit_test(test_layout_v1_comounted),
 		cmocka_unit_test(test_layout_pure_v2_and_mount_root),
 		cmocka_unit_test(test_layout_cgroupns_binds),

@@ -72,11 +72,11 @@ static int must_fail(sbx_oci_spec *s, const char *id, const char *mode)
 		s->resources.cpus = "99";
 	else if (strcmp(mode, "twice") != 0)
 		return 2;
-	if (!strcmp(mode, "twice") && sbx_oci_cg_create(s, id, false, &first, &err) < 0) {
+	if (!strcmp(mode, "twice") && sbx_oci_cg_create(s, id, false, NULL, &first, &err) < 0) {
 		printf("FAIL first create: %s\n", err.msg);
 		return 1;
 	}
-	int rc = sbx_oci_cg_create(s, id, false, &cg, &err);
+	int rc = sbx_oci_cg_create(s, id, false, NULL, &cg, &err);
 	printf("%s create (%s): %s\n", rc < 0 ? "ok  " : "FAIL", mode, rc < 0 ? err.msg : "made");
 	if (!strcmp(mode, "twice")) {
 		/* the first one is still whole */
@@ -134,7 +134,7 @@ int main(int argc, char **argv)
 	sbx_error err = {0};
 	if (argc == 4)
 		return must_fail(&s, argv[2], argv[3]);
-	if (sbx_oci_cg_create(&s, argv[2], false, &cg, &err) < 0) {
+	if (sbx_oci_cg_create(&s, argv[2], false, NULL, &cg, &err) < 0) {
 		printf("create: %s\n", err.msg);
 		return 1;
 	}

@@ -43,6 +43,17 @@ oci_cleanup() {
 OCI_LEFT=""
 oci_down() {
     local left="" i p d=$OCI_CTD_DIR
+    # podman's --rm ends with an exit command conmon runs after the client
+    # has returned (podman container cleanup -> the runtime's delete): on a
+    # loaded machine it can still be running here. Give the store's
+    # containers up to 20 s to go before anything counts as left behind.
+    if [[ -n ${BENG_DIR:-} && -d $BENG_DIR/podman/root ]]; then
+        _beng_podman
+        for ((i = 0; i < 100; i++)); do
+            [[ -z $("${BENG_ARGV[@]}" ps -aq 2>/dev/null) ]] && break
+            sleep 0.2
+        done
+    fi
     if [[ -n $OCI_CTD_PID ]]; then
         local ctr=(ctr -a "$d/c.sock")
         for i in $("${ctr[@]}" tasks ls -q 2>/dev/null); do "${ctr[@]}" tasks kill -s SIGKILL "$i" >/dev/null 2>&1; done

@@ -35,6 +35,20 @@ OCI_IMAGE=localhost/sbx-python:latest
 OCI_CG=sbx-bench-$$-ctr
 OCI_PYW=(python3 -c pass)
 
+# oci_snapshot: the state dirs in the runtimes' default roots and the
+# containers of podman's private store, one a line, sorted.
+OCI_BEFORE=""
+oci_snapshot() {
+    local p
+    {
+        for p in /run/runc/* /run/crun/* /run/sbx-oci/*; do [[ -e $p ]] && echo "$p"; done
+        if [[ -n ${BENG_DIR:-} && -d $BENG_DIR/podman/root ]]; then
+            _beng_podman
+            "${BENG_ARGV[@]}" ps -aq --no-trunc 2>/dev/null | sed 's/^/podman:/'
+        fi
+    } | sort
+}
+
 # oci_cleanup: the bench's hook; prints what it could not remove.
 oci_cleanup() {
     oci_down
@@ -47,13 +61,10 @@ oci_down() {
     # has returned (podman container cleanup -> the runtime's delete): on a
     # loaded machine it can still be running here. Give the store's
     # containers up to 20 s to go before anything counts as left behind.
-    if [[ -n ${BENG_DIR:-} && -d $BENG_DIR/podman/root ]]; then
-        _beng_podman
-        for ((i = 0; i < 100; i++)); do
-            [[ -z $("${BENG_ARGV[@]}" ps -aq 2>/dev/null) ]] && break
-            sleep 0.2
-        done
-    fi
+    for ((i = 0; i < 100; i++)); do
+        [[ -z $(comm -13 <(echo "$OCI_BEFORE") <(oci_snapshot)) ]] && break
+        sleep 0.2
+    done
     if [[ -n $OCI_CTD_PID ]]; then
         local ctr=(ctr -a "$d/c.sock")
         for i in $("${ctr[@]}" tasks ls -q 2>/dev/null); do "${ctr[@]}" tasks kill -s SIGKILL "$i" >/dev/null 2>&1; done
@@ -97,6 +108,7 @@ oci_down() {
     # state dirs of our containers in the runtimes' default roots
     for p in /run/runc/* /run/crun/* /run/sbx-oci/*; do
         [[ -e $p ]] || continue
+        grep -qxF -- "$p" <<<"$OCI_BEFORE" && continue # not ours
         if [[ ${p##*/} == sbxbench-$$-* ]] || { [[ -n $BENG_DIR ]] && grep -rqsF -- "$BENG_DIR/" "$p" 2>/dev/null; }; then
             left+="state dir $p; "
             rm -rf "$p"
@@ -155,6 +167,10 @@ oci_section() {
     local idx=0 st=0 i k r v rt
     local -a keys=() br=() rows=() argv=()
     local -A title=() note=() line=() floor=()
+    # What exists before this section (other sections' containers, such as
+    # the exec rows' long-lived podman box, are theirs to remove): only
+    # what appears after counts as ours.
+    OCI_BEFORE=$(oci_snapshot)
     print_header
     echo "### OCI runtime (issue 13): \`podman run --rm\` and \`ctr run --rm\` of \`python3 -c pass\`"
     echo

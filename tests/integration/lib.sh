@@ -23,12 +23,14 @@ fail() {
 	exit 1
 }
 
-# fail_out REASON...: fail, showing the last sbx run's exit status and output.
+# fail_out REASON...: fail, showing the last sbx run's exit status and output
+# (LAST_PREFIX, default "sbx ", is put before LAST_ARGS: "" when LAST_ARGS
+# holds a whole command line of another program).
 fail_out() {
 	{
 		local a=${LAST_ARGS//$'\n'/ }
 		[ ${#a} -gt 300 ] && a="${a:0:300}..."
-		echo "last run: exit=$RC elapsed=${ELAPSED_MS}ms: sbx $a"
+		echo "last run: exit=$RC elapsed=${ELAPSED_MS}ms: ${LAST_PREFIX-sbx }$a"
 		echo "--- stdout (first 1500 bytes):"
 		head -c 1500 "$T/out" 2>/dev/null | cat -v
 		echo

@@ -267,16 +267,7 @@ oci_cmd() {
 
 # oci_fail_out REASON: fail, showing the last command, its status and output.
 oci_fail_out() {
-	{
-		echo "last command: exit=$RC elapsed=${ELAPSED_MS}ms: ${LAST_ARGS:0:400}"
-		echo "--- stdout (first 1500 bytes):"
-		head -c 1500 "$T/out" 2>/dev/null | cat -v
-		echo
-		echo "--- stderr (first 1500 bytes):"
-		head -c 1500 "$T/err" 2>/dev/null | cat -v
-		echo
-	} >>"$T/.details"
-	fail "$@"
+	LAST_PREFIX="" fail_out "$@"
 }
 
 oci_expect_rc() { # N WHAT

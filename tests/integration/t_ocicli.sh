@@ -48,7 +48,8 @@ json.dump(c, open(path, "w"))
 PY
 }
 
-oci() { # oci ARGS...: run the runtime; RC, $T/out, $T/err
+oci() { # oci ARGS...: run the runtime; RC, $T/out, $T/err (fail_out shows them)
+	LAST_PREFIX="" LAST_ARGS="$OCI $*"
 	"$OCI" --root "$OCIROOT" "$@" >"$T/out" 2>"$T/err"
 	RC=$?
 }
